@@ -1,0 +1,611 @@
+"""The shared base of the three endpoint constructs: role, model, endpoint config, endpoint.
+
+``HubModelEndpoint``, ``FineTunedEndpoint`` and ``CustomScriptEndpoint`` differ only in where the
+model comes from; they describe that as a ``ModelSource`` and hand everything else to
+``EndpointBase``, which validates the props, resolves the serving stack, the instance and the
+image, and wires the SageMaker resources.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from aws_cdk import Annotations, ArnFormat, Aws, Duration, Names, Stack, Tags
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from ._validation import ConfigurationError, Problems, allowed_list, is_unresolved
+from .features import EndpointFeature, all_features, merge_properties
+from .images import ImageConfig, InferenceImage, Serving, resolve_serving
+from .instances import InstanceSpec, instance_spec, instance_type_problem
+from .model_data import ModelData, ModelDataConfig
+
+if TYPE_CHECKING:
+    from .autoscaling import AutoScaling
+    from .data_capture import DataCapture
+    from .deployment import DeploymentGuardrails
+    from .hub import ModelProfile
+    from .inference_modes import AsyncInference, ServerlessInference
+    from .monitoring import EndpointAlarms
+    from .sizing import SizingOptions
+    from .variants import ModelVariant
+
+DEFAULT_INSTANCE_TYPE = "ml.g5.xlarge"
+"""Instance used when ``instance_type`` is omitted and no model profile is available."""
+
+VARIANT_NAME = "AllTraffic"
+"""The production variant name SageMaker's own SDK uses for single-model endpoints."""
+
+MODEL_ID_TAG = "huggingface:model-id"
+"""Tag with the Hub model id, on every resource of a Hub-model endpoint."""
+
+_ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_MAX_ENV_ENTRIES = 100
+_MAX_ENV_BYTES = 1024
+_TIMEOUT_RANGE = (60, 3600)
+_VOLUME_RANGE = (1, 512)
+
+# Environment variables that hold a Hugging Face token: writing one in plain text puts the secret
+# in the template, the console and every `DescribeModel` response.
+TOKEN_VARIABLES = frozenset({"HF_TOKEN", "HF_API_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACE_HUB_TOKEN"})
+
+
+class EndpointProps(TypedDict, total=False):
+    """Props shared by ``HubModelEndpoint``, ``FineTunedEndpoint`` and ``CustomScriptEndpoint``."""
+
+    instance_type: str | None
+    """Instance type of the endpoint, e.g. ``ml.g5.xlarge`` (see ``InstanceType``).
+
+    :default: - ``ml.g5.xlarge``
+    """
+    instance_count: int
+    """Number of instances behind the endpoint.
+
+    :default: 1
+    """
+    image: InferenceImage | None
+    """The serving container image.
+
+    :default: - the newest catalogued image of the resolved ``serving`` stack, with the GPU, CPU or
+      neuronx tag that matches the instance type
+    """
+    serving: Serving
+    """Which serving stack runs the model. ``AUTO`` picks TGI for ``text-generation``, TEI for
+    ``feature-extraction`` and ``sentence-similarity``, and the inference toolkit otherwise (and
+    for every custom script).
+
+    :default: Serving.AUTO
+    """
+    role: iam.IRole | None
+    """Execution role SageMaker assumes. A role passed in is used as is; grants are added to it
+    only where it is mutable.
+
+    :default: - a role trusted by ``sagemaker.amazonaws.com`` that may pull only the image's
+      repository, read only the model artifact and write only the endpoint's logs and metrics
+    """
+    environment: Mapping[str, str] | None
+    """Extra container environment variables (server knobs such as ``SAGEMAKER_MODEL_SERVER_WORKERS``).
+    They override the library's own settings, except the ones that have a dedicated prop.
+
+    :default: - only what the library sets
+    """
+    endpoint_name: str | None
+    """Physical name of the endpoint (1-63 alphanumerics and hyphens). Changing it replaces the
+    endpoint.
+
+    :default: - a name derived from the construct path, stable across deployments
+    """
+    startup_health_check_timeout: Duration | None
+    """How long SageMaker waits for the container to pass its health check (60 s to 3600 s).
+
+    :default: - SageMaker's default
+    """
+    model_data_download_timeout: Duration | None
+    """How long SageMaker may take to download the model artifacts (60 s to 3600 s).
+
+    :default: - SageMaker's default
+    """
+    volume_size_gb: int | None
+    """Size of the storage volume in GB (1-512). Not allowed on instances with local NVMe
+    storage (g4dn, g5, g6, g6e, p4d, p5, ...), which SageMaker would reject after a deploy.
+
+    :default: - SageMaker's default
+    """
+    model_profile: ModelProfile | None
+    """Size and shape of the model, for instance selection and the fit check. Give it for S3
+    artifacts, or to override what the Hub or the local directory says.
+
+    :default: - read from the Hub (cached in ``hub.context.json``) or from the local model directory
+    """
+    instance_selection: SizingOptions | None
+    """How to pick the instance when ``instance_type`` is omitted: allowed families, a price cap,
+    prices, TGI token limits, quantization.
+
+    :default: - the cheapest catalogued GPU instance that fits
+    """
+    serverless: ServerlessInference | None
+    """Serve on SageMaker Serverless Inference instead of instances (CPU images only).
+
+    :default: - a real-time endpoint on instances
+    """
+    async_inference: AsyncInference | None
+    """Queue requests and write responses to S3 (asynchronous inference).
+
+    :default: - synchronous real-time inference
+    """
+    autoscaling: AutoScaling | None
+    """Scale the instance count with the load, on a schedule, or (async) to zero.
+
+    :default: - a fixed ``instance_count``
+    """
+    variants: Sequence[ModelVariant] | None
+    """More models on the same endpoint: weighted production variants (A/B) or shadow variants.
+
+    :default: - one production variant serving this model
+    """
+    hf_token_secret: secretsmanager.ISecret | None
+    """Secrets Manager secret holding a Hugging Face token, for gated or private models. Passed to
+    the container through a CloudFormation dynamic reference, never in plain text.
+
+    :default: - no token (public models only)
+    """
+    vpc: ec2.IVpc | None
+    """VPC for the model containers.
+
+    :default: - no VPC
+    """
+    vpc_subnets: ec2.SubnetSelection | None
+    """Subnets of ``vpc`` for the model containers.
+
+    :default: - the VPC's private subnets
+    """
+    security_groups: Sequence[ec2.ISecurityGroup] | None
+    """Security groups of the model containers (with ``vpc``).
+
+    :default: - one security group created for the endpoint
+    """
+    network_isolation: bool
+    """Run the container without any network access. Not possible with a Hub download.
+
+    :default: False
+    """
+    encryption_key: kms.IKey | None
+    """KMS key for the storage volume, async outputs and data capture. Not allowed on instances
+    with local NVMe storage.
+
+    :default: - AWS managed encryption
+    """
+    data_capture: DataCapture | None
+    """Capture requests and responses to S3.
+
+    :default: - no capture
+    """
+    deployment: DeploymentGuardrails | None
+    """How updates shift traffic (blue/green all-at-once, canary, linear, or rolling) and which
+    alarms roll them back.
+
+    :default: - SageMaker's default blue/green all-at-once update without alarms
+    """
+    alarms: bool | EndpointAlarms | None
+    """Create CloudWatch alarms on errors and latency (``True`` for sensible thresholds).
+
+    :default: - no alarms
+    """
+    dashboard: bool
+    """Create a CloudWatch dashboard for the endpoint.
+
+    :default: False
+    """
+    tags: Mapping[str, str] | None
+    """Tags for every resource of the endpoint (the model id is tagged as well).
+
+    :default: - only the model id tag
+    """
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model comes from: what each concrete construct tells the base."""
+
+    model_id: str | None = None
+    """Hub model the container downloads at start-up."""
+    revision: str | None = None
+    """Hub revision (branch, tag or commit)."""
+    task: str | None = None
+    """``HF_TASK``; ``None`` lets the container infer it."""
+    model_data: ModelData | None = None
+    """Artifacts in S3 or on disk."""
+    entry_point: str | None = None
+    """Custom inference script under ``code/`` (``SAGEMAKER_PROGRAM``)."""
+    script_warnings: tuple[str, ...] = ()
+    """Findings of the script check that are worth a warning but not an error."""
+    local_directory: Path | None = None
+    """Local model directory, when there is one."""
+
+
+def _known_props() -> frozenset[str]:
+    return frozenset(EndpointProps.__annotations__)
+
+
+class EndpointBase(Construct):
+    """A SageMaker real-time endpoint serving a Hugging Face model.
+
+    Not used directly: the concrete constructs decide where the model comes from.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, source: ModelSource, props: Mapping[str, Any]) -> None:
+        super().__init__(scope, id)
+        self._source = source
+        self._props = props
+        self._features: tuple[EndpointFeature, ...] = all_features()
+        self._check_prop_names(props)
+        problems = Problems(f"{type(self).__name__} '{self.node.path}'")
+
+        self.serving: Serving = self._resolve_serving(props, problems)
+        """The serving stack that runs the model."""
+        self._check_requested_instance(props, problems)
+        self._check_scalars(props, problems)
+        problems.raise_if_any()
+
+        self.instance_type: str | None = self._resolve_instance_type(props, problems)
+        """The instance type the endpoint runs on (given or chosen); ``None`` for serverless inference."""
+        self.physical_endpoint_name: str = props.get("endpoint_name") or Names.unique_resource_name(
+            self, max_length=63, separator="-"
+        )
+        """The endpoint's name as known at synth time (``endpoint_name`` is the deploy-time attribute)."""
+        for feature in self._features:
+            feature.validate(self, props, problems)
+        problems.raise_if_any()
+
+        self.role: iam.IRole = props.get("role") or iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Execution role of the SageMaker endpoint {self.node.path}",
+        )
+        """The execution role SageMaker assumes."""
+        self.grant_principal: iam.IPrincipal = self.role
+        """The principal to grant permissions to (the execution role)."""
+
+        image = props.get("image") or InferenceImage.for_serving(self.serving)
+        image_config: ImageConfig = image.bind(self, self.role, instance_type=self.instance_type)
+        self.image_uri: str = image_config.image_uri
+        """URI of the serving container image."""
+        model_data_config = source.model_data.bind(self, self.role) if source.model_data else None
+        environment = self._environment(props, model_data_config, problems)
+        problems.raise_if_any()
+        self._grant_logs_and_metrics()
+
+        self.cfn_model = self._build_model(props, environment, model_data_config)
+        self.cfn_endpoint_config = self._build_endpoint_config(props)
+        self.cfn_endpoint = self._build_endpoint(props)
+        self.node.default_child = self.cfn_endpoint
+        self.endpoint_name: str = self.cfn_endpoint.attr_endpoint_name
+        """Name of the endpoint (a token that resolves at deploy time)."""
+        self.endpoint_arn: str = self.cfn_endpoint.ref
+        """ARN of the endpoint."""
+
+        for feature in self._features:
+            feature.apply(self, props)
+        self._add_tags(props)
+        for warning in source.script_warnings:
+            Annotations.of(self).add_warning_v2("constructs-lib:script", warning)
+
+    # ----------------------------------------------------------------------------------- props
+    def _check_prop_names(self, props: Mapping[str, Any]) -> None:
+        unknown = sorted(set(props) - _known_props())
+        if unknown:
+            raise ConfigurationError(
+                f"{type(self).__name__} '{self.node.path}': unknown prop(s) {', '.join(unknown)}; "
+                f"allowed: {allowed_list(_known_props(), 100)}"
+            )
+
+    def _resolve_serving(self, props: Mapping[str, Any], problems: Problems) -> Serving:
+        requested = props.get("serving", Serving.AUTO)
+        if not isinstance(requested, Serving):
+            problems.add("serving", requested, f"is not a Serving; allowed: {allowed_list(s.name for s in Serving)}")
+            requested = Serving.AUTO
+        image = props.get("image")
+        image_serving = image.serving if image is not None else None
+        custom_script = self._source.entry_point is not None
+        if image_serving is not None and requested not in (Serving.AUTO, image_serving):
+            problems.add("serving", requested.name, f"does not match the image, which runs {image_serving.name}")
+        serving = image_serving or resolve_serving(requested, task=self._source.task, custom_script=custom_script)
+        if custom_script and serving is not Serving.INFERENCE_TOOLKIT:
+            problems.add(
+                "serving",
+                serving.name,
+                "cannot run a custom inference script: only the inference toolkit (Serving.INFERENCE_TOOLKIT) "
+                "loads code/inference.py",
+            )
+        return serving
+
+    def _check_scalars(self, props: Mapping[str, Any], problems: Problems) -> None:
+        count = props.get("instance_count", 1)
+        if not is_unresolved(count) and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
+            problems.add("instance_count", count, "must be a whole number of at least 1")
+        for prop in ("startup_health_check_timeout", "model_data_download_timeout"):
+            _check_timeout(prop, props.get(prop), problems)
+        name = props.get("endpoint_name")
+        if name is not None and not is_unresolved(name) and not _ENDPOINT_NAME.match(name):
+            problems.add(
+                "endpoint_name",
+                name,
+                "is not a valid endpoint name: 1-63 characters, letters, digits and hyphens, "
+                "starting and ending with a letter or digit",
+            )
+        volume = props.get("volume_size_gb")
+        if volume is not None and not is_unresolved(volume):
+            low, high = _VOLUME_RANGE
+            if not isinstance(volume, int) or isinstance(volume, bool) or not low <= volume <= high:
+                problems.add("volume_size_gb", volume, f"must be a whole number from {low} to {high}")
+            spec = instance_spec(props.get("instance_type") or DEFAULT_INSTANCE_TYPE)
+            if spec is not None and spec.local_nvme:
+                problems.add(
+                    "volume_size_gb",
+                    volume,
+                    f"cannot be set on {spec.name}: its storage is local NVMe, and SageMaker rejects "
+                    "VolumeSizeInGB there; leave it unset or use an instance without local storage (e.g. ml.p3.*)",
+                )
+
+    def _check_requested_instance(self, props: Mapping[str, Any], problems: Problems) -> None:
+        requested = props.get("instance_type")
+        if requested is None:
+            return
+        problem = instance_type_problem(requested)
+        if problem:
+            problems.add("instance_type", requested, problem)
+        elif props.get("serverless") is not None:
+            problems.add(
+                "instance_type", requested, "cannot be combined with serverless: serverless endpoints have no instances"
+            )
+
+    def _resolve_instance_type(self, props: Mapping[str, Any], problems: Problems) -> str | None:
+        if props.get("serverless") is not None:
+            return None
+        requested: str | None = props.get("instance_type")
+        return requested or DEFAULT_INSTANCE_TYPE
+
+    @property
+    def instance_spec(self) -> InstanceSpec | None:
+        """The catalogued shape of the endpoint's instance type (``None`` for serverless)."""
+        return instance_spec(self.instance_type) if self.instance_type else None
+
+    # ----------------------------------------------------------------------------- environment
+    def _environment(
+        self, props: Mapping[str, Any], model_data: ModelDataConfig | None, problems: Problems
+    ) -> dict[str, str]:
+        environment = self._serving_environment(model_data)
+        for feature in self._features:
+            environment.update(feature.environment(self, props))
+        user = props.get("environment") or {}
+        for key, value in user.items():
+            owner = _PROP_OWNED_VARIABLES.get(key)
+            if key in TOKEN_VARIABLES:
+                problems.add(
+                    f"environment[{key!r}]",
+                    "***",
+                    "puts a Hugging Face token in plain text in the template; store it in Secrets Manager "
+                    "and pass it with hf_token_secret",
+                )
+            elif owner and key in environment and environment[key] != value:
+                problems.add(f"environment[{key!r}]", value, f"conflicts with the {owner} prop; set it there")
+        environment.update(user)
+        _check_environment(environment, problems)
+        return environment
+
+    def _serving_environment(self, model_data: ModelDataConfig | None) -> dict[str, str]:
+        source = self._source
+        env: dict[str, str] = {}
+        if self.serving is Serving.INFERENCE_TOOLKIT:
+            if source.model_id:
+                env["HF_MODEL_ID"] = source.model_id
+            if source.task:
+                env["HF_TASK"] = source.task
+        else:
+            # TGI and TEI load from HF_MODEL_ID, which is /opt/ml/model for artifacts from S3.
+            env["HF_MODEL_ID"] = source.model_id or "/opt/ml/model"
+        if source.model_id and source.revision:
+            env["HF_MODEL_REVISION"] = source.revision
+        if source.entry_point:
+            # What the SageMaker Python SDK sets when it repacks a script into model.tar.gz.
+            env.update(
+                {
+                    "SAGEMAKER_PROGRAM": source.entry_point,
+                    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                    "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+                    "SAGEMAKER_REGION": Aws.REGION,
+                }
+            )
+        return env
+
+    # ------------------------------------------------------------------------------- resources
+    def _grant_logs_and_metrics(self) -> None:
+        stack = Stack.of(self)
+        log_group = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"/aws/sagemaker/Endpoints/{self.physical_endpoint_name}",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+            resource_arns=[log_group],
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resource_arns=[f"{log_group}:log-stream:*"],
+        )
+        # PutMetricData has no resource-level permissions; the namespace condition scopes it.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+            )
+        )
+
+    def _build_model(
+        self, props: Mapping[str, Any], environment: Mapping[str, str], model_data: ModelDataConfig | None
+    ) -> sagemaker.CfnModel:
+        container = sagemaker.CfnModel.ContainerDefinitionProperty(
+            image=self.image_uri,
+            mode="SingleModel",
+            environment=dict(environment),
+            model_data_url=model_data.s3_uri if model_data and model_data.compressed else None,
+            model_data_source=_uncompressed_source(model_data) if model_data and not model_data.compressed else None,
+        )
+        properties: dict[str, Any] = {"execution_role_arn": self.role.role_arn, "primary_container": container}
+        for feature in self._features:
+            merge_properties(properties, feature.model_properties(self, props), owner=type(feature).__name__)
+        # No model_name: every property of a Model is create-only, so a fixed name would block updates.
+        model = sagemaker.CfnModel(self, "Model", **properties)
+        # SageMaker reads the artifacts and the image with the role while creating the model:
+        # the role's policy must exist first.
+        model.node.add_dependency(self.role)
+        return model
+
+    def _build_endpoint_config(self, props: Mapping[str, Any]) -> sagemaker.CfnEndpointConfig:
+        variant: dict[str, Any] = {
+            "variant_name": VARIANT_NAME,
+            "model_name": self.cfn_model.attr_model_name,
+            "initial_variant_weight": 1.0,
+        }
+        if self.instance_type is not None:
+            variant.update(
+                instance_type=self.instance_type,
+                initial_instance_count=props.get("instance_count", 1),
+                container_startup_health_check_timeout_in_seconds=self._startup_timeout_seconds(props),
+                model_data_download_timeout_in_seconds=_seconds(props.get("model_data_download_timeout")),
+                volume_size_in_gb=props.get("volume_size_gb"),
+            )
+        for feature in self._features:
+            merge_properties(variant, feature.variant_properties(self, props), owner=type(feature).__name__)
+        properties: dict[str, Any] = {
+            "production_variants": [sagemaker.CfnEndpointConfig.ProductionVariantProperty(**variant)]
+        }
+        for feature in self._features:
+            merge_properties(properties, feature.config_properties(self, props), owner=type(feature).__name__)
+        # No endpoint_config_name either: a new config replaces the old one and the endpoint
+        # switches to it in place (blue/green).
+        return sagemaker.CfnEndpointConfig(self, "EndpointConfig", **properties)
+
+    def _startup_timeout_seconds(self, props: Mapping[str, Any]) -> int | None:
+        return _seconds(props.get("startup_health_check_timeout"))
+
+    def _build_endpoint(self, props: Mapping[str, Any]) -> sagemaker.CfnEndpoint:
+        properties: dict[str, Any] = {
+            "endpoint_config_name": self.cfn_endpoint_config.attr_endpoint_config_name,
+            "endpoint_name": self.physical_endpoint_name,
+        }
+        for feature in self._features:
+            merge_properties(properties, feature.endpoint_properties(self, props), owner=type(feature).__name__)
+        return sagemaker.CfnEndpoint(self, "Endpoint", **properties)
+
+    def _add_tags(self, props: Mapping[str, Any]) -> None:
+        tags = dict(props.get("tags") or {})
+        if self._source.model_id and not is_unresolved(self._source.model_id):
+            tags.setdefault(MODEL_ID_TAG, self._source.model_id)
+        for key, value in tags.items():
+            Tags.of(self).add(key, value)
+
+    # ---------------------------------------------------------------------------------- grants
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to invoke this endpoint (``sagemaker:InvokeEndpoint``)."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:InvokeEndpoint"], resource_arns=[self.endpoint_arn]
+        )
+        for feature in self._features:
+            feature.grant_invoke(self, grantee)
+        return grant
+
+    def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
+        """Add a statement to the execution role's policy (no effect on an immutable imported role)."""
+        self.role.add_to_principal_policy(statement)
+
+    # --------------------------------------------------------------------------------- metrics
+    def metric(self, metric_name: str, *, namespace: str = "AWS/SageMaker", **props: Any) -> cloudwatch.Metric:
+        """A CloudWatch metric of this endpoint's variant.
+
+        :param metric_name: e.g. ``Invocations``.
+        :param namespace: ``AWS/SageMaker`` for invocation metrics, ``/aws/sagemaker/Endpoints`` for
+            instance metrics.
+        :default namespace: ``"AWS/SageMaker"``
+        """
+        return cloudwatch.Metric(
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": VARIANT_NAME},
+            **props,
+        )
+
+
+# Environment variables the library derives from a dedicated prop: a different value in
+# `environment` is a contradiction the user must resolve, not something to pick silently.
+_PROP_OWNED_VARIABLES = {
+    "HF_MODEL_ID": "model_id",
+    "HF_TASK": "task",
+    "HF_MODEL_REVISION": "revision",
+    "SAGEMAKER_PROGRAM": "entry_point",
+    "SAGEMAKER_SUBMIT_DIRECTORY": "code_dir",
+}
+
+
+def _check_timeout(prop: str, value: Duration | None, problems: Problems) -> None:
+    if value is None:
+        return
+    if not isinstance(value, Duration):
+        problems.add(prop, value, "must be a Duration, e.g. Duration.minutes(10)")
+        return
+    if value.is_unresolved():
+        return
+    seconds = value.to_seconds()
+    low, high = _TIMEOUT_RANGE
+    if not low <= seconds <= high:
+        problems.add(prop, f"{seconds:g} seconds", f"is outside the allowed range {low}..{high} seconds")
+
+
+def _check_environment(environment: Mapping[str, str], problems: Problems) -> None:
+    if len(environment) > _MAX_ENV_ENTRIES:
+        problems.add(
+            "environment",
+            f"{len(environment)} entries",
+            f"is too many: SageMaker allows at most {_MAX_ENV_ENTRIES} environment variables "
+            "(including the ones this library sets)",
+        )
+    for key, value in environment.items():
+        if is_unresolved(key) or not isinstance(key, str) or not _ENV_KEY.match(key):
+            problems.add(
+                "environment", key, "is not a valid variable name (letters, digits, '_', not starting with a digit)"
+            )
+            continue
+        if len(key.encode()) > _MAX_ENV_BYTES:
+            problems.add("environment", key[:40] + "...", f"is a key over {_MAX_ENV_BYTES} bytes")
+        if not isinstance(value, str):
+            problems.add(f"environment[{key!r}]", value, "must be a string")
+        elif not is_unresolved(value) and len(value.encode()) > _MAX_ENV_BYTES:
+            problems.add(f"environment[{key!r}]", value[:40] + "...", f"is a value over {_MAX_ENV_BYTES} bytes")
+
+
+def _seconds(value: Duration | None) -> int | None:
+    return None if value is None else int(value.to_seconds())
+
+
+def _uncompressed_source(model_data: ModelDataConfig) -> sagemaker.CfnModel.ModelDataSourceProperty:
+    return sagemaker.CfnModel.ModelDataSourceProperty(
+        s3_data_source=sagemaker.CfnModel.S3DataSourceProperty(
+            s3_uri=model_data.s3_uri, s3_data_type="S3Prefix", compression_type="None"
+        )
+    )

@@ -1,0 +1,84 @@
+"""How production features plug into ``EndpointBase`` without the base knowing each of them.
+
+A feature (async inference, autoscaling, data capture, ...) is an ``EndpointFeature``: it checks
+the props it owns before anything is created, contributes properties to the Model, the
+EndpointConfig, its production variant and the Endpoint while the base builds them, and adds its
+own resources (scaling policies, alarms, buckets) once the endpoint exists. Each concern lives
+in its own module; ``FEATURES`` lists them in the order they are applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from aws_cdk import aws_iam as iam
+
+from ._validation import Problems
+
+if TYPE_CHECKING:
+    from .endpoint import EndpointBase
+
+
+class EndpointFeature:
+    """A production feature of an endpoint. Every hook is optional (no-op by default).
+
+    Hooks receive the endpoint being built and its props. Property hooks return keyword
+    arguments for the corresponding L1 construct (CloudFormation property names in snake_case).
+    """
+
+    props: tuple[str, ...] = ()
+    """The ``EndpointProps`` keys this feature owns."""
+
+    def validate(self, endpoint: EndpointBase, props: Mapping[str, Any], problems: Problems) -> None:
+        """Record problems with this feature's props; called before any resource is created."""
+
+    def environment(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> dict[str, str]:
+        """Container environment variables the feature sets."""
+        return {}
+
+    def model_properties(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> dict[str, Any]:
+        """Extra ``CfnModel`` keyword arguments (e.g. ``vpc_config``)."""
+        return {}
+
+    def variant_properties(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> dict[str, Any]:
+        """Extra ``ProductionVariantProperty`` keyword arguments (e.g. ``serverless_config``)."""
+        return {}
+
+    def config_properties(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> dict[str, Any]:
+        """Extra ``CfnEndpointConfig`` keyword arguments (e.g. ``async_inference_config``)."""
+        return {}
+
+    def endpoint_properties(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> dict[str, Any]:
+        """Extra ``CfnEndpoint`` keyword arguments (e.g. ``deployment_config``)."""
+        return {}
+
+    def apply(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> None:
+        """Add resources that need the finished endpoint (scaling, alarms, dashboards, tags)."""
+
+    def grant_invoke(self, endpoint: EndpointBase, grantee: iam.IGrantable) -> None:
+        """Extra permissions ``grant_invoke`` gives (e.g. ``InvokeEndpointAsync``)."""
+
+
+def merge_properties(target: dict[str, Any], extra: Mapping[str, Any], *, owner: str) -> None:
+    """Merge a feature's properties, refusing two features that set the same property."""
+    clash = sorted(set(target) & set(extra))
+    if clash:
+        raise AssertionError(f"feature {owner} sets {clash}, already set by another feature")
+    target.update(extra)
+
+
+def all_features() -> tuple[EndpointFeature, ...]:
+    """Every feature, in the order it is applied."""
+    # Imported here: feature modules import the base for type hints, and the base imports this.
+    from . import autoscaling, data_capture, deployment, inference_modes, monitoring, security, variants
+
+    return (
+        inference_modes.FEATURE,
+        security.FEATURE,
+        data_capture.FEATURE,
+        variants.FEATURE,
+        deployment.FEATURE,
+        autoscaling.FEATURE,
+        monitoring.FEATURE,
+    )

@@ -1,0 +1,88 @@
+"""``HubModelEndpoint``: a pre-trained model straight from the Hugging Face Hub."""
+
+from __future__ import annotations
+
+import re
+from typing import Unpack
+
+from constructs import Construct
+from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+from ._validation import Problems, is_unresolved
+from .endpoint import EndpointBase, EndpointProps, ModelSource
+from .tasks import task_problem
+
+# Git refs as the Hub accepts them: branch and tag names or a commit sha, no "..", no "//".
+_REVISION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]{0,254}$")
+
+
+class HubModelEndpoint(EndpointBase):
+    """A real-time endpoint serving a model that the container downloads from the Hub at start-up.
+
+    Example::
+
+        HubModelEndpoint(stack, "Sentiment",
+            model_id="distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+            task="text-classification", instance_type="ml.g5.xlarge")
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        model_id: str,
+        task: str | None = None,
+        revision: str | None = None,
+        **props: Unpack[EndpointProps],
+    ) -> None:
+        """
+        :param model_id: Hub repository id, e.g. ``distilbert/distilbert-base-uncased-finetuned-sst-2-english``.
+        :param task: pipeline task (``HF_TASK``), e.g. ``text-classification``.
+        :param revision: branch, tag or commit of the repository (``HF_MODEL_REVISION``).
+        :param props: the props shared by all endpoints (``EndpointProps``).
+        :default task: - the model's pipeline tag, inferred by the container
+        :default revision: - the default branch (``main``)
+        """
+        problems = Problems(f"HubModelEndpoint '{id}'")
+        check_hub_reference(model_id, revision, problems)
+        check_task(task, problems)
+        problems.raise_if_any()
+        super().__init__(scope, id, source=ModelSource(model_id=model_id, revision=revision, task=task), props=props)
+        self.model_id = model_id
+        """The Hub repository served."""
+
+
+def check_hub_reference(model_id: str, revision: str | None, problems: Problems) -> None:
+    """Record problems with a Hub model id and revision (shared with ``CustomScriptEndpoint``)."""
+    if not isinstance(model_id, str) or not model_id:
+        problems.add("model_id", model_id, "must be a Hub repository id such as 'org/model-name'")
+    elif not is_unresolved(model_id):
+        try:
+            validate_repo_id(model_id)
+        except HFValidationError:
+            problems.add(
+                "model_id",
+                model_id,
+                "is not a valid Hub repository id: 'name' or 'org/name' with letters, digits, '-', '_' and '.', "
+                "at most 96 characters, not starting or ending with '-' or '.'",
+            )
+    if revision is not None and not is_unresolved(revision) and not _is_valid_revision(revision):
+        problems.add(
+            "revision",
+            revision,
+            "is not a valid revision: a branch, tag or commit sha (letters, digits, '.', '_', '-', '/')",
+        )
+
+
+def _is_valid_revision(revision: object) -> bool:
+    return isinstance(revision, str) and bool(_REVISION.match(revision)) and ".." not in revision and "//" not in revision
+
+
+def check_task(task: str | None, problems: Problems) -> None:
+    """Record a problem when ``task`` is not a task the serving stacks know."""
+    if task is None or is_unresolved(task):
+        return
+    problem = task_problem(task) if isinstance(task, str) else "must be a string"
+    if problem:
+        problems.add("task", task, problem)

@@ -1,0 +1,269 @@
+"""Where a model's artifacts come from: S3 objects and prefixes, local archives and directories.
+
+``ModelData`` follows the ``Code`` / ``ModelData`` pattern of aws-cdk-lib: static factories
+return private subclasses; the endpoint calls ``bind()`` once, which creates what it needs in
+the endpoint's scope (assets, the deploy-time repack resource), grants read access on exactly
+the artifact, and returns a small config struct.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import AssetHashType
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from ._validation import ConfigurationError, describe, is_unresolved
+
+_S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.*)$")
+# S3 bucket naming rules: 3-63 characters, lowercase letters, digits, dots and hyphens,
+# starting and ending with a letter or digit.
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_ARCHIVE_SUFFIXES = (".tar.gz",)
+
+MODEL_DATA_FORMS = (
+    "an 's3://bucket/key.tar.gz' URI, an uncompressed 's3://bucket/prefix/' (ending in '/'), "
+    "a local .tar.gz file or a local model directory"
+)
+
+
+@dataclass(frozen=True)
+class ModelDataConfig:
+    """What the SageMaker model needs to know about its artifacts."""
+
+    s3_uri: str
+    """``s3://`` URI of a ``model.tar.gz`` object or of an uncompressed prefix (ending in ``/``)."""
+    compressed: bool
+    """True for a ``model.tar.gz`` (``ModelDataUrl``); False for an uncompressed prefix
+    (``ModelDataSource`` with ``CompressionType: None``)."""
+
+
+class ModelData(abc.ABC):
+    """The artifacts of a model: ``save_pretrained`` files, optionally with ``code/inference.py``."""
+
+    @staticmethod
+    def from_s3(uri: str, *, prop: str = "model_data") -> ModelData:
+        """An object ``s3://bucket/key.tar.gz`` or an uncompressed prefix ``s3://bucket/prefix/``.
+
+        :param uri: the S3 URI.
+        :param prop: the property name used in error messages.
+        :default prop: ``"model_data"``
+        """
+        match = _S3_URI.match(uri)
+        if match is None:
+            raise ConfigurationError(f"{prop}: {describe(uri)} is not an S3 URI; expected {MODEL_DATA_FORMS}")
+        bucket, key = match["bucket"], match["key"]
+        if not _BUCKET_NAME.match(bucket) or ".." in bucket:
+            raise ConfigurationError(
+                f"{prop}: {describe(uri)} has an invalid bucket name {bucket!r}; bucket names are 3-63 "
+                "lowercase letters, digits, dots and hyphens"
+            )
+        if key.endswith("/"):
+            return _S3Prefix(bucket, key)
+        if not key.endswith(_ARCHIVE_SUFFIXES):
+            raise ConfigurationError(
+                f"{prop}: {describe(uri)} is neither a gzip tar archive (key ending in .tar.gz) nor a prefix "
+                f"(ending in '/'); SageMaker can only load {MODEL_DATA_FORMS}"
+            )
+        return _S3Object(bucket, key)
+
+    @staticmethod
+    def from_bucket(bucket: s3.IBucket, key: str) -> ModelData:
+        """A ``model.tar.gz`` (or a prefix when ``key`` ends in ``/``) in a bucket of this CDK app.
+
+        Use this when the bucket name is only known at deploy time (a token).
+        """
+        if not is_unresolved(key) and not key.endswith("/") and not key.endswith(_ARCHIVE_SUFFIXES):
+            raise ConfigurationError(
+                f"model_data: key {describe(key)} must end in .tar.gz (an archive) or '/' (an uncompressed prefix)"
+            )
+        if not is_unresolved(key) and key.endswith("/"):
+            return _S3Prefix(bucket.bucket_name, key, bucket)
+        return _S3Object(bucket.bucket_name, key, bucket)
+
+    @staticmethod
+    def from_asset(path: str | Path, *, prop: str = "model_data") -> ModelData:
+        """A local ``model.tar.gz`` (uploaded as is) or a local ``save_pretrained`` directory.
+
+        A directory is packaged into a deterministic ``model.tar.gz`` (cached, so an unchanged
+        model is neither packed nor uploaded again) with the model files at the archive root.
+        """
+        local = Path(path)
+        if local.is_dir():
+            return _LocalDirectory(local)
+        if local.is_file():
+            if not local.name.endswith(_ARCHIVE_SUFFIXES):
+                raise ConfigurationError(
+                    f"{prop}: {describe(str(path))} is a local file but not a gzip tar archive (.tar.gz); "
+                    f"expected {MODEL_DATA_FORMS}"
+                )
+            return _LocalArchive(local)
+        raise ConfigurationError(f"{prop}: {describe(str(path))} does not exist; expected {MODEL_DATA_FORMS}")
+
+    @staticmethod
+    def parse(value: str | Path | ModelData, *, prop: str = "model_data") -> ModelData:
+        """Turn the ``model_data`` prop (a ``ModelData``, an S3 URI or a local path) into ``ModelData``."""
+        if isinstance(value, ModelData):
+            return value
+        if isinstance(value, str) and is_unresolved(value):
+            raise ConfigurationError(
+                f"{prop}: {describe(value)} is a token; the bucket must be known to grant read access: "
+                "use ModelData.from_bucket(bucket, key) instead"
+            )
+        if isinstance(value, str) and value.startswith("s3://"):
+            return ModelData.from_s3(value, prop=prop)
+        if isinstance(value, str) and re.match(r"^[a-z][a-z0-9+.-]*://", value):
+            raise ConfigurationError(f"{prop}: {describe(value)} is not an S3 URI; expected {MODEL_DATA_FORMS}")
+        if not isinstance(value, (str, Path)):
+            raise ConfigurationError(f"{prop}: {describe(value)} is not a string; expected {MODEL_DATA_FORMS}")
+        return ModelData.from_asset(value, prop=prop)
+
+    @property
+    def local_directory(self) -> Path | None:
+        """The local model directory, when the model comes from one (used to profile the model)."""
+        return None
+
+    @abc.abstractmethod
+    def with_code(self, code_dir: Path) -> ModelData:
+        """The same model with ``code_dir`` added under ``code/`` in the archive SageMaker loads."""
+
+    @abc.abstractmethod
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> ModelDataConfig:
+        """Create what the artifacts need in ``scope`` and grant ``grantee`` read access to them."""
+
+
+def code_only(code_dir: Path) -> ModelData:
+    """An archive holding only ``code/``: how a custom script ships with a Hub model."""
+    return _LocalCodeOnly(code_dir)
+
+
+class _S3Object(ModelData):
+    def __init__(self, bucket_name: str, key: str, bucket: s3.IBucket | None = None) -> None:
+        self._bucket_name = bucket_name
+        self._key = key
+        self._bucket = bucket
+
+    def _bucket_in(self, scope: Construct) -> s3.IBucket:
+        return self._bucket or s3.Bucket.from_bucket_name(scope, "ModelDataBucket", self._bucket_name)
+
+    def with_code(self, code_dir: Path) -> ModelData:
+        return _RepackedS3Object(self, code_dir)
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> ModelDataConfig:
+        self._bucket_in(scope).grant_read(grantee, self._key)
+        return ModelDataConfig(f"s3://{self._bucket_name}/{self._key}", compressed=True)
+
+
+class _S3Prefix(_S3Object):
+    def with_code(self, code_dir: Path) -> ModelData:
+        raise ConfigurationError(
+            f"model_data: {describe(f's3://{self._bucket_name}/{self._key}')} is an uncompressed S3 prefix, which "
+            "this library cannot add code/ to; upload the script to <prefix>code/ yourself and use "
+            "FineTunedEndpoint, or give a model.tar.gz or a local model directory"
+        )
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> ModelDataConfig:
+        # Reading a prefix needs ListBucket on the bucket and GetObject under the prefix only.
+        self._bucket_in(scope).grant_read(grantee, f"{self._key}*")
+        return ModelDataConfig(f"s3://{self._bucket_name}/{self._key}", compressed=False)
+
+
+class _StagedArchive(ModelData):
+    """Base of the local forms: a ``.tar.gz`` on disk published as a CDK file asset."""
+
+    @abc.abstractmethod
+    def _archive(self) -> tuple[Path, str | None]:
+        """The archive to upload and its sha256 (``None`` lets CDK hash the file)."""
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> ModelDataConfig:
+        path, digest = self._archive()
+        asset = s3_assets.Asset(
+            scope,
+            "ModelArtifact",
+            path=str(path),
+            asset_hash=digest,
+            asset_hash_type=AssetHashType.CUSTOM if digest else None,
+        )
+        # Least privilege: the one object, not the whole bootstrap assets bucket (Asset.grant_read would).
+        asset.bucket.grant_read(grantee, asset.s3_object_key)
+        return ModelDataConfig(asset.s3_object_url, compressed=True)
+
+
+class _LocalArchive(_StagedArchive):
+    def __init__(self, path: Path, code_dir: Path | None = None) -> None:
+        self._path = path
+        self._code_dir = code_dir
+
+    def with_code(self, code_dir: Path) -> ModelData:
+        return _LocalArchive(self._path, code_dir)
+
+    def _archive(self) -> tuple[Path, str | None]:
+        if self._code_dir is None:
+            return self._path, None
+        from .packaging import add_code_to_archive
+
+        packed = add_code_to_archive(self._path, self._code_dir)
+        return packed.path, packed.sha256
+
+
+class _LocalDirectory(_StagedArchive):
+    def __init__(self, path: Path, code_dir: Path | None = None) -> None:
+        self._path = path
+        self._code_dir = code_dir
+
+    @property
+    def local_directory(self) -> Path | None:
+        return self._path
+
+    def with_code(self, code_dir: Path) -> ModelData:
+        return _LocalDirectory(self._path, code_dir)
+
+    def _archive(self) -> tuple[Path, str | None]:
+        from .packaging import package_model_directory
+
+        packed = package_model_directory(self._path, code_dir=self._code_dir)
+        return packed.path, packed.sha256
+
+
+class _LocalCodeOnly(_StagedArchive):
+    def __init__(self, code_dir: Path) -> None:
+        self._code_dir = code_dir
+
+    def with_code(self, code_dir: Path) -> ModelData:
+        return _LocalCodeOnly(code_dir)
+
+    def _archive(self) -> tuple[Path, str | None]:
+        from .packaging import package_code_only
+
+        packed = package_code_only(self._code_dir)
+        return packed.path, packed.sha256
+
+
+class _RepackedS3Object(ModelData):
+    """An S3 ``model.tar.gz`` that gets ``code/`` added at deploy time by a custom resource."""
+
+    def __init__(self, source: _S3Object, code_dir: Path) -> None:
+        self._source = source
+        self._code_dir = code_dir
+
+    def with_code(self, code_dir: Path) -> ModelData:
+        return _RepackedS3Object(self._source, code_dir)
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> ModelDataConfig:
+        from .repack import ScriptRepack
+
+        repack = ScriptRepack(
+            scope,
+            "ScriptRepack",
+            model_data_bucket=self._source._bucket_in(scope),
+            model_data_key=self._source._key,
+            code_dir=str(self._code_dir),
+        )
+        repack.grant_read(grantee)
+        return ModelDataConfig(repack.model_data_url, compressed=True)

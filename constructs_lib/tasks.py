@@ -1,0 +1,102 @@
+"""Tasks (``HF_TASK``) that the Hugging Face serving stacks accept.
+
+The inference toolkit accepts the keys of ``transformers.pipelines.SUPPORTED_TASKS`` of the
+transformers version in the DLC, their aliases, and ``text-to-image`` (diffusers). The list is
+static so that the library never imports transformers at synth time.
+"""
+
+from __future__ import annotations
+
+from ._validation import allowed_list
+
+PIPELINE_TASKS: frozenset[str] = frozenset(
+    {
+        "audio-classification",
+        "automatic-speech-recognition",
+        "depth-estimation",
+        "document-question-answering",
+        "feature-extraction",
+        "fill-mask",
+        "image-classification",
+        "image-feature-extraction",
+        "image-segmentation",
+        "image-text-to-text",
+        "image-to-image",
+        "image-to-text",
+        "mask-generation",
+        "object-detection",
+        "question-answering",
+        "summarization",
+        "table-question-answering",
+        "text-classification",
+        "text-generation",
+        "text-to-audio",
+        "text2text-generation",
+        "token-classification",
+        "translation",
+        "video-classification",
+        "visual-question-answering",
+        "zero-shot-audio-classification",
+        "zero-shot-classification",
+        "zero-shot-image-classification",
+        "zero-shot-object-detection",
+        # diffusers, served by the toolkit when the DLC has diffusers installed
+        "text-to-image",
+        # Hub pipeline tags served by Text Embeddings Inference
+        "sentence-similarity",
+    }
+)
+
+TASK_ALIASES: dict[str, str] = {
+    "sentiment-analysis": "text-classification",
+    "ner": "token-classification",
+    "vqa": "visual-question-answering",
+    "text-to-speech": "text-to-audio",
+}
+
+KNOWN_TASKS: frozenset[str] = PIPELINE_TASKS | frozenset(TASK_ALIASES)
+
+
+def canonical_task(task: str) -> str:
+    """Map an alias (``sentiment-analysis``) to the pipeline task it stands for."""
+    return TASK_ALIASES.get(task, task)
+
+
+def task_problem(task: str) -> str | None:
+    """Why ``task`` is not a task the serving stacks know, or ``None`` when it is.
+
+    ``translation_xx_to_yy`` variants are accepted, as transformers does.
+    """
+    if task in KNOWN_TASKS or task.startswith("translation_"):
+        return None
+    return f"is not a known Hugging Face task; allowed: {allowed_list(KNOWN_TASKS, 100)}"
+
+
+__all__ = ["KNOWN_TASKS", "canonical_task", "task_problem"]
+
+
+# The inference toolkit's table (transformers_utils.ARCHITECTURES_2_TASK), in its order: it scans
+# every suffix without stopping, so the LAST matching suffix wins, and we mirror that.
+_ARCHITECTURE_SUFFIX_TASKS: tuple[tuple[str, str], ...] = (
+    ("TapasForQuestionAnswering", "table-question-answering"),
+    ("ForQuestionAnswering", "question-answering"),
+    ("ForTokenClassification", "token-classification"),
+    ("ForSequenceClassification", "text-classification"),
+    ("ForMultipleChoice", "multiple-choice"),
+    ("ForMaskedLM", "fill-mask"),
+    ("ForCausalLM", "text-generation"),
+    ("ForConditionalGeneration", "text2text-generation"),
+    ("MTModel", "text2text-generation"),
+    ("EncoderDecoderModel", "text2text-generation"),
+    ("GPT2LMHeadModel", "text-generation"),
+    ("T5WithLMHeadModel", "text2text-generation"),
+)
+
+
+def task_from_architecture(architecture: str) -> str | None:
+    """The task the inference toolkit infers from ``config.json``'s first architecture, if any."""
+    task = None
+    for suffix, candidate in _ARCHITECTURE_SUFFIX_TASKS:
+        if architecture.endswith(suffix):
+            task = candidate
+    return task

@@ -1,0 +1,90 @@
+"""A stack holding one Hugging Face endpoint, with outputs to find and call it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from constructs_lib import (
+    ConfigurationError,
+    CustomScriptEndpoint,
+    EndpointBase,
+    FineTunedEndpoint,
+    HubModelEndpoint,
+    Serving,
+)
+
+from .settings import EndpointSettings
+
+# A request body that each kind of task understands, for the invoke example in the outputs.
+_SAMPLE_INPUTS: dict[str | None, Any] = {
+    "text-generation": {"inputs": "What is Amazon SageMaker?", "parameters": {"max_new_tokens": 64}},
+    "question-answering": {"inputs": {"question": "What is served?", "context": "A Hugging Face model is served."}},
+    "zero-shot-classification": {
+        "inputs": "I love this!",
+        "parameters": {"candidate_labels": ["positive", "negative"]},
+    },
+}
+_DEFAULT_INPUT = {"inputs": "I love using Hugging Face models on Amazon SageMaker!"}
+
+
+class HuggingFaceEndpointStack(Stack):
+    """One endpoint described by ``EndpointSettings``; outputs its name, ARN and an invoke command."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: EndpointSettings, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.endpoint = build_endpoint(self, "Endpoint", settings)
+        add_endpoint_outputs(self, self.endpoint, task=settings.task)
+
+
+def build_endpoint(scope: Construct, id: str, settings: EndpointSettings) -> EndpointBase:
+    """The construct ``settings`` asks for."""
+    shared: dict[str, Any] = {
+        "instance_type": settings.instance_type,
+        "instance_count": settings.instance_count,
+        "serving": _serving(settings.serving),
+        "endpoint_name": settings.endpoint_name,
+        "environment": dict(settings.environment) or None,
+    }
+    if settings.kind == "custom-script":
+        return CustomScriptEndpoint(
+            scope,
+            id,
+            code_dir=settings.code_dir or "",
+            entry_point=settings.entry_point,
+            model_data=settings.model_data,
+            model_id=settings.model_id,
+            task=settings.task,
+            revision=settings.revision,
+            **shared,
+        )
+    if settings.kind == "fine-tuned":
+        return FineTunedEndpoint(scope, id, model_data=settings.model_data or "", task=settings.task, **shared)
+    return HubModelEndpoint(
+        scope, id, model_id=settings.model_id or "", task=settings.task, revision=settings.revision, **shared
+    )
+
+
+def add_endpoint_outputs(stack: Stack, endpoint: EndpointBase, *, task: str | None) -> None:
+    """Endpoint name, ARN and a ready-to-run ``aws sagemaker-runtime invoke-endpoint`` command."""
+    CfnOutput(stack, "EndpointName", value=endpoint.endpoint_name, description="Name of the SageMaker endpoint")
+    CfnOutput(stack, "EndpointArn", value=endpoint.endpoint_arn, description="ARN of the SageMaker endpoint")
+    body = json.dumps(_SAMPLE_INPUTS.get(task, _DEFAULT_INPUT))
+    # Tokens inside an f-string become an Fn::Join in the template.
+    command = (
+        f"aws sagemaker-runtime invoke-endpoint --endpoint-name {endpoint.endpoint_name} --region {stack.region}"
+        f" --content-type application/json --accept application/json --cli-binary-format raw-in-base64-out"
+        f" --body '{body}' /dev/stdout"
+    )
+    CfnOutput(stack, "InvokeCommand", value=command, description="Example request with the AWS CLI")
+
+
+def _serving(value: str) -> Serving:
+    try:
+        return Serving(value)
+    except ValueError:
+        allowed = ", ".join(s.value for s in Serving)
+        raise ConfigurationError(f"context: serving {value!r} is not one of {allowed}") from None

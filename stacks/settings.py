@@ -1,0 +1,118 @@
+"""What to deploy, read from CDK context (``-c key=value``) or from a JSON file named in context.
+
+Every key is documented in the README ("Context keys"). Unknown keys and bad values fail the
+synth with a message naming the key, so a typo never deploys a default model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from constructs import Node
+
+from constructs_lib import ConfigurationError
+
+KINDS = ("hub", "fine-tuned", "custom-script")
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    """One endpoint of the app, as the user described it."""
+
+    kind: str = "hub"
+    """``hub``, ``fine-tuned`` or ``custom-script``; inferred from the other keys when omitted."""
+    stack_name: str = "HuggingFaceEndpoint"
+    model_id: str | None = None
+    task: str | None = None
+    revision: str | None = None
+    model_data: str | None = None
+    code_dir: str | None = None
+    entry_point: str = "inference.py"
+    instance_type: str | None = None
+    instance_count: int = 1
+    serving: str = "auto"
+    endpoint_name: str | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+SETTING_KEYS = tuple(f.name for f in fields(EndpointSettings))
+# Context keys the app reads itself; CDK's own context (feature flags, lookups) is ignored.
+APP_KEYS = (*SETTING_KEYS, "config")
+
+
+def settings_from_context(node: Node) -> list[EndpointSettings]:
+    """The endpoints requested through context, or an empty list when none were requested."""
+    config_file = node.try_get_context("config")
+    if config_file:
+        return _settings_from_file(Path(config_file))
+    values = {key: node.try_get_context(key) for key in SETTING_KEYS}
+    values = {key: value for key, value in values.items() if value is not None}
+    if not (values.keys() & {"model_id", "model_data", "code_dir"}):
+        if values:
+            raise ConfigurationError(
+                f"context: {sorted(values)} given without a model; add -c model_id=... (Hub model), "
+                "-c model_data=... (your model) or -c code_dir=... (custom script)"
+            )
+        return []
+    return [_settings(values, source="context")]
+
+
+def _settings_from_file(path: Path) -> list[EndpointSettings]:
+    try:
+        document = json.loads(path.read_text())
+    except OSError as error:
+        raise ConfigurationError(f"config: {str(path)!r} cannot be read: {error.strerror}") from error
+    except ValueError as error:
+        raise ConfigurationError(f"config: {str(path)!r} is not valid JSON: {error}") from error
+    entries = document.get("endpoints", [document]) if isinstance(document, dict) else None
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+        raise ConfigurationError(f'config: {str(path)!r} must hold an endpoint object or {{"endpoints": [objects]}}')
+    settings = [_settings(entry, source=f"{path} endpoint {index}") for index, entry in enumerate(entries)]
+    names = [s.stack_name for s in settings]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigurationError(f"config: stack_name {duplicates} used by more than one endpoint; names must differ")
+    return settings
+
+
+def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings:
+    unknown = sorted(set(values) - set(SETTING_KEYS))
+    if unknown:
+        raise ConfigurationError(f"{source}: unknown key(s) {unknown}; allowed: {', '.join(SETTING_KEYS)}")
+    converted = dict(values)
+    if "instance_count" in converted:
+        converted["instance_count"] = _as_int("instance_count", converted["instance_count"], source)
+    if "environment" in converted:
+        converted["environment"] = _as_mapping("environment", converted["environment"], source)
+    converted.setdefault("kind", _infer_kind(converted))
+    if converted["kind"] not in KINDS:
+        raise ConfigurationError(f"{source}: kind {converted['kind']!r} is not one of {', '.join(KINDS)}")
+    return EndpointSettings(**converted)
+
+
+def _infer_kind(values: Mapping[str, Any]) -> str:
+    if values.get("code_dir"):
+        return "custom-script"
+    return "fine-tuned" if values.get("model_data") else "hub"
+
+
+def _as_int(key: str, value: Any, source: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{source}: {key} {value!r} is not a whole number") from None
+
+
+def _as_mapping(key: str, value: Any, source: str) -> Mapping[str, str]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ConfigurationError(f'{source}: {key} must be a JSON object, e.g. \'{{"KEY": "value"}}\'') from None
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{source}: {key} must be a JSON object of strings")
+    return {str(k): str(v) for k, v in value.items()}

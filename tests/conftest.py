@@ -1,0 +1,21 @@
+"""Test-wide hermetic setup: no network but loopback, caches in temp dirs, quiet jsii."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# Set before anything imports huggingface_hub (it reads HF_ENDPOINT once, at import): an
+# accidental Hub request goes to a closed loopback port and fails at once instead of leaving
+# the machine. Tests that need a Hub start the fake one and pass its URL explicitly.
+_SCRATCH = Path(tempfile.mkdtemp(prefix="constructs-lib-tests-"))
+os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
+os.environ["HF_HOME"] = str(_SCRATCH / "hf-home")
+os.environ["CONSTRUCTS_LIB_CACHE_DIR"] = str(_SCRATCH / "archives")
+os.environ["CONSTRUCTS_LIB_HUB_CONTEXT"] = str(_SCRATCH / "hub.context.json")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
+os.environ.setdefault("NODE_NO_WARNINGS", "1")
+for _credential in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+    os.environ.pop(_credential, None)

@@ -1,0 +1,60 @@
+"""Helpers shared by the construct tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_cdk import App, Environment, Stack
+from aws_cdk.assertions import Template
+
+ACCOUNT = "123456789012"
+GPU_TOOLKIT_TAG = "2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04"
+CPU_TOOLKIT_TAG = "2.6.0-transformers4.51.3-cpu-py312-ubuntu22.04"
+
+
+def new_stack(region: str | None = "us-east-1", **kwargs: Any) -> Stack:
+    """A fresh stack in a fresh app; ``region=None`` gives an environment-agnostic stack."""
+    env = Environment(account=ACCOUNT, region=region) if region else None
+    return Stack(App(), "TestStack", env=env, **kwargs)
+
+
+def synth(build: Callable[[Stack], Any], region: str | None = "us-east-1") -> Template:
+    stack = new_stack(region)
+    build(stack)
+    return Template.from_stack(stack)
+
+
+def resources(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = template.find_resources(resource_type)
+    return found
+
+
+def only(template: Template, resource_type: str) -> dict[str, Any]:
+    found = resources(template, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {list(found)}"
+    return next(iter(found.values()))
+
+
+def container(template: Template) -> dict[str, Any]:
+    primary: dict[str, Any] = only(template, "AWS::SageMaker::Model")["Properties"]["PrimaryContainer"]
+    return primary
+
+
+def variant(template: Template) -> dict[str, Any]:
+    variants = only(template, "AWS::SageMaker::EndpointConfig")["Properties"]["ProductionVariants"]
+    assert len(variants) == 1
+    first: dict[str, Any] = variants[0]
+    return first
+
+
+def policy_statements(template: Template) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)

@@ -1,0 +1,141 @@
+"""The CDK app: example stacks, deploying any model through context or a config file, outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Template
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from app import build_app
+from constructs_lib import ConfigurationError
+
+from .support import container, only, variant
+
+EXAMPLE_STACKS = ["HfHubModelExample", "HfFineTunedExample", "HfCustomScriptExample"]
+
+
+def stacks_of(context: dict[str, Any] | None = None) -> dict[str, Stack]:
+    app = build_app(App(context=context or {}))
+    return {child.node.id: child for child in app.node.children if isinstance(child, Stack)}
+
+
+@pytest.fixture(scope="module")
+def example_templates() -> dict[str, Template]:
+    return {name: Template.from_stack(stack) for name, stack in stacks_of().items()}
+
+
+def test_no_context_synthesizes_one_example_stack_per_construct(example_templates: dict[str, Template]) -> None:
+    assert sorted(example_templates) == sorted(EXAMPLE_STACKS)
+    for template in example_templates.values():
+        template.resource_count_is("AWS::SageMaker::Endpoint", 1)
+
+
+def test_examples_show_the_three_ways(example_templates: dict[str, Template]) -> None:
+    hub = container(example_templates["HfHubModelExample"])
+    assert hub["Environment"]["HF_MODEL_ID"].startswith("distilbert/")
+    tuned = container(example_templates["HfFineTunedExample"])
+    assert tuned["ModelDataUrl"].endswith("model.tar.gz")
+    custom = container(example_templates["HfCustomScriptExample"])
+    assert custom["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py" and "ModelDataUrl" in custom
+
+
+def test_every_stack_outputs_name_arn_and_an_invoke_command(example_templates: dict[str, Template]) -> None:
+    for template in example_templates.values():
+        outputs = template.to_json()["Outputs"]
+        assert {"EndpointName", "EndpointArn", "InvokeCommand"} <= set(outputs)
+        command = json.dumps(outputs["InvokeCommand"]["Value"])
+        assert "aws sagemaker-runtime invoke-endpoint --endpoint-name" in command
+        assert "--body" in command and "EndpointName" in command
+
+
+def test_context_deploys_any_hub_model_without_code_changes() -> None:
+    stacks = stacks_of(
+        {
+            "model_id": "cardiffnlp/twitter-roberta-base-sentiment-latest",
+            "task": "text-classification",
+            "instance_type": "ml.g4dn.xlarge",
+            "instance_count": "2",
+            "stack_name": "Sentiment",
+        }
+    )
+    assert list(stacks) == ["Sentiment"]
+    template = Template.from_stack(stacks["Sentiment"])
+    assert container(template)["Environment"]["HF_MODEL_ID"] == "cardiffnlp/twitter-roberta-base-sentiment-latest"
+    assert variant(template)["InstanceType"] == "ml.g4dn.xlarge"
+    assert variant(template)["InitialInstanceCount"] == 2
+
+
+def test_context_with_model_data_deploys_a_fine_tuned_model() -> None:
+    stacks = stacks_of({"model_data": "s3://bucket/tuned/model.tar.gz", "task": "fill-mask"})
+    template = Template.from_stack(stacks["HuggingFaceEndpoint"])
+    assert container(template)["ModelDataUrl"] == "s3://bucket/tuned/model.tar.gz"
+
+
+def test_config_file_deploys_several_endpoints(tmp_path: Path) -> None:
+    config = tmp_path / "endpoints.json"
+    config.write_text(
+        json.dumps(
+            {
+                "endpoints": [
+                    {"stack_name": "A", "model_id": "gpt2", "task": "text-generation", "serving": "inference-toolkit"},
+                    {
+                        "stack_name": "B",
+                        "model_data": "s3://my-bucket/k/model.tar.gz",
+                        "task": "fill-mask",
+                        "environment": {"SAGEMAKER_MODEL_SERVER_WORKERS": "2"},
+                    },
+                ]
+            }
+        )
+    )
+    stacks = stacks_of({"config": str(config)})
+    assert sorted(stacks) == ["A", "B"]
+    b = container(Template.from_stack(stacks["B"]))
+    assert b["Environment"]["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2"
+    a = container(Template.from_stack(stacks["A"]))
+    assert "huggingface-pytorch-inference" in json.dumps(a["Image"])
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"task": "fill-mask"}, "given without a model"),
+        ({"model_id": "gpt2", "instance_count": "two"}, "instance_count 'two' is not a whole number"),
+        ({"model_id": "gpt2", "serving": "vllm"}, "serving 'vllm' is not one of"),
+        ({"model_id": "gpt2", "kind": "bogus"}, "kind 'bogus' is not one of"),
+    ],
+)
+def test_bad_context_is_a_clear_error(context: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        stacks_of(context)
+    assert expected in str(error.value)
+
+
+def test_config_file_with_unknown_key(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"model_id": "gpt2", "instance": "ml.g5.xlarge"}))
+    with pytest.raises(ConfigurationError) as error:
+        stacks_of({"config": str(config)})
+    assert "unknown key(s) ['instance']" in str(error.value)
+
+
+def test_bootstrap_version_rule_can_be_switched_off_for_a_local_aws() -> None:
+    default = Template.from_stack(stacks_of()["HfHubModelExample"]).to_json()
+    assert "CheckBootstrapVersion" in default.get("Rules", {})
+    local = Template.from_stack(stacks_of({"bootstrap_version_rule": "false"})["HfHubModelExample"]).to_json()
+    assert "CheckBootstrapVersion" not in local.get("Rules", {})
+    assert "BootstrapVersion" not in local.get("Parameters", {})
+
+
+@pytest.mark.parametrize("name", EXAMPLE_STACKS)
+def test_example_stack_snapshot(name: str, example_templates: dict[str, Template], snapshot: SnapshotAssertion) -> None:
+    template = example_templates[name].to_json()
+    only_endpoint = only(example_templates[name], "AWS::SageMaker::Endpoint")
+    assert only_endpoint["Properties"]["EndpointName"].startswith(name)
+    assert template == snapshot(extension_class=JSONSnapshotExtension)

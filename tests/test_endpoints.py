@@ -1,0 +1,376 @@
+"""The three endpoint constructs: resources, environment, images, role and grants."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Match, Template
+
+from constructs_lib import (
+    CustomScriptEndpoint,
+    FineTunedEndpoint,
+    HubModelEndpoint,
+    InferenceImage,
+    ModelData,
+    Serving,
+)
+
+from .support import (
+    ACCOUNT,
+    CPU_TOOLKIT_TAG,
+    GPU_TOOLKIT_TAG,
+    actions_of,
+    container,
+    new_stack,
+    only,
+    policy_statements,
+    resources,
+    synth,
+    variant,
+)
+
+SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+TUNED_URI = "s3://my-bucket/models/model.tar.gz"
+
+
+@pytest.fixture
+def code_dir(tmp_path: Path) -> Path:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text(
+        "def model_fn(model_dir):\n    return model_dir\n\n"
+        "def predict_fn(data, model):\n    return {'model': model, 'inputs': data}\n"
+    )
+    return code
+
+
+def hub(stack: Any, **kwargs: Any) -> HubModelEndpoint:
+    kwargs.setdefault("instance_type", "ml.g5.xlarge")
+    return HubModelEndpoint(stack, "Sentiment", model_id=SST2, task="text-classification", **kwargs)
+
+
+# ----------------------------------------------------------------------------- resources
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(lambda s, _: hub(s), id="hub"),
+        pytest.param(lambda s, _: FineTunedEndpoint(s, "Tuned", model_data=TUNED_URI, task="fill-mask"), id="tuned"),
+        pytest.param(
+            lambda s, code: CustomScriptEndpoint(s, "Custom", code_dir=code, model_data=TUNED_URI), id="custom-s3"
+        ),
+        pytest.param(lambda s, code: CustomScriptEndpoint(s, "Custom", code_dir=code, model_id=SST2), id="custom-hub"),
+    ],
+)
+def test_each_construct_synthesizes_one_model_config_endpoint_and_role(build: Any, code_dir: Path) -> None:
+    template = synth(lambda stack: build(stack, code_dir))
+
+    template.resource_count_is("AWS::SageMaker::Model", 1)
+    template.resource_count_is("AWS::SageMaker::EndpointConfig", 1)
+    template.resource_count_is("AWS::SageMaker::Endpoint", 1)
+    roles = [
+        r
+        for r in resources(template, "AWS::IAM::Role").values()
+        if r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"].get("Service")
+        == "sagemaker.amazonaws.com"
+    ]
+    assert len(roles) == 1
+    # Model and EndpointConfig never get physical names: a change must be able to replace them.
+    assert "ModelName" not in only(template, "AWS::SageMaker::Model")["Properties"]
+    assert "EndpointConfigName" not in only(template, "AWS::SageMaker::EndpointConfig")["Properties"]
+    # No managed policies at all on the execution role, least of all AmazonSageMakerFullAccess.
+    assert "ManagedPolicyArns" not in roles[0]["Properties"]
+    assert "FullAccess" not in json.dumps(template.to_json())
+
+
+def test_hub_model_sets_model_id_task_and_revision() -> None:
+    template = synth(lambda s: HubModelEndpoint(s, "E", model_id=SST2, task="text-classification", revision="v1.0"))
+
+    assert container(template)["Environment"] == {
+        "HF_MODEL_ID": SST2,
+        "HF_TASK": "text-classification",
+        "HF_MODEL_REVISION": "v1.0",
+    }
+    assert "ModelDataUrl" not in container(template)
+    assert container(template)["Mode"] == "SingleModel"
+
+
+def test_fine_tuned_s3_archive_uses_model_data_url_and_reads_only_that_object() -> None:
+    template = synth(lambda s: FineTunedEndpoint(s, "E", model_data=TUNED_URI, task="text-classification"))
+
+    assert container(template)["ModelDataUrl"] == TUNED_URI
+    assert container(template)["Environment"] == {"HF_TASK": "text-classification"}
+    s3_statements = [s for s in policy_statements(template) if any(a.startswith("s3:") for a in actions_of(s))]
+    resources_read = json.dumps([s["Resource"] for s in s3_statements])
+    assert "models/model.tar.gz" in resources_read
+    assert "my-bucket/*" not in resources_read
+    assert all("s3:Put" not in a and "s3:Delete" not in a for s in s3_statements for a in actions_of(s))
+
+
+def test_fine_tuned_s3_prefix_uses_uncompressed_model_data_source() -> None:
+    template = synth(lambda s: FineTunedEndpoint(s, "E", model_data="s3://my-bucket/models/tuned/", task="fill-mask"))
+
+    assert "ModelDataUrl" not in container(template)
+    assert container(template)["ModelDataSource"] == {
+        "S3DataSource": {"S3Uri": "s3://my-bucket/models/tuned/", "S3DataType": "S3Prefix", "CompressionType": "None"}
+    }
+    resources_read = json.dumps([s["Resource"] for s in policy_statements(template)])
+    assert "models/tuned/*" in resources_read
+
+
+def test_fine_tuned_local_archive_becomes_a_file_asset(tmp_path: Path) -> None:
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(b"\x1f\x8b fake but only uploaded")
+    stack = new_stack()
+    FineTunedEndpoint(stack, "E", model_data=str(archive), task="text-classification")
+    template = Template.from_stack(stack)
+
+    url = json.dumps(container(template)["ModelDataUrl"])
+    assert "cdk-hnb659fds-assets" in url and ".gz" in url
+    assets = [a for a in stack.node.root.node.find_all() if type(a).__name__ == "Asset"]
+    assert len(assets) == 1
+
+
+def test_custom_script_sets_sagemaker_program_and_ships_code(code_dir: Path) -> None:
+    template = synth(lambda s: CustomScriptEndpoint(s, "E", code_dir=code_dir, model_id=SST2))
+
+    env = container(template)["Environment"]
+    assert env["HF_MODEL_ID"] == SST2
+    assert env["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert env["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+    # The script travels in a code-only archive: without it the toolkit would ignore the script.
+    assert "ModelDataUrl" in container(template)
+
+
+def test_custom_script_entry_point_name_is_configurable(code_dir: Path) -> None:
+    (code_dir / "serve.py").write_text("def transform_fn(model, data, content_type, accept):\n    return data\n")
+    template = synth(
+        lambda s: CustomScriptEndpoint(s, "E", code_dir=code_dir, entry_point="serve.py", model_data=TUNED_URI)
+    )
+    assert container(template)["Environment"]["SAGEMAKER_PROGRAM"] == "serve.py"
+
+
+# -------------------------------------------------------------------------------- images
+@pytest.mark.parametrize(
+    ("instance_type", "tag"),
+    [("ml.g5.xlarge", GPU_TOOLKIT_TAG), ("ml.g4dn.xlarge", GPU_TOOLKIT_TAG), ("ml.m5.xlarge", CPU_TOOLKIT_TAG)],
+)
+def test_image_follows_the_instance_processor(instance_type: str, tag: str) -> None:
+    template = synth(lambda s: hub(s, instance_type=instance_type), region="eu-west-1")
+    assert container(template)["Image"] == (
+        f"763104351884.dkr.ecr.eu-west-1.amazonaws.com/huggingface-pytorch-inference:{tag}"
+    )
+    assert variant(template)["InstanceType"] == instance_type
+
+
+def test_environment_agnostic_stack_reads_the_account_from_a_region_mapping() -> None:
+    template = synth(hub, region=None)
+
+    image = json.dumps(container(template)["Image"])
+    assert "Fn::FindInMap" in image and "AWS::Region" in image and "AWS::URLSuffix" in image
+    mappings = template.to_json()["Mappings"]
+    (mapping,) = mappings.values()
+    assert mapping["us-east-1"] == {"account": "763104351884"}
+    assert mapping["af-south-1"] == {"account": "626614931356"}
+    assert mapping["cn-north-1"] == {"account": "727897471807"}
+    assert mapping["us-gov-west-1"] == {"account": "442386744353"}
+
+
+def test_auto_serving_picks_tgi_for_text_generation() -> None:
+    template = synth(
+        lambda s: HubModelEndpoint(
+            s, "Llm", model_id="Qwen/Qwen2.5-0.5B-Instruct", task="text-generation", instance_type="ml.g5.xlarge"
+        )
+    )
+    assert "huggingface-pytorch-tgi-inference" in container(template)["Image"]
+    assert container(template)["Environment"]["HF_MODEL_ID"] == "Qwen/Qwen2.5-0.5B-Instruct"
+    assert "HF_TASK" not in container(template)["Environment"]
+
+
+def test_auto_serving_picks_tei_for_feature_extraction() -> None:
+    template = synth(
+        lambda s: HubModelEndpoint(
+            s, "Embed", model_id="BAAI/bge-small-en-v1.5", task="feature-extraction", instance_type="ml.g5.xlarge"
+        ),
+        region="us-west-2",
+    )
+    assert container(template)["Image"].startswith("246618743249.dkr.ecr.us-west-2.amazonaws.com/tei:")
+
+
+def test_explicit_serving_overrides_auto() -> None:
+    template = synth(
+        lambda s: HubModelEndpoint(
+            s,
+            "Llm",
+            model_id="gpt2",
+            task="text-generation",
+            serving=Serving.INFERENCE_TOOLKIT,
+            instance_type="ml.g5.xlarge",
+        )
+    )
+    assert "huggingface-pytorch-inference:" in container(template)["Image"]
+    assert container(template)["Environment"]["HF_TASK"] == "text-generation"
+
+
+def test_explicit_image_is_used() -> None:
+    uri = "111122223333.dkr.ecr.us-east-1.amazonaws.com/my-serving:1.0"
+    template = synth(lambda s: hub(s, image=InferenceImage.from_uri(uri)))
+    assert container(template)["Image"] == uri
+
+
+# ---------------------------------------------------------------------------------- role
+def test_role_may_pull_only_the_image_repository() -> None:
+    template = synth(hub)
+    statements = policy_statements(template)
+    ecr = [s for s in statements if any(a.startswith("ecr:") for a in actions_of(s))]
+    pull = [s for s in ecr if "ecr:BatchGetImage" in actions_of(s)]
+    assert len(pull) == 1
+    assert "huggingface-pytorch-inference" in json.dumps(pull[0]["Resource"])
+    assert pull[0]["Resource"] != "*"
+    token = [s for s in ecr if s["Resource"] == "*"]
+    assert all(actions_of(s) == ["ecr:GetAuthorizationToken"] for s in token)
+
+
+def test_role_writes_only_its_own_logs_and_metrics() -> None:
+    stack = new_stack()
+    endpoint = hub(stack, endpoint_name="sentiment-prod")
+    template = Template.from_stack(stack)
+    statements = policy_statements(template)
+
+    logs = [s for s in statements if any(a.startswith("logs:") for a in actions_of(s))]
+    assert logs and all("/aws/sagemaker/Endpoints/sentiment-prod" in json.dumps(s["Resource"]) for s in logs)
+    metrics = [s for s in statements if "cloudwatch:PutMetricData" in actions_of(s)]
+    assert metrics == [
+        {
+            "Action": "cloudwatch:PutMetricData",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+            "Effect": "Allow",
+            "Resource": "*",
+        }
+    ]
+    # Every wildcard resource is one of the two actions that have no resource-level permissions.
+    wildcard_actions = {a for s in statements if s["Resource"] == "*" for a in actions_of(s)}
+    assert wildcard_actions <= {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"}
+    assert endpoint.role is not None
+
+
+def test_model_waits_for_the_role_policy() -> None:
+    template = synth(hub)
+    (policy_id,) = resources(template, "AWS::IAM::Policy")
+    depends_on = only(template, "AWS::SageMaker::Model").get("DependsOn", [])
+    assert policy_id in depends_on
+
+
+def test_role_passed_in_is_used_as_is() -> None:
+    stack = new_stack()
+    role = iam.Role.from_role_arn(stack, "Imported", f"arn:aws:iam::{ACCOUNT}:role/team-sagemaker", mutable=False)
+    endpoint = hub(stack, role=role)
+    template = Template.from_stack(stack)
+
+    assert endpoint.role is role
+    template.resource_count_is("AWS::IAM::Role", 0)
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    template.has_resource_properties(
+        "AWS::SageMaker::Model", {"ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/team-sagemaker"}
+    )
+
+
+def test_mutable_role_passed_in_receives_the_grants() -> None:
+    stack = new_stack()
+    role = iam.Role(stack, "TeamRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    hub(stack, role=role)
+    template = Template.from_stack(stack)
+
+    template.resource_count_is("AWS::IAM::Role", 1)
+    assert any("ecr:BatchGetImage" in actions_of(s) for s in policy_statements(template))
+
+
+# ------------------------------------------------------------------------------- grants
+def test_grant_invoke_allows_only_invoke_on_this_endpoint() -> None:
+    stack = new_stack()
+    endpoint = hub(stack)
+    caller = iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    endpoint.grant_invoke(caller)
+    template = Template.from_stack(stack)
+
+    endpoint_id = stack.resolve(endpoint.cfn_endpoint.logical_id)
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": Match.string_like_regexp("Caller")}],
+            "PolicyDocument": {
+                "Statement": [
+                    {"Action": "sagemaker:InvokeEndpoint", "Effect": "Allow", "Resource": {"Ref": endpoint_id}}
+                ]
+            },
+        },
+    )
+
+
+# ---------------------------------------------------------------------- exposed attributes
+def test_exposed_attributes() -> None:
+    stack = new_stack()
+    endpoint = hub(stack, instance_type="ml.g4dn.xlarge", endpoint_name="sentiment")
+
+    assert endpoint.instance_type == "ml.g4dn.xlarge"
+    assert endpoint.image_uri.endswith(GPU_TOOLKIT_TAG)
+    logical_id = stack.resolve(endpoint.cfn_endpoint.logical_id)
+    assert stack.resolve(endpoint.endpoint_name) == {"Fn::GetAtt": [logical_id, "EndpointName"]}
+    assert stack.resolve(endpoint.endpoint_arn) == {"Ref": logical_id}
+    assert endpoint.cfn_model.node.id == "Model"
+    assert endpoint.cfn_endpoint_config.node.id == "EndpointConfig"
+    assert endpoint.node.default_child is endpoint.cfn_endpoint
+
+
+def test_variant_settings_reach_the_endpoint_config() -> None:
+    template = synth(
+        lambda s: hub(
+            s,
+            instance_type="ml.p3.2xlarge",
+            instance_count=2,
+            startup_health_check_timeout=Duration.minutes(15),
+            model_data_download_timeout=Duration.minutes(20),
+            volume_size_gb=100,
+        )
+    )
+    settings = variant(template)
+    model_name = settings.pop("ModelName")
+    assert model_name["Fn::GetAtt"][1] == "ModelName"
+    assert settings == {
+        "VariantName": "AllTraffic",
+        "InitialInstanceCount": 2,
+        "InstanceType": "ml.p3.2xlarge",
+        "InitialVariantWeight": 1,
+        "ContainerStartupHealthCheckTimeoutInSeconds": 900,
+        "ModelDataDownloadTimeoutInSeconds": 1200,
+        "VolumeSizeInGB": 100,
+    }
+
+
+def test_user_environment_is_merged() -> None:
+    template = synth(lambda s: hub(s, environment={"SAGEMAKER_MODEL_SERVER_WORKERS": "2"}))
+    assert container(template)["Environment"]["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2"
+    assert container(template)["Environment"]["HF_MODEL_ID"] == SST2
+
+
+def test_endpoint_name_defaults_to_a_stable_name_from_the_construct_path() -> None:
+    first = synth(hub)
+    second = synth(hub)
+    name = only(first, "AWS::SageMaker::Endpoint")["Properties"]["EndpointName"]
+    assert name == only(second, "AWS::SageMaker::Endpoint")["Properties"]["EndpointName"]
+    assert name.startswith("TestStack-Sentiment") and len(name) <= 63
+
+
+def test_model_data_from_bucket_accepts_tokens() -> None:
+    from aws_cdk import aws_s3 as s3
+
+    stack = new_stack()
+    bucket = s3.Bucket(stack, "Models")
+    FineTunedEndpoint(stack, "E", model_data=ModelData.from_bucket(bucket, "tuned/model.tar.gz"), task="fill-mask")
+    template = Template.from_stack(stack)
+    url = container(template)["ModelDataUrl"]
+    assert "Fn::Join" in url and "tuned/model.tar.gz" in json.dumps(url)

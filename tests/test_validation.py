@@ -1,0 +1,227 @@
+"""Bad input fails at synth with a message naming the property, the value and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import Duration
+
+from constructs_lib import (
+    ConfigurationError,
+    CustomScriptEndpoint,
+    FineTunedEndpoint,
+    HubModelEndpoint,
+    InferenceImage,
+)
+
+from .support import new_stack
+
+SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+
+
+def hub_error(**kwargs: Any) -> str:
+    kwargs.setdefault("model_id", SST2)
+    kwargs.setdefault("instance_type", "ml.g5.xlarge")
+    with pytest.raises(ConfigurationError) as error:
+        HubModelEndpoint(new_stack(), "Endpoint", **kwargs)
+    return str(error.value)
+
+
+def test_unknown_instance_type() -> None:
+    message = hub_error(instance_type="ml.g5.xlarg")
+    assert "instance_type: 'ml.g5.xlarg' is not a known SageMaker hosting instance type" in message
+    assert "ml.g5.xlarge" in message
+
+
+def test_instance_type_without_ml_prefix() -> None:
+    message = hub_error(instance_type="g5.xlarge")
+    assert "instance_type: 'g5.xlarge'" in message and "start with 'ml.'" in message
+
+
+def test_unknown_task() -> None:
+    message = hub_error(task="text-clasification")
+    assert "task: 'text-clasification' is not a known Hugging Face task" in message
+    assert "text-classification" in message
+
+
+@pytest.mark.parametrize("model_id", ["not a repo", "org/name/extra", "-bad/name", ""])
+def test_malformed_model_id(model_id: str) -> None:
+    message = hub_error(model_id=model_id)
+    assert f"model_id: {model_id!r}" in message
+
+
+@pytest.mark.parametrize("revision", ["bad revision", "../main", "a//b"])
+def test_malformed_revision(revision: str) -> None:
+    message = hub_error(revision=revision)
+    assert f"revision: {revision!r} is not a valid revision" in message
+
+
+def test_transformers_version_not_in_the_catalogue() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        InferenceImage.huggingface(transformers_version="4.99.0")
+    message = str(error.value)
+    assert "transformers_version: '4.99.0'" in message
+    assert "4.51.3" in message
+
+
+def test_pytorch_version_not_paired_with_transformers_version() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        InferenceImage.huggingface(transformers_version="4.51.3", pytorch_version="1.13.1")
+    message = str(error.value)
+    assert "pytorch_version: '1.13.1'" in message
+    assert "2.6.0" in message
+
+
+def test_tgi_on_a_cpu_instance() -> None:
+    message = hub_error(model_id="Qwen/Qwen2.5-0.5B-Instruct", task="text-generation", instance_type="ml.m5.xlarge")
+    assert "ml.m5.xlarge" in message and "TGI" in message
+
+
+@pytest.mark.parametrize("instance_type", ["ml.g5.xlarge", "ml.g4dn.xlarge", "ml.g6.2xlarge", "ml.p4d.24xlarge"])
+def test_volume_size_on_local_nvme_instance(instance_type: str) -> None:
+    message = hub_error(instance_type=instance_type, volume_size_gb=100)
+    assert f"volume_size_gb: 100 cannot be set on {instance_type}" in message
+    assert "NVMe" in message
+
+
+@pytest.mark.parametrize("size", [0, 513])
+def test_volume_size_out_of_range(size: int) -> None:
+    message = hub_error(instance_type="ml.p3.2xlarge", volume_size_gb=size)
+    assert f"volume_size_gb: {size} must be a whole number from 1 to 512" in message
+
+
+@pytest.mark.parametrize("prop", ["startup_health_check_timeout", "model_data_download_timeout"])
+@pytest.mark.parametrize(("duration", "seconds"), [(Duration.seconds(30), "30"), (Duration.hours(2), "7200")])
+def test_timeouts_outside_60_to_3600_seconds(prop: str, duration: Duration, seconds: str) -> None:
+    message = hub_error(**{prop: duration})
+    assert f"{prop}: '{seconds} seconds' is outside the allowed range 60..3600 seconds" in message
+
+
+@pytest.mark.parametrize("count", [0, -1])
+def test_instance_count_below_one(count: int) -> None:
+    message = hub_error(instance_count=count)
+    assert f"instance_count: {count} must be a whole number of at least 1" in message
+
+
+def test_endpoint_name_too_long() -> None:
+    name = "a" * 64
+    assert f"endpoint_name: {name!r} is not a valid endpoint name" in hub_error(endpoint_name=name)
+
+
+@pytest.mark.parametrize("name", ["my_endpoint", "-lead", "trail-", "has space"])
+def test_endpoint_name_with_invalid_characters(name: str) -> None:
+    assert f"endpoint_name: {name!r} is not a valid endpoint name" in hub_error(endpoint_name=name)
+
+
+def test_too_many_environment_entries() -> None:
+    message = hub_error(environment={f"KEY_{i}": "v" for i in range(100)})
+    assert "environment: '101 entries' is too many" in message and "at most 100" in message
+
+
+def test_environment_value_over_1024_bytes() -> None:
+    message = hub_error(environment={"BIG": "x" * 1025})
+    assert "environment['BIG']" in message and "over 1024 bytes" in message
+
+
+def test_environment_key_over_1024_bytes() -> None:
+    assert "is a key over 1024 bytes" in hub_error(environment={"K" * 1025: "v"})
+
+
+def test_token_in_environment_points_to_hf_token_secret() -> None:
+    message = hub_error(environment={"HF_TOKEN": "hf_secret"})
+    assert "environment['HF_TOKEN']" in message and "hf_token_secret" in message
+    assert "hf_secret" not in message
+
+
+def test_environment_contradicting_a_prop() -> None:
+    message = hub_error(task="text-classification", environment={"HF_TASK": "fill-mask"})
+    assert "environment['HF_TASK']: 'fill-mask' conflicts with the task prop" in message
+
+
+def test_unknown_prop_lists_the_allowed_ones() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        HubModelEndpoint(new_stack(), "E", model_id=SST2, instance_typ="ml.g5.xlarge")  # type: ignore[call-arg]
+    assert "unknown prop(s) instance_typ" in str(error.value) and "instance_type" in str(error.value)
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    message = hub_error(instance_count=0, endpoint_name="bad_name", startup_health_check_timeout=Duration.seconds(1))
+    assert "has 3 invalid props" in message
+    assert "instance_count" in message and "endpoint_name" in message and "startup_health_check_timeout" in message
+
+
+@pytest.mark.parametrize(
+    ("model_data", "expected"),
+    [
+        ("s3://bucket/model.zip", "neither a gzip tar archive"),
+        ("s3://bucket/models/model", "neither a gzip tar archive"),
+        ("s3://Bad_Bucket/model.tar.gz", "invalid bucket name"),
+        ("https://bucket.s3.amazonaws.com/model.tar.gz", "is not an S3 URI"),
+        ("./does/not/exist", "does not exist"),
+    ],
+)
+def test_bad_model_data(model_data: str, expected: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        FineTunedEndpoint(new_stack(), "E", model_data=model_data, task="fill-mask", instance_type="ml.g5.xlarge")
+    assert f"model_data: {model_data!r}" in str(error.value)
+    assert expected in str(error.value)
+
+
+def test_local_file_that_is_not_an_archive(tmp_path: Path) -> None:
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"x")
+    with pytest.raises(ConfigurationError) as error:
+        FineTunedEndpoint(new_stack(), "E", model_data=str(weights), task="fill-mask")
+    assert "is a local file but not a gzip tar archive" in str(error.value)
+
+
+def test_local_directory_whose_task_cannot_be_inferred(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"architectures": ["BertModel"]}')
+    with pytest.raises(ConfigurationError) as error:
+        FineTunedEndpoint(new_stack(), "E", model_data=str(tmp_path))
+    assert "task: None must be set" in str(error.value) and "BertModel" in str(error.value)
+
+
+@pytest.fixture
+def code_dir(tmp_path: Path) -> Path:
+    (tmp_path / "inference.py").write_text("def model_fn(model_dir):\n    return None\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("sources", "word"),
+    [({"model_data": "s3://my-bucket/m/model.tar.gz", "model_id": SST2}, "both"), ({}, "neither")],
+)
+def test_custom_script_needs_exactly_one_model_source(code_dir: Path, sources: dict[str, str], word: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        CustomScriptEndpoint(new_stack(), "E", code_dir=code_dir, **sources)
+    assert f"model_data / model_id: {word} given; pass exactly one" in str(error.value)
+
+
+def test_code_dir_without_the_entry_point(code_dir: Path) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        CustomScriptEndpoint(new_stack(), "E", code_dir=code_dir, entry_point="serve.py", model_id=SST2)
+    message = str(error.value)
+    assert "has no entry point 'serve.py'" in message and "inference.py" in message
+
+
+def test_code_dir_that_does_not_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        CustomScriptEndpoint(new_stack(), "E", code_dir=tmp_path / "missing", model_id=SST2)
+    assert "code_dir:" in str(error.value) and "is not an existing directory" in str(error.value)
+
+
+def test_custom_script_cannot_run_on_tgi(code_dir: Path) -> None:
+    from constructs_lib import Serving
+
+    with pytest.raises(ConfigurationError) as error:
+        CustomScriptEndpoint(new_stack(), "E", code_dir=code_dir, model_id=SST2, serving=Serving.TGI)
+    assert "serving: 'TGI' cannot run a custom inference script" in str(error.value)
+
+
+def test_custom_script_with_an_uncompressed_prefix(code_dir: Path) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        CustomScriptEndpoint(new_stack(), "E", code_dir=code_dir, model_data="s3://bucket/prefix/")
+    assert "uncompressed S3 prefix" in str(error.value)
