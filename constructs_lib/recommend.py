@@ -1,0 +1,127 @@
+"""``python -m constructs_lib recommend MODEL_ID``: which instances serve a Hub model, cheapest first.
+
+Looks the model up like a synth does (through ``hub.context.json``, so running it online fills the
+cache that later offline synths read) and prints the sizing table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._validation import ConfigurationError
+from .hub import ModelProfile, lookup_hub_profile
+from .sizing import InstanceFit, SizingOptions, fit_table, plan_deployment, resolve_serving
+
+_TGI_ENV_SHOWN = ("SM_NUM_GPUS", "MAX_INPUT_TOKENS", "MAX_TOTAL_TOKENS", "HF_MODEL_QUANTIZE")
+
+
+def add_recommend_command(subparsers: Any) -> None:
+    """Register ``recommend`` on an ``argparse`` sub-parser collection; its ``func(args)`` returns an exit code.
+
+    Exit codes: 0 when at least one instance fits, 1 when none does, 2 for invalid input or a failed lookup.
+    """
+    parser = subparsers.add_parser(
+        "recommend",
+        help="list the instances that can serve a Hugging Face model, cheapest first",
+        description="Look a Hub model up (cached in hub.context.json) and list the GPU instances that can "
+        "serve it, cheapest first, with the memory math and TGI settings.",
+    )
+    parser.add_argument("model_id", metavar="MODEL_ID", help="Hub model id, e.g. meta-llama/Llama-3.1-8B-Instruct")
+    parser.add_argument("--task", help="pipeline task (default: the Hub's pipeline_tag)")
+    parser.add_argument(
+        "--serving",
+        default="auto",
+        help="auto, inference-toolkit, tgi or tei (default: auto, "
+        "from the task: tei for embeddings, tgi for text generation)",
+    )
+    parser.add_argument("--revision", help="branch, tag or commit (default: main)")
+    parser.add_argument("--quantize", help="TGI quantization, e.g. awq, gptq, bitsandbytes-nf4, fp8")
+    parser.add_argument("--families", help="comma-separated GPU families, e.g. g5,g6 (default: all)")
+    parser.add_argument("--max-price", type=float, help="maximum USD per hour")
+    parser.add_argument("--all", action="store_true", help="also list instances that do not fit, with the reason")
+    parser.add_argument("--token", help="Hub token for gated/private models (default: HF_TOKEN or a saved login)")
+    parser.add_argument("--context-file", type=Path, help="cache file (default: hub.context.json next to cdk.json)")
+    parser.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
+    parser.set_defaults(func=run_recommend)
+
+
+def run_recommend(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Run ``recommend`` for parsed arguments, printing to ``out``. :default: sys.stdout"""
+    stream = out or sys.stdout
+    try:
+        options = SizingOptions(
+            families=[f.strip() for f in args.families.split(",") if f.strip()] if args.families else None,
+            max_price_per_hour=args.max_price,
+            quantize=args.quantize,
+        )
+        profile = lookup_hub_profile(
+            args.model_id,
+            revision=args.revision,
+            token=args.token,
+            context_file=args.context_file,
+            endpoint=args.endpoint,
+        )
+        if args.task:
+            profile = _with_task(profile, args.task)
+        serving = resolve_serving(args.serving, profile)
+        table = fit_table(profile, serving=serving, options=options)
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    fitting = [fit for fit in table if fit.fits]
+    print(
+        f"{args.model_id}: {profile.describe_size()}, {profile.weights_gib(args.quantize):.1f} GiB of weights, "
+        f"serving {serving}",
+        file=stream,
+    )
+    rows = table if args.all else fitting
+    if not fitting:
+        print("No GPU instance fits. Consider --quantize awq (TGI) or other --families.", file=stream)
+    if rows:
+        print(format_table(profile, serving, options, rows), file=stream)
+    if fitting:
+        plan = plan_deployment(profile, serving=serving, instance_type=None, options=options)
+        print(f"\nPicked: {plan.summary}", file=stream)
+        return 0
+    return 1
+
+
+def _with_task(profile: ModelProfile, task: str) -> ModelProfile:
+    from dataclasses import replace
+
+    return replace(profile, task=task)
+
+
+def _env_summary(profile: ModelProfile, serving: str, options: SizingOptions, fit: InstanceFit) -> str:
+    if serving != "tgi" or not fit.fits:
+        return fit.reason or ""
+    plan = plan_deployment(profile, serving=serving, instance_type=fit.spec.name, options=options)
+    return " ".join(f"{key}={plan.environment[key]}" for key in _TGI_ENV_SHOWN if key in plan.environment)
+
+
+def format_table(profile: ModelProfile, serving: str, options: SizingOptions, fits: list[InstanceFit]) -> str:
+    """The instance table: instance, GPUs, GPU memory, needed, price/h, TGI environment (or why it does not fit)."""
+    header = ("instance", "GPUs", "GPU mem", "needed", "price/h", "TGI env" if serving == "tgi" else "notes")
+    rows = [header]
+    for fit in fits:
+        price = f"${fit.price_per_hour:.2f}" if fit.price_per_hour is not None else "-"
+        gpus = f"{fit.spec.accelerators} x {fit.spec.accelerator_model}"
+        rows.append(
+            (
+                fit.spec.name,
+                gpus,
+                f"{fit.available_gpu_gib:.1f} GiB",
+                f"{fit.needed_gpu_gib:.1f} GiB",
+                price,
+                _env_summary(profile, serving, options, fit),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in rows
+    ]
+    return "\n".join(line.rstrip() for line in lines)

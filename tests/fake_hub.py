@@ -1,0 +1,382 @@
+"""A fake Hugging Face Hub on 127.0.0.1 that answers the requests the real ``huggingface_hub`` makes.
+
+Routes: ``GET /api/models/{repo}[/revision/{rev}]`` (model info) and ``HEAD``/``GET
+/{repo}/resolve/{rev}/{file}`` (files, with ``ETag``, ``X-Repo-Commit``, ``Content-Length`` and
+``Range``). Errors carry the Hub's ``X-Error-Code`` headers (``RepoNotFound``, ``GatedRepo``,
+``EntryNotFound``, ``RevisionNotFound``). Safetensors files hold only their header: enough for
+metadata lookups, which read nothing else. Every request is recorded in ``FakeHub.requests``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import struct
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+TOKEN = "hf_fake_token_with_access"
+
+
+def safetensors_bytes(tensors: Mapping[str, tuple[str, list[int]]], *, with_data: bool = False) -> bytes:
+    """A safetensors file: 8-byte little-endian header length, JSON header, then (optionally zeroed) data."""
+    sizes = {
+        "F64": 8,
+        "F32": 4,
+        "F16": 2,
+        "BF16": 2,
+        "I64": 8,
+        "I32": 4,
+        "I16": 2,
+        "I8": 1,
+        "U8": 1,
+        "F8_E4M3": 1,
+        "BOOL": 1,
+    }
+    header: dict[str, Any] = {"__metadata__": {"format": "pt"}}
+    offset = 0
+    for name, (dtype, shape) in tensors.items():
+        size = math.prod(shape) * sizes[dtype]
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    body = struct.pack("<Q", len(raw)) + raw
+    return body + (b"\0" * offset if with_data else b"")
+
+
+@dataclass
+class FakeRepo:
+    """One model repository: the model-info JSON fields and the files."""
+
+    repo_id: str
+    files: dict[str, bytes]
+    info: dict[str, Any] = field(default_factory=dict)
+    """Extra model-info fields (``pipeline_tag``, ``safetensors``, ``config``...)."""
+    declared_sizes: dict[str, int] = field(default_factory=dict)
+    """Sizes reported in ``siblings`` instead of the real content length (for big fake files)."""
+    gated: bool = False
+    private: bool = False
+    revisions: tuple[str, ...] = ("main",)
+
+    @property
+    def sha(self) -> str:
+        return hashlib.sha1(self.repo_id.encode()).hexdigest()
+
+    def model_info(self) -> dict[str, Any]:
+        siblings = [
+            {"rfilename": name, "size": self.declared_sizes.get(name, len(content))}
+            for name, content in sorted(self.files.items())
+        ]
+        return {
+            "_id": self.sha[:24],
+            "id": self.repo_id,
+            "modelId": self.repo_id,
+            "sha": self.sha,
+            "private": self.private,
+            "gated": "manual" if self.gated else False,
+            "disabled": False,
+            "downloads": 0,
+            "likes": 0,
+            "tags": [],
+            "library_name": "transformers",
+            "siblings": siblings,
+            **self.info,
+        }
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: Mapping[str, str]
+
+
+def _bert_tensors() -> dict[str, tuple[str, list[int]]]:
+    tensors: dict[str, tuple[str, list[int]]] = {
+        "bert.embeddings.word_embeddings.weight": ("F32", [30522, 768]),
+        "bert.embeddings.position_embeddings.weight": ("F32", [512, 768]),
+        "bert.embeddings.token_type_embeddings.weight": ("F32", [2, 768]),
+    }
+    for layer in range(12):
+        prefix = f"bert.encoder.layer.{layer}"
+        tensors[f"{prefix}.attention.qkv.weight"] = ("F32", [2304, 768])
+        tensors[f"{prefix}.attention.output.weight"] = ("F32", [768, 768])
+        tensors[f"{prefix}.intermediate.weight"] = ("F32", [3072, 768])
+        tensors[f"{prefix}.output.weight"] = ("F32", [768, 3072])
+    tensors["bert.pooler.dense.weight"] = ("F32", [768, 768])
+    tensors["classifier.weight"] = ("F32", [2, 768])
+    return tensors
+
+
+BERT_TENSORS = _bert_tensors()
+BERT_PARAMETERS = sum(math.prod(shape) for _, shape in BERT_TENSORS.values())
+
+BERT_ID = "fake-org/bert-sentiment"
+LLAMA8B_ID = "fake-org/llama-8b-instruct"
+LLAMA70B_ID = "fake-org/llama-70b-instruct"
+MIXTRAL_ID = "fake-org/mixtral-8x7b"
+BGE_ID = "fake-org/bge-large"
+GATED_ID = "fake-org/gated-llm"
+MISSING_ID = "fake-org/does-not-exist"
+BIN_ID = "fake-org/legacy-bin"
+BIN_SIZE = 438_000_000
+
+LLAMA8B_PARAMETERS = 8_030_261_248
+LLAMA70B_PARAMETERS = 70_553_706_496
+MIXTRAL_PARAMETERS = 46_702_792_704
+BGE_PARAMETERS = 335_141_888
+GATED_PARAMETERS = 1_235_814_400
+
+
+def _json(data: Mapping[str, Any]) -> bytes:
+    return json.dumps(data, indent=2).encode()
+
+
+def _llama_config(layers: int, heads: int, kv: int, hidden: int, positions: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "architectures": [extra.pop("architecture", "LlamaForCausalLM")],
+        "model_type": extra.pop("model_type", "llama"),
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv,
+        "hidden_size": hidden,
+        "max_position_embeddings": positions,
+        "torch_dtype": "bfloat16",
+        **extra,
+    }
+
+
+def default_repos() -> list[FakeRepo]:
+    """The profiles the tests use (sizes like the real models they imitate)."""
+    bert_config = {
+        "architectures": ["BertForSequenceClassification"],
+        "model_type": "bert",
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "hidden_size": 768,
+        "max_position_embeddings": 512,
+        "torch_dtype": "float32",
+    }
+    bge_config = {
+        **bert_config,
+        "architectures": ["BertModel"],
+        "num_hidden_layers": 24,
+        "num_attention_heads": 16,
+        "hidden_size": 1024,
+    }
+    mixtral_config = _llama_config(
+        32,
+        32,
+        8,
+        4096,
+        32768,
+        architecture="MixtralForCausalLM",
+        model_type="mixtral",
+        num_local_experts=8,
+        num_experts_per_tok=2,
+    )
+    return [
+        # No `safetensors` field: the lookup reads the safetensors header over HTTP.
+        FakeRepo(
+            BERT_ID,
+            {"config.json": _json(bert_config), "model.safetensors": safetensors_bytes(BERT_TENSORS)},
+            info={"pipeline_tag": "text-classification", "config": {"model_type": "bert"}},
+        ),
+        FakeRepo(
+            LLAMA8B_ID,
+            {
+                "config.json": _json(_llama_config(32, 32, 8, 4096, 131072, head_dim=128)),
+                "model-00001-of-00002.safetensors": b"",
+                "model-00002-of-00002.safetensors": b"",
+            },
+            info={
+                "pipeline_tag": "text-generation",
+                "safetensors": {"parameters": {"BF16": LLAMA8B_PARAMETERS}, "total": LLAMA8B_PARAMETERS},
+            },
+        ),
+        FakeRepo(
+            LLAMA70B_ID,
+            {"config.json": _json(_llama_config(80, 64, 8, 8192, 131072))},
+            info={
+                "pipeline_tag": "text-generation",
+                "safetensors": {"parameters": {"BF16": LLAMA70B_PARAMETERS}, "total": LLAMA70B_PARAMETERS},
+            },
+        ),
+        FakeRepo(
+            MIXTRAL_ID,
+            {"config.json": _json(mixtral_config)},
+            info={
+                "pipeline_tag": "text-generation",
+                "safetensors": {"parameters": {"BF16": MIXTRAL_PARAMETERS}, "total": MIXTRAL_PARAMETERS},
+            },
+        ),
+        FakeRepo(
+            BGE_ID,
+            {"config.json": _json(bge_config)},
+            info={
+                "pipeline_tag": "feature-extraction",
+                "safetensors": {"parameters": {"F32": BGE_PARAMETERS}, "total": BGE_PARAMETERS},
+            },
+        ),
+        FakeRepo(
+            GATED_ID,
+            {"config.json": _json(_llama_config(16, 32, 8, 2048, 131072, head_dim=64))},
+            info={
+                "pipeline_tag": "text-generation",
+                "safetensors": {"parameters": {"BF16": GATED_PARAMETERS}, "total": GATED_PARAMETERS},
+            },
+            gated=True,
+        ),
+        FakeRepo(
+            BIN_ID,
+            {
+                "config.json": _json(bert_config),
+                "pytorch_model.bin": b"not really a checkpoint",
+                "training_args.bin": b"x",
+            },
+            info={"pipeline_tag": "text-classification"},
+            declared_sizes={"pytorch_model.bin": BIN_SIZE},
+        ),
+    ]
+
+
+_API = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+?)(?:/revision/(?P<rev>[^/]+))?/?$")
+_RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<file>.+)$")
+
+
+class FakeHub:
+    """A threaded fake Hub server; use as a context manager: ``with FakeHub() as hub: hub.url``."""
+
+    def __init__(self, repos: list[FakeRepo] | None = None) -> None:
+        self.repos = {repo.repo_id: repo for repo in (repos if repos is not None else default_repos())}
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "FakeHub is not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FakeHub:
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                hub._handle(self, head=False)
+
+            def do_HEAD(self) -> None:
+                hub._handle(self, head=True)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeHub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def paths(self) -> list[str]:
+        """``"METHOD path"`` for every recorded request."""
+        with self._lock:
+            return [f"{r.method} {r.path}" for r in self.requests]
+
+    # -- request handling
+
+    def _handle(self, handler: BaseHTTPRequestHandler, *, head: bool) -> None:
+        path = unquote(urlsplit(handler.path).path)
+        with self._lock:
+            self.requests.append(RecordedRequest(handler.command, path, dict(handler.headers.items())))
+        authorised = handler.headers.get("Authorization") == f"Bearer {TOKEN}"
+        match = _API.match(path)
+        if match:
+            repo = self.repos.get(match["repo"])
+            if repo is None or (repo.private and not authorised):
+                return self._error(handler, 404 if repo is None else 401, "RepoNotFound", "Repository not found", head)
+            if match["rev"] and match["rev"] not in repo.revisions and match["rev"] != repo.sha:
+                return self._error(handler, 404, "RevisionNotFound", "Invalid rev id", head)
+            return self._send(
+                handler, 200, json.dumps(repo.model_info()).encode(), head, {"Content-Type": "application/json"}
+            )
+        match = _RESOLVE.match(path)
+        if match:
+            repo = self.repos.get(match["repo"])
+            if repo is None or (repo.private and not authorised):
+                return self._error(handler, 404 if repo is None else 401, "RepoNotFound", "Repository not found", head)
+            if repo.gated and not authorised:
+                return self._error(handler, 401, "GatedRepo", "Access to model is restricted", head)
+            if match["rev"] not in repo.revisions and match["rev"] != repo.sha:
+                return self._error(handler, 404, "RevisionNotFound", "Invalid rev id", head)
+            content = repo.files.get(match["file"])
+            if content is None:
+                return self._error(handler, 404, "EntryNotFound", "Entry not found", head)
+            etag = hashlib.sha256(content).hexdigest()
+            headers = {
+                "ETag": f'"{etag}"',
+                "X-Repo-Commit": repo.sha,
+                "Accept-Ranges": "bytes",
+                "Content-Type": "application/octet-stream",
+            }
+            status = 200
+            byte_range = handler.headers.get("Range")
+            if byte_range and not head:
+                start_text, _, end_text = byte_range.removeprefix("bytes=").partition("-")
+                start = int(start_text or 0)
+                end = min(int(end_text) if end_text else len(content) - 1, len(content) - 1)
+                headers["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
+                content = content[start : end + 1]
+                status = 206
+            return self._send(handler, status, content, head, headers)
+        return self._error(handler, 404, None, "Not found", head)
+
+    @staticmethod
+    def _send(
+        handler: BaseHTTPRequestHandler, status: int, body: bytes, head: bool, headers: Mapping[str, str]
+    ) -> None:
+        handler.send_response(status)
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        if not head:
+            handler.wfile.write(body)
+
+    def _error(self, handler: BaseHTTPRequestHandler, status: int, code: str | None, message: str, head: bool) -> None:
+        headers = {"Content-Type": "application/json", "X-Error-Message": message}
+        if code:
+            headers["X-Error-Code"] = code
+        self._send(handler, status, json.dumps({"error": message}).encode(), head, headers)
+
+
+def start_fake_hub(repos: list[FakeRepo] | None = None) -> Iterator[FakeHub]:
+    """Generator for a pytest fixture: ``yield from start_fake_hub()``."""
+    with FakeHub(repos) as hub:
+        yield hub

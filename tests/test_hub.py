@@ -1,0 +1,450 @@
+"""Model profiles: from the (fake) Hub through the real huggingface_hub client, and from local directories."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from constructs_lib._validation import ConfigurationError
+from constructs_lib.hub import (
+    CONTEXT_FILE_ENV,
+    HubLookup,
+    ModelProfile,
+    context_key,
+    default_context_file,
+    lookup_hub_profile,
+    profile_from_directory,
+)
+from tests.fake_hub import (
+    BERT_ID,
+    BERT_PARAMETERS,
+    BERT_TENSORS,
+    BGE_ID,
+    BGE_PARAMETERS,
+    BIN_ID,
+    BIN_SIZE,
+    GATED_ID,
+    LLAMA8B_ID,
+    LLAMA8B_PARAMETERS,
+    LLAMA70B_ID,
+    LLAMA70B_PARAMETERS,
+    MISSING_ID,
+    MIXTRAL_ID,
+    MIXTRAL_PARAMETERS,
+    TOKEN,
+    FakeHub,
+    safetensors_bytes,
+)
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[FakeHub]:
+    with FakeHub() as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def context(tmp_path: Path) -> Path:
+    return tmp_path / "app" / "hub.context.json"
+
+
+def lookup(hub: FakeHub, model_id: str, context: Path, **kwargs: Any) -> ModelProfile:
+    return lookup_hub_profile(model_id, context_file=context, endpoint=hub.url, **kwargs)
+
+
+# --------------------------------------------------------------------------- Hub profiles
+
+
+@pytest.mark.parametrize(
+    ("model_id", "parameters", "dtype", "layers", "heads", "kv_heads", "experts", "task"),
+    [
+        (BERT_ID, BERT_PARAMETERS, "float32", 12, 12, None, None, "text-classification"),
+        (LLAMA8B_ID, LLAMA8B_PARAMETERS, "bfloat16", 32, 32, 8, None, "text-generation"),
+        (LLAMA70B_ID, LLAMA70B_PARAMETERS, "bfloat16", 80, 64, 8, None, "text-generation"),
+        (MIXTRAL_ID, MIXTRAL_PARAMETERS, "bfloat16", 32, 32, 8, 8, "text-generation"),
+        (BGE_ID, BGE_PARAMETERS, "float32", 24, 16, None, None, "feature-extraction"),
+    ],
+)
+def test_hub_profiles(
+    hub: FakeHub,
+    context: Path,
+    model_id: str,
+    parameters: int,
+    dtype: str,
+    layers: int,
+    heads: int,
+    kv_heads: int | None,
+    experts: int | None,
+    task: str,
+) -> None:
+    profile = lookup(hub, model_id, context)
+    assert profile.parameters == parameters
+    assert profile.dtype == dtype
+    assert profile.parameters_by_dtype == {dtype: parameters}
+    assert (profile.num_layers, profile.num_attention_heads, profile.num_key_value_heads) == (layers, heads, kv_heads)
+    assert profile.num_experts == experts
+    assert profile.task == task
+    assert profile.model_id == model_id
+    assert profile.source == "hub"
+    assert not profile.gated
+
+
+def test_bert_profile_is_read_from_the_safetensors_header_with_a_range_request(hub: FakeHub, context: Path) -> None:
+    hub.clear()
+    profile = lookup(hub, BERT_ID, context)
+    assert profile.parameters == BERT_PARAMETERS
+    ranged = [r for r in hub.requests if r.method == "GET" and r.path.endswith("/model.safetensors")]
+    assert ranged and ranged[0].headers.get("range", ranged[0].headers.get("Range", "")).startswith("bytes=0-")
+
+
+def test_gqa_and_head_dim(hub: FakeHub, context: Path) -> None:
+    llama = lookup(hub, LLAMA8B_ID, context)
+    assert llama.head_dim == 128
+    # 2 (K and V) x 32 layers x 8 kv heads x 128 dims x 2 bytes
+    assert llama.kv_cache_bytes_per_token() == 131072
+    big = lookup(hub, LLAMA70B_ID, context)
+    assert big.head_dim is None and big.effective_head_dim == 8192 // 64
+    assert big.kv_cache_bytes_per_token() == 2 * 80 * 8 * 128 * 2
+
+
+def test_answers_are_cached_and_reused_offline_without_any_request(
+    hub: FakeHub, context: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = lookup(hub, LLAMA8B_ID, context)
+    lookup(hub, BGE_ID, context)
+    data = json.loads(context.read_text())
+    assert list(data) == sorted(data) == [context_key(BGE_ID, None), context_key(LLAMA8B_ID, None)]
+    assert data["hub:fake-org/llama-8b-instruct@main"]["parameters"] == LLAMA8B_PARAMETERS
+    assert context.read_text() == json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+    hub.clear()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    again = lookup(hub, LLAMA8B_ID, context)
+    assert again == first
+    assert hub.requests == []
+
+
+def test_cache_hit_makes_no_request_even_online(hub: FakeHub, context: Path) -> None:
+    lookup(hub, MIXTRAL_ID, context)
+    hub.clear()
+    assert lookup(hub, MIXTRAL_ID, context).num_experts == 8
+    assert hub.requests == []
+
+
+def test_cache_write_merges_with_existing_entries(hub: FakeHub, context: Path) -> None:
+    context.parent.mkdir(parents=True)
+    context.write_text(json.dumps({"hub:someone/else@v1": ModelProfile(parameters=5).to_json()}))
+    lookup(hub, BGE_ID, context)
+    data = json.loads(context.read_text())
+    assert set(data) == {"hub:someone/else@v1", "hub:fake-org/bge-large@main"}
+    assert lookup_hub_profile("someone/else", revision="v1", context_file=context, endpoint=hub.url).parameters == 5
+
+
+def test_offline_without_cache_is_a_clear_error(hub: FakeHub, context: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub.clear()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ConfigurationError) as error:
+        lookup(hub, LLAMA8B_ID, context)
+    text = str(error.value)
+    assert LLAMA8B_ID in text
+    assert "could not reach the Hugging Face Hub" in text
+    assert "cdk synth" in text and "python -m constructs_lib recommend" in text and "model_profile=" in text
+    assert hub.requests == []
+    assert not context.exists()
+
+
+def test_offline_via_huggingface_hub_constant(hub: FakeHub, context: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(ConfigurationError, match="could not reach the Hugging Face Hub"):
+        lookup(hub, BGE_ID, context)
+
+
+def test_unreachable_hub_is_reported_as_offline(context: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ConfigurationError) as error:
+        lookup_hub_profile(LLAMA8B_ID, context_file=context, endpoint=f"http://127.0.0.1:{port}")
+    assert "could not reach the Hugging Face Hub" in str(error.value)
+    assert "connection failed" in str(error.value)
+    assert not context.exists()
+
+
+def test_gated_model_without_token_is_an_error(hub: FakeHub, context: Path) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        lookup(hub, GATED_ID, context)
+    assert GATED_ID in str(error.value)
+    assert "gated" in str(error.value) and "hf_token_secret" in str(error.value)
+    assert not context.exists()
+
+
+def test_gated_model_with_a_token_that_has_no_access(hub: FakeHub, context: Path) -> None:
+    # The token passes the early check; the Hub then answers 401 GatedRepo (GatedRepoError).
+    with pytest.raises(ConfigurationError, match=r"is gated on the Hugging Face Hub.*hf_token_secret"):
+        lookup(hub, GATED_ID, context, token="hf_no_access")
+
+
+def test_gated_model_with_token(hub: FakeHub, context: Path) -> None:
+    hub.clear()
+    profile = lookup(hub, GATED_ID, context, token=TOKEN)
+    assert profile.gated
+    assert profile.num_key_value_heads == 8 and profile.head_dim == 64
+    assert any(
+        r.headers.get("authorization") == f"Bearer {TOKEN}" or r.headers.get("Authorization") == f"Bearer {TOKEN}"
+        for r in hub.requests
+    )
+
+
+def test_missing_repository(hub: FakeHub, context: Path) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        lookup(hub, MISSING_ID, context)
+    assert f"{MISSING_ID!r} was not found on the Hugging Face Hub" in str(error.value)
+    assert "spelling" in str(error.value)
+    assert not context.exists()
+
+
+def test_missing_revision(hub: FakeHub, context: Path) -> None:
+    with pytest.raises(ConfigurationError, match="revision: 'v9' was not found"):
+        lookup(hub, LLAMA8B_ID, context, revision="v9")
+
+
+def test_revision_is_part_of_the_cache_key(hub: FakeHub, context: Path) -> None:
+    profile = lookup(hub, LLAMA8B_ID, context, revision="main")
+    assert profile.revision == "main"
+    assert "hub:fake-org/llama-8b-instruct@main" in json.loads(context.read_text())
+
+
+def test_bin_only_repository_falls_back_to_file_sizes(hub: FakeHub, context: Path) -> None:
+    profile = lookup(hub, BIN_ID, context)
+    assert profile.weights_bytes == BIN_SIZE  # training_args.bin is not counted
+    assert profile.parameters_by_dtype is None
+    assert profile.dtype == "float32"
+    assert profile.parameters == BIN_SIZE // 4
+    assert profile.weights_gib() == pytest.approx(BIN_SIZE / 2**30)
+
+
+# --------------------------------------------------------------------------- context file location
+
+
+def test_default_context_file_is_next_to_cdk_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CONTEXT_FILE_ENV, raising=False)
+    (tmp_path / "cdk.json").write_text("{}")
+    nested = tmp_path / "stacks" / "deep"
+    nested.mkdir(parents=True)
+    monkeypatch.chdir(nested)
+    assert default_context_file() == tmp_path.resolve() / "hub.context.json"
+    monkeypatch.setenv(CONTEXT_FILE_ENV, str(tmp_path / "elsewhere.json"))
+    assert default_context_file() == tmp_path / "elsewhere.json"
+    assert HubLookup().context_file == tmp_path / "elsewhere.json"
+
+
+def test_default_context_file_without_cdk_json_is_in_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CONTEXT_FILE_ENV, raising=False)
+    assert default_context_file(tmp_path) == tmp_path.resolve() / "hub.context.json"
+
+
+def test_corrupt_context_file_is_reported(context: Path) -> None:
+    context.parent.mkdir(parents=True)
+    context.write_text("{not json")
+    with pytest.raises(ConfigurationError, match="is not valid JSON"):
+        lookup_hub_profile(BERT_ID, context_file=context, endpoint="http://127.0.0.1:9")
+
+
+# --------------------------------------------------------------------------- ModelProfile
+
+
+def test_profile_validation_names_the_field() -> None:
+    with pytest.raises(ConfigurationError, match=r"model_profile\.parameters: 0 must be a positive integer"):
+        ModelProfile(parameters=0)
+    with pytest.raises(ConfigurationError, match=r"model_profile\.dtype: 'fp64' is not allowed"):
+        ModelProfile(parameters=10, dtype="fp64")
+    with pytest.raises(ConfigurationError, match=r"model_profile\.num_layers"):
+        ModelProfile(parameters=10, num_layers=-1)
+
+
+def test_profile_json_round_trip() -> None:
+    profile = ModelProfile(
+        parameters=1000,
+        dtype="float16",
+        parameters_by_dtype={"float16": 900, "float32": 100},
+        num_layers=2,
+        num_attention_heads=4,
+        model_id="a/b",
+        source="hub",
+    )
+    restored = ModelProfile.from_json(json.loads(json.dumps(profile.to_json())))
+    assert restored == profile
+    assert restored.stored_weights_bytes == 900 * 2 + 100 * 4
+
+
+def test_weights_and_quantized_weights() -> None:
+    profile = ModelProfile(parameters=2**30, dtype="bfloat16")
+    assert profile.weights_gib() == 2.0
+    assert profile.weights_gib("awq") == pytest.approx(0.55)
+    assert profile.weights_gib("fp8") == pytest.approx(1.05)
+    explicit = ModelProfile(parameters=2**30, weights_bytes=3 * 2**30)
+    assert explicit.weights_gib() == 3.0
+
+
+def test_kv_cache_defaults() -> None:
+    mha = ModelProfile(parameters=10, num_layers=2, num_attention_heads=4, hidden_size=64)
+    assert mha.kv_cache_bytes_per_token() == 2 * 2 * 4 * 16 * 2
+    assert mha.kv_cache_bytes_per_token(dtype_bytes=1) == 2 * 2 * 4 * 16
+    assert ModelProfile(parameters=10).kv_cache_bytes_per_token() is None
+
+
+# --------------------------------------------------------------------------- local directories
+
+
+def _write_config(directory: Path, config: dict[str, Any]) -> None:
+    (directory / "config.json").write_text(json.dumps(config))
+
+
+def test_profile_from_directory_single_file(tmp_path: Path) -> None:
+    (tmp_path / "model.safetensors").write_bytes(safetensors_bytes(BERT_TENSORS, with_data=False))
+    _write_config(
+        tmp_path,
+        {
+            "architectures": ["BertForSequenceClassification"],
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "hidden_size": 768,
+            "max_position_embeddings": 512,
+        },
+    )
+    profile = profile_from_directory(tmp_path)
+    assert profile.parameters == BERT_PARAMETERS
+    assert profile.dtype == "float32"
+    assert profile.source == "directory"
+    assert profile.architecture == "BertForSequenceClassification"
+
+
+def test_profile_from_directory_written_by_the_safetensors_package(tmp_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    from safetensors.numpy import save_file
+
+    save_file(
+        {"a": np.zeros((4, 8), dtype=np.float16), "b": np.zeros((3,), dtype=np.float32)},
+        str(tmp_path / "model.safetensors"),
+    )
+    profile = profile_from_directory(tmp_path)
+    assert profile.parameters_by_dtype == {"float16": 32, "float32": 3}
+    assert profile.dtype == "float16"
+    assert profile.stored_weights_bytes == 32 * 2 + 3 * 4
+
+
+def test_profile_from_sharded_directory_with_index(tmp_path: Path) -> None:
+    (tmp_path / "model-00001-of-00002.safetensors").write_bytes(
+        safetensors_bytes({"x": ("BF16", [100, 10]), "y": ("BF16", [10])}, with_data=True)
+    )
+    (tmp_path / "model-00002-of-00002.safetensors").write_bytes(
+        safetensors_bytes({"z": ("BF16", [50, 2])}, with_data=True)
+    )
+    (tmp_path / "stray.safetensors").write_bytes(safetensors_bytes({"ignored": ("F32", [1000])}))
+    index = {
+        "metadata": {"total_size": 2220},
+        "weight_map": {
+            "x": "model-00001-of-00002.safetensors",
+            "y": "model-00001-of-00002.safetensors",
+            "z": "model-00002-of-00002.safetensors",
+        },
+    }
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps(index))
+    profile = profile_from_directory(tmp_path)
+    assert profile.parameters == 1000 + 10 + 100
+    assert profile.parameters_by_dtype == {"bfloat16": 1110}
+
+
+def test_profile_from_sharded_directory_without_index(tmp_path: Path) -> None:
+    (tmp_path / "a.safetensors").write_bytes(safetensors_bytes({"x": ("F16", [10, 10])}))
+    (tmp_path / "b.safetensors").write_bytes(safetensors_bytes({"y": ("F16", [5])}))
+    assert profile_from_directory(tmp_path).parameters == 105
+
+
+def test_missing_shard_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"x": "gone.safetensors"}}))
+    with pytest.raises(ConfigurationError, match="missing shards"):
+        profile_from_directory(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            {"n_layer": 12, "n_head": 12, "n_embd": 768, "n_positions": 1024},  # GPT-2
+            {"num_layers": 12, "num_attention_heads": 12, "hidden_size": 768, "max_position_embeddings": 1024},
+        ),
+        (
+            {"n_layers": 6, "n_heads": 12, "dim": 768, "max_position_embeddings": 512},  # DistilBERT
+            {"num_layers": 6, "num_attention_heads": 12, "hidden_size": 768, "max_position_embeddings": 512},
+        ),
+        (
+            {
+                "architectures": ["LlavaForConditionalGeneration"],  # multimodal: the language model's shape
+                "text_config": {
+                    "num_hidden_layers": 32,
+                    "num_attention_heads": 32,
+                    "num_key_value_heads": 8,
+                    "hidden_size": 4096,
+                    "max_position_embeddings": 8192,
+                },
+            },
+            {"num_layers": 32, "num_key_value_heads": 8, "architecture": "LlavaForConditionalGeneration"},
+        ),
+        (
+            {"num_hidden_layers": 61, "num_attention_heads": 128, "n_routed_experts": 256},  # DeepSeek-style MoE
+            {"num_experts": 256},
+        ),
+        (
+            {"num_hidden_layers": 32, "num_attention_heads": 32, "num_local_experts": 8},  # Mixtral-style MoE
+            {"num_experts": 8},
+        ),
+    ],
+)
+def test_config_aliases(tmp_path: Path, config: dict[str, Any], expected: dict[str, Any]) -> None:
+    (tmp_path / "model.safetensors").write_bytes(safetensors_bytes({"w": ("BF16", [8, 8])}))
+    _write_config(tmp_path, config)
+    profile = profile_from_directory(tmp_path)
+    for name, value in expected.items():
+        assert getattr(profile, name) == value, name
+
+
+def test_quantized_checkpoint_is_int4(tmp_path: Path) -> None:
+    (tmp_path / "model.safetensors").write_bytes(
+        safetensors_bytes({"qweight": ("I32", [512, 4096]), "scales": ("F16", [32, 4096])})
+    )
+    _write_config(tmp_path, {"quantization_config": {"quant_method": "awq", "bits": 4}, "torch_dtype": "float16"})
+    profile = profile_from_directory(tmp_path)
+    assert profile.dtype == "int4"
+    assert profile.stored_weights_bytes == 512 * 4096 * 4 + 32 * 4096 * 2
+
+
+def test_bin_only_directory_uses_file_sizes_and_torch_dtype(tmp_path: Path) -> None:
+    (tmp_path / "pytorch_model-00001-of-00002.bin").write_bytes(b"\0" * 3000)
+    (tmp_path / "pytorch_model-00002-of-00002.bin").write_bytes(b"\0" * 1000)
+    (tmp_path / "training_args.bin").write_bytes(b"\0" * 500)
+    _write_config(tmp_path, {"torch_dtype": "float16", "num_hidden_layers": 2})
+    profile = profile_from_directory(tmp_path)
+    assert profile.weights_bytes == 4000
+    assert profile.dtype == "float16"
+    assert profile.parameters == 2000
+
+
+def test_directory_without_weights_is_an_error(tmp_path: Path) -> None:
+    _write_config(tmp_path, {"num_hidden_layers": 2})
+    with pytest.raises(ConfigurationError, match="no weights found"):
+        profile_from_directory(tmp_path)
