@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from aws_cdk import Annotations, ArnFormat, Aws, Duration, Names, Stack, Tags
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -28,6 +27,7 @@ from .features import EndpointFeature, all_features, merge_properties
 from .images import ImageConfig, InferenceImage, Serving, resolve_serving
 from .instances import InstanceSpec, instance_spec, instance_type_problem
 from .model_data import ModelData, ModelDataConfig
+from .monitoring import EndpointMetrics
 
 if TYPE_CHECKING:
     from .autoscaling import AutoScaling
@@ -237,7 +237,7 @@ def _known_props() -> frozenset[str]:
     return frozenset(EndpointProps.__annotations__)
 
 
-class EndpointBase(Construct):
+class EndpointBase(EndpointMetrics, Construct):
     """A SageMaker real-time endpoint serving a Hugging Face model.
 
     Not used directly: the concrete constructs decide where the model comes from.
@@ -247,6 +247,8 @@ class EndpointBase(Construct):
         super().__init__(scope, id)
         self._source = source
         self._props = props
+        self.hub_model_id: str | None = source.model_id
+        """The Hub model the container downloads at start-up (``None`` when artifacts come from S3 or disk)."""
         self._features: tuple[EndpointFeature, ...] = all_features()
         self._check_prop_names(props)
         problems = Problems(f"{type(self).__name__} '{self.node.path}'")
@@ -534,22 +536,6 @@ class EndpointBase(Construct):
     def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
         """Add a statement to the execution role's policy (no effect on an immutable imported role)."""
         self.role.add_to_principal_policy(statement)
-
-    # --------------------------------------------------------------------------------- metrics
-    def metric(self, metric_name: str, *, namespace: str = "AWS/SageMaker", **props: Any) -> cloudwatch.Metric:
-        """A CloudWatch metric of this endpoint's variant.
-
-        :param metric_name: e.g. ``Invocations``.
-        :param namespace: ``AWS/SageMaker`` for invocation metrics, ``/aws/sagemaker/Endpoints`` for
-            instance metrics.
-        :default namespace: ``"AWS/SageMaker"``
-        """
-        return cloudwatch.Metric(
-            namespace=namespace,
-            metric_name=metric_name,
-            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": VARIANT_NAME},
-            **props,
-        )
 
 
 # Environment variables the library derives from a dedicated prop: a different value in
