@@ -24,16 +24,17 @@ from constructs import Construct
 
 from ._validation import ConfigurationError, Problems, allowed_list, is_unresolved
 from .features import EndpointFeature, all_features, merge_properties
+from .hub import HubLookup, ModelProfile, profile_from_directory
 from .images import ImageConfig, InferenceImage, Serving, resolve_serving
-from .instances import InstanceSpec, instance_spec, instance_type_problem
+from .instances import InstanceSpec, Processor, instance_spec, instance_type_problem, processor_for
 from .model_data import ModelData, ModelDataConfig
 from .monitoring import EndpointMetrics
+from .sizing import DeploymentPlan, plan_deployment
 
 if TYPE_CHECKING:
     from .autoscaling import AutoScaling
     from .data_capture import DataCapture
     from .deployment import DeploymentGuardrails
-    from .hub import ModelProfile
     from .inference_modes import AsyncInference, ServerlessInference
     from .monitoring import EndpointAlarms
     from .sizing import SizingOptions
@@ -253,14 +254,24 @@ class EndpointBase(EndpointMetrics, Construct):
         self._check_prop_names(props)
         problems = Problems(f"{type(self).__name__} '{self.node.path}'")
 
-        self.serving: Serving = self._resolve_serving(props, problems)
-        """The serving stack that runs the model."""
         self._check_requested_instance(props, problems)
         self._check_scalars(props, problems)
         problems.raise_if_any()
 
-        self.instance_type: str | None = self._resolve_instance_type(props, problems)
+        self.model_profile: ModelProfile | None = self._load_profile(props)
+        """Size and shape of the model (``None`` when neither given nor readable from the Hub or disk)."""
+        self.task: str | None = source.task or (self.model_profile.task if self.model_profile else None)
+        """The task (``HF_TASK``): given, or the model's pipeline tag on the Hub."""
+        self.serving: Serving = self._resolve_serving(props, problems)
+        """The serving stack that runs the model."""
+        self._check_serving_hardware(props, problems)
+        problems.raise_if_any()
+
+        self.deployment_plan: DeploymentPlan | None = self._plan(props)
+        """How the model fits the instance (memory math, TGI settings); ``None`` without a profile."""
+        self.instance_type: str | None = self._resolve_instance_type(props)
         """The instance type the endpoint runs on (given or chosen); ``None`` for serverless inference."""
+        self._check_volume(props, problems)
         self.physical_endpoint_name: str = props.get("endpoint_name") or Names.unique_resource_name(
             self, max_length=63, separator="-"
         )
@@ -322,7 +333,7 @@ class EndpointBase(EndpointMetrics, Construct):
         custom_script = self._source.entry_point is not None
         if image_serving is not None and requested not in (Serving.AUTO, image_serving):
             problems.add("serving", requested.name, f"does not match the image, which runs {image_serving.name}")
-        serving = image_serving or resolve_serving(requested, task=self._source.task, custom_script=custom_script)
+        serving = image_serving or resolve_serving(requested, task=self.task, custom_script=custom_script)
         if custom_script and serving is not Serving.INFERENCE_TOOLKIT:
             problems.add(
                 "serving",
@@ -346,19 +357,22 @@ class EndpointBase(EndpointMetrics, Construct):
                 "is not a valid endpoint name: 1-63 characters, letters, digits and hyphens, "
                 "starting and ending with a letter or digit",
             )
+
+    def _check_volume(self, props: Mapping[str, Any], problems: Problems) -> None:
         volume = props.get("volume_size_gb")
-        if volume is not None and not is_unresolved(volume):
-            low, high = _VOLUME_RANGE
-            if not isinstance(volume, int) or isinstance(volume, bool) or not low <= volume <= high:
-                problems.add("volume_size_gb", volume, f"must be a whole number from {low} to {high}")
-            spec = instance_spec(props.get("instance_type") or DEFAULT_INSTANCE_TYPE)
-            if spec is not None and spec.local_nvme:
-                problems.add(
-                    "volume_size_gb",
-                    volume,
-                    f"cannot be set on {spec.name}: its storage is local NVMe, and SageMaker rejects "
-                    "VolumeSizeInGB there; leave it unset or use an instance without local storage (e.g. ml.p3.*)",
-                )
+        if volume is None or is_unresolved(volume):
+            return
+        low, high = _VOLUME_RANGE
+        if not isinstance(volume, int) or isinstance(volume, bool) or not low <= volume <= high:
+            problems.add("volume_size_gb", volume, f"must be a whole number from {low} to {high}")
+        spec = self.instance_spec
+        if spec is not None and spec.local_nvme:
+            problems.add(
+                "volume_size_gb",
+                volume,
+                f"cannot be set on {spec.name}: its storage is local NVMe, and SageMaker rejects "
+                "VolumeSizeInGB there; leave it unset or use an instance without local storage (e.g. ml.p3.*)",
+            )
 
     def _check_requested_instance(self, props: Mapping[str, Any], problems: Problems) -> None:
         requested = props.get("instance_type")
@@ -372,9 +386,75 @@ class EndpointBase(EndpointMetrics, Construct):
                 "instance_type", requested, "cannot be combined with serverless: serverless endpoints have no instances"
             )
 
-    def _resolve_instance_type(self, props: Mapping[str, Any], problems: Problems) -> str | None:
+    def _check_serving_hardware(self, props: Mapping[str, Any], problems: Problems) -> None:
+        requested = props.get("instance_type")
+        if self.serving is Serving.TGI and requested and processor_for(requested) is not Processor.GPU:
+            problems.add(
+                "instance_type",
+                requested,
+                "cannot run TGI: the TGI images are GPU-only; use a GPU instance (ml.g5.*, ml.g6.*, ml.p4d.*, ...) "
+                "or serving=Serving.INFERENCE_TOOLKIT",
+            )
+        profile = self.model_profile
+        if profile is not None and (profile.gated or profile.private) and props.get("hf_token_secret") is None:
+            kind = "gated" if profile.gated else "private"
+            problems.add(
+                "hf_token_secret",
+                None,
+                f"is required: {profile.model_id or 'the model'} is {kind} on the Hugging Face Hub, so the container "
+                "needs a token to download it; store one in Secrets Manager and pass hf_token_secret=...",
+            )
+
+    def _load_profile(self, props: Mapping[str, Any]) -> ModelProfile | None:
+        """The model profile: given, read from a local directory, or looked up on the Hub (cached).
+
+        A failed lookup is an error only when the instance must be chosen; when ``instance_type``
+        is given, the endpoint is still built and a warning says the fit was not checked.
+        """
+        explicit: ModelProfile | None = props.get("model_profile")
+        if explicit is not None:
+            return explicit
+        source = self._source
+        if source.local_directory is not None:
+            return profile_from_directory(source.local_directory)
+        if source.model_id is None or is_unresolved(source.model_id):
+            return None
+        try:
+            return HubLookup().profile(source.model_id, source.revision)
+        except ConfigurationError as error:
+            if props.get("instance_type") is None and props.get("serverless") is None:
+                raise
+            Annotations.of(self).add_warning_v2(
+                "constructs-lib:profile-unavailable", f"The model's fit on the instance was not checked: {error}"
+            )
+            return None
+
+    def _plan(self, props: Mapping[str, Any]) -> DeploymentPlan | None:
         if props.get("serverless") is not None:
             return None
+        requested: str | None = props.get("instance_type")
+        if self.model_profile is None:
+            if requested is None:
+                Annotations.of(self).add_warning_v2(
+                    "constructs-lib:default-instance",
+                    f"instance_type defaults to {DEFAULT_INSTANCE_TYPE} without a check: the model's size is unknown "
+                    "for artifacts in S3. Pass instance_type=... or model_profile=ModelProfile(...).",
+                )
+            return None
+        plan = plan_deployment(
+            self.model_profile,
+            serving=self.serving.value,
+            instance_type=requested,
+            options=props.get("instance_selection"),
+        )
+        Annotations.of(self).add_info(plan.summary)
+        return plan
+
+    def _resolve_instance_type(self, props: Mapping[str, Any]) -> str | None:
+        if props.get("serverless") is not None:
+            return None
+        if self.deployment_plan is not None:
+            return self.deployment_plan.instance_type
         requested: str | None = props.get("instance_type")
         return requested or DEFAULT_INSTANCE_TYPE
 
@@ -388,6 +468,8 @@ class EndpointBase(EndpointMetrics, Construct):
         self, props: Mapping[str, Any], model_data: ModelDataConfig | None, problems: Problems
     ) -> dict[str, str]:
         environment = self._serving_environment(model_data)
+        if self.deployment_plan is not None:
+            environment.update(self.deployment_plan.environment)
         for feature in self._features:
             environment.update(feature.environment(self, props))
         user = props.get("environment") or {}
@@ -412,8 +494,8 @@ class EndpointBase(EndpointMetrics, Construct):
         if self.serving is Serving.INFERENCE_TOOLKIT:
             if source.model_id:
                 env["HF_MODEL_ID"] = source.model_id
-            if source.task:
-                env["HF_TASK"] = source.task
+            if self.task:
+                env["HF_TASK"] = self.task
         else:
             # TGI and TEI load from HF_MODEL_ID, which is /opt/ml/model for artifacts from S3.
             env["HF_MODEL_ID"] = source.model_id or "/opt/ml/model"
@@ -505,7 +587,11 @@ class EndpointBase(EndpointMetrics, Construct):
         return sagemaker.CfnEndpointConfig(self, "EndpointConfig", **properties)
 
     def _startup_timeout_seconds(self, props: Mapping[str, Any]) -> int | None:
-        return _seconds(props.get("startup_health_check_timeout"))
+        given = props.get("startup_health_check_timeout")
+        if given is not None or self.deployment_plan is None:
+            return _seconds(given)
+        # Large models need longer than SageMaker's default to download and load.
+        return self.deployment_plan.startup_health_check_timeout_seconds
 
     def _build_endpoint(self, props: Mapping[str, Any]) -> sagemaker.CfnEndpoint:
         properties: dict[str, Any] = {

@@ -18,7 +18,8 @@ EXAMPLE_SETTINGS = (
         stack_name="HfHubModelExample",
         model_id="distilbert/distilbert-base-uncased-finetuned-sst-2-english",
         task="text-classification",
-        instance_type="ml.g5.xlarge",
+        # No instance_type: the cheapest GPU instance that fits is chosen from the model's size,
+        # read from hub.context.json (committed, so this synth is offline and deterministic).
     ),
     # 2. Your fine-tuned model.tar.gz in S3.
     EndpointSettings(

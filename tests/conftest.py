@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -19,3 +20,16 @@ os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 os.environ.setdefault("NODE_NO_WARNINGS", "1")
 for _credential in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
     os.environ.pop(_credential, None)
+
+
+def _seed_hub_context() -> None:
+    """Hub answers the tests may rely on, as users commit them: the app's hub.context.json plus
+    test fixtures. Lookups of anything else go to the closed port and fail fast."""
+    root = Path(__file__).resolve().parent.parent
+    entries: dict[str, object] = {}
+    for source in (root / "hub.context.json", root / "tests" / "data" / "hub.context.json"):
+        entries.update(json.loads(source.read_text()))
+    (_SCRATCH / "hub.context.json").write_text(json.dumps(entries, indent=2, sort_keys=True))
+
+
+_seed_hub_context()

@@ -88,7 +88,11 @@ def test_each_construct_synthesizes_one_model_config_endpoint_and_role(build: An
 
 
 def test_hub_model_sets_model_id_task_and_revision() -> None:
-    template = synth(lambda s: HubModelEndpoint(s, "E", model_id=SST2, task="text-classification", revision="v1.0"))
+    template = synth(
+        lambda s: HubModelEndpoint(
+            s, "E", model_id=SST2, task="text-classification", revision="v1.0", instance_type="ml.g5.xlarge"
+        )
+    )
 
     assert container(template)["Environment"] == {
         "HF_MODEL_ID": SST2,
