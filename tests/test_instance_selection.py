@@ -1,0 +1,204 @@
+"""Instance selection through the constructs: the model's profile from the (fake) Hub, a local
+directory or an explicit ModelProfile decides the instance, TGI's settings and the errors."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk.assertions import Annotations, Match, Template
+
+from constructs_lib import ConfigurationError, FineTunedEndpoint, HubModelEndpoint
+from constructs_lib import endpoint as endpoint_module
+from constructs_lib.hub import HubLookup, ModelProfile
+from constructs_lib.sizing import SizingOptions
+from tests.fake_hub import (
+    BERT_ID,
+    BIN_ID,
+    GATED_ID,
+    LLAMA8B_ID,
+    LLAMA70B_ID,
+    MISSING_ID,
+    TOKEN,
+    FakeHub,
+    safetensors_bytes,
+)
+
+from .support import container, new_stack, variant
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[FakeHub]:
+    with FakeHub() as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def lookups_go_to_the_fake_hub(hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the constructs' Hub lookups at the fake Hub with an empty cache of their own."""
+    context = tmp_path / "hub.context.json"
+    monkeypatch.setattr(endpoint_module, "HubLookup", functools.partial(HubLookup, endpoint=hub.url))
+    monkeypatch.setenv("CONSTRUCTS_LIB_HUB_CONTEXT", str(context))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    return context
+
+
+def hub_endpoint(model_id: str, **kwargs: Any) -> tuple[Stack, HubModelEndpoint]:
+    stack = new_stack()
+    return stack, HubModelEndpoint(stack, "Endpoint", model_id=model_id, **kwargs)
+
+
+def test_small_classifier_gets_the_cheapest_gpu_and_its_pipeline_tag_as_task() -> None:
+    stack, endpoint = hub_endpoint(BERT_ID)
+    template = Template.from_stack(stack)
+
+    assert endpoint.instance_type == "ml.g4dn.xlarge"
+    assert variant(template)["InstanceType"] == "ml.g4dn.xlarge"
+    assert container(template)["Environment"]["HF_TASK"] == "text-classification"
+    assert "huggingface-pytorch-inference" in container(template)["Image"]
+
+
+def test_the_decision_is_shown_in_synth_annotations() -> None:
+    stack, endpoint = hub_endpoint(BERT_ID)
+    infos = Annotations.from_stack(stack).find_info("*", Match.string_like_regexp("ml.g4dn.xlarge"))
+    assert len(infos) == 1
+    text = json.dumps(infos[0].entry.data)
+    assert "GiB" in text and "$" in text  # memory math and indicative price
+    assert endpoint.deployment_plan is not None and endpoint.deployment_plan.summary in text
+
+
+def test_llm_on_tgi_gets_sharding_and_token_limits_from_the_memory_left() -> None:
+    stack, endpoint = hub_endpoint(LLAMA8B_ID)
+    env = container(Template.from_stack(stack))["Environment"]
+
+    assert "huggingface-pytorch-tgi-inference" in container(Template.from_stack(stack))["Image"]
+    assert endpoint.instance_type == "ml.g6.xlarge"
+    assert env["SM_NUM_GPUS"] == "1"
+    assert int(env["MAX_INPUT_TOKENS"]) < int(env["MAX_TOTAL_TOKENS"])
+    assert int(env["MAX_BATCH_PREFILL_TOKENS"]) >= int(env["MAX_INPUT_TOKENS"])
+    assert variant(Template.from_stack(stack))["ContainerStartupHealthCheckTimeoutInSeconds"] >= 600
+
+
+def test_70b_llm_is_sharded_over_every_gpu_of_the_instance() -> None:
+    stack, endpoint = hub_endpoint(LLAMA70B_ID)
+    env = container(Template.from_stack(stack))["Environment"]
+    assert endpoint.instance_type == "ml.g6e.12xlarge"
+    assert env["SM_NUM_GPUS"] == "4"
+
+
+def test_explicit_instance_too_small_is_an_error_with_the_numbers_and_the_cheapest_fit() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(LLAMA70B_ID, instance_type="ml.g5.12xlarge")
+    message = str(error.value)
+    assert "instance_type" in message and "ml.g5.12xlarge" in message
+    assert "GiB" in message and "ml.g6e.12xlarge" in message
+
+
+def test_quantization_lowers_the_size_and_is_passed_to_tgi() -> None:
+    stack, endpoint = hub_endpoint(LLAMA70B_ID, instance_selection=SizingOptions(quantize="awq"))
+    env = container(Template.from_stack(stack))["Environment"]
+    assert env["HF_MODEL_QUANTIZE"] == "awq"
+    assert endpoint.instance_type == "ml.g6.12xlarge"
+
+
+def test_selection_can_be_restricted_to_families_and_a_price() -> None:
+    _, endpoint = hub_endpoint(BERT_ID, instance_selection=SizingOptions(families=["g5"]))
+    assert endpoint.instance_type == "ml.g5.xlarge"
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(LLAMA70B_ID, instance_selection=SizingOptions(max_price_per_hour=5.0))
+    assert "5" in str(error.value)
+
+
+def test_gated_model_without_a_token_secret_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", TOKEN)  # the synth-time lookup has access...
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(GATED_ID)
+    # ...but the endpoint would have none.
+    assert "hf_token_secret" in str(error.value) and "gated" in str(error.value)
+
+
+def test_gated_model_with_a_token_secret_deploys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    stack = new_stack()
+    secret = secretsmanager.Secret.from_secret_name_v2(stack, "Token", "hf-token")
+    endpoint = HubModelEndpoint(stack, "Endpoint", model_id=GATED_ID, hf_token_secret=secret)
+    assert endpoint.instance_type is not None
+
+
+def test_missing_repository_is_an_error_naming_the_model() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(MISSING_ID)
+    assert MISSING_ID in str(error.value) and "not found" in str(error.value).lower()
+
+
+def test_bin_only_repository_is_sized_from_file_sizes() -> None:
+    _, endpoint = hub_endpoint(BIN_ID, task="text-classification")
+    assert endpoint.model_profile is not None and endpoint.model_profile.weights_bytes
+    assert endpoint.instance_type == "ml.g4dn.xlarge"
+
+
+def test_cached_answer_is_used_offline_without_any_request(
+    hub: FakeHub, lookups_go_to_the_fake_hub: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub_endpoint(BERT_ID)  # online: fills the cache
+    assert BERT_ID in lookups_go_to_the_fake_hub.read_text()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    before = len(hub.requests)
+    _, endpoint = hub_endpoint(BERT_ID)
+    assert len(hub.requests) == before
+    assert endpoint.instance_type == "ml.g4dn.xlarge"
+
+
+def test_offline_without_a_cached_answer_says_how_to_fill_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(LLAMA8B_ID)
+    message = str(error.value)
+    assert LLAMA8B_ID in message and "hub.context.json" in message and "model_profile" in message
+
+
+def test_offline_with_an_explicit_instance_builds_and_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    stack, endpoint = hub_endpoint(LLAMA8B_ID, task="text-generation", instance_type="ml.g5.2xlarge")
+    assert endpoint.instance_type == "ml.g5.2xlarge"
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("was not checked"))
+    assert len(warnings) == 1
+
+
+def test_explicit_profile_sizes_s3_artifacts() -> None:
+    stack = new_stack()
+    profile = ModelProfile(parameters=7_000_000_000, dtype="bfloat16", task="text-classification")
+    endpoint = FineTunedEndpoint(
+        stack, "Tuned", model_data="s3://my-bucket/m/model.tar.gz", task="text-classification", model_profile=profile
+    )
+    # 14 GB of weights do not fit a 16 GiB T4 with headroom, nor a 16 GiB host.
+    assert endpoint.instance_type not in ("ml.g4dn.xlarge", "ml.g5.xlarge")
+
+
+def test_s3_artifacts_without_profile_or_instance_use_the_default_with_a_warning() -> None:
+    stack = new_stack()
+    endpoint = FineTunedEndpoint(stack, "Tuned", model_data="s3://my-bucket/m/model.tar.gz", task="fill-mask")
+    assert endpoint.instance_type == "ml.g5.xlarge"
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("without a check"))
+    assert len(warnings) == 1
+
+
+def test_local_directory_is_sized_from_its_safetensors_header(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    # ~4 billion float32 parameters declared in the header: 16 GB, too much for a 15 GiB T4.
+    tensors = {"weight": ("F32", [4_000_000, 1_000]), "bias": ("F32", [1_000])}
+    (model / "model.safetensors").write_bytes(safetensors_bytes(tensors))
+    (model / "config.json").write_text(json.dumps({"architectures": ["BertForSequenceClassification"]}))
+    stack = new_stack()
+    endpoint = FineTunedEndpoint(stack, "Tuned", model_data=str(model))
+    assert endpoint.model_profile is not None and endpoint.model_profile.parameters == 4_000_001_000
+    assert endpoint.instance_type != "ml.g4dn.xlarge"
