@@ -22,13 +22,14 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from ._grants import acknowledge_wildcard
 from ._validation import ConfigurationError, Problems, allowed_list, is_unresolved
 from .features import EndpointFeature, all_features, merge_properties
 from .hub import HubLookup, ModelProfile, profile_from_directory
 from .images import ImageConfig, InferenceImage, Serving, resolve_serving
 from .instances import InstanceSpec, Processor, instance_spec, instance_type_problem, processor_for
 from .model_data import ModelData, ModelDataConfig
-from .monitoring import EndpointMetrics
+from .monitoring import EndpointMetrics, safe_tag_value
 from .sizing import DeploymentPlan, plan_deployment
 
 if TYPE_CHECKING:
@@ -232,6 +233,32 @@ class ModelSource:
     """Findings of the script check that are worth a warning but not an error."""
     local_directory: Path | None = None
     """Local model directory, when there is one."""
+
+
+def serving_environment(source: ModelSource, serving: Serving, task: str | None) -> dict[str, str]:
+    """The container environment that tells the serving stack where the model is (shared with variants)."""
+    env: dict[str, str] = {}
+    if serving is Serving.INFERENCE_TOOLKIT:
+        if source.model_id:
+            env["HF_MODEL_ID"] = source.model_id
+        if task:
+            env["HF_TASK"] = task
+    else:
+        # TGI and TEI load from HF_MODEL_ID, which is /opt/ml/model for artifacts from S3.
+        env["HF_MODEL_ID"] = source.model_id or "/opt/ml/model"
+    if source.model_id and source.revision:
+        env["HF_MODEL_REVISION"] = source.revision
+    if source.entry_point:
+        # What the SageMaker Python SDK sets when it repacks a script into model.tar.gz.
+        env.update(
+            {
+                "SAGEMAKER_PROGRAM": source.entry_point,
+                "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+                "SAGEMAKER_REGION": Aws.REGION,
+            }
+        )
+    return env
 
 
 def _known_props() -> frozenset[str]:
@@ -463,6 +490,17 @@ class EndpointBase(EndpointMetrics, Construct):
         """The catalogued shape of the endpoint's instance type (``None`` for serverless)."""
         return instance_spec(self.instance_type) if self.instance_type else None
 
+    @property
+    def connections(self) -> ec2.Connections:
+        """The security groups of the model containers (only with ``vpc``), e.g. to let them reach a
+        database: ``db.connections.allow_default_port_from(endpoint.connections)``.
+
+        :raises ConfigurationError: when the endpoint runs outside a VPC.
+        """
+        from .security import connections_of
+
+        return connections_of(self)
+
     # ----------------------------------------------------------------------------- environment
     def _environment(
         self, props: Mapping[str, Any], model_data: ModelDataConfig | None, problems: Problems
@@ -489,29 +527,7 @@ class EndpointBase(EndpointMetrics, Construct):
         return environment
 
     def _serving_environment(self, model_data: ModelDataConfig | None) -> dict[str, str]:
-        source = self._source
-        env: dict[str, str] = {}
-        if self.serving is Serving.INFERENCE_TOOLKIT:
-            if source.model_id:
-                env["HF_MODEL_ID"] = source.model_id
-            if self.task:
-                env["HF_TASK"] = self.task
-        else:
-            # TGI and TEI load from HF_MODEL_ID, which is /opt/ml/model for artifacts from S3.
-            env["HF_MODEL_ID"] = source.model_id or "/opt/ml/model"
-        if source.model_id and source.revision:
-            env["HF_MODEL_REVISION"] = source.revision
-        if source.entry_point:
-            # What the SageMaker Python SDK sets when it repacks a script into model.tar.gz.
-            env.update(
-                {
-                    "SAGEMAKER_PROGRAM": source.entry_point,
-                    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-                    "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
-                    "SAGEMAKER_REGION": Aws.REGION,
-                }
-            )
-        return env
+        return serving_environment(self._source, self.serving, self.task)
 
     # ------------------------------------------------------------------------------- resources
     def _grant_logs_and_metrics(self) -> None:
@@ -540,6 +556,18 @@ class EndpointBase(EndpointMetrics, Construct):
                 conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
             )
         )
+        if isinstance(self.role, iam.Role):
+            acknowledge_wildcard(
+                self.role,
+                "*",
+                "Only ecr:GetAuthorizationToken and cloudwatch:PutMetricData (namespace-scoped) use '*': "
+                "neither action supports resource-level permissions.",
+            )
+            acknowledge_wildcard(
+                self.role,
+                f"{log_group}:log-stream:*",
+                "SageMaker names the log streams of the endpoint's own log group at run time.",
+            )
 
     def _build_model(
         self, props: Mapping[str, Any], environment: Mapping[str, str], model_data: ModelDataConfig | None
@@ -556,9 +584,11 @@ class EndpointBase(EndpointMetrics, Construct):
             merge_properties(properties, feature.model_properties(self, props), owner=type(feature).__name__)
         # No model_name: every property of a Model is create-only, so a fixed name would block updates.
         model = sagemaker.CfnModel(self, "Model", **properties)
-        # SageMaker reads the artifacts and the image with the role while creating the model:
-        # the role's policy must exist first.
-        model.node.add_dependency(self.role)
+        # SageMaker reads the artifacts and the image with the role while creating the model: the
+        # role's policies must exist first (the role itself is already a GetAtt dependency).
+        for policy in self.role.node.find_all():
+            if isinstance(policy, iam.CfnPolicy):
+                model.node.add_dependency(policy)
         return model
 
     def _build_endpoint_config(self, props: Mapping[str, Any]) -> sagemaker.CfnEndpointConfig:
@@ -605,7 +635,7 @@ class EndpointBase(EndpointMetrics, Construct):
     def _add_tags(self, props: Mapping[str, Any]) -> None:
         tags = dict(props.get("tags") or {})
         if self._source.model_id and not is_unresolved(self._source.model_id):
-            tags.setdefault(MODEL_ID_TAG, self._source.model_id)
+            tags.setdefault(MODEL_ID_TAG, safe_tag_value(self._source.model_id))
         for key, value in tags.items():
             Tags.of(self).add(key, value)
 

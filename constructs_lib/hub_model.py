@@ -76,7 +76,9 @@ def check_hub_reference(model_id: str, revision: str | None, problems: Problems)
 
 
 def _is_valid_revision(revision: object) -> bool:
-    return isinstance(revision, str) and bool(_REVISION.match(revision)) and ".." not in revision and "//" not in revision
+    if not isinstance(revision, str):
+        return False
+    return bool(_REVISION.match(revision)) and ".." not in revision and "//" not in revision
 
 
 def check_task(task: str | None, problems: Problems) -> None:

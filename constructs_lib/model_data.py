@@ -19,6 +19,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from ._grants import acknowledge_wildcard, grant_read_object, grant_read_prefix
 from ._validation import ConfigurationError, describe, is_unresolved
 
 _S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.*)$")
@@ -156,7 +157,7 @@ class _S3Object(ModelData):
         return _RepackedS3Object(self, code_dir)
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ModelDataConfig:
-        self._bucket_in(scope).grant_read(grantee, self._key)
+        grant_read_object(grantee, self._bucket_in(scope), self._key)
         return ModelDataConfig(f"s3://{self._bucket_name}/{self._key}", compressed=True)
 
 
@@ -169,8 +170,13 @@ class _S3Prefix(_S3Object):
         )
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ModelDataConfig:
-        # Reading a prefix needs ListBucket on the bucket and GetObject under the prefix only.
-        self._bucket_in(scope).grant_read(grantee, f"{self._key}*")
+        bucket = self._bucket_in(scope)
+        grant_read_prefix(grantee, bucket, self._key)
+        # Reading a whole prefix is what an uncompressed model is; the wildcard is that prefix only.
+        if isinstance(grantee, iam.Role):
+            acknowledge_wildcard(
+                grantee, bucket.arn_for_objects(f"{self._key}*"), "The model is every object under this prefix."
+            )
         return ModelDataConfig(f"s3://{self._bucket_name}/{self._key}", compressed=False)
 
 
@@ -191,7 +197,7 @@ class _StagedArchive(ModelData):
             asset_hash_type=AssetHashType.CUSTOM if digest else None,
         )
         # Least privilege: the one object, not the whole bootstrap assets bucket (Asset.grant_read would).
-        asset.bucket.grant_read(grantee, asset.s3_object_key)
+        grant_read_object(grantee, asset.bucket, asset.s3_object_key)
         return ModelDataConfig(asset.s3_object_url, compressed=True)
 
 
