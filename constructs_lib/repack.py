@@ -1,0 +1,218 @@
+"""Deploy-time repack: add a local ``code_dir`` under ``code/`` to a ``model.tar.gz`` already in S3.
+
+SageMaker's Hugging Face inference toolkit only runs ``inference.py`` from ``code/`` inside the
+model archive. For a fine-tuned model that already lives in S3 (often tens of GB) repacking at
+synth time would mean downloading it; instead a custom resource streams the archive from S3,
+drops any old ``code/``, appends the new code and writes a new object, all in one Lambda
+invocation and without holding the archive in memory or on disk (see ``_repack_handler``).
+
+The new object's key is derived from the inputs (source ETag/version, code asset hash), so a
+changed model or script gives a new key, CloudFormation replaces the resource and deletes the
+old object, and SageMaker models that read the URL are replaced too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from ._validation import Problems, is_unresolved
+
+HANDLER_DIR = Path(__file__).parent / "_repack_handler"
+"""Source of the repack Lambda function (standard library + boto3 only)."""
+
+DEFAULT_MEMORY_MB = 3008
+"""Lambda memory, and with it CPU: ~1.7 vCPUs at 3008 MB, the highest size every account allows by default."""
+
+MAX_TIMEOUT = Duration.minutes(15)
+_JUNK = [".git", "__pycache__", ".ipynb_checkpoints", ".DS_Store", "*.pyc"]
+"""Left out of the code asset and the function bundle (as in ``packaging``): they would only change the hash."""
+RESOURCE_TYPE = "Custom::ScriptRepack"
+
+
+class ScriptRepack(Construct):
+    """Adds ``code_dir`` as ``code/`` to an S3 ``model.tar.gz`` at deploy time.
+
+    Creates a Lambda function behind a ``custom_resources.Provider`` and a custom resource that
+    writes ``<output_bucket>/<output_prefix><hash>/model.tar.gz``. Use ``model_data_url`` as the
+    SageMaker model's ``ModelDataUrl`` and ``grant_read`` to let the model's role read it.
+
+    Permissions are scoped to single objects: ``s3:GetObject`` on the source archive and on the
+    code asset; put, abort, delete and read on this construct's prefix of the output bucket.
+
+    Limits: one Lambda invocation (at most 15 minutes, less a 30 s safety margin) streams the
+    whole archive on one core: gunzip of the source plus a stored-block (level 0) gzip output,
+    roughly 60-180 MB/s depending on how the source was compressed, with S3 transfer overlapped.
+    Plan for archives up to about 50 GB; larger ones should ship ``code/`` in the archive.
+    The source object is read at deploy time: overwriting it in S3 later is not noticed until
+    the next deployment that changes this resource's inputs.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        model_data_bucket: s3.IBucket,
+        model_data_key: str,
+        code_dir: str,
+        output_bucket: s3.IBucket | None = None,
+        memory_size: int = DEFAULT_MEMORY_MB,
+        timeout: Duration | None = None,
+    ) -> None:
+        """
+        :param model_data_bucket: the bucket holding the source ``model.tar.gz``.
+        :param model_data_key: the key of the source ``model.tar.gz`` (the ``save_pretrained`` files at its root).
+        :param code_dir: a local directory with ``inference.py`` (and optionally ``requirements.txt``); it is
+            uploaded as a CDK asset and lands under ``code/`` in the output, replacing any ``code/`` already
+            in the source archive. At most 100 MB.
+        :param output_bucket: where the repacked archive is written, under a prefix owned by this construct.
+        :param memory_size: memory of the repack function in MB; more memory also means more CPU.
+        :param timeout: the repack function's timeout, at most 15 minutes.
+        :default output_bucket: - a new bucket in this construct: S3-managed encryption, SSL enforced, public
+            access blocked, unversioned, incomplete multipart uploads aborted after 1 day, and
+            ``RemovalPolicy.DESTROY`` (it holds only derived data, and the custom resource deletes its object
+            when it is deleted, so the bucket is empty when the stack goes).
+        :default memory_size: 3008
+        :default timeout: ``Duration.minutes(15)``
+        """
+        super().__init__(scope, id)
+        timeout = timeout or MAX_TIMEOUT
+        self._validate(model_data_key, code_dir, memory_size, timeout)
+
+        self.output_prefix = f"script-repack/{self.node.addr}/"
+        """The key prefix under which this construct writes (and deletes) its archives."""
+        self.output_bucket: s3.IBucket = output_bucket or s3.Bucket(
+            self,
+            "OutputBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            versioned=False,
+            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1))],
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        """The bucket holding the repacked archive."""
+
+        code = s3_assets.Asset(self, "Code", path=code_dir, exclude=_JUNK)
+
+        log_group = logs.LogGroup(
+            self, "LogGroup", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        )
+        role = iam.Role(
+            self,
+            "ServiceRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Repacks a model.tar.gz with code/ (ScriptRepack)",
+        )
+        # Own log group and inline permissions instead of the AWSLambdaBasicExecutionRole managed policy.
+        log_group.grant_write(role)
+        self._grant_object_read(role, model_data_bucket, model_data_bucket.arn_for_objects(model_data_key))
+        self._grant_object_read(role, code.bucket, code.bucket.arn_for_objects(code.s3_object_key))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+                resources=[self._output_objects_arn()],
+            )
+        )
+        if self.output_bucket.encryption_key is not None:
+            self.output_bucket.encryption_key.grant_encrypt_decrypt(role)
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=_JUNK),
+            handler="index.on_event",
+            role=role,
+            log_group=log_group,
+            memory_size=memory_size,
+            timeout=timeout,
+            description="Streams a model.tar.gz from S3, replaces code/ and writes a new archive",
+        )
+        """The repack Lambda function."""
+
+        provider_log_group = logs.LogGroup(
+            self, "ProviderLogGroup", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        )
+        provider_role = iam.Role(
+            self,
+            "ProviderRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Custom resource provider framework of ScriptRepack",
+        )
+        provider_log_group.grant_write(provider_role)
+        provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.function,
+            framework_on_event_role=provider_role,
+            log_group=provider_log_group,
+        )
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=RESOURCE_TYPE,
+            # Fail the deployment soon after the function's own timeout instead of CloudFormation's 1 hour.
+            service_timeout=timeout.plus(Duration.minutes(5)),
+            properties={
+                "SourceBucket": model_data_bucket.bucket_name,
+                "SourceKey": model_data_key,
+                "CodeBucket": code.s3_bucket_name,
+                "CodeKey": code.s3_object_key,
+                "CodeHash": code.asset_hash,
+                "OutputBucket": self.output_bucket.bucket_name,
+                "OutputPrefix": self.output_prefix,
+            },
+        )
+        """The custom resource; its physical id is the output's ``s3://`` URI."""
+        self.model_data_url: str = self.resource.get_att_string("ModelDataUrl")
+        """``s3://`` URI of the repacked ``model.tar.gz`` (a deploy-time token)."""
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` (the SageMaker execution role) to read the repacked archive.
+
+        Grants ``s3:GetObject`` on this construct's output prefix only (and decrypt when the output
+        bucket has a KMS key).
+        """
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:GetObject"], resource_arns=[self._output_objects_arn()]
+        )
+        if self.output_bucket.encryption_key is not None:
+            self.output_bucket.encryption_key.grant_decrypt(grantee)
+        return grant
+
+    def _output_objects_arn(self) -> str:
+        return self.output_bucket.arn_for_objects(f"{self.output_prefix}*")
+
+    @staticmethod
+    def _grant_object_read(role: iam.IRole, bucket: s3.IBucket, object_arn: str) -> None:
+        # Exactly s3:GetObject on one object, not Bucket.grant_read's s3:GetObject*/s3:List* on the bucket.
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn]))
+        if bucket.encryption_key is not None:
+            bucket.encryption_key.grant_decrypt(role)
+
+    def _validate(self, model_data_key: str, code_dir: str, memory_size: int, timeout: Duration) -> None:
+        problems = Problems(f"ScriptRepack {self.node.path}")
+        if not is_unresolved(model_data_key) and not model_data_key.endswith(".tar.gz"):
+            problems.add("model_data_key", model_data_key, "must name a gzip tar archive (ending in .tar.gz)")
+        code_path = Path(code_dir)
+        if not code_path.is_dir():
+            problems.add("code_dir", code_dir, "is not a local directory")
+        elif not (code_path / "inference.py").is_file():
+            problems.add("code_dir", code_dir, "holds no inference.py; SageMaker would ignore the code")
+        if not Token.is_unresolved(memory_size) and not 128 <= memory_size <= 10240:
+            problems.add("memory_size", memory_size, "must be between 128 and 10240 (MB)")
+        if not timeout.is_unresolved() and not 1000 <= timeout.to_milliseconds() <= MAX_TIMEOUT.to_milliseconds():
+            problems.add("timeout", timeout.to_human_string(), "must be between 1 second and 15 minutes")
+        problems.raise_if_any()
