@@ -1,7 +1,491 @@
-"""Placeholder: implemented by the production-features work (issue 5)."""
+"""Autoscaling of an endpoint's instance count (the ``autoscaling`` prop).
+
+An Application Auto Scaling scalable target on ``endpoint/<name>/variant/AllTraffic`` (dimension
+``sagemaker:variant:DesiredInstanceCount``), with any of:
+
+- target tracking on ``SageMakerVariantInvocationsPerInstance``;
+- scheduled capacity changes (cron, rate or at expressions);
+- for asynchronous endpoints, target tracking on the queue (``ApproximateBacklogSizePerInstance``)
+  and, with ``scale_to_zero``, a minimum of 0 instances plus a step scaling policy on
+  ``HasBacklogWithoutCapacity`` that starts one instance when requests wait and none is running
+  (the pattern AWS documents for async endpoints).
+
+Only the main production variant scales; extra variants (``variants``) keep their instance count.
+"""
 
 from __future__ import annotations
 
-from .features import EndpointFeature
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Self
 
-FEATURE = EndpointFeature()
+from aws_cdk import Aws, Duration, TimeZone
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from ._validation import ConfigurationError, Problems, describe, is_unresolved
+from .features import EndpointFeature
+from .inference_modes import check_config_keys, is_whole
+
+if TYPE_CHECKING:
+    from .endpoint import EndpointBase
+
+__all__ = ["FEATURE", "AutoScaling", "ScheduledCapacity"]
+
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+"""The dimension SageMaker endpoints scale on."""
+DEFAULT_BACKLOG_PER_INSTANCE = 5.0
+"""Queued requests per instance that async endpoints with ``scale_to_zero`` aim for when no target is given."""
+
+_SLR_PATH = "aws-service-role/sagemaker.application-autoscaling.amazonaws.com"
+_SLR_NAME = "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+_NAMESPACE = "AWS/SageMaker"
+# Application Auto Scaling schedule expressions: cron (6 fields), rate, or a one-time at().
+_CRON = re.compile(r"^cron\((?P<fields>[^()]+)\)$")
+_RATE = re.compile(r"^rate\([1-9]\d* (minute|minutes|hour|hours|day|days)\)$")
+_AT = re.compile(r"^at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\)$")
+_ACTION_NAME = re.compile(r"^[^:/\s]{1,256}$")
+_SCHEDULE_FORMS = "'cron(0 8 * * ? *)' (6 fields), 'rate(1 hour)' or 'at(2030-01-01T08:00:00)'"
+
+
+def _schedule_problem(expression: str) -> str | None:
+    cron = _CRON.match(expression)
+    if cron is not None:
+        count = len(cron.group("fields").split())
+        return None if count == 6 else f"has {count} cron fields; Application Auto Scaling needs 6: {_SCHEDULE_FORMS}"
+    if _RATE.match(expression) or _AT.match(expression):
+        return None
+    return f"is not a schedule expression; expected {_SCHEDULE_FORMS}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduledCapacity:
+    """A scheduled change of the capacity range, e.g. more instances during office hours.
+
+    Example::
+
+        ScheduledCapacity(schedule=appscaling.Schedule.cron(hour="8", minute="0", week_day="MON-FRI"),
+            min_capacity=2, name="office-hours")
+    """
+
+    schedule: appscaling.Schedule
+    """When the change happens: ``Schedule.cron(...)``, ``.rate(...)``, ``.at(...)`` or ``.expression(...)``."""
+    min_capacity: int | None = None
+    """The new minimum instance count. At least one of ``min_capacity`` and ``max_capacity``.
+
+    :default: - unchanged
+    """
+    max_capacity: int | None = None
+    """The new maximum instance count. At least one of ``min_capacity`` and ``max_capacity``.
+
+    :default: - unchanged
+    """
+    name: str | None = None
+    """Name of the scheduled action (unique per endpoint; no ':' or '/').
+
+    :default: - ``schedule-<n>`` by position in ``AutoScaling.schedules``
+    """
+    time_zone: str | None = None
+    """IANA time zone of a cron expression, e.g. ``"Europe/Paris"``.
+
+    :default: - UTC
+    """
+
+    def __post_init__(self) -> None:
+        problems = Problems("ScheduledCapacity")
+        self._check(problems, "schedules[]")
+        problems.raise_if_any()
+
+    def _check(self, problems: Problems, prefix: str) -> None:
+        if not isinstance(self.schedule, appscaling.Schedule):
+            problems.add(
+                f"{prefix}.schedule", self.schedule, "must be an appscaling.Schedule, e.g. Schedule.cron(hour='8')"
+            )
+        elif not is_unresolved(self.schedule.expression_string):
+            problem = _schedule_problem(self.schedule.expression_string)
+            if problem:
+                problems.add(f"{prefix}.schedule", self.schedule.expression_string, problem)
+        if self.min_capacity is None and self.max_capacity is None:
+            problems.add_message(f"{prefix}: give min_capacity, max_capacity or both: a schedule must change something")
+        for name in ("min_capacity", "max_capacity"):
+            value = getattr(self, name)
+            if value is not None and not is_unresolved(value) and (not is_whole(value) or value < 0):
+                problems.add(f"{prefix}.{name}", value, "must be a whole number of at least 0")
+        low, high = self.min_capacity, self.max_capacity
+        if is_whole(low) and is_whole(high) and low > high:  # type: ignore[operator]
+            problems.add(f"{prefix}.min_capacity", low, f"is above max_capacity ({high})")
+        if self.name is not None and (not isinstance(self.name, str) or not _ACTION_NAME.match(self.name)):
+            problems.add(f"{prefix}.name", self.name, "must be 1-256 characters without ':', '/' or spaces")
+        if self.time_zone is not None and (not isinstance(self.time_zone, str) or not self.time_zone):
+            problems.add(f"{prefix}.time_zone", self.time_zone, "must be an IANA time zone name, e.g. 'Europe/Paris'")
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any]) -> Self:
+        """A ``ScheduledCapacity`` from JSON-able settings; the schedule is an expression string there.
+
+        Example: ``{"schedule": "cron(0 8 ? * MON-FRI *)", "min_capacity": 2, "name": "office-hours"}``.
+
+        :raises ConfigurationError: for unknown keys (naming the allowed ones) or invalid values.
+        """
+        check_config_keys("autoscaling.schedules[]", data, (f.name for f in fields(cls)))
+        expression = data.get("schedule")
+        if not isinstance(expression, str):
+            raise ConfigurationError(
+                f"autoscaling.schedules[].schedule: {describe(expression)} must be a schedule expression: "
+                f"{_SCHEDULE_FORMS}"
+            )
+        problem = _schedule_problem(expression)
+        if problem:
+            raise ConfigurationError(f"autoscaling.schedules[].schedule: {describe(expression)} {problem}")
+        return cls(**{**data, "schedule": appscaling.Schedule.expression(expression)})
+
+    def to_config(self) -> dict[str, Any]:
+        """The JSON-able form :meth:`from_config` reads."""
+        config: dict[str, Any] = {"schedule": self.schedule.expression_string}
+        for name in ("min_capacity", "max_capacity", "name", "time_zone"):
+            if getattr(self, name) is not None:
+                config[name] = getattr(self, name)
+        return config
+
+
+def _default_scale_in_cooldown() -> Duration:
+    return Duration.minutes(5)
+
+
+def _default_scale_out_cooldown() -> Duration:
+    return Duration.minutes(5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoScaling:
+    """Scale the endpoint's instance count (the ``autoscaling`` prop).
+
+    ``instance_count`` is the count the endpoint starts with; it must lie within
+    ``[min_capacity, max_capacity]``. Give at least one way to scale: a target, a schedule, or
+    ``scale_to_zero``.
+
+    Example::
+
+        HubModelEndpoint(stack, "Sentiment", model_id="distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+            instance_type="ml.g5.xlarge",
+            autoscaling=AutoScaling(max_capacity=4, target_invocations_per_instance=200))
+    """
+
+    max_capacity: int
+    """Most instances the endpoint scales out to (at least 1)."""
+    min_capacity: int | None = None
+    """Fewest instances the endpoint scales in to. 0 only with ``scale_to_zero``.
+
+    :default: - 1, or 0 with ``scale_to_zero``
+    """
+    target_invocations_per_instance: float | None = None
+    """Target tracking on ``SageMakerVariantInvocationsPerInstance``: requests per instance per minute
+    to aim for (load-test your model to find it).
+
+    :default: - no invocation-based scaling
+    """
+    target_backlog_per_instance: float | None = None
+    """Async endpoints only: target tracking on ``ApproximateBacklogSizePerInstance``, the queued
+    requests per instance to aim for.
+
+    :default: - 5 with ``scale_to_zero``, else no backlog-based scaling
+    """
+    scale_in_cooldown: Duration = field(default_factory=_default_scale_in_cooldown)
+    """How long after a scale-in before another scale-in.
+
+    :default: Duration.minutes(5)
+    """
+    scale_out_cooldown: Duration = field(default_factory=_default_scale_out_cooldown)
+    """How long after a scale-out before another one. Instances take minutes to start serving a model,
+    so a short cooldown adds instances before the previous ones help.
+
+    :default: Duration.minutes(5)
+    """
+    schedules: Sequence[ScheduledCapacity] = ()
+    """Scheduled changes of ``min_capacity``/``max_capacity``.
+
+    :default: - none
+    """
+    scale_to_zero: bool = False
+    """Async endpoints only: scale in to 0 instances when the queue is empty and back out when
+    requests arrive (adds a step scaling policy on ``HasBacklogWithoutCapacity``).
+
+    :default: False
+    """
+
+    def __post_init__(self) -> None:
+        # A tuple: frozen and hashable; a lone value (e.g. a string) is kept whole so the check reports it.
+        schedules = self.schedules
+        object.__setattr__(self, "schedules", tuple(schedules) if isinstance(schedules, list | tuple) else (schedules,))
+        problems = Problems("AutoScaling")
+        self._check(problems)
+        problems.raise_if_any()
+
+    @property
+    def effective_min_capacity(self) -> int:
+        """``min_capacity`` with its default applied."""
+        if self.min_capacity is not None:
+            return self.min_capacity
+        return 0 if self.scale_to_zero else 1
+
+    @property
+    def effective_backlog_target(self) -> float | None:
+        """``target_backlog_per_instance`` with its default applied."""
+        if self.target_backlog_per_instance is None and self.scale_to_zero:
+            return DEFAULT_BACKLOG_PER_INSTANCE
+        return self.target_backlog_per_instance
+
+    def _check(self, problems: Problems) -> None:
+        high, low = self.max_capacity, self.min_capacity
+        high_ok = is_whole(high) and high >= 1
+        if not is_unresolved(high) and not high_ok:
+            problems.add("autoscaling.max_capacity", high, "must be a whole number of at least 1")
+        if low is not None and not is_unresolved(low):
+            if not is_whole(low) or low < 0:
+                problems.add("autoscaling.min_capacity", low, "must be a whole number of at least 0")
+            elif high_ok and low > high:
+                problems.add("autoscaling.min_capacity", low, f"is above max_capacity ({high})")
+            elif low == 0 and self.scale_to_zero is not True:
+                problems.add(
+                    "autoscaling.min_capacity",
+                    0,
+                    "needs scale_to_zero=True (async endpoints only): without it nothing scales the endpoint "
+                    "back out from 0 instances; use at least 1",
+                )
+            elif low != 0 and self.scale_to_zero is True:
+                problems.add(
+                    "autoscaling.min_capacity", low, "contradicts scale_to_zero=True (minimum 0); leave it unset or 0"
+                )
+        for name in ("target_invocations_per_instance", "target_backlog_per_instance"):
+            value = getattr(self, name)
+            if value is not None and not is_unresolved(value) and (not _is_number(value) or value <= 0):
+                problems.add(f"autoscaling.{name}", value, "must be a number above 0")
+        for name in ("scale_in_cooldown", "scale_out_cooldown"):
+            if not isinstance(getattr(self, name), Duration):
+                problems.add(f"autoscaling.{name}", getattr(self, name), "must be a Duration, e.g. Duration.minutes(5)")
+        if not isinstance(self.scale_to_zero, bool):
+            problems.add("autoscaling.scale_to_zero", self.scale_to_zero, "must be True or False")
+        names: list[str] = []
+        for index, schedule in enumerate(self.schedules):
+            if not isinstance(schedule, ScheduledCapacity):
+                problems.add(f"autoscaling.schedules[{index}]", schedule, "must be a ScheduledCapacity")
+                continue
+            names.append(schedule.name or _schedule_name(index))
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            problems.add("autoscaling.schedules", duplicates, "repeat a name; scheduled action names must be unique")
+        has_policy = (
+            self.target_invocations_per_instance is not None
+            or self.target_backlog_per_instance is not None
+            or self.schedules
+            or self.scale_to_zero is True
+        )
+        if not has_policy:
+            problems.add_message(
+                "autoscaling: no way to scale given; set target_invocations_per_instance, "
+                "target_backlog_per_instance (async), schedules or scale_to_zero=True (async)"
+            )
+
+    _DURATIONS = ("scale_in_cooldown", "scale_out_cooldown")
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any]) -> Self:
+        """An ``AutoScaling`` from JSON-able settings: cooldowns in seconds, schedules as expression strings.
+
+        Example: ``{"max_capacity": 4, "target_invocations_per_instance": 200, "scale_in_cooldown": 600,
+        "schedules": [{"schedule": "cron(0 8 ? * MON-FRI *)", "min_capacity": 2}]}``.
+
+        :raises ConfigurationError: for unknown keys (naming the allowed ones) or invalid values.
+        """
+        check_config_keys("autoscaling", data, (f.name for f in fields(cls)))
+        values = dict(data)
+        for name in cls._DURATIONS:
+            if name in values:
+                seconds = values[name]
+                if not is_whole(seconds) or seconds < 0:
+                    raise ConfigurationError(f"autoscaling.{name}: {describe(seconds)} must be whole seconds (>= 0)")
+                values[name] = Duration.seconds(seconds)
+        schedules = values.get("schedules", ())
+        if not isinstance(schedules, list | tuple):
+            raise ConfigurationError(f"autoscaling.schedules: {describe(schedules)} must be a list of schedules")
+        values["schedules"] = tuple(ScheduledCapacity.from_config(item) for item in schedules)
+        if "max_capacity" not in values:
+            raise ConfigurationError("autoscaling.max_capacity: is required (the most instances to scale out to)")
+        return cls(**values)
+
+    def to_config(self) -> dict[str, Any]:
+        """The JSON-able form :meth:`from_config` reads."""
+        config: dict[str, Any] = {"max_capacity": self.max_capacity}
+        for name in ("min_capacity", "target_invocations_per_instance", "target_backlog_per_instance"):
+            if getattr(self, name) is not None:
+                config[name] = getattr(self, name)
+        for name in self._DURATIONS:
+            config[name] = int(getattr(self, name).to_seconds())
+        if self.schedules:
+            config["schedules"] = [schedule.to_config() for schedule in self.schedules]
+        if self.scale_to_zero:
+            config["scale_to_zero"] = True
+        return config
+
+
+def _schedule_name(index: int) -> str:
+    return f"schedule-{index + 1}"
+
+
+# ---------------------------------------------------------------------------------- feature
+class AutoScalingFeature(EndpointFeature):
+    """The ``autoscaling`` prop: scalable target, target tracking, schedules, scale to zero."""
+
+    props = ("autoscaling",)
+
+    def validate(self, endpoint: EndpointBase, props: Mapping[str, Any], problems: Problems) -> None:
+        settings = props.get("autoscaling")
+        if settings is None:
+            return
+        if not isinstance(settings, AutoScaling):
+            problems.add("autoscaling", settings, "must be an AutoScaling, e.g. AutoScaling(max_capacity=4, ...)")
+            return
+        if props.get("serverless") is not None:
+            problems.add_message(
+                "autoscaling / serverless: both given; serverless endpoints scale by themselves up to "
+                "serverless.max_concurrency; drop autoscaling"
+            )
+            return
+        spec = endpoint.instance_spec
+        if spec is not None and spec.burstable:
+            problems.add(
+                "autoscaling",
+                "(given)",
+                f"cannot scale instance_type {spec.name}: burstable ml.t* instances do not support autoscaling; "
+                "use e.g. ml.m5.large or ml.c5.large",
+            )
+        is_async = props.get("async_inference") is not None
+        if not is_async:
+            if settings.scale_to_zero is True:
+                problems.add_message(
+                    "autoscaling.scale_to_zero / async_inference: scale_to_zero needs async_inference: a real-time "
+                    "endpoint must keep an instance to answer requests; add async_inference=AsyncInference() "
+                    "or use min_capacity >= 1"
+                )
+            if settings.target_backlog_per_instance is not None:
+                problems.add_message(
+                    "autoscaling.target_backlog_per_instance / async_inference: the backlog metric exists only "
+                    "for async endpoints; add async_inference or use target_invocations_per_instance"
+                )
+        count = props.get("instance_count", 1)
+        low, high = settings.effective_min_capacity, settings.max_capacity
+        if all(is_whole(v) and not is_unresolved(v) for v in (count, low, high)) and not low <= count <= high:
+            problems.add(
+                "instance_count",
+                count,
+                f"is outside autoscaling's range {low}..{high} (min_capacity..max_capacity); the endpoint starts "
+                "with instance_count instances",
+            )
+
+    def apply(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> None:
+        settings: AutoScaling | None = props.get("autoscaling")
+        if settings is None:
+            return
+        _build(endpoint, settings)
+
+
+FEATURE = AutoScalingFeature()
+
+
+def _service_linked_role(scope: Construct) -> iam.IRole:
+    # Application Auto Scaling manages SageMaker variants with this service-linked role (created by
+    # RegisterScalableTarget when missing). Without it the L2 would create an unused service role.
+    arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{_SLR_PATH}/{_SLR_NAME}"
+    return iam.Role.from_role_arn(scope, "ServiceLinkedRole", arn, mutable=False)
+
+
+def _endpoint_metric(endpoint: EndpointBase, name: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"EndpointName": endpoint.physical_endpoint_name},
+        statistic="Average",
+        period=Duration.minutes(1),
+    )
+
+
+def _build(endpoint: EndpointBase, settings: AutoScaling) -> appscaling.ScalableTarget:
+    from .endpoint import VARIANT_NAME
+
+    scope = Construct(endpoint, "AutoScaling")
+    target = appscaling.ScalableTarget(
+        scope,
+        "Target",
+        service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+        # endpoint_name is the endpoint's GetAtt: the target is registered once the endpoint exists.
+        resource_id=f"endpoint/{endpoint.endpoint_name}/variant/{VARIANT_NAME}",
+        scalable_dimension=SCALABLE_DIMENSION,
+        min_capacity=settings.effective_min_capacity,
+        max_capacity=settings.max_capacity,
+        role=_service_linked_role(scope),
+    )
+    if settings.target_invocations_per_instance is not None:
+        target.scale_to_track_metric(
+            "InvocationsPerInstance",
+            target_value=settings.target_invocations_per_instance,
+            predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+            scale_in_cooldown=settings.scale_in_cooldown,
+            scale_out_cooldown=settings.scale_out_cooldown,
+        )
+    backlog = settings.effective_backlog_target
+    if backlog is not None:
+        target.scale_to_track_metric(
+            "BacklogPerInstance",
+            target_value=backlog,
+            custom_metric=_endpoint_metric(endpoint, "ApproximateBacklogSizePerInstance"),
+            scale_in_cooldown=settings.scale_in_cooldown,
+            scale_out_cooldown=settings.scale_out_cooldown,
+        )
+    if settings.scale_to_zero:
+        _scale_out_from_zero(endpoint, scope, target, settings)
+    for index, schedule in enumerate(settings.schedules):
+        target.scale_on_schedule(
+            schedule.name or _schedule_name(index),
+            schedule=schedule.schedule,
+            min_capacity=schedule.min_capacity,
+            max_capacity=schedule.max_capacity,
+            time_zone=TimeZone.of(schedule.time_zone) if schedule.time_zone else None,
+        )
+    return target
+
+
+def _scale_out_from_zero(
+    endpoint: EndpointBase, scope: Construct, target: appscaling.ScalableTarget, settings: AutoScaling
+) -> None:
+    # Target tracking cannot scale out from 0 (there is no per-instance metric without instances):
+    # HasBacklogWithoutCapacity is 1 when requests wait and no instance runs; add one instance then.
+    # A StepScalingAction with its own alarm, because the L2 step policy requires two intervals.
+    action = appscaling.StepScalingAction(
+        scope,
+        "ScaleOutFromZero",
+        scaling_target=target,
+        adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+        cooldown=settings.scale_out_cooldown,
+        metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
+    )
+    action.add_adjustment(adjustment=1, lower_bound=0)
+    alarm = cloudwatch.Alarm(
+        scope,
+        "HasBacklogWithoutCapacity",
+        metric=_endpoint_metric(endpoint, "HasBacklogWithoutCapacity"),
+        threshold=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluation_periods=2,
+        datapoints_to_alarm=2,
+        treat_missing_data=cloudwatch.TreatMissingData.MISSING,
+        alarm_description=f"Requests wait for {endpoint.physical_endpoint_name}, which has no instance: start one",
+    )
+    alarm.add_alarm_action(cloudwatch_actions.ApplicationScalingAction(action))

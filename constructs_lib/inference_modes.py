@@ -1,7 +1,617 @@
-"""Placeholder: implemented by the production-features work (issue 5)."""
+"""Inference modes other than real-time on instances: asynchronous and serverless inference.
+
+- ``async_inference=AsyncInference(...)``: SageMaker queues requests whose payloads callers upload
+  to S3, runs them on the endpoint's instances and writes responses (and failures) to S3, with
+  optional SNS notifications (``AsyncInferenceConfig`` of the endpoint config).
+- ``serverless=ServerlessInference(...)``: SageMaker Serverless Inference (``ServerlessConfig`` of
+  the production variant), CPU images only, no instances.
+
+Both are values: one ``AsyncInference`` may configure several endpoints. What an endpoint creates
+for it (the S3 locations, a bucket) is read back with :func:`async_inference_locations`.
+"""
 
 from __future__ import annotations
 
-from .features import EndpointFeature
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Self
 
-FEATURE = EndpointFeature()
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from ._validation import ConfigurationError, Problems, allowed_list, describe, is_unresolved
+from .features import EndpointFeature
+from .images import Serving
+
+if TYPE_CHECKING:
+    from .endpoint import EndpointBase
+
+__all__ = [
+    "FEATURE",
+    "AsyncInference",
+    "AsyncInferenceLocations",
+    "ServerlessInference",
+    "async_inference_locations",
+]
+
+OUTPUT_PREFIX = "async-inference/output/"
+"""Key prefix of responses in a bucket (created, or ``output_bucket``)."""
+FAILURE_PREFIX = "async-inference/failure/"
+"""Key prefix of failed requests' error responses in a bucket (created, or ``output_bucket``)."""
+INPUT_PREFIX = "async-inference/input/"
+"""Key prefix where callers upload request payloads in a bucket (created, ``input_bucket`` or ``output_bucket``)."""
+
+SERVERLESS_MEMORY_RANGE = (1024, 6144)
+SERVERLESS_MEMORY_STEP = 1024
+SERVERLESS_MAX_CONCURRENCY = 200
+MAX_CONCURRENT_INVOCATIONS = 1000
+
+_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<key>.*))?$")
+_KEY_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/=+-]*$")
+_MAX_URI_LENGTH = 512
+_STATE_ATTRIBUTE = "_constructs_lib_async_inference"
+
+
+# ------------------------------------------------------------------------------------ helpers
+def check_config_keys(subject: str, data: Any, allowed: Iterable[str]) -> None:
+    """Raise a ``ConfigurationError`` when ``data`` is not a mapping or has keys outside ``allowed``.
+
+    Shared by the ``from_config`` classmethods of the feature modules.
+    """
+    known = set(allowed)
+    if not isinstance(data, Mapping):
+        raise ConfigurationError(f"{subject}: {describe(data)} must be a mapping; allowed keys: {allowed_list(known)}")
+    unknown = sorted(str(key) for key in set(data) - known)
+    if unknown:
+        raise ConfigurationError(f"{subject}: unknown key(s) {', '.join(unknown)}; allowed: {allowed_list(known)}")
+
+
+def is_whole(value: Any) -> bool:
+    """True for an ``int`` that is not a ``bool``."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_s3_path(prop: str, value: str | None, problems: Problems) -> None:
+    if value is None:
+        return
+    if isinstance(value, str) and is_unresolved(value):
+        problems.add(prop, value, "is a deploy-time value; pass the bucket as an s3.IBucket instead")
+        return
+    match = _S3_URI.match(value) if isinstance(value, str) else None
+    if match is None or len(value) > _MAX_URI_LENGTH or ".." in value:
+        problems.add(
+            prop,
+            value,
+            f"must be an S3 URI s3://bucket/prefix/ (a valid lowercase bucket name, at most {_MAX_URI_LENGTH} "
+            "characters)",
+        )
+    elif match.group("key") and not _KEY_PREFIX.match(match.group("key")):
+        problems.add(
+            prop, value, "has a key prefix with unsupported characters (allowed: letters, digits, !_.*'()/=+-)"
+        )
+
+
+def _implements(value: object, *attributes: str) -> bool:
+    return all(hasattr(value, attribute) for attribute in attributes)
+
+
+# ------------------------------------------------------------------------------ async inference
+@dataclass(frozen=True, kw_only=True)
+class AsyncInference:
+    """Asynchronous inference (the ``async_inference`` prop): requests are queued, payloads and
+    responses live in S3.
+
+    Callers upload a payload to the input location and call ``InvokeEndpointAsync`` with its URI;
+    SageMaker writes the response under the output location (errors under the failure location)
+    and notifies the topics. ``endpoint.grant_invoke(caller)`` grants all of that. Where the
+    locations ended up is returned by :func:`async_inference_locations`.
+
+    Example::
+
+        HubModelEndpoint(stack, "Summarizer", model_id="facebook/bart-large-cnn", task="summarization",
+            instance_type="ml.g5.xlarge",
+            async_inference=AsyncInference(success_topic=topic, max_concurrent_invocations_per_instance=4))
+    """
+
+    output_path: str | None = None
+    """Where SageMaker writes responses, ``s3://bucket/prefix/``. Not together with ``output_bucket``.
+
+    :default: - ``async-inference/output/`` in ``output_bucket``, or in a bucket created for the endpoint
+      (SSE-S3, or SSE-KMS with the endpoint's ``encryption_key``; TLS only; no public access; retained)
+    """
+    failure_path: str | None = None
+    """Where SageMaker writes the error responses of failed requests, ``s3://bucket/prefix/``.
+
+    :default: - ``async-inference/failure/`` next to the outputs when they go to a bucket; with
+      ``output_path``, SageMaker's default (no separate failure location)
+    """
+    input_path: str | None = None
+    """Where callers upload request payloads, ``s3://bucket/prefix/``: callers get ``s3:PutObject`` and the
+    execution role ``s3:GetObject`` there. Not together with ``input_bucket``.
+
+    :default: - ``async-inference/input/`` in ``input_bucket``, ``output_bucket`` or the created bucket
+    """
+    output_bucket: s3.IBucket | None = None
+    """A bucket of yours for responses (``async-inference/output/``), failures (``async-inference/failure/``)
+    and, unless given otherwise, inputs (``async-inference/input/``).
+
+    :default: - ``output_path`` if given, else a bucket created for the endpoint
+    """
+    input_bucket: s3.IBucket | None = None
+    """A bucket of yours for request payloads (under ``async-inference/input/``).
+
+    :default: - ``input_path`` if given, else the output bucket
+    """
+    success_topic: sns.ITopic | None = None
+    """SNS topic notified when a request succeeds (the execution role may publish to it).
+
+    :default: - no success notification
+    """
+    error_topic: sns.ITopic | None = None
+    """SNS topic notified when a request fails (the execution role may publish to it).
+
+    :default: - no error notification
+    """
+    max_concurrent_invocations_per_instance: int | None = None
+    """How many requests SageMaker sends to each instance at once (1-1000).
+
+    :default: - chosen by SageMaker
+    """
+
+    def __post_init__(self) -> None:
+        problems = Problems("AsyncInference")
+        for name in ("output_path", "failure_path", "input_path"):
+            _check_s3_path(f"async_inference.{name}", getattr(self, name), problems)
+        if self.output_path is not None and self.output_bucket is not None:
+            problems.add_message(
+                "async_inference.output_path / async_inference.output_bucket: both given; pass one place for the "
+                "responses (a URI or a bucket)"
+            )
+        if self.input_path is not None and self.input_bucket is not None:
+            problems.add_message(
+                "async_inference.input_path / async_inference.input_bucket: both given; pass one place for the "
+                "request payloads (a URI or a bucket)"
+            )
+        for name in ("output_bucket", "input_bucket"):
+            bucket = getattr(self, name)
+            if bucket is not None and not _implements(bucket, "bucket_name", "arn_for_objects"):
+                problems.add(f"async_inference.{name}", bucket, "must be an s3.IBucket")
+        for name in ("success_topic", "error_topic"):
+            topic = getattr(self, name)
+            if topic is not None and not _implements(topic, "topic_arn", "grant_publish"):
+                problems.add(f"async_inference.{name}", topic, "must be an sns.ITopic")
+        concurrency = self.max_concurrent_invocations_per_instance
+        if (
+            concurrency is not None
+            and not is_unresolved(concurrency)
+            and (not is_whole(concurrency) or not 1 <= concurrency <= MAX_CONCURRENT_INVOCATIONS)
+        ):
+            problems.add(
+                "async_inference.max_concurrent_invocations_per_instance",
+                concurrency,
+                f"must be a whole number from 1 to {MAX_CONCURRENT_INVOCATIONS}",
+            )
+        problems.raise_if_any()
+
+    _CONFIG_KEYS = ("output_path", "failure_path", "input_path", "max_concurrent_invocations_per_instance")
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any]) -> Self:
+        """An ``AsyncInference`` from JSON-able settings (the CDK app's context or config file).
+
+        Locations are ``s3://`` URIs there; buckets and topics are constructs and have no config form.
+        Example: ``{"output_path": "s3://my-bucket/async/out/", "max_concurrent_invocations_per_instance": 4}``.
+
+        :raises ConfigurationError: for unknown keys (naming the allowed ones) or invalid values.
+        """
+        check_config_keys("async_inference", data, cls._CONFIG_KEYS)
+        return cls(**data)
+
+    def to_config(self) -> dict[str, Any]:
+        """The JSON-able form :meth:`from_config` reads.
+
+        :raises ConfigurationError: when a bucket or topic is set (constructs have no config form).
+        """
+        constructs = [
+            name for name in ("output_bucket", "input_bucket", "success_topic", "error_topic") if getattr(self, name)
+        ]
+        if constructs:
+            raise ConfigurationError(
+                f"async_inference: {', '.join(constructs)} are constructs and have no config form; use S3 URIs"
+            )
+        return {name: getattr(self, name) for name in self._CONFIG_KEYS if getattr(self, name) is not None}
+
+
+@dataclass(frozen=True)
+class _Location:
+    bucket: s3.IBucket
+    prefix: str  # "" or ending in "/"
+    created: bool
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket.bucket_name}/{self.prefix}"
+
+    def objects(self) -> str:
+        return self.bucket.arn_for_objects(f"{self.prefix}*")
+
+
+@dataclass(frozen=True)
+class AsyncInferenceLocations:
+    """Where an async endpoint's payloads, responses and failures live (see :func:`async_inference_locations`)."""
+
+    output_uri: str
+    """``S3OutputPath``: responses."""
+    failure_uri: str | None
+    """``S3FailurePath``: error responses (``None``: SageMaker's default)."""
+    input_uri: str
+    """Where callers upload payloads (pass ``<input_uri><key>`` as ``InputLocation``)."""
+    output_bucket: s3.IBucket
+    """The bucket of the responses."""
+    input_bucket: s3.IBucket
+    """The bucket of the payloads."""
+    created_bucket: s3.IBucket | None
+    """The bucket created for the endpoint, when one was (e.g. to add lifecycle rules or notifications)."""
+
+
+@dataclass(frozen=True)
+class _AsyncState:
+    """What the feature remembers per endpoint, for ``grant_invoke`` and :func:`async_inference_locations`."""
+
+    locations: AsyncInferenceLocations
+    output: _Location
+    failure: _Location | None
+    input: _Location
+    key: kms.IKey | None
+
+    @property
+    def writes(self) -> list[_Location]:
+        return [self.output, *([self.failure] if self.failure else [])]
+
+
+def async_inference_locations(endpoint: EndpointBase) -> AsyncInferenceLocations | None:
+    """The S3 locations of an endpoint's asynchronous inference (``None`` without ``async_inference``).
+
+    Example: ``async_inference_locations(endpoint).input_uri`` for the callers' configuration.
+    """
+    state: _AsyncState | None = getattr(endpoint, _STATE_ATTRIBUTE, None)
+    return state.locations if state is not None else None
+
+
+def _parse_uri(uri: str) -> tuple[str, str]:
+    match = _S3_URI.match(uri)
+    assert match is not None  # checked by AsyncInference
+    key = match.group("key") or ""
+    return match.group("bucket"), key if not key or key.endswith("/") else key + "/"
+
+
+def _resolve_locations(endpoint: EndpointBase, settings: AsyncInference, key: kms.IKey | None) -> _AsyncState:
+    scope = Construct(endpoint, "AsyncInference")
+    created: list[s3.IBucket] = []
+
+    def default_bucket() -> s3.IBucket:
+        if settings.output_bucket is not None:
+            return settings.output_bucket
+        if not created:
+            created.append(_create_bucket(scope, key))
+        return created[0]
+
+    def from_uri(id: str, uri: str) -> _Location:
+        name, prefix = _parse_uri(uri)
+        return _Location(s3.Bucket.from_bucket_name(scope, id, name), prefix, created=False)
+
+    def in_bucket(bucket: s3.IBucket, prefix: str) -> _Location:
+        return _Location(bucket, prefix, created=bool(created) and bucket is created[0])
+
+    if settings.output_path is not None:
+        output = from_uri("OutputLocation", settings.output_path)
+        failure = from_uri("FailureLocation", settings.failure_path) if settings.failure_path else None
+    else:
+        output = in_bucket(default_bucket(), OUTPUT_PREFIX)
+        failure = (
+            from_uri("FailureLocation", settings.failure_path)
+            if settings.failure_path
+            else in_bucket(output.bucket, FAILURE_PREFIX)
+        )
+    if settings.input_path is not None:
+        input_ = from_uri("InputLocation", settings.input_path)
+    else:
+        input_ = in_bucket(settings.input_bucket or default_bucket(), INPUT_PREFIX)
+    locations = AsyncInferenceLocations(
+        output_uri=output.uri,
+        failure_uri=failure.uri if failure else None,
+        input_uri=input_.uri,
+        output_bucket=output.bucket,
+        input_bucket=input_.bucket,
+        created_bucket=created[0] if created else None,
+    )
+    return _AsyncState(locations, output, failure, input_, key)
+
+
+def _create_bucket(scope: Construct, key: kms.IKey | None) -> s3.IBucket:
+    # No server access logs: they would need a second bucket (itself unlogged) or logging into the
+    # bucket itself, which AWS advises against. Bring your own output_bucket to have them.
+    return s3.Bucket(
+        scope,
+        "Bucket",
+        encryption=s3.BucketEncryption.KMS if key is not None else s3.BucketEncryption.S3_MANAGED,
+        encryption_key=key,
+        bucket_key_enabled=key is not None or None,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    )
+
+
+def _objects(locations: Iterable[_Location]) -> list[str]:
+    return list(dict.fromkeys(location.objects() for location in locations))
+
+
+def _own_key(location: _Location) -> kms.IKey | None:
+    """The key of a bucket of the user's (a created bucket uses ``encryption_key``, granted elsewhere)."""
+    return None if location.created else location.bucket.encryption_key
+
+
+def _grant_role(endpoint: EndpointBase, settings: AsyncInference, state: _AsyncState) -> None:
+    role = endpoint.role
+    # Write-only where SageMaker writes (it never reads or lists responses), read-only on payloads.
+    iam.Grant.add_to_principal(
+        grantee=role, actions=["s3:PutObject", "s3:AbortMultipartUpload"], resource_arns=_objects(state.writes)
+    )
+    iam.Grant.add_to_principal(grantee=role, actions=["s3:GetObject"], resource_arns=_objects([state.input]))
+    # encryption_key (which also encrypts a bucket created here) is granted by the security feature;
+    # a bucket of yours may have a key of its own.
+    for location in state.writes:
+        key = _own_key(location)
+        if key is not None:
+            key.grant(role, "kms:Encrypt", "kms:GenerateDataKey*")
+    input_key = _own_key(state.input)
+    if input_key is not None:
+        input_key.grant_decrypt(role)
+    for topic in (settings.success_topic, settings.error_topic):
+        if topic is not None:
+            topic.grant_publish(role)
+
+
+class _AsyncInferenceFeature:
+    """Validation and rendering of ``async_inference`` (used by :class:`InferenceModesFeature`)."""
+
+    @staticmethod
+    def validate(endpoint: EndpointBase, props: Mapping[str, Any], problems: Problems) -> None:
+        settings = props.get("async_inference")
+        if settings is None:
+            return
+        if not isinstance(settings, AsyncInference):
+            problems.add("async_inference", settings, "must be an AsyncInference, e.g. AsyncInference()")
+            return
+        if props.get("serverless") is not None:
+            problems.add_message(
+                "async_inference / serverless: both given; serverless endpoints cannot queue requests: pick one "
+                "(async inference runs on instances and can scale to zero with AutoScaling(scale_to_zero=True))"
+            )
+
+    @staticmethod
+    def config_properties(endpoint: EndpointBase, props: Mapping[str, Any]) -> dict[str, Any]:
+        settings: AsyncInference | None = props.get("async_inference")
+        if settings is None:
+            return {}
+        key: kms.IKey | None = props.get("encryption_key")
+        state = _resolve_locations(endpoint, settings, key)
+        setattr(endpoint, _STATE_ATTRIBUTE, state)
+        _grant_role(endpoint, settings, state)
+        locations = state.locations
+        notification = None
+        if settings.success_topic is not None or settings.error_topic is not None:
+            notification = sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
+                success_topic=settings.success_topic.topic_arn if settings.success_topic else None,
+                error_topic=settings.error_topic.topic_arn if settings.error_topic else None,
+            )
+        client = None
+        if settings.max_concurrent_invocations_per_instance is not None:
+            client = sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty(
+                max_concurrent_invocations_per_instance=settings.max_concurrent_invocations_per_instance
+            )
+        config = sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
+            output_config=sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
+                s3_output_path=locations.output_uri,
+                s3_failure_path=locations.failure_uri,
+                kms_key_id=key.key_arn if key is not None else None,
+                notification_config=notification,
+            ),
+            client_config=client,
+        )
+        return {"async_inference_config": config}
+
+    @staticmethod
+    def grant_invoke(endpoint: EndpointBase, grantee: iam.IGrantable) -> None:
+        state: _AsyncState | None = getattr(endpoint, _STATE_ATTRIBUTE, None)
+        if state is None:
+            return
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:InvokeEndpointAsync"], resource_arns=[endpoint.endpoint_arn]
+        )
+        # Callers upload payloads and read back responses and failures; nothing else in the buckets.
+        iam.Grant.add_to_principal(grantee=grantee, actions=["s3:PutObject"], resource_arns=_objects([state.input]))
+        iam.Grant.add_to_principal(grantee=grantee, actions=["s3:GetObject"], resource_arns=_objects(state.writes))
+        if state.key is not None:
+            # Payloads and responses are encrypted with encryption_key (created bucket, KmsKeyId).
+            state.key.grant_encrypt_decrypt(grantee)
+        input_key = _own_key(state.input)
+        if input_key is not None:
+            input_key.grant_encrypt(grantee)
+        for location in state.writes:
+            key = _own_key(location)
+            if key is not None:
+                key.grant_decrypt(grantee)
+
+
+# ------------------------------------------------------------------------- serverless inference
+@dataclass(frozen=True, kw_only=True)
+class ServerlessInference:
+    """SageMaker Serverless Inference (the ``serverless`` prop): no instances, pay per request.
+
+    Serverless endpoints run CPU images only (the inference toolkit or TEI, not TGI), have no
+    storage volume, instance count, start-up or download timeouts, autoscaling (``max_concurrency``
+    is the scale), async inference, data capture, VPC or shadow/extra variants.
+
+    Example::
+
+        HubModelEndpoint(stack, "Sentiment",
+            model_id="distilbert/distilbert-base-uncased-finetuned-sst-2-english", task="text-classification",
+            serverless=ServerlessInference(memory_size_mb=3072, max_concurrency=10))
+    """
+
+    memory_size_mb: int = 2048
+    """Memory of each serverless container in MB: 1024, 2048, 3072, 4096, 5120 or 6144 (vCPUs scale with it).
+
+    :default: 2048
+    """
+    max_concurrency: int = 5
+    """Maximum concurrent requests the endpoint handles (1-200).
+
+    :default: 5
+    """
+    provisioned_concurrency: int | None = None
+    """Containers kept warm to avoid cold starts (1 to ``max_concurrency``); billed while provisioned.
+
+    :default: - none (on-demand only)
+    """
+
+    def __post_init__(self) -> None:
+        problems = Problems("ServerlessInference")
+        low, high = SERVERLESS_MEMORY_RANGE
+        memory = self.memory_size_mb
+        if not is_unresolved(memory) and (
+            not is_whole(memory) or not low <= memory <= high or memory % SERVERLESS_MEMORY_STEP
+        ):
+            problems.add(
+                "serverless.memory_size_mb",
+                memory,
+                f"must be a multiple of {SERVERLESS_MEMORY_STEP} from {low} to {high}",
+            )
+        concurrency = self.max_concurrency
+        concurrency_ok = is_whole(concurrency) and 1 <= concurrency <= SERVERLESS_MAX_CONCURRENCY
+        if not is_unresolved(concurrency) and not concurrency_ok:
+            problems.add(
+                "serverless.max_concurrency",
+                concurrency,
+                f"must be a whole number from 1 to {SERVERLESS_MAX_CONCURRENCY}",
+            )
+        provisioned = self.provisioned_concurrency
+        if provisioned is not None and not is_unresolved(provisioned):
+            upper = concurrency if concurrency_ok else SERVERLESS_MAX_CONCURRENCY
+            if not is_whole(provisioned) or not 1 <= provisioned <= upper:
+                problems.add(
+                    "serverless.provisioned_concurrency",
+                    provisioned,
+                    f"must be a whole number from 1 to max_concurrency ({upper})",
+                )
+        problems.raise_if_any()
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any]) -> Self:
+        """A ``ServerlessInference`` from JSON-able settings, e.g. ``{"memory_size_mb": 4096, "max_concurrency": 20}``.
+
+        :raises ConfigurationError: for unknown keys (naming the allowed ones) or invalid values.
+        """
+        check_config_keys("serverless", data, (field.name for field in fields(cls)))
+        return cls(**data)
+
+    def to_config(self) -> dict[str, Any]:
+        """The JSON-able form :meth:`from_config` reads (defaults left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
+
+
+# Endpoint props that only make sense on instances: the base drops them from a serverless variant,
+# so passing one is a mistake worth an error rather than silence.
+_INSTANCE_ONLY_PROPS = {
+    "volume_size_gb": "serverless endpoints have no storage volume",
+    "startup_health_check_timeout": "SageMaker does not support ContainerStartupHealthCheckTimeoutInSeconds "
+    "on serverless variants",
+    "model_data_download_timeout": "SageMaker does not support ModelDataDownloadTimeoutInSeconds on serverless "
+    "variants",
+    "instance_selection": "serverless endpoints run on no instance type (size them with serverless.memory_size_mb)",
+}
+
+
+class _ServerlessFeature:
+    @staticmethod
+    def validate(endpoint: EndpointBase, props: Mapping[str, Any], problems: Problems) -> None:
+        settings = props.get("serverless")
+        if settings is None:
+            return
+        if not isinstance(settings, ServerlessInference):
+            problems.add("serverless", settings, "must be a ServerlessInference, e.g. ServerlessInference()")
+            return
+        if endpoint.serving is Serving.TGI:
+            problems.add(
+                "serving",
+                Serving.TGI.name,
+                "cannot run serverless: TGI images are GPU-only and serverless inference runs CPU images; use "
+                "serving=Serving.INFERENCE_TOOLKIT (or TEI for embeddings), or instances (instance_type=...)",
+            )
+        for prop, why in _INSTANCE_ONLY_PROPS.items():
+            value = props.get(prop)
+            if value is not None:
+                shown = value if isinstance(value, int | str) else "(given)"
+                problems.add(prop, shown, f"cannot be combined with serverless: {why}")
+        count = props.get("instance_count")
+        if count is not None and count != 1:
+            problems.add(
+                "instance_count",
+                count,
+                "cannot be combined with serverless: serverless endpoints have no instances (scale with "
+                "serverless.max_concurrency)",
+            )
+        profile = endpoint.model_profile
+        if profile is not None and is_whole(settings.memory_size_mb):
+            weights = profile.weights_gib()
+            memory_gib = settings.memory_size_mb / 1024
+            if weights >= memory_gib:
+                problems.add(
+                    "serverless.memory_size_mb",
+                    settings.memory_size_mb,
+                    f"is too small for the model: its weights alone take {weights:.1f} GiB; serverless containers "
+                    f"have at most {SERVERLESS_MEMORY_RANGE[1]} MB, so use instances for larger models",
+                )
+
+    @staticmethod
+    def variant_properties(endpoint: EndpointBase, props: Mapping[str, Any]) -> dict[str, Any]:
+        settings: ServerlessInference | None = props.get("serverless")
+        if settings is None:
+            return {}
+        return {
+            "serverless_config": sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+                memory_size_in_mb=settings.memory_size_mb,
+                max_concurrency=settings.max_concurrency,
+                provisioned_concurrency=settings.provisioned_concurrency,
+            )
+        }
+
+
+# ------------------------------------------------------------------------------------ feature
+class InferenceModesFeature(EndpointFeature):
+    """The ``serverless`` and ``async_inference`` props."""
+
+    props = ("serverless", "async_inference")
+
+    def validate(self, endpoint: EndpointBase, props: Mapping[str, Any], problems: Problems) -> None:
+        _ServerlessFeature.validate(endpoint, props, problems)
+        _AsyncInferenceFeature.validate(endpoint, props, problems)
+
+    def variant_properties(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> dict[str, Any]:
+        return _ServerlessFeature.variant_properties(endpoint, props)
+
+    def config_properties(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> dict[str, Any]:
+        return _AsyncInferenceFeature.config_properties(endpoint, props)
+
+    def grant_invoke(self, endpoint: EndpointBase, grantee: iam.IGrantable) -> None:
+        _AsyncInferenceFeature.grant_invoke(endpoint, grantee)
+
+
+FEATURE = InferenceModesFeature()

@@ -1,7 +1,407 @@
-"""Placeholder: implemented by the production-features work (issue 5)."""
+"""More models on one endpoint (the ``variants`` prop): weighted production variants and a shadow variant.
+
+- A production variant (``shadow=False``) takes a share of the traffic: its ``weight`` over the sum
+  of all weights, the endpoint's own model counting 1.0 (A/B tests, canaries by weight).
+- A shadow variant (``shadow=True``, at most one, and then no other production variant) gets a
+  copy of the requests, ``weight`` being the share copied (1.0 copies every request); its
+  responses are discarded (``ShadowProductionVariants``).
+
+Each variant gets its own SageMaker model, under ``<endpoint>/Variants/<name>/Model``, run by the
+endpoint's execution role, with the image resolved the way the endpoint resolves its own.
+Metrics, alarms and autoscaling concern the endpoint's own variant (``AllTraffic``) only.
+"""
 
 from __future__ import annotations
 
-from .features import EndpointFeature
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
 
-FEATURE = EndpointFeature()
+from aws_cdk import Tags
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ._validation import ConfigurationError, Problems, is_unresolved
+from .features import EndpointFeature, all_features
+from .images import InferenceImage, Serving, resolve_serving
+from .inference_modes import check_config_keys, is_whole
+from .instances import Processor, instance_spec, instance_type_problem, processor_for
+from .model_data import ModelData
+
+if TYPE_CHECKING:
+    from .endpoint import EndpointBase
+
+__all__ = ["FEATURE", "ModelVariant"]
+
+MAX_PRODUCTION_VARIANTS = 10
+"""SageMaker allows at most 10 production variants per endpoint config (the endpoint's own included)."""
+
+_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_RESERVED_NAME = "AllTraffic"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelVariant:
+    """Another model on the same endpoint: a weighted production variant or a shadow variant.
+
+    Example::
+
+        HubModelEndpoint(stack, "Sentiment", model_id="distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+            task="text-classification", instance_type="ml.g5.xlarge",
+            variants=[ModelVariant(name="roberta", model_id="cardiffnlp/twitter-roberta-base-sentiment-latest",
+                                   weight=0.25)])
+    """
+
+    name: str
+    """Variant name (``VariantName``): 1-63 letters, digits and hyphens, unique, not ``AllTraffic`` (the
+    endpoint's own variant). It also names the variant's constructs: keep it stable."""
+    model_id: str | None = None
+    """A Hub model the container downloads at start-up. Exactly one of ``model_id`` and ``model_data``.
+
+    :default: - none; ``model_data`` must be given
+    """
+    model_data: str | Path | ModelData | None = None
+    """Model artifacts, as for ``FineTunedEndpoint`` (S3 URI, local archive or directory, ``ModelData``).
+
+    :default: - none; ``model_id`` must be given
+    """
+    task: str | None = None
+    """Pipeline task (``HF_TASK``); also picks the serving stack with ``Serving.AUTO``.
+
+    :default: - the endpoint's task
+    """
+    weight: float = 1.0
+    """Production variant: relative traffic weight (the endpoint's own model has 1.0). Shadow variant:
+    the share of requests copied to it, above 0 and at most 1.
+
+    :default: 1.0
+    """
+    instance_type: str | None = None
+    """Instance type of the variant.
+
+    :default: - the endpoint's instance type
+    """
+    instance_count: int = 1
+    """Instances of the variant (not autoscaled).
+
+    :default: 1
+    """
+    image: InferenceImage | None = None
+    """Serving container image.
+
+    :default: - the newest catalogued image of the serving stack the endpoint's ``serving`` prop and the
+      variant's task resolve to, for the variant's processor
+    """
+    environment: Mapping[str, str] | None = None
+    """Extra container environment variables (like the endpoint's ``environment``).
+
+    :default: - only what the library sets
+    """
+    shadow: bool = False
+    """Make this a shadow variant: it receives copies of requests, its responses are discarded.
+
+    :default: False
+    """
+
+    def __post_init__(self) -> None:
+        problems = Problems(f"ModelVariant {self.name!r}")
+        self._check(problems)
+        problems.raise_if_any()
+
+    @property
+    def _prop(self) -> str:
+        return f"variants[{self.name!r}]"
+
+    def _check(self, problems: Problems) -> None:
+        from .hub_model import check_hub_reference, check_task
+
+        prop = self._prop
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            problems.add(
+                "variants[].name",
+                self.name,
+                "is not a valid variant name: 1-63 letters, digits and hyphens, starting and ending with a "
+                "letter or digit",
+            )
+        elif self.name == _RESERVED_NAME:
+            problems.add("variants[].name", self.name, "is the name of the endpoint's own variant; pick another")
+        if (self.model_id is None) == (self.model_data is None):
+            given = "both" if self.model_id is not None else "neither"
+            problems.add_message(
+                f"{prop}.model_id / {prop}.model_data: {given} given; pass exactly one: model_id for a Hub model "
+                "or model_data for your artifacts"
+            )
+        elif self.model_id is not None:
+            sub = Problems(prop)
+            check_hub_reference(self.model_id, None, sub)
+            problems.extend(f"{prop}.{message}" for message in sub.messages)
+        else:
+            try:
+                ModelData.parse(self.model_data, prop=f"{prop}.model_data")  # type: ignore[arg-type]
+            except ConfigurationError as error:
+                problems.add_message(str(error))
+        sub = Problems(prop)
+        check_task(self.task, sub)
+        problems.extend(f"{prop}.{message}" for message in sub.messages)
+        weight = self.weight
+        if not is_unresolved(weight):
+            if not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0:
+                problems.add(f"{prop}.weight", weight, "must be a number above 0")
+            elif self.shadow is True and weight > 1:
+                problems.add(
+                    f"{prop}.weight",
+                    weight,
+                    "is above 1: a shadow variant's weight is the share of requests copied to it (0 < weight <= 1)",
+                )
+        if self.instance_type is not None:
+            problem = instance_type_problem(self.instance_type)
+            if problem:
+                problems.add(f"{prop}.instance_type", self.instance_type, problem)
+        count = self.instance_count
+        if not is_unresolved(count) and (not is_whole(count) or count < 1):
+            problems.add(f"{prop}.instance_count", count, "must be a whole number of at least 1")
+        if self.image is not None and not isinstance(self.image, InferenceImage):
+            problems.add(f"{prop}.image", self.image, "must be an InferenceImage, e.g. InferenceImage.huggingface()")
+        if self.environment is not None and not isinstance(self.environment, Mapping):
+            problems.add(f"{prop}.environment", self.environment, "must be a mapping of strings to strings")
+        if not isinstance(self.shadow, bool):
+            problems.add(f"{prop}.shadow", self.shadow, "must be True or False")
+
+    _CONFIG_KEYS = (
+        "name",
+        "model_id",
+        "model_data",
+        "task",
+        "weight",
+        "instance_type",
+        "instance_count",
+        "environment",
+        "shadow",
+    )
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any]) -> Self:
+        """A ``ModelVariant`` from JSON-able settings; ``model_data`` is an S3 URI or a local path there, and
+        the image is always the default one.
+
+        Example: ``{"name": "candidate", "model_data": "s3://my-bucket/v2/model.tar.gz", "weight": 0.1}``.
+
+        :raises ConfigurationError: for unknown keys (naming the allowed ones) or invalid values.
+        """
+        check_config_keys("variants[]", data, cls._CONFIG_KEYS)
+        if "name" not in data:
+            raise ConfigurationError("variants[].name: is required")
+        return cls(**data)
+
+    def to_config(self) -> dict[str, Any]:
+        """The JSON-able form :meth:`from_config` reads.
+
+        :raises ConfigurationError: when ``image`` or a ``ModelData`` object is set (no config form).
+        """
+        if self.image is not None or isinstance(self.model_data, ModelData):
+            raise ConfigurationError(f"{self._prop}: image and ModelData objects have no config form")
+        defaults = {"weight": 1.0, "instance_count": 1, "shadow": False}
+        config: dict[str, Any] = {}
+        for name in self._CONFIG_KEYS:
+            value = getattr(self, name)
+            if value is None or (name in defaults and value == defaults[name]):
+                continue
+            config[name] = str(value) if isinstance(value, Path) else dict(value) if name == "environment" else value
+        return config
+
+
+# ---------------------------------------------------------------------------------- feature
+def _variants(props: Mapping[str, Any]) -> tuple[ModelVariant, ...]:
+    return tuple(props.get("variants") or ())
+
+
+def _serving_of(endpoint: EndpointBase, props: Mapping[str, Any], variant: ModelVariant) -> Serving:
+    if variant.image is not None and variant.image.serving is not None:
+        return variant.image.serving
+    requested = props.get("serving", Serving.AUTO)
+    if not isinstance(requested, Serving):
+        requested = Serving.AUTO
+    return resolve_serving(requested, task=variant.task or endpoint.task, custom_script=False)
+
+
+def _instance_type_of(endpoint: EndpointBase, variant: ModelVariant) -> str | None:
+    return variant.instance_type or endpoint.instance_type
+
+
+class VariantsFeature(EndpointFeature):
+    """The ``variants`` prop: extra production variants and a shadow variant, each with its own model."""
+
+    props = ("variants",)
+
+    def validate(self, endpoint: EndpointBase, props: Mapping[str, Any], problems: Problems) -> None:
+        variants = props.get("variants")
+        if variants is None:
+            return
+        if isinstance(variants, str | bytes | ModelVariant) or not isinstance(variants, Sequence):
+            problems.add("variants", variants, "must be a list of ModelVariant")
+            return
+        bad = [v for v in variants if not isinstance(v, ModelVariant)]
+        if bad:
+            problems.add("variants", bad[0], "must be a ModelVariant, e.g. ModelVariant(name='b', model_id='...')")
+            return
+        if not variants:
+            return
+        if props.get("serverless") is not None:
+            problems.add_message(
+                "variants / serverless: both given; serverless endpoints serve a single production variant; "
+                "deploy the other model as its own endpoint"
+            )
+            return
+        names = [v.name for v in variants]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            problems.add("variants", duplicates, "repeat a variant name; names must be unique")
+        shadows = [v for v in variants if v.shadow]
+        production = [v for v in variants if not v.shadow]
+        if len(shadows) > 1:
+            problems.add("variants", [v.name for v in shadows], "are several shadow variants; SageMaker allows one")
+        if shadows and production:
+            problems.add_message(
+                f"variants: shadow variant {shadows[0].name!r} with production variant(s) "
+                f"{[v.name for v in production]}: with a shadow variant SageMaker allows exactly one production "
+                "variant (the endpoint's own)"
+            )
+        if shadows and props.get("async_inference") is not None:
+            problems.add_message(
+                f"variants / async_inference: shadow variant {shadows[0].name!r} cannot be used on an async "
+                "endpoint (SageMaker shadow tests exclude asynchronous inference)"
+            )
+        if len(production) + 1 > MAX_PRODUCTION_VARIANTS:
+            problems.add(
+                "variants",
+                f"{len(production)} production variants",
+                f"are too many: SageMaker allows {MAX_PRODUCTION_VARIANTS} per endpoint, the endpoint's own included",
+            )
+        for variant in variants:
+            self._validate_variant(endpoint, props, variant, problems)
+
+    def _validate_variant(
+        self, endpoint: EndpointBase, props: Mapping[str, Any], variant: ModelVariant, problems: Problems
+    ) -> None:
+        prop = variant._prop
+        instance_type = _instance_type_of(endpoint, variant)
+        serving = _serving_of(endpoint, props, variant)
+        if instance_type is not None and not is_unresolved(instance_type):
+            if serving is Serving.TGI and processor_for(instance_type) is not Processor.GPU:
+                problems.add(
+                    f"{prop}.instance_type",
+                    instance_type,
+                    "cannot run TGI (the variant's task resolves to it): TGI images are GPU-only; use a GPU "
+                    "instance or an image of another serving stack",
+                )
+            spec = instance_spec(instance_type)
+            if spec is not None and spec.local_nvme and props.get("encryption_key") is not None:
+                problems.add(
+                    f"{prop}.instance_type",
+                    instance_type,
+                    "has local NVMe storage, where SageMaker rejects the endpoint's encryption_key (KmsKeyId); "
+                    "use an instance without local storage",
+                )
+        if props.get("network_isolation") is True and variant.model_id is not None:
+            problems.add(
+                f"{prop}.model_id",
+                variant.model_id,
+                "cannot be downloaded with network_isolation=True; give the variant model_data instead",
+            )
+        from .endpoint import TOKEN_VARIABLES
+
+        for key in variant.environment or {}:
+            if key in TOKEN_VARIABLES:
+                problems.add(
+                    f"{prop}.environment[{key!r}]",
+                    "***",
+                    "puts a Hugging Face token in plain text in the template; pass hf_token_secret to the endpoint",
+                )
+
+    def apply(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> None:
+        variants = _variants(props)
+        if not variants:
+            return
+        namespace = Construct(endpoint, "Variants")
+        production: list[Any] = []
+        shadows: list[Any] = []
+        for variant in variants:
+            rendered = _build_variant(endpoint, props, Construct(namespace, variant.name), variant)
+            (shadows if variant.shadow else production).append(rendered)
+        config = endpoint.cfn_endpoint_config
+        if production:
+            config.production_variants = [*_as_list(config.production_variants), *production]
+        if shadows:
+            config.shadow_production_variants = shadows
+
+
+FEATURE = VariantsFeature()
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _build_variant(
+    endpoint: EndpointBase, props: Mapping[str, Any], scope: Construct, variant: ModelVariant
+) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+    from .endpoint import (
+        MODEL_ID_TAG,
+        ModelSource,
+        _check_environment,
+        _seconds,
+        _uncompressed_source,
+        serving_environment,
+    )
+    from .monitoring import safe_tag_value
+
+    serving = _serving_of(endpoint, props, variant)
+    task = variant.task or endpoint.task
+    instance_type = _instance_type_of(endpoint, variant)
+    image = variant.image or InferenceImage.for_serving(serving)
+    image_uri = image.bind(scope, endpoint.role, instance_type=instance_type).image_uri
+    data = (
+        ModelData.parse(variant.model_data, prop=f"{variant._prop}.model_data").bind(scope, endpoint.role)
+        if variant.model_data is not None
+        else None
+    )
+
+    environment = serving_environment(ModelSource(model_id=variant.model_id, task=task), serving, task)
+    for feature in all_features():
+        if feature is not FEATURE:
+            environment.update(feature.environment(endpoint, props))
+    environment.update(variant.environment or {})
+    problems = Problems(f"{type(endpoint).__name__} '{endpoint.node.path}' {variant._prop}")
+    _check_environment(environment, problems)
+    problems.raise_if_any()
+
+    container = sagemaker.CfnModel.ContainerDefinitionProperty(
+        image=image_uri,
+        mode="SingleModel",
+        environment=environment,
+        model_data_url=data.s3_uri if data and data.compressed else None,
+        model_data_source=_uncompressed_source(data) if data and not data.compressed else None,
+    )
+    properties: dict[str, Any] = {"execution_role_arn": endpoint.role.role_arn, "primary_container": container}
+    for feature in all_features():
+        if feature is not FEATURE:
+            # VPC and network isolation apply to every model of the endpoint.
+            properties.update(feature.model_properties(endpoint, props))
+    model = sagemaker.CfnModel(scope, "Model", **properties)
+    model.node.add_dependency(endpoint.role)
+    if variant.model_id and not is_unresolved(variant.model_id):
+        Tags.of(scope).add(MODEL_ID_TAG, safe_tag_value(variant.model_id))
+    else:
+        Tags.of(scope).remove(MODEL_ID_TAG)
+
+    return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+        variant_name=variant.name,
+        model_name=model.attr_model_name,
+        initial_variant_weight=float(variant.weight),
+        instance_type=instance_type,
+        initial_instance_count=variant.instance_count,
+        container_startup_health_check_timeout_in_seconds=_seconds(props.get("startup_health_check_timeout")),
+        model_data_download_timeout_in_seconds=_seconds(props.get("model_data_download_timeout")),
+    )

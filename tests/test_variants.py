@@ -1,0 +1,260 @@
+"""Variants: weighted production variants and a shadow variant, each with its own model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk.assertions import Template
+
+from constructs_lib import ConfigurationError, CustomScriptEndpoint, FineTunedEndpoint, HubModelEndpoint, InferenceImage
+from constructs_lib.inference_modes import AsyncInference
+from constructs_lib.variants import ModelVariant
+
+from .support import CPU_TOOLKIT_TAG, actions_of, new_stack, only, policy_statements, resources
+
+SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+ROBERTA = "cardiffnlp/twitter-roberta-base-sentiment-latest"
+TUNED_URI = "s3://my-bucket/models/model.tar.gz"
+CANDIDATE_URI = "s3://candidates/v2/model.tar.gz"
+
+
+@pytest.fixture
+def code_dir(tmp_path: Path) -> Path:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text("def model_fn(model_dir):\n    return model_dir\n")
+    return code
+
+
+def build(kind: str, stack: Stack, code_dir: Path | None = None, **props: Any) -> Any:
+    props.setdefault("instance_type", "ml.g5.xlarge")
+    if kind == "hub":
+        return HubModelEndpoint(stack, "Endpoint", model_id=SST2, task="text-classification", **props)
+    if kind == "tuned":
+        return FineTunedEndpoint(stack, "Endpoint", model_data=TUNED_URI, task="text-classification", **props)
+    assert code_dir is not None
+    return CustomScriptEndpoint(stack, "Endpoint", code_dir=code_dir, model_id=SST2, **props)
+
+
+def config_of(template: Template) -> dict[str, Any]:
+    properties: dict[str, Any] = only(template, "AWS::SageMaker::EndpointConfig")["Properties"]
+    return properties
+
+
+def models(template: Template) -> dict[str, dict[str, Any]]:
+    return resources(template, "AWS::SageMaker::Model")
+
+
+def error_of(*variants: Any, kind: str = "tuned", **props: Any) -> str:
+    with pytest.raises(ConfigurationError) as error:
+        build(kind, new_stack(), variants=list(variants), **props)
+    return str(error.value)
+
+
+# ----------------------------------------------------------------------------------- template
+@pytest.mark.parametrize("kind", ["hub", "tuned", "custom"])
+def test_weighted_variants_each_get_a_model(kind: str, code_dir: Path) -> None:
+    stack = new_stack()
+    build(
+        kind,
+        stack,
+        code_dir,
+        variants=[
+            ModelVariant(name="roberta", model_id=ROBERTA, weight=0.25),
+            ModelVariant(
+                name="candidate", model_data=CANDIDATE_URI, instance_type="ml.m5.xlarge", instance_count=2, weight=0.5
+            ),
+        ],
+    )
+    template = Template.from_stack(stack)
+
+    variants = config_of(template)["ProductionVariants"]
+    assert [v["VariantName"] for v in variants] == ["AllTraffic", "roberta", "candidate"]
+    assert [v["InitialVariantWeight"] for v in variants] == [1, 0.25, 0.5]
+    assert [v["InstanceType"] for v in variants] == ["ml.g5.xlarge", "ml.g5.xlarge", "ml.m5.xlarge"]
+    assert variants[2]["InitialInstanceCount"] == 2
+    assert "ShadowProductionVariants" not in config_of(template)
+    all_models = models(template)
+    assert len(all_models) == 3
+    by_id = {k: v["Properties"] for k, v in all_models.items()}
+    roberta = next(p for k, p in by_id.items() if k.startswith("EndpointVariantsroberta"))
+    candidate = next(p for k, p in by_id.items() if k.startswith("EndpointVariantscandidate"))
+    assert roberta["PrimaryContainer"]["Environment"] == {"HF_MODEL_ID": ROBERTA, "HF_TASK": "text-classification"}
+    assert candidate["PrimaryContainer"]["ModelDataUrl"] == CANDIDATE_URI
+    assert candidate["PrimaryContainer"]["Environment"] == {"HF_TASK": "text-classification"}
+    assert candidate["PrimaryContainer"]["Image"].endswith(CPU_TOOLKIT_TAG)
+    assert "ModelName" not in roberta and "ModelName" not in candidate
+    # Both run with the endpoint's role, which may read the candidate's artifact.
+    roles = {json.dumps(p["ExecutionRoleArn"]) for p in by_id.values()}
+    assert len(roles) == 1
+    reads = json.dumps([s["Resource"] for s in policy_statements(template) if "s3:GetObject" in actions_of(s)])
+    assert "candidates" in reads and "v2/model.tar.gz" in reads
+
+
+def test_variant_models_are_tagged_with_their_own_model_id() -> None:
+    stack = new_stack()
+    build(
+        "hub",
+        stack,
+        variants=[ModelVariant(name="roberta", model_id=ROBERTA), ModelVariant(name="s3", model_data=CANDIDATE_URI)],
+    )
+    by_id = {k: v["Properties"] for k, v in models(Template.from_stack(stack)).items()}
+
+    def tag(prefix: str) -> str | None:
+        props = next(p for k, p in by_id.items() if k.startswith(prefix))
+        tags = {t["Key"]: t["Value"] for t in props.get("Tags", [])}
+        return tags.get("huggingface:model-id")
+
+    assert tag("EndpointModel") == SST2
+    assert tag("EndpointVariantsroberta") == ROBERTA
+    assert tag("EndpointVariantss3") is None
+
+
+def test_shadow_variant() -> None:
+    stack = new_stack()
+    build("hub", stack, variants=[ModelVariant(name="shadow", model_id=ROBERTA, weight=0.5, shadow=True)])
+    config = config_of(Template.from_stack(stack))
+
+    assert [v["VariantName"] for v in config["ProductionVariants"]] == ["AllTraffic"]
+    (shadow,) = config["ShadowProductionVariants"]
+    assert shadow["VariantName"] == "shadow"
+    assert shadow["InitialVariantWeight"] == 0.5
+    assert shadow["InstanceType"] == "ml.g5.xlarge"
+
+
+def test_variant_serving_follows_its_task_and_image() -> None:
+    stack = new_stack()
+    build(
+        "tuned",
+        stack,
+        variants=[
+            ModelVariant(name="embed", model_data=CANDIDATE_URI, task="feature-extraction"),
+            ModelVariant(
+                name="pinned", model_id=ROBERTA, image=InferenceImage.huggingface(transformers_version="4.48.0")
+            ),
+        ],
+    )
+    by_id = {k: v["Properties"] for k, v in models(Template.from_stack(stack)).items()}
+    embed = next(p for k, p in by_id.items() if k.startswith("EndpointVariantsembed"))["PrimaryContainer"]
+    pinned = next(p for k, p in by_id.items() if k.startswith("EndpointVariantspinned"))["PrimaryContainer"]
+    assert "/tei:" in embed["Image"] and embed["Environment"] == {"HF_MODEL_ID": "/opt/ml/model"}
+    assert "transformers4.48.0" in pinned["Image"]
+
+
+def test_variant_environment_is_added() -> None:
+    stack = new_stack()
+    build("tuned", stack, variants=[ModelVariant(name="b", model_id=ROBERTA, environment={"SAGEMAKER_X": "1"})])
+    by_id = {k: v["Properties"] for k, v in models(Template.from_stack(stack)).items()}
+    b = next(p for k, p in by_id.items() if k.startswith("EndpointVariantsb"))
+    assert b["PrimaryContainer"]["Environment"]["SAGEMAKER_X"] == "1"
+
+
+# --------------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"name": "bad_name", "model_id": ROBERTA}, "variants[].name: 'bad_name' is not a valid variant name"),
+        ({"name": "a" * 64, "model_id": ROBERTA}, "is not a valid variant name: 1-63"),
+        ({"name": "AllTraffic", "model_id": ROBERTA}, "'AllTraffic' is the name of the endpoint's own variant"),
+        ({"name": "b"}, "variants['b'].model_id / variants['b'].model_data: neither given"),
+        ({"name": "b", "model_id": ROBERTA, "model_data": CANDIDATE_URI}, "model_data: both given"),
+        ({"name": "b", "model_id": "not a repo"}, "variants['b'].model_id: 'not a repo' is not a valid Hub"),
+        ({"name": "b", "model_data": "s3://b-1/model.zip"}, "variants['b'].model_data: 's3://b-1/model.zip'"),
+        ({"name": "b", "model_id": ROBERTA, "task": "text-clasification"}, "variants['b'].task: 'text-clasification'"),
+        ({"name": "b", "model_id": ROBERTA, "weight": 0}, "variants['b'].weight: 0 must be a number above 0"),
+        ({"name": "b", "model_id": ROBERTA, "weight": -1.5}, "variants['b'].weight: -1.5 must be a number above 0"),
+        (
+            {"name": "b", "model_id": ROBERTA, "weight": 2, "shadow": True},
+            "variants['b'].weight: 2 is above 1: a shadow variant's weight is the share of requests copied",
+        ),
+        ({"name": "b", "model_id": ROBERTA, "instance_type": "ml.g5.xlarg"}, "variants['b'].instance_type: 'ml.g5"),
+        ({"name": "b", "model_id": ROBERTA, "instance_count": 0}, "variants['b'].instance_count: 0 must be a whole"),
+        ({"name": "b", "model_id": ROBERTA, "image": "uri"}, "variants['b'].image: 'uri' must be an InferenceImage"),
+        ({"name": "b", "model_id": ROBERTA, "shadow": "yes"}, "variants['b'].shadow: 'yes' must be True or False"),
+    ],
+)
+def test_invalid_variant(kwargs: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        ModelVariant(**kwargs)
+    assert expected in str(error.value)
+
+
+def test_duplicate_names() -> None:
+    message = error_of(ModelVariant(name="b", model_id=ROBERTA), ModelVariant(name="b", model_data=CANDIDATE_URI))
+    assert "variants: ['b'] repeat a variant name" in message
+
+
+def test_two_shadows_and_shadow_with_production_variants() -> None:
+    message = error_of(
+        ModelVariant(name="s1", model_id=ROBERTA, shadow=True),
+        ModelVariant(name="s2", model_id=ROBERTA, shadow=True),
+        ModelVariant(name="p", model_id=ROBERTA),
+    )
+    assert "variants: ['s1', 's2'] are several shadow variants; SageMaker allows one" in message
+    assert "with a shadow variant SageMaker allows exactly one production variant" in message
+
+
+def test_shadow_with_async() -> None:
+    message = error_of(
+        ModelVariant(name="s", model_id=ROBERTA, shadow=True),
+        instance_type="ml.m5.xlarge",
+        async_inference=AsyncInference(),
+    )
+    assert "variants / async_inference: shadow variant 's' cannot be used on an async endpoint" in message
+
+
+def test_too_many_variants() -> None:
+    message = error_of(*(ModelVariant(name=f"v{i}", model_id=ROBERTA) for i in range(10)))
+    assert "variants: '10 production variants' are too many: SageMaker allows 10" in message
+
+
+def test_tgi_variant_on_a_cpu_instance() -> None:
+    variant = ModelVariant(name="llm", model_id="gpt2", task="text-generation", instance_type="ml.m5.xlarge")
+    message = error_of(variant)
+    assert "variants['llm'].instance_type: 'ml.m5.xlarge' cannot run TGI" in message
+
+
+def test_hub_variant_with_network_isolation() -> None:
+    message = error_of(ModelVariant(name="b", model_id=ROBERTA), network_isolation=True, instance_type="ml.m5.xlarge")
+    assert f"variants['b'].model_id: {ROBERTA!r} cannot be downloaded with network_isolation=True" in message
+
+
+def test_token_in_variant_environment() -> None:
+    message = error_of(ModelVariant(name="b", model_id=ROBERTA, environment={"HF_TOKEN": "hf_x"}))
+    assert "variants['b'].environment['HF_TOKEN']: '***' puts a Hugging Face token in plain text" in message
+    assert "hf_x" not in message
+
+
+def test_wrong_types() -> None:
+    assert "variants: 'b' must be a list of ModelVariant" in error_of_raw("b")
+    assert "variants: {'name': 'b'} must be a ModelVariant" in error_of_raw([{"name": "b"}])
+
+
+def error_of_raw(variants: Any) -> str:
+    with pytest.raises(ConfigurationError) as error:
+        build("tuned", new_stack(), variants=variants)
+    return str(error.value)
+
+
+# ------------------------------------------------------------------------------------- config
+def test_from_config_round_trip_and_unknown_keys() -> None:
+    data = {"name": "candidate", "model_data": CANDIDATE_URI, "weight": 0.1, "environment": {"A": "1"}}
+    variant = ModelVariant.from_config(data)
+    assert variant == ModelVariant(name="candidate", model_data=CANDIDATE_URI, weight=0.1, environment={"A": "1"})
+    assert variant.to_config() == data
+    assert ModelVariant.from_config(variant.to_config()) == variant
+    shadow = ModelVariant.from_config({"name": "s", "model_id": ROBERTA, "shadow": True, "instance_count": 2})
+    assert shadow.to_config() == {"name": "s", "model_id": ROBERTA, "instance_count": 2, "shadow": True}
+    with pytest.raises(ConfigurationError) as error:
+        ModelVariant.from_config({"name": "b", "model_id": ROBERTA, "image": "x"})
+    assert "variants[]: unknown key(s) image; allowed: environment, instance_count, instance_type, model_data" in (
+        str(error.value)
+    )
+    with pytest.raises(ConfigurationError, match=r"variants\[\].name: is required"):
+        ModelVariant.from_config({"model_id": ROBERTA})
+    with pytest.raises(ConfigurationError, match="image and ModelData objects have no config form"):
+        ModelVariant(name="b", model_id=ROBERTA, image=InferenceImage.huggingface()).to_config()
