@@ -1,0 +1,328 @@
+"""Observability: metrics on the base, alarms=..., dashboard=..."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Template
+
+from constructs_lib import ConfigurationError, FineTunedEndpoint, HubModelEndpoint
+from constructs_lib.inference_modes import ServerlessInference
+from constructs_lib.monitoring import ALARM_KEYS, EndpointAlarms, tag_problem
+
+from .support import new_stack, only, resources, synth
+
+SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+
+
+def hub(stack: Any, **kwargs: Any) -> HubModelEndpoint:
+    kwargs.setdefault("instance_type", "ml.g5.xlarge")
+    return HubModelEndpoint(stack, "Sentiment", model_id=SST2, task="text-classification", **kwargs)
+
+
+def alarms_by_metric(template: Template) -> dict[str, dict[str, Any]]:
+    """Alarm properties keyed by metric name (``Invocation5XXErrors`` for the 5XX-rate expression)."""
+    found: dict[str, dict[str, Any]] = {}
+    for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        if "Metrics" in props:
+            name = next(m["MetricStat"]["Metric"]["MetricName"] for m in props["Metrics"] if m["Id"] == "errors")
+        else:
+            name = props["MetricName"]
+        found[name] = props
+    return found
+
+
+# -------------------------------------------------------------------------------- metrics
+@pytest.mark.parametrize(
+    ("method", "namespace", "name", "statistic"),
+    [
+        ("metric_invocations", "AWS/SageMaker", "Invocations", "Sum"),
+        ("metric_invocations_per_instance", "AWS/SageMaker", "InvocationsPerInstance", "Sum"),
+        ("metric_model_latency", "AWS/SageMaker", "ModelLatency", "Average"),
+        ("metric_overhead_latency", "AWS/SageMaker", "OverheadLatency", "Average"),
+        ("metric_invocation_4xx_errors", "AWS/SageMaker", "Invocation4XXErrors", "Sum"),
+        ("metric_invocation_5xx_errors", "AWS/SageMaker", "Invocation5XXErrors", "Sum"),
+        ("metric_cpu_utilization", "/aws/sagemaker/Endpoints", "CPUUtilization", "Average"),
+        ("metric_memory_utilization", "/aws/sagemaker/Endpoints", "MemoryUtilization", "Average"),
+        ("metric_gpu_utilization", "/aws/sagemaker/Endpoints", "GPUUtilization", "Average"),
+        ("metric_gpu_memory_utilization", "/aws/sagemaker/Endpoints", "GPUMemoryUtilization", "Average"),
+        ("metric_disk_utilization", "/aws/sagemaker/Endpoints", "DiskUtilization", "Average"),
+    ],
+)
+def test_each_metric_has_namespace_name_dimensions_and_documented_statistic(
+    method: str, namespace: str, name: str, statistic: str
+) -> None:
+    endpoint = hub(new_stack(), endpoint_name="sentiment")
+    metric: cloudwatch.Metric = getattr(endpoint, method)()
+
+    assert (metric.namespace, metric.metric_name, metric.statistic) == (namespace, name, statistic)
+    assert metric.dimensions == {"EndpointName": "sentiment", "VariantName": "AllTraffic"}
+    assert metric.period.to_seconds() == 300
+    assert f"default: - {statistic.lower() if statistic != 'Sum' else 'sum'}" in (
+        getattr(type(endpoint), method).__doc__ or ""
+    )
+
+    custom: cloudwatch.Metric = getattr(endpoint, method)(
+        statistic="p90", period=Duration.minutes(1), label="mine", dimensions_map={"VariantName": "Blue"}
+    )
+    assert (custom.statistic, custom.period.to_seconds(), custom.label) == ("p90", 60, "mine")
+    assert custom.dimensions == {"EndpointName": "sentiment", "VariantName": "Blue"}
+
+
+def test_metric_dimension_is_the_physical_name_known_at_synth() -> None:
+    endpoint = hub(new_stack())
+
+    assert (endpoint.metric_invocations().dimensions or {})["EndpointName"] == endpoint.physical_endpoint_name
+    assert not endpoint.physical_endpoint_name.startswith("${Token")
+
+
+def test_generic_metric_takes_any_name_and_namespace() -> None:
+    endpoint = hub(new_stack(), endpoint_name="sentiment")
+    metric = endpoint.metric("ModelSetupTime", namespace="AWS/SageMaker", statistic="Maximum")
+
+    assert (metric.metric_name, metric.statistic, (metric.dimensions or {})["EndpointName"]) == (
+        "ModelSetupTime",
+        "Maximum",
+        "sentiment",
+    )
+
+
+# --------------------------------------------------------------------------------- alarms
+def test_alarms_true_on_a_gpu_instance() -> None:
+    stack = new_stack()
+    endpoint = hub(stack, alarms=True)
+    template = Template.from_stack(stack)
+
+    alarms = alarms_by_metric(template)
+    assert set(alarms) == {"Invocation5XXErrors", "ModelLatency", "GPUMemoryUtilization", "DiskUtilization"}
+    assert alarms["Invocation5XXErrors"]["Threshold"] == 1
+    assert alarms["ModelLatency"]["ExtendedStatistic"] == "p99"
+    assert alarms["ModelLatency"]["Threshold"] == 2_000_000
+    assert alarms["GPUMemoryUtilization"]["Threshold"] == 95
+    assert alarms["GPUMemoryUtilization"]["Namespace"] == "/aws/sagemaker/Endpoints"
+    assert alarms["DiskUtilization"]["Threshold"] == 90
+    for props in alarms.values():
+        assert props["EvaluationPeriods"] == 3
+        assert props["TreatMissingData"] == "notBreaching"
+        assert props["ComparisonOperator"] == "GreaterThanThreshold"
+        assert "Unit" not in props
+    assert set(endpoint.alarms) == {"errors_5xx", "model_latency", "gpu_memory", "disk"}
+    assert set(endpoint.alarms) <= set(ALARM_KEYS)
+
+
+def test_gpu_memory_threshold_scales_with_the_number_of_gpus() -> None:
+    template = synth(lambda s: hub(s, instance_type="ml.g5.12xlarge", alarms=True))
+
+    assert alarms_by_metric(template)["GPUMemoryUtilization"]["Threshold"] == 380  # 95 % x 4 GPUs
+
+
+def test_cpu_instance_gets_no_gpu_alarm() -> None:
+    template = synth(lambda s: hub(s, instance_type="ml.m5.xlarge", alarms=True))
+
+    assert set(alarms_by_metric(template)) == {"Invocation5XXErrors", "ModelLatency", "DiskUtilization"}
+
+
+def test_tgi_gets_no_gpu_memory_alarm_and_a_longer_latency_threshold() -> None:
+    template = synth(
+        lambda s: HubModelEndpoint(
+            s,
+            "Llm",
+            model_id="Qwen/Qwen2.5-0.5B-Instruct",
+            task="text-generation",
+            instance_type="ml.g5.2xlarge",
+            alarms=True,
+        )
+    )
+    alarms = alarms_by_metric(template)
+    assert "GPUMemoryUtilization" not in alarms
+    assert alarms["ModelLatency"]["Threshold"] == 30_000_000
+
+
+def test_serverless_gets_only_invocation_alarms() -> None:
+    template = synth(lambda s: hub(s, instance_type=None, serverless=ServerlessInference(), alarms=True))
+
+    assert set(alarms_by_metric(template)) == {"Invocation5XXErrors", "ModelLatency"}
+
+
+def test_custom_alarm_settings_and_actions() -> None:
+    stack = new_stack()
+    topic = sns.Topic(stack, "Pager")
+    settings = EndpointAlarms(
+        error_5xx_rate_percent=0,
+        error_4xx_rate_percent=10,
+        model_latency_p99=Duration.millis(250),
+        gpu_memory_utilization_percent=None,
+        disk_utilization_percent=None,
+        period=Duration.minutes(5),
+        evaluation_periods=4,
+        datapoints_to_alarm=2,
+        alarm_actions=[actions.SnsAction(topic)],
+        ok_actions=[actions.SnsAction(topic)],
+    )
+    endpoint = hub(stack, alarms=settings)
+    template = Template.from_stack(stack)
+
+    alarms = alarms_by_metric(template)
+    assert set(alarms) == {"Invocation5XXErrors", "Invocation4XXErrors", "ModelLatency"}
+    assert alarms["Invocation5XXErrors"]["Threshold"] == 0
+    assert alarms["Invocation4XXErrors"]["Threshold"] == 10
+    assert alarms["ModelLatency"]["Threshold"] == 250_000
+    assert alarms["ModelLatency"]["Period"] == 300
+    topic_ref = {"Ref": stack.get_logical_id(topic.node.default_child)}  # type: ignore[arg-type]
+    for props in alarms.values():
+        assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (4, 2)
+        assert props["AlarmActions"] == [topic_ref]
+        assert props["OKActions"] == [topic_ref]
+    assert settings.evaluation_window.to_seconds() == 600
+    assert set(endpoint.alarms) == {"errors_5xx", "errors_4xx", "model_latency"}
+
+
+def test_no_alarms_by_default_and_alarms_false() -> None:
+    for kwargs in ({}, {"alarms": False}):
+        stack = new_stack()
+        endpoint = hub(stack, **kwargs)
+        Template.from_stack(stack).resource_count_is("AWS::CloudWatch::Alarm", 0)
+        assert endpoint.alarms == {}
+        assert endpoint.dashboard is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"error_5xx_rate_percent": 101}, "error_5xx_rate_percent: 101 must be a percentage from 0 to 100"),
+        ({"disk_utilization_percent": -1}, "disk_utilization_percent: -1"),
+        ({"gpu_memory_utilization_percent": True}, "gpu_memory_utilization_percent: True"),
+        ({"model_latency_p99": Duration.seconds(0)}, "model_latency_p99: '0 seconds' must be positive"),
+        ({"model_latency_p99": 500}, "model_latency_p99: 500 must be a Duration"),
+        ({"period": Duration.seconds(45)}, "period: '45 seconds' must be 10 s, 30 s or a multiple of 60 s"),
+        ({"evaluation_periods": 0}, "evaluation_periods: 0 must be a whole number of at least 1"),
+        (
+            {"evaluation_periods": 2, "datapoints_to_alarm": 3},
+            "datapoints_to_alarm: 3 must be a whole number from 1 to 2",
+        ),
+    ],
+)
+def test_invalid_alarm_settings_are_rejected(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        EndpointAlarms(**kwargs)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"alarms": "yes"}, "alarms: 'yes' must be True, False or an EndpointAlarms(...)"),
+        ({"dashboard": "yes"}, "dashboard: 'yes' must be True or False"),
+    ],
+)
+def test_invalid_observability_props_are_rejected(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        hub(new_stack(), **kwargs)
+    assert message in str(error.value)
+
+
+# ------------------------------------------------------------------------------ dashboard
+def dashboard_body(template: Template) -> str:
+    body = only(template, "AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"]
+    return json.dumps(body)
+
+
+def test_dashboard_on_a_gpu_instance_has_gpu_widgets_and_the_endpoint_name() -> None:
+    stack = new_stack()
+    endpoint = hub(stack, endpoint_name="sentiment-prod", dashboard=True, alarms=True)
+    template = Template.from_stack(stack)
+
+    dashboard = only(template, "AWS::CloudWatch::Dashboard")
+    assert dashboard["Properties"]["DashboardName"] == "sentiment-prod"
+    body = dashboard_body(template)
+    for text in ("Invocations", "Invocation5XXErrors", "ModelLatency", "OverheadLatency", "CPUUtilization"):
+        assert text in body
+    assert "GPUUtilization" in body and "GPUMemoryUtilization" in body
+    assert "GPU (%)" in body
+    assert "alarm" in body  # the alarm status widget
+    assert endpoint.dashboard is not None
+
+
+def test_dashboard_on_a_cpu_instance_has_no_gpu_widgets() -> None:
+    template = synth(lambda s: hub(s, instance_type="ml.m5.xlarge", dashboard=True))
+
+    body = dashboard_body(template)
+    assert "CPUUtilization" in body and "DiskUtilization" in body
+    assert "GPUUtilization" not in body and "GPU (%)" not in body
+
+
+def test_dashboard_on_serverless_has_no_instance_widgets() -> None:
+    template = synth(lambda s: hub(s, instance_type=None, serverless=ServerlessInference(), dashboard=True))
+
+    body = dashboard_body(template)
+    assert "Invocations" in body and "ModelLatency" in body
+    assert "CPUUtilization" not in body and "InvocationsPerInstance" not in body
+
+
+def test_dashboard_name_is_derived_from_the_generated_endpoint_name() -> None:
+    stack = new_stack()
+    endpoint = FineTunedEndpoint(
+        stack,
+        "Tuned",
+        model_data="s3://my-bucket/m.tar.gz",
+        task="fill-mask",
+        instance_type="ml.m5.xlarge",
+        dashboard=True,
+    )
+    dashboard = only(Template.from_stack(stack), "AWS::CloudWatch::Dashboard")
+
+    assert dashboard["Properties"]["DashboardName"] == endpoint.physical_endpoint_name
+    assert len(endpoint.physical_endpoint_name) <= 255
+
+
+# -------------------------------------------------------------------------------- config
+def test_alarm_config_round_trips() -> None:
+    config = {
+        "error_5xx_rate_percent": 2.5,
+        "error_4xx_rate_percent": None,
+        "gpu_memory_utilization_percent": None,
+        "disk_utilization_percent": 80,
+        "model_latency_p99_ms": 500,
+        "period_seconds": 300,
+        "evaluation_periods": 2,
+        "datapoints_to_alarm": 1,
+    }
+    settings = EndpointAlarms.from_config(config)
+
+    assert settings.model_latency_p99 is not None and settings.model_latency_p99.to_milliseconds() == 500
+    assert settings.to_config() == config
+    assert EndpointAlarms.from_config(json.loads(json.dumps(settings.to_config()))).to_config() == config
+
+
+def test_alarm_config_true_is_the_defaults() -> None:
+    assert EndpointAlarms.from_config(True).to_config() == EndpointAlarms().to_config()
+    assert EndpointAlarms.from_config({}).to_config() == EndpointAlarms().to_config()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"latency_ms": 5}, "alarms: unknown key(s) 'latency_ms'"),
+        ({"alarm_actions": []}, "unknown key(s) 'alarm_actions'"),
+        ({"model_latency_p99_ms": "fast"}, "alarms.model_latency_p99_ms: 'fast' must be a number"),
+        ({"error_5xx_rate_percent": 200}, "error_5xx_rate_percent: 200"),
+        (False, "must be true or an object"),
+    ],
+)
+def test_alarm_config_rejects_bad_input(config: Any, message: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        EndpointAlarms.from_config(config)
+    assert message in str(error.value)
+
+
+def test_tag_problem_helper() -> None:
+    assert tag_problem("team", key=True) is None
+    assert tag_problem("", key=False) is None
+    assert tag_problem("", key=True) == "must be 1 to 128 characters long (is 0)"
