@@ -1,0 +1,200 @@
+"""Deploy for real: the CDK CLI (pinned in package.json) bootstraps, deploys, updates and destroys
+the app's stacks against moto's server, a local AWS running on loopback inside this process.
+
+The three ways of deploying are covered: a Hub model, a fine-tuned model from a local directory
+(so the asset is packaged and really published to S3) and a custom script. The app's
+``bootstrap_version_rule=false`` context switches off the bootstrap-version check that moto's
+bootstrap stack cannot answer.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.sagemaker import models as sagemaker_models
+from moto.server import ThreadedMotoServer
+
+from tests._tiny_models import build_text_classifier
+
+ROOT = Path(__file__).resolve().parent.parent
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+ACCOUNT, REGION = "123456789012", "us-east-1"
+HUB_MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def local_aws() -> Iterator[dict[str, str]]:
+    """moto's server on loopback, and the environment that points boto3 and the CDK CLI at it."""
+    assert CDK.exists(), "the CDK CLI is missing: run `npm ci` (./run.sh test does)"
+    # moto's instance-type list predates g5/g6/p4/p5; SageMaker accepts them.
+    original = sagemaker_models.FakeEndpointConfig.validate_instance_type
+    sagemaker_models.FakeEndpointConfig.validate_instance_type = lambda self, instance_type: None  # type: ignore[method-assign]
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    env = {
+        "AWS_ENDPOINT_URL": f"http://localhost:{port}",  # moto parses path-style S3 URLs for localhost only
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "CDK_DEFAULT_ACCOUNT": ACCOUNT,
+        "CDK_DEFAULT_REGION": REGION,
+    }
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        yield env
+    finally:
+        server.stop()
+        sagemaker_models.FakeEndpointConfig.validate_instance_type = original  # type: ignore[method-assign]
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def cdk(*args: str, cwd: Path, context: dict[str, str]) -> str:
+    command = [str(CDK), *args, "--no-notices", "--app", f"python3 {ROOT / 'app.py'}"]
+    for key, value in context.items():
+        command += ["-c", f"{key}={value}"]
+    env = {
+        **os.environ,
+        "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    return result.stdout + result.stderr
+
+
+def write_config(path: Path, endpoints: list[dict[str, Any]]) -> Path:
+    path.write_text(json.dumps({"endpoints": endpoints}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("deploy")
+
+
+@pytest.fixture(scope="module")
+def endpoints(workdir: Path) -> list[dict[str, Any]]:
+    model_dir = build_text_classifier(workdir / "tiny-model")
+    return [
+        {"stack_name": "DeployHub", "model_id": HUB_MODEL, "task": "text-classification"},
+        {"stack_name": "DeployTuned", "model_data": str(model_dir), "task": "text-classification"},
+        {
+            "stack_name": "DeployCustom",
+            "model_data": str(model_dir),
+            "code_dir": str(ROOT / "examples" / "custom_script" / "code"),
+            "instance_type": "ml.g5.xlarge",
+        },
+    ]
+
+
+def clients(env: dict[str, str]) -> tuple[Any, Any]:
+    session = boto3.Session(region_name=REGION)
+    return session.client("sagemaker", endpoint_url=env["AWS_ENDPOINT_URL"]), session.client(
+        "s3", endpoint_url=env["AWS_ENDPOINT_URL"]
+    )
+
+
+def endpoint_of(sagemaker: Any, stack_name: str) -> dict[str, Any]:
+    (summary,) = [e for e in sagemaker.list_endpoints()["Endpoints"] if e["EndpointName"].startswith(stack_name)]
+    endpoint: dict[str, Any] = sagemaker.describe_endpoint(EndpointName=summary["EndpointName"])
+    return endpoint
+
+
+def model_of(sagemaker: Any, endpoint: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    variant = config["ProductionVariants"][0]
+    return config, sagemaker.describe_model(ModelName=variant["ModelName"])
+
+
+def archive_members(s3: Any, url: str) -> list[str]:
+    bucket, key = url.removeprefix("s3://").split("/", 1)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
+        return archive.getnames()
+
+
+def stack_resources(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    """Physical id of each SageMaker resource of a stack, by resource type."""
+    resources = cloudformation.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+    return {r["ResourceType"]: r["PhysicalResourceId"] for r in resources if r["ResourceType"].startswith("AWS::SageMaker")}
+
+
+def test_bootstrap_deploy_update_and_destroy(
+    local_aws: dict[str, str], workdir: Path, endpoints: list[dict[str, Any]]
+) -> None:
+    context = {"bootstrap_version_rule": "false", "config": str(write_config(workdir / "v1.json", endpoints))}
+    sagemaker, s3 = clients(local_aws)
+    cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", cwd=ROOT, context=context)
+
+    cdk("deploy", "--all", "--method=direct", "--require-approval=never", cwd=ROOT, context=context)
+
+    hub = endpoint_of(sagemaker, "DeployHub")
+    assert hub["EndpointStatus"] == "InService"
+    config, model = model_of(sagemaker, hub)
+    assert model["PrimaryContainer"]["Environment"]["HF_MODEL_ID"] == HUB_MODEL
+    assert model["PrimaryContainer"]["Image"].startswith(
+        f"763104351884.dkr.ecr.{REGION}.amazonaws.com/huggingface-pytorch-inference:"
+    )
+    # The smallest GPU that fits the 67M-parameter classifier, chosen from hub.context.json.
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.g4dn.xlarge"
+
+    tuned = endpoint_of(sagemaker, "DeployTuned")
+    assert tuned["EndpointStatus"] == "InService"
+    _, tuned_model = model_of(sagemaker, tuned)
+    tuned_members = archive_members(s3, tuned_model["PrimaryContainer"]["ModelDataUrl"])
+    assert {"config.json", "model.safetensors"} <= set(tuned_members)
+
+    custom = endpoint_of(sagemaker, "DeployCustom")
+    _, custom_model = model_of(sagemaker, custom)
+    assert custom_model["PrimaryContainer"]["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    custom_members = archive_members(s3, custom_model["PrimaryContainer"]["ModelDataUrl"])
+    assert "code/inference.py" in custom_members and "config.json" in custom_members
+
+    # Update: another instance type for the Hub endpoint -> same endpoint, new config.
+    changed = [{**endpoints[0], "instance_type": "ml.g5.2xlarge"}, *endpoints[1:]]
+    context["config"] = str(write_config(workdir / "v2.json", changed))
+    cloudformation = boto3.client("cloudformation", region_name=REGION, endpoint_url=local_aws["AWS_ENDPOINT_URL"])
+    before = stack_resources(cloudformation, "DeployHub")
+    cdk("deploy", "DeployHub", "--method=direct", "--require-approval=never", cwd=ROOT, context=context)
+    after = stack_resources(cloudformation, "DeployHub")
+    # The same endpoint (same physical name)...
+    assert after["AWS::SageMaker::Endpoint"] == before["AWS::SageMaker::Endpoint"]
+    assert endpoint_of(sagemaker, "DeployHub")["EndpointName"] == hub["EndpointName"]
+    # ...with a new endpoint config on the new instance type. (moto's endpoint keeps naming the
+    # old config after an update, so the config is read from the stack, not from the endpoint.)
+    assert after["AWS::SageMaker::EndpointConfig"] != before["AWS::SageMaker::EndpointConfig"]
+    new_config_name = after["AWS::SageMaker::EndpointConfig"].split("/")[-1]  # the physical id is the ARN
+    new_config = sagemaker.describe_endpoint_config(EndpointConfigName=new_config_name)
+    assert new_config["ProductionVariants"][0]["InstanceType"] == "ml.g5.2xlarge"
+
+    cdk("destroy", "--all", "--force", cwd=ROOT, context=context)
+    left = [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
+    assert not [name for name in left if name.startswith("Deploy")]
+    assert sagemaker.list_models()["Models"] == []
+    stacks = [s["StackName"] for s in cloudformation.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"]
+    assert not [name for name in stacks if name.startswith("Deploy")]
