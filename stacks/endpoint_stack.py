@@ -17,6 +17,7 @@ from constructs_lib import (
     Serving,
 )
 
+from .features import feature_props
 from .settings import EndpointSettings
 
 # A request body that each kind of task understands, for the invoke example in the outputs.
@@ -48,6 +49,7 @@ def build_endpoint(scope: Construct, id: str, settings: EndpointSettings) -> End
         "serving": _serving(settings.serving),
         "endpoint_name": settings.endpoint_name,
         "environment": dict(settings.environment) or None,
+        **feature_props(scope, settings),
     }
     if settings.kind == "custom-script":
         return CustomScriptEndpoint(

@@ -7,7 +7,7 @@ synth with a message naming the key, so a typo never deploys a default model.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,29 @@ class EndpointSettings:
     serving: str = "auto"
     endpoint_name: str | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
+    # Production features, as JSON (see stacks/features.py and the README):
+    instance_selection: Mapping[str, Any] | None = None
+    autoscaling: Mapping[str, Any] | None = None
+    async_inference: Mapping[str, Any] | None = None
+    serverless: Mapping[str, Any] | None = None
+    variants: Sequence[Mapping[str, Any]] | None = None
+    data_capture: Mapping[str, Any] | None = None
+    deployment: Mapping[str, Any] | None = None
+    alarms: bool | Mapping[str, Any] | None = None
+    dashboard: bool = False
+    tags: Mapping[str, str] | None = None
+    hf_token_secret: str | None = None
+    encryption_key_arn: str | None = None
+    network_isolation: bool = False
 
+
+# Keys whose value is JSON (an object, a list or a boolean); from `-c key=value` they arrive as text.
+JSON_KEYS = frozenset(
+    {
+        "environment", "instance_selection", "autoscaling", "async_inference", "serverless", "variants",
+        "data_capture", "deployment", "alarms", "dashboard", "tags", "network_isolation",
+    }
+)  # fmt: skip
 
 SETTING_KEYS = tuple(f.name for f in fields(EndpointSettings))
 # Context keys the app reads itself; CDK's own context (feature flags, lookups) is ignored.
@@ -83,7 +105,7 @@ def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings:
     unknown = sorted(set(values) - set(SETTING_KEYS))
     if unknown:
         raise ConfigurationError(f"{source}: unknown key(s) {unknown}; allowed: {', '.join(SETTING_KEYS)}")
-    converted = dict(values)
+    converted = {key: _from_json(key, value, source) if key in JSON_KEYS else value for key, value in values.items()}
     if "instance_count" in converted:
         converted["instance_count"] = _as_int("instance_count", converted["instance_count"], source)
     if "environment" in converted:
@@ -107,12 +129,17 @@ def _as_int(key: str, value: Any, source: str) -> int:
         raise ConfigurationError(f"{source}: {key} {value!r} is not a whole number") from None
 
 
+def _from_json(key: str, value: Any, source: str) -> Any:
+    """Decode a JSON key given as text on the command line (`-c autoscaling='{"max_capacity": 4}'`)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ConfigurationError(f"{source}: {key} {value!r} is not valid JSON") from None
+
+
 def _as_mapping(key: str, value: Any, source: str) -> Mapping[str, str]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise ConfigurationError(f'{source}: {key} must be a JSON object, e.g. \'{{"KEY": "value"}}\'') from None
     if not isinstance(value, dict):
         raise ConfigurationError(f"{source}: {key} must be a JSON object of strings")
     return {str(k): str(v) for k, v in value.items()}

@@ -139,3 +139,67 @@ def test_example_stack_snapshot(name: str, example_templates: dict[str, Template
     only_endpoint = only(example_templates[name], "AWS::SageMaker::Endpoint")
     assert only_endpoint["Properties"]["EndpointName"].startswith(name)
     assert template == snapshot(extension_class=JSONSnapshotExtension)
+
+
+def test_config_file_turns_on_production_features(tmp_path: Path) -> None:
+    config = tmp_path / "prod.json"
+    config.write_text(
+        json.dumps(
+            {
+                "stack_name": "Prod",
+                "model_id": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+                "task": "text-classification",
+                "instance_type": "ml.g5.xlarge",
+                "instance_count": 2,
+                "autoscaling": {"min_capacity": 2, "max_capacity": 6, "target_invocations_per_instance": 50},
+                "deployment": {"type": "canary", "percent": 10, "wait_seconds": 300},
+                "data_capture": {"sampling_percentage": 20},
+                "alarms": True,
+                "dashboard": True,
+                "tags": {"team": "ml-platform"},
+                "hf_token_secret": "hf/token",
+            }
+        )
+    )
+    template = Template.from_stack(stacks_of({"config": str(config)})["Prod"])
+
+    template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 1)
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget", {"MinCapacity": 2, "MaxCapacity": 6}
+    )
+    endpoint = only(template, "AWS::SageMaker::Endpoint")["Properties"]
+    traffic = endpoint["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert traffic["Type"] == "CANARY" and traffic["CanarySize"]["Value"] == 10
+    config_props = only(template, "AWS::SageMaker::EndpointConfig")["Properties"]
+    assert config_props["DataCaptureConfig"]["InitialSamplingPercentage"] == 20
+    assert len(template.find_resources("AWS::CloudWatch::Alarm")) >= 2
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    assert {"Key": "team", "Value": "ml-platform"} in endpoint["Tags"]
+    token = json.dumps(container(template)["Environment"]["HF_API_TOKEN"])
+    assert "resolve:secretsmanager" in token
+
+
+def test_context_turns_on_serverless_with_json_text() -> None:
+    stacks = stacks_of(
+        {
+            "model_id": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+            "serverless": '{"memory_size_mb": 4096, "max_concurrency": 10}',
+        }
+    )
+    template = Template.from_stack(stacks["HuggingFaceEndpoint"])
+    assert variant(template)["ServerlessConfig"] == {"MemorySizeInMB": 4096, "MaxConcurrency": 10}
+    assert "-cpu-" in json.dumps(container(template)["Image"])
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"autoscaling": "{not json"}, "autoscaling '{not json' is not valid JSON"),
+        ({"autoscaling": '{"max_capacity": 2, "maximum": 3}'}, "maximum"),
+        ({"instance_selection": '{"family": ["g5"]}'}, "allowed keys"),
+    ],
+)
+def test_bad_feature_settings_are_clear_errors(context: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        stacks_of({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", **context})
+    assert expected in str(error.value)
