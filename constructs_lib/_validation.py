@@ -32,9 +32,22 @@ def allowed_list(values: Iterable[str], limit: int = 40) -> str:
     return shown if len(items) <= limit else f"{shown}, ... ({len(items)} in all)"
 
 
+# How CDK encodes tokens in strings and string lists. Checking the text in Python saves a jsii
+# round trip per check, which adds up to hundreds per app (see benchmarks/README.md).
+_STRING_TOKEN = "${Token["
+_LIST_TOKEN = "#{Token["
+
+
 def is_unresolved(value: Any) -> bool:
     """True for CDK tokens, which are only known at deploy time and so cannot be checked."""
-    return value is not None and Token.is_unresolved(value)
+    if value is None or isinstance(value, (bool, int)):
+        return False
+    if isinstance(value, str):
+        return _STRING_TOKEN in value
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return any(_LIST_TOKEN in item or _STRING_TOKEN in item for item in value)
+    # Number tokens (encoded as special floats) and IResolvable objects.
+    return bool(Token.is_unresolved(value))
 
 
 class Problems:

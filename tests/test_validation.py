@@ -226,3 +226,31 @@ def test_custom_script_with_an_uncompressed_prefix(code_dir: Path) -> None:
     with pytest.raises(ConfigurationError) as error:
         CustomScriptEndpoint(new_stack(), "E", code_dir=code_dir, model_data="s3://bucket/prefix/")
     assert "uncompressed S3 prefix" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plain",
+        ["a", "b"],
+        3,
+        2.5,
+        True,
+        None,
+    ],
+)
+def test_plain_values_are_not_tokens(value: Any) -> None:
+    from constructs_lib._validation import is_unresolved
+
+    assert is_unresolved(value) is False
+
+
+def test_token_check_agrees_with_cdk_for_every_token_kind() -> None:
+    from aws_cdk import Aws, Token
+
+    from constructs_lib._validation import is_unresolved
+
+    tokens = [Aws.REGION, f"prefix-{Aws.ACCOUNT_ID}", Token.as_list(Aws.NOTIFICATION_ARNS), Token.as_number(Aws.REGION)]
+    for token in tokens:
+        assert Token.is_unresolved(token)
+        assert is_unresolved(token), token
