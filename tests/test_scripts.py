@@ -1,0 +1,475 @@
+"""The AST check of inference scripts against the Hugging Face inference toolkit contract."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from constructs_lib._validation import ConfigurationError
+from constructs_lib.scripts import ScriptReport, check_inference_script, check_requirements_file
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in tmp_path so that messages name the script as ``code/inference.py``, as a user's app would."""
+    monkeypatch.chdir(tmp_path)
+
+
+def write_code(tmp_path: Path, source: str, *, name: str = "inference.py", requirements: str | None = None) -> Path:
+    """Write ``code/<name>`` (and ``code/requirements.txt``) under tmp_path; return the relative ``code`` dir."""
+    code = Path("code")
+    assert (tmp_path / code).resolve() == code.resolve()
+    code.mkdir(exist_ok=True)
+    (code / name).write_text(textwrap.dedent(source), encoding="utf-8")
+    if requirements is not None:
+        (code / "requirements.txt").write_text(textwrap.dedent(requirements), encoding="utf-8")
+    return code
+
+
+def check(tmp_path: Path, source: str, **kwargs: str) -> ScriptReport:
+    return check_inference_script(write_code(tmp_path, source, **kwargs))
+
+
+def problems_of(tmp_path: Path, source: str, **kwargs: str) -> str:
+    with pytest.raises(ConfigurationError) as caught:
+        check(tmp_path, source, **kwargs)
+    return str(caught.value)
+
+
+# --- valid scripts of each style ---------------------------------------------------------------------
+
+
+def test_model_fn_and_three_step_handlers_pass(tmp_path: Path) -> None:
+    report = check(
+        tmp_path,
+        """
+        def model_fn(model_dir):
+            return model_dir
+
+        def input_fn(input_data, content_type):
+            return input_data
+
+        def predict_fn(data, model):
+            return data
+
+        def output_fn(prediction, accept):
+            return prediction
+        """,
+    )
+    assert report.handlers == ("model_fn", "input_fn", "predict_fn", "output_fn")
+    assert report.uses_context == ()
+    assert report.warnings == ()
+    assert report.path == Path("code/inference.py")
+
+
+def test_transform_fn_with_model_fn_passes(tmp_path: Path) -> None:
+    report = check(
+        tmp_path,
+        """
+        def model_fn(model_dir, context):
+            return model_dir
+
+        def transform_fn(model, input_data, content_type, accept):
+            return input_data
+        """,
+    )
+    assert report.handlers == ("model_fn", "transform_fn")
+    assert report.uses_context == ("model_fn",)
+
+
+def test_context_is_detected_by_count_not_name(tmp_path: Path) -> None:
+    report = check(
+        tmp_path,
+        """
+        def model_fn(path, ctx=None):
+            return path
+
+        def predict_fn(data, model, whatever):
+            return data
+
+        def output_fn(prediction, *rest):  # 2 parameters: no context, the call binds 'accept' to *rest
+            return prediction
+
+        input_fn = lambda body, content_type, context: body
+        """,
+    )
+    assert report.handlers == ("model_fn", "input_fn", "predict_fn", "output_fn")
+    assert report.uses_context == ("model_fn", "input_fn", "predict_fn")
+
+
+def test_alias_to_module_function_is_checked(tmp_path: Path) -> None:
+    report = check(
+        tmp_path,
+        """
+        def _predict(data, model, context):
+            return data
+
+        predict_fn = _predict
+        """,
+    )
+    assert report.handlers == ("predict_fn",)
+    assert report.uses_context == ("predict_fn",)
+    message = problems_of(tmp_path, "def _p(data):\n    return data\n\npredict_fn = _p\n")
+    assert "predict_fn = _p(data) takes 1 argument" in message
+
+
+def test_none_means_no_handler(tmp_path: Path) -> None:
+    report = check(
+        tmp_path, "predict_fn = None\n\ndef transform_fn(model, input_data, content_type, accept):\n    pass\n"
+    )
+    assert report.handlers == ("transform_fn",)
+
+
+def test_signature_preserving_decorator_is_not_a_warning(tmp_path: Path) -> None:
+    report = check(tmp_path, "import torch\n\n@torch.no_grad()\ndef predict_fn(data, model):\n    return data\n")
+    assert report.warnings == ()
+
+
+# --- wrong argument counts -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "def model_fn():\n    pass\n",
+            "code/inference.py: model_fn() takes 0 arguments; the toolkit calls model_fn(model_dir) or "
+            "model_fn(model_dir, context) (line 1)",
+        ),
+        (
+            "def model_fn(model_dir, context, extra):\n    pass\n",
+            "model_fn(model_dir, context, extra) takes 3 arguments; the toolkit calls model_fn(model_dir) or "
+            "model_fn(model_dir, context)",
+        ),
+        (
+            "def input_fn(input_data):\n    pass\n",
+            "input_fn(input_data) takes 1 argument; the toolkit calls input_fn(input_data, content_type) or "
+            "input_fn(input_data, content_type, context)",
+        ),
+        (
+            "def predict_fn(data):\n    pass\n",
+            "code/inference.py: predict_fn(data) takes 1 argument; the toolkit calls predict_fn(data, model) or "
+            "predict_fn(data, model, context) (line 1)",
+        ),
+        (
+            "def predict_fn(data, model, context, device):\n    pass\n",
+            "predict_fn(data, model, context, device) takes 4 arguments; the toolkit calls predict_fn(data, model) "
+            "or predict_fn(data, model, context)",
+        ),
+        (
+            "def output_fn(prediction, accept, context, extra=None):\n    pass\n",
+            "output_fn(prediction, accept, context, extra=None) takes 4 arguments; the toolkit calls "
+            "output_fn(prediction, accept) or output_fn(prediction, accept, context) (the toolkit counts every "
+            "parameter",
+        ),
+        (
+            "def transform_fn(model, data, content_type):\n    pass\n",
+            "transform_fn(model, data, content_type) takes 3 arguments; the toolkit calls "
+            "transform_fn(model, input_data, content_type, accept) or "
+            "transform_fn(model, input_data, content_type, accept, context)",
+        ),
+        (
+            "def transform_fn(model, data, content_type, accept, context, extra):\n    pass\n",
+            "transform_fn(model, data, content_type, accept, context, extra) takes 6 arguments",
+        ),
+        (
+            "predict_fn = lambda data: data\n",
+            "predict_fn(data) takes 1 argument; the toolkit calls predict_fn(data, model)",
+        ),
+        (
+            "def predict_fn(data, model, *args, **kwargs):\n    pass\n",
+            "predict_fn(data, model, *args, **kwargs) takes 4 arguments",
+        ),
+    ],
+)
+def test_wrong_argument_count(tmp_path: Path, source: str, expected: str) -> None:
+    assert expected in problems_of(tmp_path, source)
+
+
+def test_arguments_the_positional_call_cannot_bind(tmp_path: Path) -> None:
+    message = problems_of(tmp_path, "def predict_fn(data, *, model):\n    pass\n")
+    assert "predict_fn(data, *, model) has 2 arguments, so the toolkit calls predict_fn(data, model) with " in message
+    assert "positional arguments only, which *, model cannot receive" in message
+
+    message = problems_of(tmp_path, "def predict_fn(data, **kwargs):\n    pass\n")
+    assert "which **kwargs cannot receive" in message
+
+    message = problems_of(tmp_path, "def predict_fn(*args, device):\n    pass\n")
+    assert "keyword-only parameter(s) device without a default" in message
+
+
+def test_async_handler_is_rejected(tmp_path: Path) -> None:
+    message = problems_of(tmp_path, "async def predict_fn(data, model):\n    return data\n")
+    assert "code/inference.py: predict_fn (line 1) is 'async def'; the toolkit calls handlers synchronously" in message
+
+
+def test_constant_handler_is_rejected(tmp_path: Path) -> None:
+    message = problems_of(tmp_path, "model_fn = 'bert'\n")
+    assert "model_fn (line 1) is 'bert', not a function" in message
+
+
+# --- combinations, presence, syntax, files -------------------------------------------------------------
+
+
+def test_transform_fn_cannot_combine_with_input_fn(tmp_path: Path) -> None:
+    message = problems_of(
+        tmp_path,
+        """
+        def input_fn(input_data, content_type):
+            pass
+
+        def transform_fn(model, input_data, content_type, accept):
+            pass
+        """,
+    )
+    assert message == (
+        "code/inference.py: transform_fn (line 5) cannot be combined with input_fn; the toolkit raises ValueError "
+        "at start-up. Use either transform_fn or input_fn/predict_fn/output_fn (model_fn combines with both)"
+    )
+
+
+def test_no_handler(tmp_path: Path) -> None:
+    message = problems_of(tmp_path, "import os\n\ndef helper(x):\n    return x\n")
+    assert message.startswith(
+        "code/inference.py: defines none of model_fn, input_fn, predict_fn, output_fn, transform_fn at module level"
+    )
+
+
+def test_syntax_error_with_line(tmp_path: Path) -> None:
+    message = problems_of(tmp_path, "def model_fn(model_dir):\n    return model_dir\n\ndef predict_fn(data, model)\n")
+    assert message.startswith("code/inference.py: syntax error at line 4")
+
+
+def test_missing_entry_point(tmp_path: Path) -> None:
+    code = write_code(tmp_path, "def predict_fn(data, model):\n    pass\n", name="handler.py")
+    with pytest.raises(ConfigurationError, match=re.escape("code/inference.py: entry point not found")) as caught:
+        check_inference_script(code)
+    assert "handler.py" in str(caught.value)
+    assert check_inference_script(code, "handler.py").handlers == ("predict_fn",)
+
+
+def test_missing_code_dir(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="the code directory does not exist"):
+        check_inference_script(tmp_path / "nope")
+
+
+@pytest.mark.parametrize(
+    ("entry_point", "expected"),
+    [
+        ("inference.txt", "the entry point must be a Python file ending in '.py'"),
+        ("inference", "the entry point must be a Python file ending in '.py'"),
+        ("sub/inference.py", "must be a file directly in the code directory"),
+        ("my.inference.py", "contains '.', so the toolkit would look for a package"),
+        ("json.py", "already imported by the inference toolkit"),
+    ],
+)
+def test_bad_entry_point_names(tmp_path: Path, entry_point: str, expected: str) -> None:
+    code = write_code(tmp_path, "def predict_fn(data, model):\n    pass\n")
+    with pytest.raises(ConfigurationError, match=re.escape(expected)):
+        check_inference_script(code, entry_point)
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    message = problems_of(
+        tmp_path,
+        """
+        def model_fn():
+            pass
+
+        def predict_fn(data):
+            pass
+        """,
+        requirements="numpy>=\n",
+    )
+    assert message.startswith("code/inference.py: 3 problems with the inference script:\n  - ")
+    assert "model_fn() takes 0 arguments" in message
+    assert "predict_fn(data) takes 1 argument" in message
+    assert "code/requirements.txt line 1: 'numpy>=' is not a requirement pip can parse" in message
+
+
+# --- warnings -----------------------------------------------------------------------------------------
+
+
+def test_imported_handler_is_present_but_unchecked(tmp_path: Path) -> None:
+    report = check(tmp_path, "from helpers import predict_fn\n")
+    assert report.handlers == ("predict_fn",)
+    assert report.uses_context == ()
+    assert report.warnings == (
+        "code/inference.py: predict_fn (line 1) is imported from helpers.predict_fn; it counts as defined but its "
+        "signature cannot be checked statically",
+    )
+
+
+def test_conditional_definitions_are_all_checked_and_warned(tmp_path: Path) -> None:
+    source = """
+        import os
+
+        if os.environ.get("FAST"):
+            def predict_fn(data, model):
+                return data
+        else:
+            def predict_fn(data, model, context):
+                return data
+        """
+    report = check(tmp_path, source)
+    assert report.handlers == ("predict_fn",)
+    assert any("predict_fn is defined only conditionally" in warning for warning in report.warnings)
+
+    bad = source.replace("def predict_fn(data, model, context)", "def predict_fn(data)")
+    assert "predict_fn(data) takes 1 argument" in problems_of(tmp_path, bad)
+
+
+def test_transform_fn_and_predict_fn_in_different_branches_only_warn(tmp_path: Path) -> None:
+    report = check(
+        tmp_path,
+        """
+        import os
+
+        if os.environ.get("ONE_SHOT"):
+            def transform_fn(model, input_data, content_type, accept):
+                pass
+        else:
+            def predict_fn(data, model):
+                pass
+        """,
+    )
+    assert report.handlers == ("predict_fn", "transform_fn")
+    assert any("if both exist at run time the toolkit raises ValueError" in w for w in report.warnings)
+
+
+def test_other_warnings(tmp_path: Path) -> None:
+    report = check(
+        tmp_path,
+        """
+        import functools
+        from helpers import *
+
+        def decorate(fn):
+            return fn
+
+        @decorate
+        def model_fn(model_dir):
+            pass
+
+        output_fn = functools.partial(print)
+
+        def predict(data, model):
+            pass
+
+        class Handler:
+            def input_fn(self, input_data, content_type):
+                pass
+        """,
+    )
+    warnings = "\n".join(report.warnings)
+    assert "model_fn (line 9) is decorated with @decorate" in warnings
+    assert "output_fn (line 12) is assigned from 'functools.partial(print)'" in warnings
+    assert "'from helpers import *' (line 3) may define handlers" in warnings
+    assert "input_fn (line 18) is defined inside class Handler, not at module level" in warnings
+    assert "function predict (line 14) looks like a misspelt predict_fn" in warnings
+
+
+def test_requirements_pinning_dlc_packages_warn(tmp_path: Path) -> None:
+    report = check(
+        tmp_path,
+        "def predict_fn(data, model):\n    pass\n",
+        requirements="torch==2.0.1\ntransformers>=4.50\naccelerate==1.0\nnumpy\ntorch\n",
+    )
+    assert len(report.warnings) == 2
+    assert report.warnings[0].startswith(
+        "code/requirements.txt line 1: torch==2.0.1 pins torch, which the Hugging Face"
+    )
+    assert report.warnings[1].startswith("code/requirements.txt line 2: transformers>=4.50 pins transformers")
+
+
+# --- requirements.txt ---------------------------------------------------------------------------------
+
+
+def test_requirements_accepts_what_pip_accepts(tmp_path: Path) -> None:
+    (tmp_path / "base.txt").write_text("requests>=2\n", encoding="utf-8")
+    (tmp_path / "constraints.txt").write_text("urllib3<3\n", encoding="utf-8")
+    path = tmp_path / "requirements.txt"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            # a comment
+
+            -r base.txt
+            --requirement=base.txt
+            -c constraints.txt
+            -i https://pypi.org/simple
+            --extra-index-url https://download.pytorch.org/whl/cpu
+            --extra-index https://example.com/simple
+            --find-links ./wheels
+            --trusted-host example.com
+            --pre
+            --prefer-binary
+            --only-binary :all:
+            -e git+https://github.com/org/repo.git#egg=repo
+            -e ./local/pkg
+            numpy>=1.26,<2  # inline comment
+            scipy == 1.13.1
+            pandas[performance]~=2.2; python_version >= "3.10"
+            sentencepiece
+            accelerate==1.*
+            mylib @ https://example.com/mylib-1.0-py3-none-any.whl
+            https://example.com/other-1.0.tar.gz
+            git+https://github.com/org/another.git@v1#egg=another
+            ./vendor/thing-1.0-py3-none-any.whl
+            ./localpkg[extra]
+            protobuf==4.25.3 \\
+                --hash=sha256:abc \\
+                --hash=sha256:def
+            foo>=1.0 --config-settings=key=value
+            """
+        ),
+        encoding="utf-8",
+    )
+    assert check_requirements_file(path) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("torch===", "'torch===' is not a requirement pip can parse: operator '===' has no version after it"),
+        ("numpy>=", "'numpy>=' is not a requirement pip can parse"),
+        ("foo bar", "'foo bar' is not a requirement pip can parse"),
+        ("numpy=>1.0", "'numpy=>1.0' is not a requirement pip can parse"),
+        ("--bogus-option", "'--bogus-option' is not an option pip accepts in a requirements file"),
+        ("--index-url", "option --index-url needs a value"),
+        ("--pre=yes", "option --pre takes no value"),
+        ("--hash=sha256:abc", "--hash must follow a requirement on the same line"),
+        ("numpy --index-url https://x", "--index-url cannot follow a requirement on the same line"),
+        ("-e notapath", "an editable requirement must be a local directory or a VCS URL"),
+    ],
+)
+def test_requirements_rejects_garbage(tmp_path: Path, line: str, expected: str) -> None:
+    path = tmp_path / "requirements.txt"
+    path.write_text(f"numpy\n{line}\n", encoding="utf-8")
+    problems = check_requirements_file(path)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{path} line 2: ")
+    assert expected in problems[0]
+
+
+def test_requirements_missing_included_file(tmp_path: Path) -> None:
+    nested = tmp_path / "nested"
+    nested.mkdir()
+    (nested / "requirements.txt").write_text("-r other.txt\n-r ../shared.txt\n", encoding="utf-8")
+    (tmp_path / "shared.txt").write_text("numpy>=\n", encoding="utf-8")
+    problems = check_requirements_file(nested / "requirements.txt")
+    assert problems == [
+        f"{nested / 'requirements.txt'} line 1: '-r other.txt': file {nested / 'other.txt'} does not exist "
+        f"(pip resolves it relative to {nested / 'requirements.txt'})",
+        f"{nested / '../shared.txt'} line 1: 'numpy>=' is not a requirement pip can parse: "
+        "Expected semicolon (after name with no version specifier) or end",
+    ]
+
+
+def test_requirements_include_cycle_terminates(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("-r b.txt\nnumpy\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("-r a.txt\nscipy\n", encoding="utf-8")
+    assert check_requirements_file(tmp_path / "a.txt") == []
