@@ -442,11 +442,11 @@ class EndpointBase(EndpointMetrics, Construct):
         if explicit is not None:
             return explicit
         source = self._source
-        if source.local_directory is not None:
-            return profile_from_directory(source.local_directory)
-        if source.model_id is None or is_unresolved(source.model_id):
-            return None
         try:
+            if source.local_directory is not None:
+                return profile_from_directory(source.local_directory)
+            if source.model_id is None or is_unresolved(source.model_id):
+                return None
             return HubLookup().profile(source.model_id, source.revision)
         except ConfigurationError as error:
             if props.get("instance_type") is None and props.get("serverless") is None:

@@ -378,3 +378,63 @@ def test_model_data_from_bucket_accepts_tokens() -> None:
     template = Template.from_stack(stack)
     url = container(template)["ModelDataUrl"]
     assert "Fn::Join" in url and "tuned/model.tar.gz" in json.dumps(url)
+
+
+# ------------------------------------------------------------------ local models and scripts
+def _asset_archive(stack: Any) -> Path:
+    """The staged file of the endpoint's model artifact asset."""
+    from aws_cdk import aws_s3_assets as s3_assets
+
+    (asset,) = [c for c in stack.node.find_all() if isinstance(c, s3_assets.Asset) and c.node.id == "ModelArtifact"]
+    return Path(stack.node.root.outdir) / asset.asset_path
+
+
+def _members(archive: Path) -> list[str]:
+    import tarfile
+
+    with tarfile.open(archive, mode="r:gz") as tar:
+        return [member.name for member in tar.getmembers() if member.isfile()]
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"architectures": ["BertForSequenceClassification"]}))
+    (model / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    return model
+
+
+def test_local_directory_is_packaged_once_with_a_stable_asset_hash(model_dir: Path) -> None:
+    def asset_url() -> Any:
+        stack = new_stack()
+        FineTunedEndpoint(stack, "E", model_data=str(model_dir), instance_type="ml.g5.xlarge")
+        return container(Template.from_stack(stack))["ModelDataUrl"], _asset_archive(stack)
+
+    (first_url, first_archive), (second_url, _) = asset_url(), asset_url()
+    assert first_url == second_url  # same bytes, same hash, no re-upload
+    assert sorted(_members(first_archive)) == ["config.json", "model.safetensors"]
+
+
+def test_local_directory_with_a_script_puts_the_code_under_code(model_dir: Path, code_dir: Path) -> None:
+    stack = new_stack()
+    CustomScriptEndpoint(stack, "E", code_dir=code_dir, model_data=str(model_dir), instance_type="ml.g5.xlarge")
+    members = _members(_asset_archive(stack))
+    assert {"config.json", "model.safetensors", "code/inference.py"} <= set(members)
+
+
+def test_local_archive_with_a_script_gets_code_added(model_dir: Path, code_dir: Path, tmp_path: Path) -> None:
+    import tarfile
+
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(model_dir / "config.json", arcname="config.json")
+    stack = new_stack()
+    CustomScriptEndpoint(stack, "E", code_dir=code_dir, model_data=str(archive), instance_type="ml.g5.xlarge")
+    assert set(_members(_asset_archive(stack))) >= {"config.json", "code/inference.py"}
+
+
+def test_hub_model_with_a_script_ships_a_code_only_archive(code_dir: Path) -> None:
+    stack = new_stack()
+    CustomScriptEndpoint(stack, "E", code_dir=code_dir, model_id=SST2)
+    assert _members(_asset_archive(stack)) == ["code/inference.py"]
