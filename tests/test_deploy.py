@@ -141,7 +141,9 @@ def archive_members(s3: Any, url: str) -> list[str]:
 def stack_resources(cloudformation: Any, stack_name: str) -> dict[str, str]:
     """Physical id of each SageMaker resource of a stack, by resource type."""
     resources = cloudformation.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
-    return {r["ResourceType"]: r["PhysicalResourceId"] for r in resources if r["ResourceType"].startswith("AWS::SageMaker")}
+    return {
+        r["ResourceType"]: r["PhysicalResourceId"] for r in resources if r["ResourceType"].startswith("AWS::SageMaker")
+    }
 
 
 def test_bootstrap_deploy_update_and_destroy(
@@ -196,5 +198,7 @@ def test_bootstrap_deploy_update_and_destroy(
     left = [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
     assert not [name for name in left if name.startswith("Deploy")]
     assert sagemaker.list_models()["Models"] == []
-    stacks = [s["StackName"] for s in cloudformation.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"]
+    stacks = [
+        s["StackName"] for s in cloudformation.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"
+    ]
     assert not [name for name in stacks if name.startswith("Deploy")]
