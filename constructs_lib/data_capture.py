@@ -17,6 +17,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 
+from ._access_logs import enable_access_logs
+from ._grants import acknowledge_wildcard
 from ._validation import ConfigurationError, Problems, allowed_list, describe, is_unresolved
 from .features import EndpointFeature
 
@@ -314,7 +316,7 @@ def _as_prefix(prefix: str) -> str:
 
 
 def _create_bucket(endpoint: EndpointBase, key: kms.IKey | None) -> s3.IBucket:
-    return s3.Bucket(
+    bucket = s3.Bucket(
         endpoint,
         "DataCaptureBucket",
         encryption=s3.BucketEncryption.KMS if key is not None else s3.BucketEncryption.S3_MANAGED,
@@ -324,6 +326,8 @@ def _create_bucket(endpoint: EndpointBase, key: kms.IKey | None) -> s3.IBucket:
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
     )
+    enable_access_logs(bucket)
+    return bucket
 
 
 def _grant_writes(endpoint: EndpointBase, destination: _Destination, key: kms.IKey | None) -> None:
@@ -333,8 +337,15 @@ def _grant_writes(endpoint: EndpointBase, destination: _Destination, key: kms.IK
         actions=["s3:PutObject"],
         resource_arns=[destination.bucket.arn_for_objects(f"{destination.prefix}*")],
     )
+    if isinstance(endpoint.role, iam.Role):
+        acknowledge_wildcard(
+            endpoint.role,
+            destination.bucket.arn_for_objects(f"{destination.prefix}*"),
+            "SageMaker names the captured-data objects (<endpoint>/<variant>/yyyy/mm/dd/hh/...) at run time; "
+            "the wildcard is the capture prefix only.",
+        )
     # encryption_key (which also encrypts a bucket created here) is granted by the security feature;
     # a bucket of yours may have a key of its own.
     bucket_key = None if destination.created else destination.bucket.encryption_key
     if bucket_key is not None:
-        bucket_key.grant(endpoint.role, "kms:Encrypt", "kms:GenerateDataKey*")
+        bucket_key.grant(endpoint.role, "kms:Encrypt", "kms:GenerateDataKey")

@@ -560,8 +560,9 @@ class EndpointBase(EndpointMetrics, Construct):
             acknowledge_wildcard(
                 self.role,
                 "*",
-                "Only ecr:GetAuthorizationToken and cloudwatch:PutMetricData (namespace-scoped) use '*': "
-                "neither action supports resource-level permissions.",
+                "Only actions without resource-level permissions use '*': ecr:GetAuthorizationToken, "
+                "cloudwatch:PutMetricData (namespace-scoped) and, with a VPC, the ec2:Describe* calls SageMaker "
+                "makes to attach the model to the VPC.",
             )
             acknowledge_wildcard(
                 self.role,

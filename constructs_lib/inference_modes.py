@@ -24,6 +24,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from ._access_logs import enable_access_logs
+from ._grants import acknowledge_wildcard
 from ._validation import ConfigurationError, Problems, allowed_list, describe, is_unresolved
 from .features import EndpointFeature
 from .images import Serving
@@ -334,9 +336,7 @@ def _resolve_locations(endpoint: EndpointBase, settings: AsyncInference, key: km
 
 
 def _create_bucket(scope: Construct, key: kms.IKey | None) -> s3.IBucket:
-    # No server access logs: they would need a second bucket (itself unlogged) or logging into the
-    # bucket itself, which AWS advises against. Bring your own output_bucket to have them.
-    return s3.Bucket(
+    bucket = s3.Bucket(
         scope,
         "Bucket",
         encryption=s3.BucketEncryption.KMS if key is not None else s3.BucketEncryption.S3_MANAGED,
@@ -346,6 +346,8 @@ def _create_bucket(scope: Construct, key: kms.IKey | None) -> s3.IBucket:
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
     )
+    enable_access_logs(bucket)
+    return bucket
 
 
 def _objects(locations: Iterable[_Location]) -> list[str]:
@@ -364,12 +366,18 @@ def _grant_role(endpoint: EndpointBase, settings: AsyncInference, state: _AsyncS
         grantee=role, actions=["s3:PutObject", "s3:AbortMultipartUpload"], resource_arns=_objects(state.writes)
     )
     iam.Grant.add_to_principal(grantee=role, actions=["s3:GetObject"], resource_arns=_objects([state.input]))
+    if isinstance(role, iam.Role):
+        for objects in _objects([*state.writes, state.input]):
+            acknowledge_wildcard(
+                role, objects, "SageMaker names each async request's payload, response and failure object at run "
+                "time; the wildcard is this one prefix."
+            )  # fmt: skip
     # encryption_key (which also encrypts a bucket created here) is granted by the security feature;
     # a bucket of yours may have a key of its own.
     for location in state.writes:
         key = _own_key(location)
         if key is not None:
-            key.grant(role, "kms:Encrypt", "kms:GenerateDataKey*")
+            key.grant(role, "kms:Encrypt", "kms:GenerateDataKey")
     input_key = _own_key(state.input)
     if input_key is not None:
         input_key.grant_decrypt(role)
@@ -438,12 +446,18 @@ class _AsyncInferenceFeature:
         # Callers upload payloads and read back responses and failures; nothing else in the buckets.
         iam.Grant.add_to_principal(grantee=grantee, actions=["s3:PutObject"], resource_arns=_objects([state.input]))
         iam.Grant.add_to_principal(grantee=grantee, actions=["s3:GetObject"], resource_arns=_objects(state.writes))
+        if isinstance(grantee, iam.Role):
+            for objects in _objects([*state.writes, state.input]):
+                acknowledge_wildcard(
+                    grantee, objects, "Each async request has its own payload, response and failure object, named "
+                    "per request; the wildcard is this one prefix of the endpoint's async locations."
+                )  # fmt: skip
         if state.key is not None:
             # Payloads and responses are encrypted with encryption_key (created bucket, KmsKeyId).
-            state.key.grant_encrypt_decrypt(grantee)
+            state.key.grant(grantee, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
         input_key = _own_key(state.input)
         if input_key is not None:
-            input_key.grant_encrypt(grantee)
+            input_key.grant(grantee, "kms:Encrypt", "kms:GenerateDataKey")
         for location in state.writes:
             key = _own_key(location)
             if key is not None:

@@ -24,6 +24,8 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from ._access_logs import enable_access_logs
+from ._grants import acknowledge_wildcard
 from ._validation import Problems, is_unresolved
 
 HANDLER_DIR = Path(__file__).parent / "_repack_handler"
@@ -36,6 +38,10 @@ MAX_TIMEOUT = Duration.minutes(15)
 _JUNK = [".git", "__pycache__", ".ipynb_checkpoints", ".DS_Store", "*.pyc"]
 """Left out of the code asset and the function bundle (as in ``packaging``): they would only change the hash."""
 RESOURCE_TYPE = "Custom::ScriptRepack"
+_OUTPUT_PREFIX_REASON = (
+    "The repacked archive's key is derived at deploy time from the source object's ETag and the code hash; "
+    "the wildcard is this ScriptRepack's own prefix of the output bucket."
+)
 
 
 class ScriptRepack(Construct):
@@ -78,7 +84,8 @@ class ScriptRepack(Construct):
         :param memory_size: memory of the repack function in MB; more memory also means more CPU.
         :param timeout: the repack function's timeout, at most 15 minutes.
         :default output_bucket: - a new bucket in this construct: S3-managed encryption, SSL enforced, public
-            access blocked, unversioned, incomplete multipart uploads aborted after 1 day, and
+            access blocked, unversioned, incomplete multipart uploads aborted after 1 day, server access logs to the
+            stack's shared log bucket, and
             ``RemovalPolicy.DESTROY`` (it holds only derived data, and the custom resource deletes its object
             when it is deleted, so the bucket is empty when the stack goes).
         :default memory_size: 3008
@@ -90,16 +97,7 @@ class ScriptRepack(Construct):
 
         self.output_prefix = f"script-repack/{self.node.addr}/"
         """The key prefix under which this construct writes (and deletes) its archives."""
-        self.output_bucket: s3.IBucket = output_bucket or s3.Bucket(
-            self,
-            "OutputBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            versioned=False,
-            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1))],
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.output_bucket: s3.IBucket = output_bucket or self._create_output_bucket()
         """The bucket holding the repacked archive."""
 
         code = s3_assets.Asset(self, "Code", path=code_dir, exclude=_JUNK)
@@ -123,8 +121,10 @@ class ScriptRepack(Construct):
                 resources=[self._output_objects_arn()],
             )
         )
+        acknowledge_wildcard(role, self._output_objects_arn(), _OUTPUT_PREFIX_REASON)
         if self.output_bucket.encryption_key is not None:
-            self.output_bucket.encryption_key.grant_encrypt_decrypt(role)
+            # Read and write (multipart) objects encrypted with the output bucket's key.
+            self.output_bucket.encryption_key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
 
         self.function = lambda_.Function(
             self,
@@ -151,6 +151,13 @@ class ScriptRepack(Construct):
             description="Custom resource provider framework of ScriptRepack",
         )
         provider_log_group.grant_write(provider_role)
+        # The Provider framework lets its role invoke the function and any version or alias of it.
+        acknowledge_wildcard(
+            provider_role,
+            f"{self.function.function_arn}:*",
+            "The custom resource Provider framework grants lambda:InvokeFunction on the repack function's versions "
+            "and aliases (<function ARN>:*); that is this one function only.",
+        )
         provider = cr.Provider(
             self,
             "Provider",
@@ -158,6 +165,10 @@ class ScriptRepack(Construct):
             framework_on_event_role=provider_role,
             log_group=provider_log_group,
         )
+        _depend_on_policies_only(self.function, role)
+        on_event = provider.node.try_find_child("framework-onEvent")
+        if isinstance(on_event, lambda_.Function):
+            _depend_on_policies_only(on_event, provider_role)
         self.resource = CustomResource(
             self,
             "Resource",
@@ -188,9 +199,25 @@ class ScriptRepack(Construct):
         grant = iam.Grant.add_to_principal(
             grantee=grantee, actions=["s3:GetObject"], resource_arns=[self._output_objects_arn()]
         )
+        if isinstance(grantee, iam.Role):
+            acknowledge_wildcard(grantee, self._output_objects_arn(), _OUTPUT_PREFIX_REASON)
         if self.output_bucket.encryption_key is not None:
             self.output_bucket.encryption_key.grant_decrypt(grantee)
         return grant
+
+    def _create_output_bucket(self) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            "OutputBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            versioned=False,
+            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1))],
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        enable_access_logs(bucket)
+        return bucket
 
     def _output_objects_arn(self) -> str:
         return self.output_bucket.arn_for_objects(f"{self.output_prefix}*")
@@ -216,3 +243,16 @@ class ScriptRepack(Construct):
         if not timeout.is_unresolved() and not 1000 <= timeout.to_milliseconds() <= MAX_TIMEOUT.to_milliseconds():
             problems.add("timeout", timeout.to_human_string(), "must be between 1 second and 15 minutes")
         problems.raise_if_any()
+
+
+def _depend_on_policies_only(function: lambda_.Function, role: iam.Role) -> None:
+    """Render the function's ``DependsOn`` as its role's policies only.
+
+    ``lambda.Function`` depends on its whole role, so the template lists the role in ``DependsOn``
+    although the ``Role`` GetAtt already orders it (cfn-lint W3005). The policies are what must
+    exist before the function runs; the role stays ordered by the GetAtt.
+    """
+    cfn = function.node.default_child
+    policies = [policy for policy in role.node.find_all() if isinstance(policy, iam.CfnPolicy)]
+    if isinstance(cfn, lambda_.CfnFunction) and policies:
+        cfn.add_override("DependsOn", [policy.logical_id for policy in policies])

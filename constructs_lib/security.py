@@ -25,6 +25,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from ._grants import acknowledge_wildcard
 from ._validation import ConfigurationError, Problems, describe
 from .features import EndpointFeature
 from .images import Serving
@@ -60,8 +61,17 @@ NETWORK_INTERFACE_MANAGE_ACTIONS = (
 )
 """EC2 actions on the endpoint's network interfaces, scoped to the VPC with the ``ec2:Vpc`` condition."""
 
-KMS_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*")
-"""What the execution role may do with ``encryption_key`` (volume, async outputs, data capture)."""
+KMS_KEY_ACTIONS = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+"""What the execution role may do with ``encryption_key`` (volume, async outputs, data capture): the symmetric-key
+actions that ``kms:GenerateDataKey*`` and ``kms:ReEncrypt*`` stood for, named (no data key pairs)."""
 
 _STATE_ATTRIBUTE = "_constructs_lib_network"
 _COMPLETE_SECRET_ARN = re.compile(r"^arn:[\w-]+:secretsmanager:[\w-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$")
@@ -361,6 +371,13 @@ def _grant_network_interfaces(endpoint: EndpointBase, vpc: ec2.IVpc, network: _N
     endpoint.role.add_to_principal_policy(
         iam.PolicyStatement(actions=list(NETWORK_INTERFACE_DESCRIBE_ACTIONS), resources=["*"])
     )
+    if isinstance(endpoint.role, iam.Role):
+        acknowledge_wildcard(
+            endpoint.role,
+            interfaces,
+            "EC2 names the endpoint's network interfaces when SageMaker creates them: creation is limited to the "
+            "named subnets and security groups, the other actions to interfaces in this VPC (ec2:Vpc condition).",
+        )
 
 
 def _grant_key(endpoint: EndpointBase, key: kms.IKey) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from aws_cdk import Tags
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
@@ -390,7 +391,11 @@ def _build_variant(
             # VPC and network isolation apply to every model of the endpoint.
             properties.update(feature.model_properties(endpoint, props))
     model = sagemaker.CfnModel(scope, "Model", **properties)
-    model.node.add_dependency(endpoint.role)
+    # As for the endpoint's own model: the role's policies must exist before SageMaker reads the
+    # artifacts; the role itself is already a GetAtt dependency (a DependsOn on it is redundant).
+    for policy in endpoint.role.node.find_all():
+        if isinstance(policy, iam.CfnPolicy):
+            model.node.add_dependency(policy)
     if variant.model_id and not is_unresolved(variant.model_id):
         Tags.of(scope).add(MODEL_ID_TAG, safe_tag_value(variant.model_id))
     else:

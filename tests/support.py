@@ -8,6 +8,8 @@ from typing import Any
 from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Template
 
+from constructs_lib._access_logs import ACCESS_LOGS_ID
+
 ACCOUNT = "123456789012"
 GPU_TOOLKIT_TAG = "2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04"
 CPU_TOOLKIT_TAG = "2.6.0-transformers4.51.3-cpu-py312-ubuntu22.04"
@@ -33,6 +35,17 @@ def resources(template: Template, resource_type: str) -> dict[str, dict[str, Any
 def only(template: Template, resource_type: str) -> dict[str, Any]:
     found = resources(template, resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {list(found)}"
+    return next(iter(found.values()))
+
+
+def created_buckets(template: Template) -> dict[str, dict[str, Any]]:
+    """The buckets in ``template`` but the stack's shared S3 access log bucket."""
+    return {k: v for k, v in resources(template, "AWS::S3::Bucket").items() if not k.startswith(ACCESS_LOGS_ID)}
+
+
+def created_bucket(template: Template) -> dict[str, Any]:
+    found = created_buckets(template)
+    assert len(found) == 1, f"expected one bucket besides the access log bucket, found {list(found)}"
     return next(iter(found.values()))
 
 
