@@ -13,6 +13,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
+from ._validation import is_unresolved
+
 
 def grant_read_object(grantee: iam.IGrantable, bucket: s3.IBucket, key: str) -> None:
     """Allow ``s3:GetObject`` on one object (and decrypting it when the bucket has a KMS key)."""
@@ -43,7 +45,8 @@ def acknowledge_wildcard(construct: IConstruct, resource: str, reason: str) -> N
     ``resource`` is rendered the way cdk-nag names findings (``Ref`` and ``Fn::GetAtt`` become
     ``<Name>`` / ``<Name.Attr>``), so the acknowledgement covers that resource and nothing else.
     """
-    finding = f"AwsSolutions-IAM5[Resource::{render_for_nag(Stack.of(construct).resolve(resource))}]"
+    rendered = render_for_nag(Stack.of(construct).resolve(resource)) if is_unresolved(resource) else resource
+    finding = f"AwsSolutions-IAM5[Resource::{rendered}]"
     Validations.of(construct).acknowledge(Acknowledgment(id=finding, reason=reason))
 
 

@@ -274,7 +274,6 @@ class EndpointBase(EndpointMetrics, Construct):
     def __init__(self, scope: Construct, id: str, *, source: ModelSource, props: Mapping[str, Any]) -> None:
         super().__init__(scope, id)
         self._source = source
-        self._props = props
         self.hub_model_id: str | None = source.model_id
         """The Hub model the container downloads at start-up (``None`` when artifacts come from S3 or disk)."""
         self._features: tuple[EndpointFeature, ...] = all_features()
