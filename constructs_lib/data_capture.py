@@ -17,7 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 
-from ._access_logs import enable_access_logs
+from ._buckets import KEY_PREFIX, MAX_URI_LENGTH, S3Location, as_prefix, match_s3_uri, secure_bucket
 from ._grants import acknowledge_wildcard
 from ._validation import ConfigurationError, Problems, allowed_list, describe, is_unresolved
 from .features import EndpointFeature
@@ -33,9 +33,6 @@ MAX_CONTENT_TYPES = 10
 
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$")
 _MAX_CONTENT_TYPE_LENGTH = 256
-_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<key>.*))?$")
-_KEY_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/=+-]*$")
-_MAX_URI_LENGTH = 512
 _STATE_ATTRIBUTE = "_constructs_lib_data_capture"
 
 
@@ -122,7 +119,7 @@ class DataCapture:
         if (
             prefix is not None
             and not is_unresolved(prefix)
-            and (not isinstance(prefix, str) or prefix.startswith("/") or not _KEY_PREFIX.match(prefix))
+            and (not isinstance(prefix, str) or prefix.startswith("/") or not KEY_PREFIX.match(prefix))
         ):
             problems.add(
                 "data_capture.prefix",
@@ -139,13 +136,13 @@ class DataCapture:
                 "is a deploy-time value; pass the bucket as an s3.IBucket (e.g. s3.Bucket.from_bucket_name) instead",
             )
         elif isinstance(destination, str):
-            match = _S3_URI.match(destination)
-            if match is None or len(destination) > _MAX_URI_LENGTH or ".." in destination:
+            match = match_s3_uri(destination)
+            if match is None:
                 problems.add(
                     "data_capture.destination",
                     destination,
                     "must be an S3 URI s3://bucket/prefix/ (a valid lowercase bucket name, at most "
-                    f"{_MAX_URI_LENGTH} characters) or an s3.IBucket",
+                    f"{MAX_URI_LENGTH} characters) or an s3.IBucket",
                 )
             elif match.group("key") and prefix is not None:
                 problems.add(
@@ -154,7 +151,7 @@ class DataCapture:
                     f"cannot be combined with the destination URI {destination!r}, whose path is already the "
                     "prefix; put the whole location in destination",
                 )
-            elif match.group("key") and not _KEY_PREFIX.match(match.group("key")):
+            elif match.group("key") and not KEY_PREFIX.match(match.group("key")):
                 problems.add("data_capture.destination", destination, "has a key prefix with unsupported characters")
         elif not (hasattr(destination, "bucket_name") and hasattr(destination, "arn_for_objects")):
             problems.add("data_capture.destination", destination, "must be an s3.IBucket or an s3://bucket/prefix/ URI")
@@ -212,17 +209,6 @@ class DataCapture:
         )
 
 
-@dataclass(frozen=True)
-class _Destination:
-    bucket: s3.IBucket
-    prefix: str  # "" or ending in "/"
-    created: bool
-
-    @property
-    def s3_uri(self) -> str:
-        return f"s3://{self.bucket.bucket_name}/{self.prefix}"
-
-
 class DataCaptureFeature(EndpointFeature):
     """The ``data_capture`` prop: ``DataCaptureConfig``, the destination bucket and the role's grants."""
 
@@ -253,7 +239,7 @@ class DataCaptureFeature(EndpointFeature):
         config = sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
             enable_capture=capture.enabled,
             initial_sampling_percentage=capture.sampling_percentage,
-            destination_s3_uri=destination.s3_uri,
+            destination_s3_uri=destination.uri,
             kms_key_id=key.key_arn if key is not None else None,
             capture_options=capture._capture_options(),
             capture_content_type_header=capture._content_type_header(),
@@ -266,7 +252,7 @@ FEATURE = DataCaptureFeature()
 
 def capture_bucket_of(endpoint: EndpointBase) -> s3.IBucket | None:
     """The bucket an endpoint captures data to (``None`` without ``data_capture``)."""
-    destination: _Destination | None = getattr(endpoint, _STATE_ATTRIBUTE, None)
+    destination: S3Location | None = getattr(endpoint, _STATE_ATTRIBUTE, None)
     return destination.bucket if destination is not None else None
 
 
@@ -293,54 +279,40 @@ def _check_content_types(name: str, values: tuple[str, ...], problems: Problems)
         problems.add(f"data_capture.{name}", list(values), "lists a content type twice")
 
 
-def _destination(endpoint: EndpointBase, capture: DataCapture, key: kms.IKey | None) -> _Destination:
-    existing: _Destination | None = getattr(endpoint, _STATE_ATTRIBUTE, None)
+def _destination(endpoint: EndpointBase, capture: DataCapture, key: kms.IKey | None) -> S3Location:
+    existing: S3Location | None = getattr(endpoint, _STATE_ATTRIBUTE, None)
     if existing is not None:
         return existing
     target = capture.destination
     if isinstance(target, str):
-        match = _S3_URI.match(target)
+        match = match_s3_uri(target)
         assert match is not None  # checked by DataCapture
         bucket = s3.Bucket.from_bucket_name(endpoint, "DataCaptureDestination", match.group("bucket"))
-        prefix = _as_prefix(match.group("key") or capture.prefix or "")
+        prefix = as_prefix(match.group("key") or capture.prefix or "")
     else:
-        bucket = target if target is not None else _create_bucket(endpoint, key)
-        prefix = _as_prefix(DEFAULT_PREFIX if capture.prefix is None else capture.prefix)
-    destination = _Destination(bucket, prefix, created=target is None)
+        if target is None:
+            bucket = secure_bucket(
+                endpoint, "DataCaptureBucket", key=key, object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
+            )
+        else:
+            bucket = target
+        prefix = as_prefix(DEFAULT_PREFIX if capture.prefix is None else capture.prefix)
+    destination = S3Location(bucket, prefix, created=target is None)
     setattr(endpoint, _STATE_ATTRIBUTE, destination)
     return destination
 
 
-def _as_prefix(prefix: str) -> str:
-    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
-
-
-def _create_bucket(endpoint: EndpointBase, key: kms.IKey | None) -> s3.IBucket:
-    bucket = s3.Bucket(
-        endpoint,
-        "DataCaptureBucket",
-        encryption=s3.BucketEncryption.KMS if key is not None else s3.BucketEncryption.S3_MANAGED,
-        encryption_key=key,
-        bucket_key_enabled=key is not None or None,
-        enforce_ssl=True,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-    )
-    enable_access_logs(bucket)
-    return bucket
-
-
-def _grant_writes(endpoint: EndpointBase, destination: _Destination, key: kms.IKey | None) -> None:
+def _grant_writes(endpoint: EndpointBase, destination: S3Location, key: kms.IKey | None) -> None:
     # Only PutObject, only under the prefix: SageMaker never reads or lists captured data.
     iam.Grant.add_to_principal(
         grantee=endpoint.role,
         actions=["s3:PutObject"],
-        resource_arns=[destination.bucket.arn_for_objects(f"{destination.prefix}*")],
+        resource_arns=[destination.objects()],
     )
     if isinstance(endpoint.role, iam.Role):
         acknowledge_wildcard(
             endpoint.role,
-            destination.bucket.arn_for_objects(f"{destination.prefix}*"),
+            destination.objects(),
             "SageMaker names the captured-data objects (<endpoint>/<variant>/yyyy/mm/dd/hh/...) at run time; "
             "the wildcard is the capture prefix only.",
         )

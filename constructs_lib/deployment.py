@@ -204,16 +204,16 @@ class DeploymentGuardrails:
         :default max_execution_timeout: - SageMaker's default
         :default auto_rollback_alarms: - a 5XX error-rate alarm and a p99 model-latency alarm
         """
-        problems = Problems("DeploymentGuardrails.canary")
-        size = _size(DeploymentType.CANARY, percent, instances, problems, default_percent=10)
-        return cls(
-            type=DeploymentType.CANARY,
-            size=size,
+        return cls._blue_green_steps(
+            DeploymentType.CANARY,
+            "DeploymentGuardrails.canary",
+            percent,
+            instances,
+            default_percent=10,
             wait_interval=wait_interval,
             termination_wait=termination_wait,
             max_execution_timeout=max_execution_timeout,
             auto_rollback_alarms=auto_rollback_alarms,
-            _problems=problems,
         )
 
     @classmethod
@@ -244,10 +244,37 @@ class DeploymentGuardrails:
         :default max_execution_timeout: - SageMaker's default
         :default auto_rollback_alarms: - a 5XX error-rate alarm and a p99 model-latency alarm
         """
-        problems = Problems("DeploymentGuardrails.linear")
-        size = _size(DeploymentType.LINEAR, step_percent, step_instances, problems, default_percent=20)
+        return cls._blue_green_steps(
+            DeploymentType.LINEAR,
+            "DeploymentGuardrails.linear",
+            step_percent,
+            step_instances,
+            default_percent=20,
+            wait_interval=wait_interval,
+            termination_wait=termination_wait,
+            max_execution_timeout=max_execution_timeout,
+            auto_rollback_alarms=auto_rollback_alarms,
+        )
+
+    @classmethod
+    def _blue_green_steps(
+        cls,
+        kind: DeploymentType,
+        subject: str,
+        percent: int | None,
+        instances: int | None,
+        *,
+        default_percent: int,
+        wait_interval: Duration,
+        termination_wait: Duration | None,
+        max_execution_timeout: Duration | None,
+        auto_rollback_alarms: Sequence[cloudwatch.IAlarm] | None,
+    ) -> Self:
+        """The shared body of :meth:`canary` and :meth:`linear`: a sized blue/green traffic shift."""
+        problems = Problems(subject)
+        size = _size(kind, percent, instances, problems, default_percent=default_percent)
         return cls(
-            type=DeploymentType.LINEAR,
+            type=kind,
             size=size,
             wait_interval=wait_interval,
             termination_wait=termination_wait,

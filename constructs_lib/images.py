@@ -136,13 +136,7 @@ def _newest(versions: Iterable[str]) -> str:
 def _lookup(family: str, version: str | None) -> str | None:
     """The catalogue key for ``version`` (``None`` -> newest; short SDK aliases resolved)."""
     fam = _family(family)
-    versions: dict[str, Any] = fam["versions"]
-    if version is None:
-        return _newest(versions)
-    if version in versions:
-        return version
-    alias: str | None = fam["aliases"].get(version)
-    return alias
+    return _resolve_version(fam["versions"], fam["aliases"], version)
 
 
 def _allowed_text(families: Iterable[str]) -> str:
@@ -156,13 +150,16 @@ def _allowed_text(families: Iterable[str]) -> str:
 
 
 def _pytorch_key(entry: Mapping[str, Any], pytorch_version: str | None) -> str | None:
-    pytorch: dict[str, Any] = entry["pytorch"]
-    if pytorch_version is None:
-        return _newest(pytorch)
-    if pytorch_version in pytorch:
-        return pytorch_version
-    alias: str | None = entry["pytorch_aliases"].get(pytorch_version)
-    return alias
+    return _resolve_version(entry["pytorch"], entry["pytorch_aliases"], pytorch_version)
+
+
+def _resolve_version(versions: Mapping[str, Any], aliases: Mapping[str, str], version: str | None) -> str | None:
+    """The key of ``version`` in ``versions``: ``None`` -> the newest, a short alias -> its target, else ``None``."""
+    if version is None:
+        return _newest(versions)
+    if version in versions:
+        return version
+    return aliases.get(version)
 
 
 def _default_pytorch_tag(entry: Mapping[str, Any], pytorch_key: str, *, short: bool) -> str:

@@ -12,7 +12,6 @@ for it (the S3 locations, a bucket) is read back with :func:`async_inference_loc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Self
@@ -24,7 +23,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ._access_logs import enable_access_logs
+from ._buckets import KEY_PREFIX, MAX_URI_LENGTH, S3Location, as_prefix, match_s3_uri, secure_bucket
 from ._grants import acknowledge_wildcard
 from ._validation import ConfigurationError, Problems, allowed_list, describe, is_unresolved
 from .features import EndpointFeature
@@ -53,9 +52,6 @@ SERVERLESS_MEMORY_STEP = 1024
 SERVERLESS_MAX_CONCURRENCY = 200
 MAX_CONCURRENT_INVOCATIONS = 1000
 
-_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<key>.*))?$")
-_KEY_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/=+-]*$")
-_MAX_URI_LENGTH = 512
 _STATE_ATTRIBUTE = "_constructs_lib_async_inference"
 
 
@@ -84,15 +80,15 @@ def _check_s3_path(prop: str, value: str | None, problems: Problems) -> None:
     if isinstance(value, str) and is_unresolved(value):
         problems.add(prop, value, "is a deploy-time value; pass the bucket as an s3.IBucket instead")
         return
-    match = _S3_URI.match(value) if isinstance(value, str) else None
-    if match is None or len(value) > _MAX_URI_LENGTH or ".." in value:
+    match = match_s3_uri(value)
+    if match is None:
         problems.add(
             prop,
             value,
-            f"must be an S3 URI s3://bucket/prefix/ (a valid lowercase bucket name, at most {_MAX_URI_LENGTH} "
+            f"must be an S3 URI s3://bucket/prefix/ (a valid lowercase bucket name, at most {MAX_URI_LENGTH} "
             "characters)",
         )
-    elif match.group("key") and not _KEY_PREFIX.match(match.group("key")):
+    elif match.group("key") and not KEY_PREFIX.match(match.group("key")):
         problems.add(
             prop, value, "has a key prefix with unsupported characters (allowed: letters, digits, !_.*'()/=+-)"
         )
@@ -230,20 +226,6 @@ class AsyncInference:
 
 
 @dataclass(frozen=True)
-class _Location:
-    bucket: s3.IBucket
-    prefix: str  # "" or ending in "/"
-    created: bool
-
-    @property
-    def uri(self) -> str:
-        return f"s3://{self.bucket.bucket_name}/{self.prefix}"
-
-    def objects(self) -> str:
-        return self.bucket.arn_for_objects(f"{self.prefix}*")
-
-
-@dataclass(frozen=True)
 class AsyncInferenceLocations:
     """Where an async endpoint's payloads, responses and failures live (see :func:`async_inference_locations`)."""
 
@@ -266,13 +248,13 @@ class _AsyncState:
     """What the feature remembers per endpoint, for ``grant_invoke`` and :func:`async_inference_locations`."""
 
     locations: AsyncInferenceLocations
-    output: _Location
-    failure: _Location | None
-    input: _Location
+    output: S3Location
+    failure: S3Location | None
+    input: S3Location
     key: kms.IKey | None
 
     @property
-    def writes(self) -> list[_Location]:
+    def writes(self) -> list[S3Location]:
         return [self.output, *([self.failure] if self.failure else [])]
 
 
@@ -286,10 +268,9 @@ def async_inference_locations(endpoint: EndpointBase) -> AsyncInferenceLocations
 
 
 def _parse_uri(uri: str) -> tuple[str, str]:
-    match = _S3_URI.match(uri)
+    match = match_s3_uri(uri)
     assert match is not None  # checked by AsyncInference
-    key = match.group("key") or ""
-    return match.group("bucket"), key if not key or key.endswith("/") else key + "/"
+    return match.group("bucket"), as_prefix(match.group("key") or "")
 
 
 def _resolve_locations(endpoint: EndpointBase, settings: AsyncInference, key: kms.IKey | None) -> _AsyncState:
@@ -300,15 +281,17 @@ def _resolve_locations(endpoint: EndpointBase, settings: AsyncInference, key: km
         if settings.output_bucket is not None:
             return settings.output_bucket
         if not created:
-            created.append(_create_bucket(scope, key))
+            created.append(
+                secure_bucket(scope, "Bucket", key=key, object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED)
+            )
         return created[0]
 
-    def from_uri(id: str, uri: str) -> _Location:
+    def from_uri(id: str, uri: str) -> S3Location:
         name, prefix = _parse_uri(uri)
-        return _Location(s3.Bucket.from_bucket_name(scope, id, name), prefix, created=False)
+        return S3Location(s3.Bucket.from_bucket_name(scope, id, name), prefix, created=False)
 
-    def in_bucket(bucket: s3.IBucket, prefix: str) -> _Location:
-        return _Location(bucket, prefix, created=bool(created) and bucket is created[0])
+    def in_bucket(bucket: s3.IBucket, prefix: str) -> S3Location:
+        return S3Location(bucket, prefix, created=bool(created) and bucket is created[0])
 
     if settings.output_path is not None:
         output = from_uri("OutputLocation", settings.output_path)
@@ -335,26 +318,11 @@ def _resolve_locations(endpoint: EndpointBase, settings: AsyncInference, key: km
     return _AsyncState(locations, output, failure, input_, key)
 
 
-def _create_bucket(scope: Construct, key: kms.IKey | None) -> s3.IBucket:
-    bucket = s3.Bucket(
-        scope,
-        "Bucket",
-        encryption=s3.BucketEncryption.KMS if key is not None else s3.BucketEncryption.S3_MANAGED,
-        encryption_key=key,
-        bucket_key_enabled=key is not None or None,
-        enforce_ssl=True,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-    )
-    enable_access_logs(bucket)
-    return bucket
-
-
-def _objects(locations: Iterable[_Location]) -> list[str]:
+def _objects(locations: Iterable[S3Location]) -> list[str]:
     return list(dict.fromkeys(location.objects() for location in locations))
 
 
-def _own_key(location: _Location) -> kms.IKey | None:
+def _own_key(location: S3Location) -> kms.IKey | None:
     """The key of a bucket of the user's (a created bucket uses ``encryption_key``, granted elsewhere)."""
     return None if location.created else location.bucket.encryption_key
 

@@ -24,7 +24,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from ._access_logs import enable_access_logs
+from ._buckets import secure_bucket
 from ._grants import acknowledge_wildcard
 from ._validation import Problems, is_unresolved
 
@@ -102,17 +102,9 @@ class ScriptRepack(Construct):
 
         code = s3_assets.Asset(self, "Code", path=code_dir, exclude=_JUNK)
 
-        log_group = logs.LogGroup(
-            self, "LogGroup", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        log_group, role = self._logging_role(
+            "LogGroup", "ServiceRole", "Repacks a model.tar.gz with code/ (ScriptRepack)"
         )
-        role = iam.Role(
-            self,
-            "ServiceRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Repacks a model.tar.gz with code/ (ScriptRepack)",
-        )
-        # Own log group and inline permissions instead of the AWSLambdaBasicExecutionRole managed policy.
-        log_group.grant_write(role)
         self._grant_object_read(role, model_data_bucket, model_data_bucket.arn_for_objects(model_data_key))
         self._grant_object_read(role, code.bucket, code.bucket.arn_for_objects(code.s3_object_key))
         role.add_to_principal_policy(
@@ -141,16 +133,9 @@ class ScriptRepack(Construct):
         )
         """The repack Lambda function."""
 
-        provider_log_group = logs.LogGroup(
-            self, "ProviderLogGroup", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        provider_log_group, provider_role = self._logging_role(
+            "ProviderLogGroup", "ProviderRole", "Custom resource provider framework of ScriptRepack"
         )
-        provider_role = iam.Role(
-            self,
-            "ProviderRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Custom resource provider framework of ScriptRepack",
-        )
-        provider_log_group.grant_write(provider_role)
         # The Provider framework lets its role invoke the function and any version or alias of it.
         acknowledge_wildcard(
             provider_role,
@@ -205,19 +190,26 @@ class ScriptRepack(Construct):
             self.output_bucket.encryption_key.grant_decrypt(grantee)
         return grant
 
+    def _logging_role(self, log_group_id: str, role_id: str, description: str) -> tuple[logs.LogGroup, iam.Role]:
+        """A Lambda function's log group (kept one month) and role, allowed to write to it.
+
+        Own log group and inline permissions instead of the AWSLambdaBasicExecutionRole managed policy.
+        """
+        log_group = logs.LogGroup(
+            self, log_group_id, retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        )
+        role = iam.Role(self, role_id, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
+        log_group.grant_write(role)
+        return log_group, role
+
     def _create_output_bucket(self) -> s3.Bucket:
-        bucket = s3.Bucket(
+        return secure_bucket(
             self,
             "OutputBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             versioned=False,
             lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1))],
             removal_policy=RemovalPolicy.DESTROY,
         )
-        enable_access_logs(bucket)
-        return bucket
 
     def _output_objects_arn(self) -> str:
         return self.output_bucket.arn_for_objects(f"{self.output_prefix}*")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.fake_hub import FakeHub
 
 # Set before anything imports huggingface_hub (it reads HF_ENDPOINT once, at import): an
 # accidental Hub request goes to a closed loopback port and fails at once instead of leaving
@@ -33,3 +40,29 @@ def _seed_hub_context() -> None:
 
 
 _seed_hub_context()
+
+
+@pytest.fixture
+def code_dir(tmp_path: Path) -> Path:
+    """A ``code/`` directory with a minimal ``inference.py`` (test modules needing another script override it)."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text("def model_fn(model_dir):\n    return model_dir\n")
+    return code
+
+
+@pytest.fixture(scope="module")
+def fake_hub() -> Iterator[FakeHub]:
+    """A fake Hub on loopback serving ``tests.fake_hub``'s repositories, one per test module."""
+    from tests.fake_hub import FakeHub
+
+    with FakeHub() as fake:
+        yield fake
+
+
+@pytest.fixture
+def hermetic_hf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A fresh ``HF_HOME`` per test and no Hub token or offline switch from the environment."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)

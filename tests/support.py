@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Template
 
+from constructs_lib import CustomScriptEndpoint, FineTunedEndpoint, HubModelEndpoint
 from constructs_lib._access_logs import ACCESS_LOGS_ID
 
 ACCOUNT = "123456789012"
 GPU_TOOLKIT_TAG = "2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04"
 CPU_TOOLKIT_TAG = "2.6.0-transformers4.51.3-cpu-py312-ubuntu22.04"
+SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+TUNED_URI = "s3://my-bucket/models/model.tar.gz"
 
 
 def new_stack(region: str | None = "us-east-1", **kwargs: Any) -> Stack:
     """A fresh stack in a fresh app; ``region=None`` gives an environment-agnostic stack."""
     env = Environment(account=ACCOUNT, region=region) if region else None
     return Stack(App(), "TestStack", env=env, **kwargs)
+
+
+def build_endpoint(kind: str, stack: Stack, code_dir: Path | None = None, **props: Any) -> Any:
+    """An SST-2 text classifier called ``Endpoint``, from the Hub (``"hub"``), a fine-tuned archive
+    (``"tuned"``) or a custom script in ``code_dir`` (any other ``kind``)."""
+    if kind == "hub":
+        return HubModelEndpoint(stack, "Endpoint", model_id=SST2, task="text-classification", **props)
+    if kind == "tuned":
+        return FineTunedEndpoint(stack, "Endpoint", model_data=TUNED_URI, task="text-classification", **props)
+    assert code_dir is not None
+    return CustomScriptEndpoint(stack, "Endpoint", code_dir=code_dir, model_id=SST2, **props)
 
 
 def synth(build: Callable[[Stack], Any], region: str | None = "us-east-1") -> Template:

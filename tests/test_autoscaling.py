@@ -11,33 +11,18 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk.assertions import Template
 
-from constructs_lib import ConfigurationError, CustomScriptEndpoint, FineTunedEndpoint, HubModelEndpoint
+from constructs_lib import ConfigurationError, FineTunedEndpoint
 from constructs_lib.autoscaling import AutoScaling, ScheduledCapacity
 from constructs_lib.inference_modes import AsyncInference, ServerlessInference
 
-from .support import new_stack, only, resources
+from .support import TUNED_URI, build_endpoint, new_stack, only, resources
 
-SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
-TUNED_URI = "s3://my-bucket/models/model.tar.gz"
 MORNING = "cron(0 8 ? * MON-FRI *)"
-
-
-@pytest.fixture
-def code_dir(tmp_path: Path) -> Path:
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "inference.py").write_text("def model_fn(model_dir):\n    return model_dir\n")
-    return code
 
 
 def build(kind: str, stack: Stack, code_dir: Path | None = None, **props: Any) -> Any:
     props.setdefault("instance_type", "ml.g5.xlarge")
-    if kind == "hub":
-        return HubModelEndpoint(stack, "Endpoint", model_id=SST2, task="text-classification", **props)
-    if kind == "tuned":
-        return FineTunedEndpoint(stack, "Endpoint", model_data=TUNED_URI, task="text-classification", **props)
-    assert code_dir is not None
-    return CustomScriptEndpoint(stack, "Endpoint", code_dir=code_dir, model_id=SST2, **props)
+    return build_endpoint(kind, stack, code_dir, **props)
 
 
 def policies(template: Template) -> dict[str, dict[str, Any]]:

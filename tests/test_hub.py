@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +40,7 @@ from tests.fake_hub import (
     safetensors_bytes,
 )
 
-
-@pytest.fixture(scope="module")
-def hub() -> Iterator[FakeHub]:
-    with FakeHub() as fake:
-        yield fake
-
-
-@pytest.fixture(autouse=True)
-def hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("hermetic_hf")
 
 
 @pytest.fixture
@@ -60,8 +48,8 @@ def context(tmp_path: Path) -> Path:
     return tmp_path / "app" / "hub.context.json"
 
 
-def lookup(hub: FakeHub, model_id: str, context: Path, **kwargs: Any) -> ModelProfile:
-    return lookup_hub_profile(model_id, context_file=context, endpoint=hub.url, **kwargs)
+def lookup(fake_hub: FakeHub, model_id: str, context: Path, **kwargs: Any) -> ModelProfile:
+    return lookup_hub_profile(model_id, context_file=context, endpoint=fake_hub.url, **kwargs)
 
 
 # --------------------------------------------------------------------------- Hub profiles
@@ -78,7 +66,7 @@ def lookup(hub: FakeHub, model_id: str, context: Path, **kwargs: Any) -> ModelPr
     ],
 )
 def test_hub_profiles(
-    hub: FakeHub,
+    fake_hub: FakeHub,
     context: Path,
     model_id: str,
     parameters: int,
@@ -89,7 +77,7 @@ def test_hub_profiles(
     experts: int | None,
     task: str,
 ) -> None:
-    profile = lookup(hub, model_id, context)
+    profile = lookup(fake_hub, model_id, context)
     assert profile.parameters == parameters
     assert profile.dtype == dtype
     assert profile.parameters_by_dtype == {dtype: parameters}
@@ -101,76 +89,84 @@ def test_hub_profiles(
     assert not profile.gated
 
 
-def test_bert_profile_is_read_from_the_safetensors_header_with_a_range_request(hub: FakeHub, context: Path) -> None:
-    hub.clear()
-    profile = lookup(hub, BERT_ID, context)
+def test_bert_profile_is_read_from_the_safetensors_header_with_a_range_request(
+    fake_hub: FakeHub, context: Path
+) -> None:
+    fake_hub.clear()
+    profile = lookup(fake_hub, BERT_ID, context)
     assert profile.parameters == BERT_PARAMETERS
-    ranged = [r for r in hub.requests if r.method == "GET" and r.path.endswith("/model.safetensors")]
+    ranged = [r for r in fake_hub.requests if r.method == "GET" and r.path.endswith("/model.safetensors")]
     assert ranged and ranged[0].headers.get("range", ranged[0].headers.get("Range", "")).startswith("bytes=0-")
 
 
-def test_gqa_and_head_dim(hub: FakeHub, context: Path) -> None:
-    llama = lookup(hub, LLAMA8B_ID, context)
+def test_gqa_and_head_dim(fake_hub: FakeHub, context: Path) -> None:
+    llama = lookup(fake_hub, LLAMA8B_ID, context)
     assert llama.head_dim == 128
     # 2 (K and V) x 32 layers x 8 kv heads x 128 dims x 2 bytes
     assert llama.kv_cache_bytes_per_token() == 131072
-    big = lookup(hub, LLAMA70B_ID, context)
+    big = lookup(fake_hub, LLAMA70B_ID, context)
     assert big.head_dim is None and big.effective_head_dim == 8192 // 64
     assert big.kv_cache_bytes_per_token() == 2 * 80 * 8 * 128 * 2
 
 
 def test_answers_are_cached_and_reused_offline_without_any_request(
-    hub: FakeHub, context: Path, monkeypatch: pytest.MonkeyPatch
+    fake_hub: FakeHub, context: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = lookup(hub, LLAMA8B_ID, context)
-    lookup(hub, BGE_ID, context)
+    first = lookup(fake_hub, LLAMA8B_ID, context)
+    lookup(fake_hub, BGE_ID, context)
     data = json.loads(context.read_text())
     assert list(data) == sorted(data) == [context_key(BGE_ID, None), context_key(LLAMA8B_ID, None)]
     assert data["hub:fake-org/llama-8b-instruct@main"]["parameters"] == LLAMA8B_PARAMETERS
     assert context.read_text() == json.dumps(data, indent=2, sort_keys=True) + "\n"
 
-    hub.clear()
+    fake_hub.clear()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    again = lookup(hub, LLAMA8B_ID, context)
+    again = lookup(fake_hub, LLAMA8B_ID, context)
     assert again == first
-    assert hub.requests == []
+    assert fake_hub.requests == []
 
 
-def test_cache_hit_makes_no_request_even_online(hub: FakeHub, context: Path) -> None:
-    lookup(hub, MIXTRAL_ID, context)
-    hub.clear()
-    assert lookup(hub, MIXTRAL_ID, context).num_experts == 8
-    assert hub.requests == []
+def test_cache_hit_makes_no_request_even_online(fake_hub: FakeHub, context: Path) -> None:
+    lookup(fake_hub, MIXTRAL_ID, context)
+    fake_hub.clear()
+    assert lookup(fake_hub, MIXTRAL_ID, context).num_experts == 8
+    assert fake_hub.requests == []
 
 
-def test_cache_write_merges_with_existing_entries(hub: FakeHub, context: Path) -> None:
+def test_cache_write_merges_with_existing_entries(fake_hub: FakeHub, context: Path) -> None:
     context.parent.mkdir(parents=True)
     context.write_text(json.dumps({"hub:someone/else@v1": ModelProfile(parameters=5).to_json()}))
-    lookup(hub, BGE_ID, context)
+    lookup(fake_hub, BGE_ID, context)
     data = json.loads(context.read_text())
     assert set(data) == {"hub:someone/else@v1", "hub:fake-org/bge-large@main"}
-    assert lookup_hub_profile("someone/else", revision="v1", context_file=context, endpoint=hub.url).parameters == 5
+    assert (
+        lookup_hub_profile("someone/else", revision="v1", context_file=context, endpoint=fake_hub.url).parameters == 5
+    )
 
 
-def test_offline_without_cache_is_a_clear_error(hub: FakeHub, context: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    hub.clear()
+def test_offline_without_cache_is_a_clear_error(
+    fake_hub: FakeHub, context: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_hub.clear()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ConfigurationError) as error:
-        lookup(hub, LLAMA8B_ID, context)
+        lookup(fake_hub, LLAMA8B_ID, context)
     text = str(error.value)
     assert LLAMA8B_ID in text
     assert "could not reach the Hugging Face Hub" in text
     assert "cdk synth" in text and "python -m constructs_lib recommend" in text and "model_profile=" in text
-    assert hub.requests == []
+    assert fake_hub.requests == []
     assert not context.exists()
 
 
-def test_offline_via_huggingface_hub_constant(hub: FakeHub, context: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_via_huggingface_hub_constant(
+    fake_hub: FakeHub, context: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(ConfigurationError, match="could not reach the Hugging Face Hub"):
-        lookup(hub, BGE_ID, context)
+        lookup(fake_hub, BGE_ID, context)
 
 
 def test_unreachable_hub_is_reported_as_offline(context: Path) -> None:
@@ -184,52 +180,52 @@ def test_unreachable_hub_is_reported_as_offline(context: Path) -> None:
     assert not context.exists()
 
 
-def test_gated_model_without_token_is_an_error(hub: FakeHub, context: Path) -> None:
+def test_gated_model_without_token_is_an_error(fake_hub: FakeHub, context: Path) -> None:
     with pytest.raises(ConfigurationError) as error:
-        lookup(hub, GATED_ID, context)
+        lookup(fake_hub, GATED_ID, context)
     assert GATED_ID in str(error.value)
     assert "gated" in str(error.value) and "hf_token_secret" in str(error.value)
     assert not context.exists()
 
 
-def test_gated_model_with_a_token_that_has_no_access(hub: FakeHub, context: Path) -> None:
+def test_gated_model_with_a_token_that_has_no_access(fake_hub: FakeHub, context: Path) -> None:
     # The token passes the early check; the Hub then answers 401 GatedRepo (GatedRepoError).
     with pytest.raises(ConfigurationError, match=r"is gated on the Hugging Face Hub.*hf_token_secret"):
-        lookup(hub, GATED_ID, context, token="hf_no_access")
+        lookup(fake_hub, GATED_ID, context, token="hf_no_access")
 
 
-def test_gated_model_with_token(hub: FakeHub, context: Path) -> None:
-    hub.clear()
-    profile = lookup(hub, GATED_ID, context, token=TOKEN)
+def test_gated_model_with_token(fake_hub: FakeHub, context: Path) -> None:
+    fake_hub.clear()
+    profile = lookup(fake_hub, GATED_ID, context, token=TOKEN)
     assert profile.gated
     assert profile.num_key_value_heads == 8 and profile.head_dim == 64
     assert any(
         r.headers.get("authorization") == f"Bearer {TOKEN}" or r.headers.get("Authorization") == f"Bearer {TOKEN}"
-        for r in hub.requests
+        for r in fake_hub.requests
     )
 
 
-def test_missing_repository(hub: FakeHub, context: Path) -> None:
+def test_missing_repository(fake_hub: FakeHub, context: Path) -> None:
     with pytest.raises(ConfigurationError) as error:
-        lookup(hub, MISSING_ID, context)
+        lookup(fake_hub, MISSING_ID, context)
     assert f"{MISSING_ID!r} was not found on the Hugging Face Hub" in str(error.value)
     assert "spelling" in str(error.value)
     assert not context.exists()
 
 
-def test_missing_revision(hub: FakeHub, context: Path) -> None:
+def test_missing_revision(fake_hub: FakeHub, context: Path) -> None:
     with pytest.raises(ConfigurationError, match="revision: 'v9' was not found"):
-        lookup(hub, LLAMA8B_ID, context, revision="v9")
+        lookup(fake_hub, LLAMA8B_ID, context, revision="v9")
 
 
-def test_revision_is_part_of_the_cache_key(hub: FakeHub, context: Path) -> None:
-    profile = lookup(hub, LLAMA8B_ID, context, revision="main")
+def test_revision_is_part_of_the_cache_key(fake_hub: FakeHub, context: Path) -> None:
+    profile = lookup(fake_hub, LLAMA8B_ID, context, revision="main")
     assert profile.revision == "main"
     assert "hub:fake-org/llama-8b-instruct@main" in json.loads(context.read_text())
 
 
-def test_bin_only_repository_falls_back_to_file_sizes(hub: FakeHub, context: Path) -> None:
-    profile = lookup(hub, BIN_ID, context)
+def test_bin_only_repository_falls_back_to_file_sizes(fake_hub: FakeHub, context: Path) -> None:
+    profile = lookup(fake_hub, BIN_ID, context)
     assert profile.weights_bytes == BIN_SIZE  # training_args.bin is not counted
     assert profile.parameters_by_dtype is None
     assert profile.dtype == "float32"

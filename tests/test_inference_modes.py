@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 
-from constructs_lib import ConfigurationError, CustomScriptEndpoint, FineTunedEndpoint, HubModelEndpoint, Serving
+from constructs_lib import ConfigurationError, FineTunedEndpoint, Serving
 from constructs_lib.autoscaling import AutoScaling
 from constructs_lib.hub import ModelProfile
 from constructs_lib.inference_modes import (
@@ -25,27 +25,19 @@ from constructs_lib.inference_modes import (
 from constructs_lib.sizing import SizingOptions
 from constructs_lib.variants import ModelVariant
 
-from .support import CPU_TOOLKIT_TAG, actions_of, created_bucket, new_stack, only, resources
+from .support import (
+    CPU_TOOLKIT_TAG,
+    SST2,
+    TUNED_URI,
+    actions_of,
+    build_endpoint,
+    created_bucket,
+    new_stack,
+    only,
+    resources,
+)
 
-SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
-TUNED_URI = "s3://my-bucket/models/model.tar.gz"
-
-
-@pytest.fixture
-def code_dir(tmp_path: Path) -> Path:
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "inference.py").write_text("def model_fn(model_dir):\n    return model_dir\n")
-    return code
-
-
-def build(kind: str, stack: Stack, code_dir: Path | None = None, **props: Any) -> Any:
-    if kind == "hub":
-        return HubModelEndpoint(stack, "Endpoint", model_id=SST2, task="text-classification", **props)
-    if kind == "tuned":
-        return FineTunedEndpoint(stack, "Endpoint", model_data=TUNED_URI, task="text-classification", **props)
-    assert code_dir is not None
-    return CustomScriptEndpoint(stack, "Endpoint", code_dir=code_dir, model_id=SST2, **props)
+build = build_endpoint  # no default instance_type in this module, unlike test_autoscaling / test_variants
 
 
 def config_of(template: Template) -> dict[str, Any]:

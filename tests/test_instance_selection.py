@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,21 +32,14 @@ from tests.fake_hub import (
 from .support import container, new_stack, variant
 
 
-@pytest.fixture(scope="module")
-def hub() -> Iterator[FakeHub]:
-    with FakeHub() as fake:
-        yield fake
-
-
 @pytest.fixture(autouse=True)
-def lookups_go_to_the_fake_hub(hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def lookups_go_to_the_fake_hub(
+    fake_hub: FakeHub, hermetic_hf: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Point the constructs' Hub lookups at the fake Hub with an empty cache of their own."""
     context = tmp_path / "hub.context.json"
-    monkeypatch.setattr(endpoint_module, "HubLookup", functools.partial(HubLookup, endpoint=hub.url))
+    monkeypatch.setattr(endpoint_module, "HubLookup", functools.partial(HubLookup, endpoint=fake_hub.url))
     monkeypatch.setenv("CONSTRUCTS_LIB_HUB_CONTEXT", str(context))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
     return context
 
 
@@ -146,14 +138,14 @@ def test_bin_only_repository_is_sized_from_file_sizes() -> None:
 
 
 def test_cached_answer_is_used_offline_without_any_request(
-    hub: FakeHub, lookups_go_to_the_fake_hub: Path, monkeypatch: pytest.MonkeyPatch
+    fake_hub: FakeHub, lookups_go_to_the_fake_hub: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hub_endpoint(BERT_ID)  # online: fills the cache
     assert BERT_ID in lookups_go_to_the_fake_hub.read_text()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    before = len(hub.requests)
+    before = len(fake_hub.requests)
     _, endpoint = hub_endpoint(BERT_ID)
-    assert len(hub.requests) == before
+    assert len(fake_hub.requests) == before
     assert endpoint.instance_type == "ml.g4dn.xlarge"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,24 +11,13 @@ import pytest
 from constructs_lib.recommend import add_recommend_command
 from tests.fake_hub import BERT_ID, BGE_ID, LLAMA8B_ID, LLAMA70B_ID, MISSING_ID, FakeHub
 
-
-@pytest.fixture(scope="module")
-def hub() -> Iterator[FakeHub]:
-    with FakeHub() as fake:
-        yield fake
+pytestmark = pytest.mark.usefixtures("hermetic_hf")
 
 
-@pytest.fixture(autouse=True)
-def hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def run(hub: FakeHub, context: Path, *argv: str) -> int:
+def run(fake_hub: FakeHub, context: Path, *argv: str) -> int:
     parser = argparse.ArgumentParser(prog="python -m constructs_lib")
     add_recommend_command(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["recommend", *argv, "--endpoint", hub.url, "--context-file", str(context)])
+    args = parser.parse_args(["recommend", *argv, "--endpoint", fake_hub.url, "--context-file", str(context)])
     code: int = args.func(args)
     return code
 
@@ -39,10 +27,10 @@ def rows(output: str) -> list[str]:
 
 
 def test_recommend_llm_lists_fitting_instances_cheapest_first(
-    hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     context = tmp_path / "hub.context.json"
-    assert run(hub, context, LLAMA8B_ID) == 0
+    assert run(fake_hub, context, LLAMA8B_ID) == 0
     out = capsys.readouterr().out
     assert "8.03B params (bfloat16), 15.0 GiB of weights, serving tgi" in out
     assert out.splitlines()[1].split() == ["instance", "GPUs", "GPU", "mem", "needed", "price/h", "TGI", "env"]
@@ -58,8 +46,8 @@ def test_recommend_llm_lists_fitting_instances_cheapest_first(
     assert "hub:fake-org/llama-8b-instruct@main" in json.loads(context.read_text())
 
 
-def test_recommend_all_shows_reasons(hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(hub, tmp_path / "c.json", LLAMA70B_ID, "--all", "--families", "g5,g6e") == 0
+def test_recommend_all_shows_reasons(fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(fake_hub, tmp_path / "c.json", LLAMA70B_ID, "--all", "--families", "g5,g6e") == 0
     out = capsys.readouterr().out
     table = rows(out)
     assert table[0].startswith("ml.g6e.12xlarge ")
@@ -68,43 +56,49 @@ def test_recommend_all_shows_reasons(hub: FakeHub, tmp_path: Path, capsys: pytes
     assert "needs" in small and "one A10G has 22.4 GiB usable" in small
 
 
-def test_recommend_quantize(hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(hub, tmp_path / "c.json", LLAMA70B_ID, "--quantize", "awq") == 0
+def test_recommend_quantize(fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(fake_hub, tmp_path / "c.json", LLAMA70B_ID, "--quantize", "awq") == 0
     out = capsys.readouterr().out
     assert rows(out)[0].startswith("ml.g6.12xlarge ")
     assert "HF_MODEL_QUANTIZE=awq" in rows(out)[0]
 
 
-def test_recommend_embedding_model_uses_tei(hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(hub, tmp_path / "c.json", BGE_ID) == 0
+def test_recommend_embedding_model_uses_tei(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake_hub, tmp_path / "c.json", BGE_ID) == 0
     out = capsys.readouterr().out
     assert "serving tei" in out and "notes" in out
     assert rows(out)[0].startswith("ml.g4dn.xlarge ")
 
 
-def test_recommend_task_and_serving_overrides(hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(hub, tmp_path / "c.json", BERT_ID, "--task", "feature-extraction") == 0
+def test_recommend_task_and_serving_overrides(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake_hub, tmp_path / "c.json", BERT_ID, "--task", "feature-extraction") == 0
     assert "serving tei" in capsys.readouterr().out
-    assert run(hub, tmp_path / "c.json", BERT_ID, "--serving", "tgi") == 0
+    assert run(fake_hub, tmp_path / "c.json", BERT_ID, "--serving", "tgi") == 0
     assert rows(capsys.readouterr().out)[0].startswith("ml.g6.xlarge ")
 
 
 def test_recommend_nothing_fits_under_the_price(
-    hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(hub, tmp_path / "c.json", LLAMA8B_ID, "--max-price", "0.5") == 1
+    assert run(fake_hub, tmp_path / "c.json", LLAMA8B_ID, "--max-price", "0.5") == 1
     out = capsys.readouterr().out
     assert "No GPU instance fits" in out
     assert rows(out) == []
 
 
 def test_recommend_missing_model_is_exit_code_2(
-    hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(hub, tmp_path / "c.json", MISSING_ID) == 2
+    assert run(fake_hub, tmp_path / "c.json", MISSING_ID) == 2
     assert "was not found on the Hugging Face Hub" in capsys.readouterr().err
 
 
-def test_recommend_bad_option_is_exit_code_2(hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(hub, tmp_path / "c.json", LLAMA8B_ID, "--families", "z9") == 2
+def test_recommend_bad_option_is_exit_code_2(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake_hub, tmp_path / "c.json", LLAMA8B_ID, "--families", "z9") == 2
     assert "instance_selection.families" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 from moto.server import ThreadedMotoServer
 
+from constructs_lib._grants import render_for_nag
 from constructs_lib._validation import ConfigurationError
 from constructs_lib.repack import HANDLER_DIR, ScriptRepack
 
@@ -306,12 +307,8 @@ def test_source_that_is_not_a_tar_gz(handler: ModuleType, s3_client: Any, body: 
     assert _keys(s3_client, OUTPUT_BUCKET) == []
 
 
-def test_failure_after_uploaded_parts_aborts_the_upload(
-    handler: ModuleType, s3_client: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _put_inputs(s3_client)
-    # A truncated archive fails after more than one part (5 MiB) of output has been uploaded.
-    s3_client.put_object(Bucket=SOURCE_BUCKET, Key=SOURCE_KEY, Body=SOURCE_ARCHIVE[: len(SOURCE_ARCHIVE) * 9 // 10])
+def _spy_on_aborts(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The part counts of every aborted multipart upload, appended as the handler aborts them."""
     aborted: list[int] = []
     original_abort = handler.MultipartWriter.abort
 
@@ -320,6 +317,16 @@ def test_failure_after_uploaded_parts_aborts_the_upload(
         original_abort(self)
 
     monkeypatch.setattr(handler.MultipartWriter, "abort", spy_abort)
+    return aborted
+
+
+def test_failure_after_uploaded_parts_aborts_the_upload(
+    handler: ModuleType, s3_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _put_inputs(s3_client)
+    # A truncated archive fails after more than one part (5 MiB) of output has been uploaded.
+    s3_client.put_object(Bucket=SOURCE_BUCKET, Key=SOURCE_KEY, Body=SOURCE_ARCHIVE[: len(SOURCE_ARCHIVE) * 9 // 10])
+    aborted = _spy_on_aborts(handler, monkeypatch)
 
     with pytest.raises(handler.RepackError, match="not a valid gzip-compressed tar"):
         handler.on_event(_event("Create", _props()), None)
@@ -331,14 +338,7 @@ def test_failure_after_uploaded_parts_aborts_the_upload(
 
 def test_stops_before_the_lambda_timeout(handler: ModuleType, s3_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     _put_inputs(s3_client)
-    aborted: list[int] = []
-    original_abort = handler.MultipartWriter.abort
-
-    def spy_abort(self: Any) -> None:
-        aborted.append(self.part_count)
-        original_abort(self)
-
-    monkeypatch.setattr(handler.MultipartWriter, "abort", spy_abort)
+    aborted = _spy_on_aborts(handler, monkeypatch)
 
     class RunningOutOfTime:
         """Plenty of time for the first 8 MiB of the source (one 5 MiB part uploaded), then 5 s left."""
@@ -411,20 +411,6 @@ def _statements_of(template: Template, role_fragment: str) -> list[dict[str, Any
     return statements
 
 
-def _flat(value: Any) -> str:
-    """A resource ARN as text: Fn::Join parts concatenated, other intrinsics rendered as <...>."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(_flat(part) for part in parts)
-    if isinstance(value, dict) and "Ref" in value:
-        return f"<{value['Ref']}>"
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        return f"<{'.'.join(value['Fn::GetAtt'])}>"
-    return repr(value)
-
-
 def test_function_and_custom_resource(built: tuple[Stack, ScriptRepack, Template]) -> None:
     _, _, template = built
     functions = resources(template, "AWS::Lambda::Function")
@@ -459,7 +445,7 @@ def test_function_role_is_scoped_to_single_objects_and_the_output_prefix(
     _, repack, template = built
     statements = _statements_of(template, "RepackServiceRole")
     s3_statements = [s for s in statements if any(a.startswith("s3:") for a in actions_of(s))]
-    by_resource = {_flat(s["Resource"]): sorted(actions_of(s)) for s in s3_statements}
+    by_resource = {render_for_nag(s["Resource"]): sorted(actions_of(s)) for s in s3_statements}
     assert by_resource.pop("arn:<AWS::Partition>:s3:::my-models/fine-tuned/model.tar.gz") == ["s3:GetObject"]
     (code_arn,) = [arn for arn in by_resource if arn.endswith(".zip")]
     assert by_resource.pop(code_arn) == ["s3:GetObject"] and "*" not in code_arn
@@ -527,7 +513,7 @@ def test_grant_read_gives_get_object_on_the_output_prefix_only(built: tuple[Stac
     statements = _statements_of(template, "SageMakerRole")
     assert len(statements) == 1
     assert actions_of(statements[0]) == ["s3:GetObject"]
-    assert _flat(statements[0]["Resource"]).endswith(f"/{repack.output_prefix}*")
+    assert render_for_nag(statements[0]["Resource"]).endswith(f"/{repack.output_prefix}*")
 
 
 def test_given_output_bucket_is_used(code_dir: Path) -> None:
@@ -552,7 +538,7 @@ def test_given_output_bucket_is_used(code_dir: Path) -> None:
         "AWS::Lambda::Function", {"Handler": "index.on_event", "MemorySize": 1024, "Timeout": 300}
     )
     assert any(
-        _flat(s["Resource"]) == f"arn:<AWS::Partition>:s3:::shared-output/{repack.output_prefix}*"
+        render_for_nag(s["Resource"]) == f"arn:<AWS::Partition>:s3:::shared-output/{repack.output_prefix}*"
         for s in policy_statements(template)
     )
 
@@ -646,4 +632,4 @@ def test_model_data_with_code_binds_a_script_repack(code_dir: Path) -> None:
     assert config.compressed
     (statement,) = _statements_of(template, "SageMakerRole")
     assert actions_of(statement) == ["s3:GetObject"]
-    assert "/script-repack/" in _flat(statement["Resource"])
+    assert "/script-repack/" in render_for_nag(statement["Resource"])

@@ -10,34 +10,28 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
-from constructs_lib import ConfigurationError, CustomScriptEndpoint, FineTunedEndpoint, HubModelEndpoint, InferenceImage
+from constructs_lib import ConfigurationError, InferenceImage
 from constructs_lib.inference_modes import AsyncInference
 from constructs_lib.variants import ModelVariant
 
-from .support import CPU_TOOLKIT_TAG, actions_of, new_stack, only, policy_statements, resources
+from .support import (
+    CPU_TOOLKIT_TAG,
+    SST2,
+    actions_of,
+    build_endpoint,
+    new_stack,
+    only,
+    policy_statements,
+    resources,
+)
 
-SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 ROBERTA = "cardiffnlp/twitter-roberta-base-sentiment-latest"
-TUNED_URI = "s3://my-bucket/models/model.tar.gz"
 CANDIDATE_URI = "s3://candidates/v2/model.tar.gz"
-
-
-@pytest.fixture
-def code_dir(tmp_path: Path) -> Path:
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "inference.py").write_text("def model_fn(model_dir):\n    return model_dir\n")
-    return code
 
 
 def build(kind: str, stack: Stack, code_dir: Path | None = None, **props: Any) -> Any:
     props.setdefault("instance_type", "ml.g5.xlarge")
-    if kind == "hub":
-        return HubModelEndpoint(stack, "Endpoint", model_id=SST2, task="text-classification", **props)
-    if kind == "tuned":
-        return FineTunedEndpoint(stack, "Endpoint", model_data=TUNED_URI, task="text-classification", **props)
-    assert code_dir is not None
-    return CustomScriptEndpoint(stack, "Endpoint", code_dir=code_dir, model_id=SST2, **props)
+    return build_endpoint(kind, stack, code_dir, **props)
 
 
 def config_of(template: Template) -> dict[str, Any]:

@@ -17,5 +17,7 @@ def predict_fn(data, model, context=None):
     parameters = data.pop("parameters", {}) or {}
     predictions = model(inputs, **parameters)
     # Add a human-friendly verdict next to the raw pipeline output.
-    return [{**prediction, "verdict": "positive" if prediction["label"].upper().startswith("POS") else "negative"}
-            for prediction in predictions]
+    return [
+        {**prediction, "verdict": "positive" if prediction["label"].upper().startswith("POS") else "negative"}
+        for prediction in predictions
+    ]
