@@ -17,6 +17,9 @@ from constructs import Node
 from constructs_lib import ConfigurationError
 
 KINDS = ("hub", "fine-tuned", "custom-script")
+# What each kind cannot do without (custom scripts also need model_data or model_id: the
+# construct itself says so).
+_REQUIRED_KEYS = {"hub": ("model_id",), "fine-tuned": ("model_data",), "custom-script": ("code_dir",)}
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,9 @@ def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings:
     converted.setdefault("kind", _infer_kind(converted))
     if converted["kind"] not in KINDS:
         raise ConfigurationError(f"{source}: kind {converted['kind']!r} is not one of {', '.join(KINDS)}")
+    required = _REQUIRED_KEYS[converted["kind"]]
+    if not any(converted.get(key) for key in required):
+        raise ConfigurationError(f"{source}: kind {converted['kind']!r} needs {' or '.join(required)}")
     return EndpointSettings(**converted)
 
 

@@ -109,6 +109,8 @@ def test_config_file_deploys_several_endpoints(tmp_path: Path) -> None:
         ({"model_id": "gpt2", "instance_count": "two"}, "instance_count 'two' is not a whole number"),
         ({"model_id": "gpt2", "serving": "vllm"}, "serving 'vllm' is not one of"),
         ({"model_id": "gpt2", "kind": "bogus"}, "kind 'bogus' is not one of"),
+        ({"model_id": "gpt2", "kind": "custom-script"}, "kind 'custom-script' needs code_dir"),
+        ({"model_id": "gpt2", "kind": "fine-tuned"}, "kind 'fine-tuned' needs model_data"),
     ],
 )
 def test_bad_context_is_a_clear_error(context: dict[str, str], expected: str) -> None:
