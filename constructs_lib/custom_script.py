@@ -89,6 +89,9 @@ class CustomScriptEndpoint(EndpointBase):
 
 
 def _existing_code_dir(code_dir: str | Path, entry_point: str, problems: Problems) -> Path | None:
+    if not isinstance(code_dir, (str, Path)):
+        problems.add("code_dir", code_dir, "must be the path (str or pathlib.Path) of a directory")
+        return None
     path = Path(code_dir)
     if not path.is_dir():
         problems.add("code_dir", str(code_dir), "is not an existing directory")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -30,7 +30,7 @@ from .images import ImageConfig, InferenceImage, Serving, resolve_serving
 from .instances import InstanceSpec, Processor, instance_spec, instance_type_problem, processor_for
 from .model_data import ModelData, ModelDataConfig
 from .monitoring import EndpointMetrics, safe_tag_value
-from .sizing import DeploymentPlan, plan_deployment
+from .sizing import DeploymentPlan, SizingOptions, plan_deployment
 
 if TYPE_CHECKING:
     from .autoscaling import AutoScaling
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from .deployment import DeploymentGuardrails
     from .inference_modes import AsyncInference, ServerlessInference
     from .monitoring import EndpointAlarms
-    from .sizing import SizingOptions
     from .variants import ModelVariant
 
 DEFAULT_INSTANCE_TYPE = "ml.g5.xlarge"
@@ -279,6 +278,8 @@ class EndpointBase(EndpointMetrics, Construct):
         self._features: tuple[EndpointFeature, ...] = all_features()
         self._check_prop_names(props)
         problems = Problems(f"{type(self).__name__} '{self.node.path}'")
+        _check_prop_types(props, problems)
+        problems.raise_if_any()
 
         self._check_requested_instance(props, problems)
         self._check_scalars(props, problems)
@@ -321,7 +322,7 @@ class EndpointBase(EndpointMetrics, Construct):
         self.image_uri: str = image_config.image_uri
         """URI of the serving container image."""
         model_data_config = source.model_data.bind(self, self.role) if source.model_data else None
-        environment = self._environment(props, model_data_config, problems)
+        environment = self._environment(props, problems)
         problems.raise_if_any()
         self._grant_logs_and_metrics()
 
@@ -467,12 +468,12 @@ class EndpointBase(EndpointMetrics, Construct):
                     "for artifacts in S3. Pass instance_type=... or model_profile=ModelProfile(...).",
                 )
             return None
-        plan = plan_deployment(
-            self.model_profile,
-            serving=self.serving.value,
-            instance_type=requested,
-            options=props.get("instance_selection"),
-        )
+        options: SizingOptions = props.get("instance_selection") or SizingOptions()
+        count = props.get("instance_count", 1)
+        if isinstance(count, int) and count > options.min_instance_count:
+            # Prices (and the price cap) are for every instance the endpoint runs.
+            options = replace(options, min_instance_count=count)
+        plan = plan_deployment(self.model_profile, serving=self.serving.value, instance_type=requested, options=options)
         Annotations.of(self).add_info(plan.summary)
         return plan
 
@@ -501,10 +502,8 @@ class EndpointBase(EndpointMetrics, Construct):
         return connections_of(self)
 
     # ----------------------------------------------------------------------------- environment
-    def _environment(
-        self, props: Mapping[str, Any], model_data: ModelDataConfig | None, problems: Problems
-    ) -> dict[str, str]:
-        environment = self._serving_environment(model_data)
+    def _environment(self, props: Mapping[str, Any], problems: Problems) -> dict[str, str]:
+        environment = serving_environment(self._source, self.serving, self.task)
         if self.deployment_plan is not None:
             environment.update(self.deployment_plan.environment)
         for feature in self._features:
@@ -524,9 +523,6 @@ class EndpointBase(EndpointMetrics, Construct):
         environment.update(user)
         _check_environment(environment, problems)
         return environment
-
-    def _serving_environment(self, model_data: ModelDataConfig | None) -> dict[str, str]:
-        return serving_environment(self._source, self.serving, self.task)
 
     # ------------------------------------------------------------------------------- resources
     def _grant_logs_and_metrics(self) -> None:
@@ -663,6 +659,29 @@ _PROP_OWNED_VARIABLES = {
     "SAGEMAKER_PROGRAM": "entry_point",
     "SAGEMAKER_SUBMIT_DIRECTORY": "code_dir",
 }
+
+
+# Props whose type Python does not enforce at run time: a wrong type must be a clear error, not a
+# traceback from deep inside jsii.
+_PROP_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "instance_type": (str, "a string such as 'ml.g5.xlarge'"),
+    "endpoint_name": (str, "a string"),
+    "environment": (Mapping, "a mapping of variable names to string values"),
+    "image": (InferenceImage, "an InferenceImage, e.g. InferenceImage.from_uri(uri)"),
+    "model_profile": (ModelProfile, "a ModelProfile(parameters=..., dtype=...)"),
+    "instance_selection": (SizingOptions, "a SizingOptions(...)"),
+}
+
+
+def _check_prop_types(props: Mapping[str, Any], problems: Problems) -> None:
+    for prop, (expected, description) in _PROP_TYPES.items():
+        value = props.get(prop)
+        if value is not None and not isinstance(value, expected):
+            problems.add(prop, value, f"must be {description}")
+    role = props.get("role")
+    # jsii interfaces cannot be used with isinstance; a role is what has an ARN and a principal.
+    if role is not None and not (hasattr(role, "role_arn") and hasattr(role, "grant_principal")):
+        problems.add("role", role, "must be an iam.IRole, e.g. iam.Role.from_role_arn(scope, 'Role', arn)")
 
 
 def _check_timeout(prop: str, value: Duration | None, problems: Problems) -> None:

@@ -49,8 +49,12 @@ class HubModelEndpoint(EndpointBase):
         check_task(task, problems)
         problems.raise_if_any()
         super().__init__(scope, id, source=ModelSource(model_id=model_id, revision=revision, task=task), props=props)
-        self.model_id = model_id
+
+    @property
+    def model_id(self) -> str:
         """The Hub repository served."""
+        assert self.hub_model_id is not None  # always set for a Hub model
+        return self.hub_model_id
 
 
 def check_hub_reference(model_id: str, revision: str | None, problems: Problems) -> None:

@@ -7,6 +7,7 @@ synth with a message naming the key, so a typo never deploys a default model.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -66,11 +67,22 @@ JSON_KEYS = frozenset(
 
 SETTING_KEYS = tuple(f.name for f in fields(EndpointSettings))
 # Context keys the app reads itself; CDK's own context (feature flags, lookups) is ignored.
-APP_KEYS = (*SETTING_KEYS, "config")
+APP_KEYS = (*SETTING_KEYS, "config", "bootstrap_version_rule")
+# The app's keys are snake_case; CDK's own context keys contain ':', '@' or '-'.
+_APP_KEY_SHAPE = re.compile(r"^[a-z][a-z0-9_]*$")
+# Keys that mean nothing for a kind: silently dropping them would deploy something else.
+_FOREIGN_KEYS = {
+    "hub": ("model_data", "code_dir"),
+    "fine-tuned": ("model_id", "revision", "code_dir"),
+    "custom-script": (),
+}
 
 
 def settings_from_context(node: Node) -> list[EndpointSettings]:
     """The endpoints requested through context, or an empty list when none were requested."""
+    unknown = sorted(k for k in node.get_all_context() if _APP_KEY_SHAPE.match(k) and k not in APP_KEYS)
+    if unknown:
+        raise ConfigurationError(f"context: unknown key(s) {unknown}; allowed: {', '.join(APP_KEYS)}")
     config_file = node.try_get_context("config")
     if config_file:
         return _settings_from_file(Path(config_file))
@@ -119,6 +131,9 @@ def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings:
     required = _REQUIRED_KEYS[converted["kind"]]
     if not any(converted.get(key) for key in required):
         raise ConfigurationError(f"{source}: kind {converted['kind']!r} needs {' or '.join(required)}")
+    foreign = [key for key in _FOREIGN_KEYS[converted["kind"]] if converted.get(key) is not None]
+    if foreign:
+        raise ConfigurationError(f"{source}: {foreign} do not apply to kind {converted['kind']!r}")
     return EndpointSettings(**converted)
 
 
@@ -129,10 +144,12 @@ def _infer_kind(values: Mapping[str, Any]) -> str:
 
 
 def _as_int(key: str, value: Any, source: str) -> int:
-    try:
+    # Whole numbers only: 2.7 or true must not quietly become 2 or 1 instances.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
         return int(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"{source}: {key} {value!r} is not a whole number") from None
+    raise ConfigurationError(f"{source}: {key} {value!r} is not a whole number")
 
 
 def _from_json(key: str, value: Any, source: str) -> Any:
@@ -148,4 +165,5 @@ def _from_json(key: str, value: Any, source: str) -> Any:
 def _as_mapping(key: str, value: Any, source: str) -> Mapping[str, str]:
     if not isinstance(value, dict):
         raise ConfigurationError(f"{source}: {key} must be a JSON object of strings")
-    return {str(k): str(v) for k, v in value.items()}
+    # Values go to the construct as given: it rejects anything that is not a string.
+    return {str(k): v for k, v in value.items()}

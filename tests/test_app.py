@@ -205,3 +205,25 @@ def test_bad_feature_settings_are_clear_errors(context: dict[str, str], expected
     with pytest.raises(ConfigurationError) as error:
         stacks_of({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", **context})
     assert expected in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"model_id": "gpt2", "instance_typ": "ml.m5.xlarge"}, "unknown key(s) ['instance_typ']"),
+        ({"model_idd": "gpt2"}, "unknown key(s) ['model_idd']"),
+        ({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", "instance_count": 2.7}, "instance_count 2.7"),
+        ({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", "instance_count": True}, "instance_count True"),
+        ({"kind": "hub", "model_id": "gpt2", "model_data": "s3://my-bucket/m.tar.gz"}, "['model_data'] do not apply"),
+        ({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", "environment": '{"A": null}'}, "must be a string"),
+    ],
+)
+def test_context_mistakes_fail_instead_of_deploying_something_else(context: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        stacks_of(context)
+    assert expected in str(error.value)
+
+
+def test_cdk_own_context_keys_are_not_mistaken_for_typos() -> None:
+    context = {"@aws-cdk/core:newStyleStackSynthesis": True, "aws:cdk:enable-path-metadata": True}
+    assert sorted(stacks_of(context)) == sorted(EXAMPLE_STACKS)

@@ -254,3 +254,39 @@ def test_token_check_agrees_with_cdk_for_every_token_kind() -> None:
     for token in tokens:
         assert Token.is_unresolved(token)
         assert is_unresolved(token), token
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        ({"environment": [("A", "b")]}, "environment: [('A', 'b')] must be a mapping"),
+        ({"image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/x:1"}, "must be an InferenceImage"),
+        ({"endpoint_name": 5}, "endpoint_name: 5 must be a string"),
+        ({"model_profile": {"parameters": 1}}, "model_profile: {'parameters': 1} must be a ModelProfile"),
+        ({"role": "arn:aws:iam::123456789012:role/x"}, "must be an iam.IRole"),
+        ({"instance_type": 5}, "instance_type: 5 must be a string"),
+    ],
+)
+def test_props_of_the_wrong_type_are_clear_errors(props: dict[str, Any], expected: str) -> None:
+    assert expected in hub_error(**props)
+
+
+def test_code_dir_of_the_wrong_type(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        CustomScriptEndpoint(new_stack(), "E", code_dir=5, model_id=SST2)  # type: ignore[arg-type]
+    assert "code_dir: 5 must be the path" in str(error.value)
+
+
+def test_price_cap_counts_every_instance() -> None:
+    from constructs_lib import SizingOptions
+
+    # One ml.g4dn.xlarge (~$0.74/h) fits the cap; four of them (~$2.94/h) do not.
+    with pytest.raises(ConfigurationError) as error:
+        HubModelEndpoint(
+            new_stack(),
+            "E",
+            model_id=SST2,
+            instance_count=4,
+            instance_selection=SizingOptions(max_price_per_hour=1.5),
+        )
+    assert "1.5" in str(error.value)
