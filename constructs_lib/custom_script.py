@@ -8,7 +8,7 @@ from typing import Unpack
 from constructs import Construct
 
 from ._validation import Problems
-from .endpoint import EndpointBase, EndpointProps, ModelSource
+from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_hub_reference, check_task
 from .model_data import ModelData, code_only
 from .scripts import check_inference_script
@@ -56,7 +56,7 @@ class CustomScriptEndpoint(EndpointBase):
         :default task: - none (your ``model_fn`` loads the model)
         :default revision: - the default branch (``main``)
         """
-        problems = Problems(f"CustomScriptEndpoint '{id}'")
+        problems = Problems(subject_of(type(self), scope, id))
         if (model_data is None) == (model_id is None):
             given = "both" if model_data is not None else "neither"
             problems.add_message(

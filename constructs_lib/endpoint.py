@@ -20,7 +20,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ._grants import acknowledge_wildcard
 from ._validation import ConfigurationError, Problems, allowed_list, is_unresolved
@@ -260,6 +260,12 @@ def serving_environment(source: ModelSource, serving: Serving, task: str | None)
     return env
 
 
+def subject_of(construct_class: type, scope: IConstruct | None, id: str) -> str:
+    """How error messages name a construct: its class and path (``HubModelEndpoint 'Stack/Llm'``)."""
+    path = f"{scope.node.path}/{id}" if scope is not None and scope.node.path else id
+    return f"{construct_class.__name__} '{path}'"
+
+
 def _known_props() -> frozenset[str]:
     return frozenset(EndpointProps.__annotations__)
 
@@ -277,7 +283,7 @@ class EndpointBase(EndpointMetrics, Construct):
         """The Hub model the container downloads at start-up (``None`` when artifacts come from S3 or disk)."""
         self._features: tuple[EndpointFeature, ...] = all_features()
         self._check_prop_names(props)
-        problems = Problems(f"{type(self).__name__} '{self.node.path}'")
+        problems = Problems(subject_of(type(self), self.node.scope, id))
         _check_prop_types(props, problems)
         problems.raise_if_any()
 

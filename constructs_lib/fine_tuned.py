@@ -9,7 +9,7 @@ from typing import Unpack
 from constructs import Construct
 
 from ._validation import Problems
-from .endpoint import EndpointBase, EndpointProps, ModelSource
+from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_task
 from .model_data import ModelData
 from .tasks import task_from_architecture
@@ -41,7 +41,7 @@ class FineTunedEndpoint(EndpointBase):
         :default task: - inferred by the container from ``config.json``'s architecture; a local directory
             whose architecture the toolkit cannot map is a synth error
         """
-        problems = Problems(f"FineTunedEndpoint '{id}'")
+        problems = Problems(subject_of(type(self), scope, id))
         check_task(task, problems)
         problems.raise_if_any()
         data = ModelData.parse(model_data)

@@ -9,7 +9,7 @@ from constructs import Construct
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from ._validation import Problems, is_unresolved
-from .endpoint import EndpointBase, EndpointProps, ModelSource
+from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .tasks import task_problem
 
 # Git refs as the Hub accepts them: branch and tag names or a commit sha, no "..", no "//".
@@ -44,7 +44,7 @@ class HubModelEndpoint(EndpointBase):
         :default task: - the model's pipeline tag, inferred by the container
         :default revision: - the default branch (``main``)
         """
-        problems = Problems(f"HubModelEndpoint '{id}'")
+        problems = Problems(subject_of(type(self), scope, id))
         check_hub_reference(model_id, revision, problems)
         check_task(task, problems)
         problems.raise_if_any()
