@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ._validation import ConfigurationError, allowed_list, describe
+from .tasks import task_problem
 
 DTYPE_BYTES: Mapping[str, float] = {
     "float64": 8,
@@ -180,6 +181,19 @@ class ModelProfile:
                     f"model_profile.parameters_by_dtype: dtypes {describe(unknown)} are unknown; "
                     f"allowed: {allowed_list(DTYPE_BYTES)}"
                 )
+            for dtype, count in self.parameters_by_dtype.items():
+                if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
+                    problems.append(
+                        f"model_profile.parameters_by_dtype[{dtype!r}]: {describe(count)} must be a positive integer"
+                    )
+        if self.task is not None:
+            problem = task_problem(self.task) if isinstance(self.task, str) else "must be a string or None"
+            if problem:
+                problems.append(f"model_profile.task: {describe(self.task)} {problem}")
+        for name in ("gated", "private"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                problems.append(f"model_profile.{name}: {describe(value)} must be True or False")
         for name in (
             "weights_bytes",
             "num_layers",
@@ -678,7 +692,7 @@ class HubLookup:
                 counts,
                 weights_bytes,
                 facts,
-                task=getattr(info, "pipeline_tag", None),
+                task=_servable_task(getattr(info, "pipeline_tag", None)),
                 gated=gated,
                 private=private,
                 model_id=model_id,
@@ -718,6 +732,14 @@ def _bin_weights_bytes(siblings: list[Any]) -> int | None:
     ]
     total = sum(int(size) for _, size in preferred if size)
     return total or None
+
+
+def _servable_task(pipeline_tag: str | None) -> str | None:
+    """The Hub's pipeline tag when the serving stacks know it as a task; other tags (e.g.
+    ``text-ranking``) are not a default ``HF_TASK``, and must not make the profile invalid."""
+    if pipeline_tag is None or task_problem(pipeline_tag) is not None:
+        return None
+    return pipeline_tag
 
 
 def lookup_hub_profile(

@@ -31,33 +31,53 @@ class InstanceSpec:
     family: str
     """Family, e.g. ``g5``."""
     vcpus: int
+    """Virtual CPUs on the instance."""
     memory_gib: float
     """Host memory in GiB."""
     accelerators: int = 0
-    """GPUs (or Inferentia chips) on the instance; 0 for CPU instances."""
+    """GPUs (or Inferentia chips) on the instance; 0 for CPU instances.
+
+    :default: 0
+    """
     accelerator_model: str | None = None
-    """e.g. ``A10G``."""
+    """e.g. ``A10G``.
+
+    :default: - none
+    """
     accelerator_memory_gib: float = 0.0
-    """Nominal memory per accelerator in GiB."""
+    """Nominal memory per accelerator in GiB.
+
+    :default: 0.0
+    """
     usable_accelerator_memory_gib: float = 0.0
-    """Memory per accelerator that a process can actually allocate (below nominal)."""
+    """Memory per accelerator that a process can actually allocate (below nominal).
+
+    :default: 0.0
+    """
     local_nvme: bool = False
     """True when the instance has local NVMe storage: SageMaker then rejects ``VolumeSizeInGB``
-    and a KMS key for the storage volume."""
+    and a KMS key for the storage volume.
+
+    :default: False
+    """
     burstable: bool = False
-    """True for ``ml.t*`` instances, which cannot use autoscaling."""
+    """True for ``ml.t*`` instances, which cannot use autoscaling.
+
+    :default: False
+    """
     price_per_hour: float | None = None
-    """Indicative us-east-1 on-demand hosting price (USD/hour); ``None`` when not catalogued."""
+    """Indicative us-east-1 on-demand hosting price (USD/hour); ``None`` when not catalogued.
+
+    :default: - not catalogued
+    """
 
     @property
     def processor(self) -> Processor:
+        """Which Deep Learning Container the instance runs: ``NEURONX`` for ``inf*`` families, ``GPU`` for
+        ``g*``/``p*`` instances with accelerators, else ``CPU``."""
         if self.family.startswith("inf"):
             return Processor.NEURONX
         return Processor.GPU if self.accelerators and self.family[0] in "gp" else Processor.CPU
-
-    @property
-    def total_accelerator_memory_gib(self) -> float:
-        return self.accelerators * self.usable_accelerator_memory_gib
 
 
 @dataclass(frozen=True)

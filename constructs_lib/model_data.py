@@ -94,6 +94,10 @@ class ModelData(abc.ABC):
 
         A directory is packaged into a deterministic ``model.tar.gz`` (cached, so an unchanged
         model is neither packed nor uploaded again) with the model files at the archive root.
+
+        :param path: the local archive or directory.
+        :param prop: the property name used in error messages.
+        :default prop: ``"model_data"``
         """
         local = Path(path)
         if local.is_dir():
@@ -109,7 +113,12 @@ class ModelData(abc.ABC):
 
     @staticmethod
     def parse(value: str | Path | ModelData, *, prop: str = "model_data") -> ModelData:
-        """Turn the ``model_data`` prop (a ``ModelData``, an S3 URI or a local path) into ``ModelData``."""
+        """Turn the ``model_data`` prop (a ``ModelData``, an S3 URI or a local path) into ``ModelData``.
+
+        :param value: a ``ModelData``, an S3 URI or a local path.
+        :param prop: the property name used in error messages.
+        :default prop: ``"model_data"``
+        """
         if isinstance(value, ModelData):
             return value
         if isinstance(value, str) and is_unresolved(value):

@@ -272,6 +272,36 @@ def test_profile_validation_names_the_field() -> None:
         ModelProfile(parameters=10, num_layers=-1)
 
 
+def test_profile_task_must_be_a_known_task() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        ModelProfile(parameters=10, task="classify")
+    assert "model_profile.task: 'classify' is not a known Hugging Face task; allowed: " in str(error.value)
+    assert ModelProfile(parameters=10, task=None).task is None
+    assert ModelProfile(parameters=10, task="sentiment-analysis").task == "sentiment-analysis"
+
+
+@pytest.mark.parametrize("name", ["gated", "private"])
+def test_profile_gated_and_private_must_be_bools(name: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        ModelProfile(parameters=10, **{name: "no"})
+    assert f"model_profile.{name}: 'no' must be True or False" in str(error.value)
+    with pytest.raises(ConfigurationError, match=rf"model_profile\.{name}: 1 must be True or False"):
+        ModelProfile(parameters=10, **{name: 1})
+
+
+@pytest.mark.parametrize("count", [0, -5, True, 1.5, "10"])
+def test_profile_parameters_by_dtype_counts_must_be_positive_integers(count: Any) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        ModelProfile(parameters=10, parameters_by_dtype={"bfloat16": count})
+    assert f"model_profile.parameters_by_dtype['bfloat16']: {count!r} must be a positive integer" in str(error.value)
+
+
+def test_profile_parameters_by_dtype_keys_must_be_known_dtypes() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        ModelProfile(parameters=10, parameters_by_dtype={"fp64": 10})
+    assert "model_profile.parameters_by_dtype: dtypes ['fp64'] are unknown; allowed: " in str(error.value)
+
+
 def test_profile_json_round_trip() -> None:
     profile = ModelProfile(
         parameters=1000,
@@ -444,3 +474,17 @@ def test_directory_without_weights_is_an_error(tmp_path: Path) -> None:
     _write_config(tmp_path, {"num_hidden_layers": 2})
     with pytest.raises(ConfigurationError, match="no weights found"):
         profile_from_directory(tmp_path)
+
+
+def test_unknown_pipeline_tag_is_not_used_as_task(tmp_path: Path) -> None:
+    from tests.fake_hub import BERT_TENSORS, FakeRepo, safetensors_bytes
+
+    ranker = FakeRepo(
+        "fake-org/reranker",
+        {"config.json": b'{"model_type": "bert"}', "model.safetensors": safetensors_bytes(BERT_TENSORS)},
+        info={"pipeline_tag": "text-ranking"},
+    )
+    with FakeHub([ranker]) as hub:
+        profile = lookup_hub_profile("fake-org/reranker", context_file=tmp_path / "h.json", endpoint=hub.url)
+    assert profile.task is None
+    assert profile.parameters > 0

@@ -16,7 +16,8 @@ from aws_cdk.assertions import Annotations, Match, Template
 from constructs_lib import ConfigurationError, FineTunedEndpoint, HubModelEndpoint
 from constructs_lib import endpoint as endpoint_module
 from constructs_lib.hub import HubLookup, ModelProfile
-from constructs_lib.sizing import SizingOptions
+from constructs_lib.security import TOKEN_VARIABLES_BY_SERVING
+from constructs_lib.sizing import SizingOptions, plan_deployment
 from tests.fake_hub import (
     BERT_ID,
     BIN_ID,
@@ -122,7 +123,13 @@ def test_gated_model_with_a_token_secret_deploys(monkeypatch: pytest.MonkeyPatch
     stack = new_stack()
     secret = secretsmanager.Secret.from_secret_name_v2(stack, "Token", "hf-token")
     endpoint = HubModelEndpoint(stack, "Endpoint", model_id=GATED_ID, hf_token_secret=secret)
-    assert endpoint.instance_type is not None
+    env = container(Template.from_stack(stack))["Environment"]
+
+    names = TOKEN_VARIABLES_BY_SERVING[endpoint.serving]
+    assert names and all("resolve:secretsmanager" in json.dumps(env[name]) for name in names)
+    assert endpoint.model_profile is not None and endpoint.model_profile.gated
+    plan = plan_deployment(endpoint.model_profile, serving=endpoint.serving.value, instance_type=None)
+    assert endpoint.instance_type == plan.instance_type == "ml.g6.xlarge"
 
 
 def test_missing_repository_is_an_error_naming_the_model() -> None:

@@ -37,6 +37,12 @@ def tags_of(template: Template, stack: Stack, resource: CfnResource) -> dict[str
     return {tag["Key"]: tag["Value"] for tag in tags}
 
 
+def endpoint_tags(stack: Stack) -> dict[str, str]:
+    """The tags of the stack's one AWS::SageMaker::Endpoint, as synthesized."""
+    (body,) = Template.from_stack(stack).find_resources("AWS::SageMaker::Endpoint").values()
+    return {tag["Key"]: tag["Value"] for tag in body["Properties"]["Tags"]}
+
+
 def observability(**extra: Any) -> dict[str, Any]:
     return {"alarms": True, "dashboard": True, "deployment": DeploymentGuardrails.canary(), "tags": TAGS, **extra}
 
@@ -179,15 +185,21 @@ def test_fifty_tags_fit_when_no_model_id_tag_is_added() -> None:
         instance_type="ml.m5.xlarge",
         tags={f"k{i}": "v" for i in range(50)},
     )
-    Template.from_stack(stack)
+    assert endpoint_tags(stack) == {f"k{i}": "v" for i in range(50)}
 
 
 def test_forty_nine_tags_plus_the_model_id_tag_fit() -> None:
-    hub({f"k{i}": "v" for i in range(49)})
+    tags = {f"k{i}": "v" for i in range(49)}
+    endpoint = hub(tags)
+    synthesized = endpoint_tags(Stack.of(endpoint))
+    assert len(synthesized) == 50
+    assert synthesized == {**tags, MODEL_ID_TAG: SST2}
 
 
 def test_unicode_letters_spaces_and_allowed_punctuation_pass() -> None:
-    hub({"Équipe données": "été 2026", "path/to:key=+-@_.": "", "数字": "四五六"})
+    tags = {"Équipe données": "été 2026", "path/to:key=+-@_.": "", "数字": "四五六"}
+    endpoint = hub(tags)
+    assert endpoint_tags(Stack.of(endpoint)) == {**tags, MODEL_ID_TAG: SST2}
 
 
 def test_token_values_are_not_checked() -> None:
