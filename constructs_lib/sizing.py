@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ._validation import ConfigurationError, Problems, allowed_list, describe, is_unresolved
 from .hub import ModelProfile
@@ -557,16 +557,8 @@ def _describe_demand(profile: ModelProfile, demand: _Demand, options: SizingOpti
 
 
 def _cheapest_alternative(profile: ModelProfile, kind: str, options: SizingOptions) -> str:
-    relaxed = SizingOptions(
-        prices=options.prices,
-        min_instance_count=options.min_instance_count,
-        quantize=options.quantize,
-        headroom=options.headroom,
-        max_input_tokens=options.max_input_tokens,
-        max_total_tokens=options.max_total_tokens,
-        max_batch_total_tokens=options.max_batch_total_tokens,
-        max_batch_prefill_tokens=options.max_batch_prefill_tokens,
-    )
+    # The same constraints, minus the ones that only narrow the choice (families, price cap).
+    relaxed = replace(options, families=None, max_price_per_hour=None)
     table = fit_table(profile, serving=kind, options=relaxed)
     if table and table[0].fits:
         best = table[0]
