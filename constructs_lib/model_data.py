@@ -194,7 +194,7 @@ class _StagedArchive(ModelData):
 
     @abc.abstractmethod
     def _archive(self) -> tuple[Path, str | None]:
-        """The archive to upload and its sha256 (``None`` lets CDK hash the file)."""
+        """The archive to upload and its asset hash (``None`` lets CDK hash the file)."""
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ModelDataConfig:
         path, digest = self._archive()
@@ -224,7 +224,7 @@ class _LocalArchive(_StagedArchive):
         from .packaging import add_code_to_archive
 
         packed = add_code_to_archive(self._path, self._code_dir)
-        return packed.path, packed.sha256
+        return packed.path, packed.asset_hash
 
 
 class _LocalDirectory(_StagedArchive):
@@ -243,7 +243,7 @@ class _LocalDirectory(_StagedArchive):
         from .packaging import package_model_directory
 
         packed = package_model_directory(self._path, code_dir=self._code_dir)
-        return packed.path, packed.sha256
+        return packed.path, packed.asset_hash
 
 
 class _LocalCodeOnly(_StagedArchive):
@@ -257,7 +257,7 @@ class _LocalCodeOnly(_StagedArchive):
         from .packaging import package_code_only
 
         packed = package_code_only(self._code_dir)
-        return packed.path, packed.sha256
+        return packed.path, packed.asset_hash
 
 
 class _RepackedS3Object(ModelData):

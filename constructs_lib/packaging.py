@@ -11,14 +11,16 @@ archives from local directories so that:
   hold a name or a size >= 8 GiB) and the gzip stream are written by this module, not by
   ``tarfile``/``zlib``, so the result does not change with the Python or zlib version
   (zlib-ng, which some distributions ship as ``libz``, emits different deflate bytes).
-  Same inputs -> same sha256 -> same CDK asset hash -> no re-upload and no replacement of
+  Same inputs -> same content digest -> same CDK asset hash -> no re-upload and no replacement of
   the SageMaker Model on another machine or in CI.
 * **packing runs close to copy speed.** Weights are incompressible (safetensors,
   ``.bin``, ``.gguf`` gain a few percent at best, at 50-300 MB/s per core), so the gzip
   stream uses *stored* deflate blocks (deflate's "no compression" block type) for all
   data: a valid ``.tar.gz`` that ``tar -xzf``, ``gzip -d`` and ``tarfile`` read, produced
   by streaming each file through a fixed-size buffer (memory does not grow with the model)
-  while the crc32 and the archive's sha256 are computed on the fly (no second pass).
+  while the crc32 and the asset hash are computed on the fly (no second pass). The asset
+  hash is a BLAKE3 digest of the tar stream: about 3x faster than sha256 (even with SHA
+  extensions), so hashing a 2 GiB model no longer takes longer than writing it.
   The cost is that the few small text files (config, tokenizer) are stored uncompressed;
   for real models that is well under 1% of the archive.
 * **unchanged inputs are never packed twice.** Archives are cached under a fingerprint of
@@ -58,6 +60,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import blake3
+
 from ._validation import ConfigurationError, describe
 
 try:  # tqdm draws the progress bar of long packs; without it packing is silent.
@@ -75,14 +79,21 @@ __all__ = [
     "package_model_directory",
 ]
 
-FORMAT_VERSION = 1
-"""Bumped whenever the archive bytes for the same inputs change; part of every cache key."""
+FORMAT_VERSION = 2
+"""Bumped whenever the archive bytes or the asset hash for the same inputs change; part of every cache key."""
 
 CACHE_DIR_ENV = "CONSTRUCTS_LIB_CACHE_DIR"
 """Environment variable naming the archive cache directory."""
 
 _CHUNK = 4 << 20  # read size; peak memory is a small multiple of this, whatever the model size
 _BLOCK = 0xFFFF  # the largest stored deflate block
+_IOV_MAX = 1024  # the smallest IOV_MAX of Linux and macOS
+# The asset hash is the BLAKE3 of this prefix and the uncompressed tar stream. The gzip framing
+# is a pure function of the tar stream, so the prefix names it (and the format) instead of
+# hashing the framing bytes too.
+_DIGEST_PREFIX = (
+    f"constructs_lib model.tar.gz v{FORMAT_VERSION}, gzip of stored deflate blocks of {_BLOCK} bytes\n".encode()
+)
 _TAR_BLOCK = 512
 _TAR_RECORD = 20 * _TAR_BLOCK  # pad the end like GNU tar and tarfile do
 _MAX_OCTAL_SIZE = 0o77777777777  # 8 GiB - 1: larger sizes go into a pax "size" record
@@ -107,13 +118,14 @@ class PackagedArchive:
     """A ``model.tar.gz`` in the local archive cache.
 
     :param path: the cached ``.tar.gz``; do not modify it (it is shared by later synths).
-    :param sha256: hex digest of the archive bytes, usable as the CDK asset hash.
+    :param asset_hash: hex BLAKE3 digest of the packing format and the uncompressed tar stream,
+        which determine the archive bytes; the CDK asset hash.
     :param size: size of the archive in bytes.
     :param from_cache: ``True`` when the archive was already cached and nothing was packed.
     """
 
     path: Path
-    sha256: str
+    asset_hash: str
     size: int
     from_cache: bool
 
@@ -147,7 +159,7 @@ def package_model_directory(
     kind of archive, and for every entry its relative path, its executable bit and either its
     size and ``mtime_ns`` (model files: weights are never read on a cache hit) or its sha256
     (code files, which are small). A hit costs one ``stat`` per file and no packing or hashing
-    of the archive (its sha256 and size are stored next to it). The cache lives in
+    of the archive (its asset hash and size are stored next to it). The cache lives in
     ``cache_dir``, default :func:`default_cache_dir`, with one sub-directory per (kind, source
     directory, code directory); each keeps only the newest archive, so the cache holds one
     archive per source and can be deleted at any time. Archives are written to a temporary
@@ -441,7 +453,7 @@ def _cached_build(
                 {
                     "format": FORMAT_VERSION,
                     "fingerprint": fingerprint,
-                    "sha256": digest,
+                    "asset_hash": digest,
                     "size": size,
                     "sources": sources,
                 },
@@ -454,7 +466,7 @@ def _cached_build(
         tmp.unlink(missing_ok=True)
         raise
     _prune(slot, keep={archive.name, meta.name})
-    return PackagedArchive(path=archive, sha256=digest, size=size, from_cache=False)
+    return PackagedArchive(path=archive, asset_hash=digest, size=size, from_cache=False)
 
 
 def _read_meta(meta: Path, archive: Path, fingerprint: str) -> PackagedArchive | None:
@@ -465,10 +477,10 @@ def _read_meta(meta: Path, archive: Path, fingerprint: str) -> PackagedArchive |
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION or data.get("fingerprint") != fingerprint:
         return None
-    digest = data.get("sha256")
+    digest = data.get("asset_hash")
     if not isinstance(digest, str) or data.get("size") != size:
         return None
-    return PackagedArchive(path=archive, sha256=digest, size=size, from_cache=True)
+    return PackagedArchive(path=archive, asset_hash=digest, size=size, from_cache=True)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -531,108 +543,138 @@ def _progress(total: int | None, description: str) -> Iterator[_Progress]:
 
 
 class _StoredGzipWriter:
-    """A single-member gzip stream of stored deflate blocks, hashed (sha256) as it is written.
+    """A single-member gzip stream of stored deflate blocks, with a content digest.
 
     Block boundaries fall every 65535 bytes of the uncompressed stream, whatever the sizes
-    of the ``write`` calls, so the output depends only on the data. Blocks are assembled in
-    a few preallocated output buffers (one ``write`` system call per buffer); a second
-    thread computes the sha256 of each written buffer (hashlib releases the GIL) so hashing
-    overlaps reading, crc32 and writing.
-    """
+    of the writes, so the output depends only on the data. Data is never copied into an
+    output buffer: each write becomes one ``writev`` of block headers interleaved with
+    slices of the caller's buffer. Only the tail of a write that does not fill a block
+    (at most 64 KiB) is copied, because the header of that block can only be written once
+    its length is known.
 
-    _CAPACITY = _CHUNK + 2 * (_BLOCK + 5) + 16  # + room for the final block header and the trailer
+    The crc32 (for the gzip trailer) and the BLAKE3 digest (for the CDK asset hash) of the
+    uncompressed stream are computed on a second thread; both release the GIL, so they
+    overlap reading and writing. Buffers passed to :meth:`write_buffer` are lent to that
+    thread until it has hashed them; :meth:`buffer` hands out free ones.
+    """
 
     def __init__(self, fd: int, buffers: int = 3) -> None:
         self._fd = fd
-        self._sha = hashlib.sha256()
-        self._crc = 0
-        self._length = 0
-        self._size = 0
+        self._length = 0  # uncompressed bytes so far
+        self._size = 0  # compressed bytes written so far
+        self._carry = bytearray(_BLOCK)
+        self._carry_fill = 0
+        self._pending: list[bytes | bytearray | memoryview] = [_GZIP_HEADER]
+        self._checksums = _ChecksumThread()
         self._free: queue.Queue[bytearray] = queue.Queue()
         for _ in range(buffers):
-            self._free.put(bytearray(self._CAPACITY))
-        self._work: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
-        self._hasher = threading.Thread(target=self._hash_loop, name="constructs-lib-packaging-hash", daemon=True)
-        self._hasher.start()
-        self._out = self._free.get()
-        self._out[: len(_GZIP_HEADER)] = _GZIP_HEADER
-        self._fill = len(_GZIP_HEADER)
-        self._block_start = 0
-        self._block_fill = 0  # data bytes in the open block; 0 = no open block
+            self._free.put(bytearray(_CHUNK))
 
-    def _hash_loop(self) -> None:
-        while True:
-            item = self._work.get()
-            if item is None:
-                return
-            buffer, length = item
-            self._sha.update(memoryview(buffer)[:length])
-            self._free.put(buffer)
+    def buffer(self) -> bytearray:
+        """A free buffer of ``_CHUNK`` bytes to fill and pass to :meth:`write_buffer` (or :meth:`release`)."""
+        return self._free.get()
 
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Append uncompressed bytes; ``data`` may be reused as soon as this returns."""
-        view = memoryview(data)
-        n = len(view)
-        if n == 0:
-            return
-        self._crc = zlib.crc32(view, self._crc)
-        self._length += n
-        out = self._out
+    def release(self, buffer: bytearray) -> None:
+        """Return an unused buffer to the pool."""
+        self._free.put(buffer)
+
+    def write_buffer(self, buffer: bytearray, length: int) -> None:
+        """Append ``buffer[:length]``; the buffer goes back to the pool once it is hashed."""
+        view = memoryview(buffer)[:length]
+        self._checksums.submit(view, lambda: self._free.put(buffer))
+        self._append(view)
+
+    def write(self, data: bytes) -> None:
+        """Append immutable bytes (headers, padding)."""
+        if data:
+            self._checksums.submit(data, None)
+            self._append(memoryview(data))
+
+    def _append(self, view: memoryview) -> None:
+        self._length += len(view)
+        pieces = self._pending
+        self._pending = []
         pos = 0
-        while pos < n:
-            if self._block_fill == 0:
-                self._block_start = self._fill
-                self._fill += 5
-            take = min(_BLOCK - self._block_fill, n - pos)
-            out[self._fill : self._fill + take] = view[pos : pos + take]
-            self._fill += take
-            self._block_fill += take
-            pos += take
-            if self._block_fill == _BLOCK:
-                out[self._block_start : self._block_start + 5] = _STORED_FULL
-                self._block_fill = 0
-                if self._fill + _BLOCK + 5 > len(out):
-                    self._flush()
-                    out = self._out
-
-    def _flush(self) -> None:
-        _write_all(self._fd, [memoryview(self._out)[: self._fill]])
-        self._size += self._fill
-        self._work.put((self._out, self._fill))
-        self._out = self._free.get()
-        self._fill = 0
+        if self._carry_fill:
+            pos = min(_BLOCK - self._carry_fill, len(view))
+            if self._carry_fill + pos < _BLOCK:
+                self._carry[self._carry_fill : self._carry_fill + pos] = view
+                self._carry_fill += pos
+                self._pending = pieces
+                return
+            pieces += [_STORED_FULL, memoryview(self._carry)[: self._carry_fill], view[:pos]]
+        while len(view) - pos >= _BLOCK:
+            pieces += [_STORED_FULL, view[pos : pos + _BLOCK]]
+            pos += _BLOCK
+        # the carry is written from (above) before it is overwritten (below)
+        self._size += _write_all(self._fd, pieces)
+        self._carry_fill = len(view) - pos
+        self._carry[: self._carry_fill] = view[pos:]
 
     def close(self) -> tuple[str, int]:
-        """Write the final block and the trailer; return (sha256 hex, compressed size)."""
-        if self._block_fill == 0:
-            self._block_start = self._fill
-            self._fill += 5
-        last = self._block_fill
-        self._out[self._block_start : self._block_start + 5] = b"\x01" + struct.pack("<HH", last, last ^ 0xFFFF)
-        self._out[self._fill : self._fill + 8] = struct.pack("<II", self._crc, self._length & 0xFFFFFFFF)
-        self._fill += 8
-        self._flush()
-        self._work.put(None)
-        self._hasher.join()
-        return self._sha.hexdigest(), self._size
+        """Write the final block and the trailer; return (content digest hex, compressed size)."""
+        crc, digest = self._checksums.finish()
+        last = self._carry_fill
+        pieces = [
+            *self._pending,
+            b"\x01" + struct.pack("<HH", last, last ^ 0xFFFF),
+            memoryview(self._carry)[:last],
+            struct.pack("<II", crc, self._length & 0xFFFFFFFF),
+        ]
+        self._size += _write_all(self._fd, pieces)
+        return digest, self._size
 
     def abort(self) -> None:
-        """Stop the hashing thread after a failure."""
+        """Stop the checksum thread after a failure."""
+        self._checksums.finish()
+
+
+class _ChecksumThread:
+    """crc32 and BLAKE3 of a byte stream, computed in order on a worker thread."""
+
+    def __init__(self) -> None:
+        self._crc = 0
+        self._digest = blake3.blake3(_DIGEST_PREFIX)
+        self._work: queue.Queue[tuple[bytes | memoryview, Callable[[], object] | None] | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="constructs-lib-packaging-checksums", daemon=True)
+        self._thread.start()
+
+    def submit(self, data: bytes | memoryview, release: Callable[[], object] | None) -> None:
+        self._work.put((data, release))
+
+    def _run(self) -> None:
+        while (item := self._work.get()) is not None:
+            data, release = item
+            try:
+                self._crc = zlib.crc32(data, self._crc)
+                self._digest.update(data)
+            except BaseException as error:  # pragma: no cover - memory errors only
+                self._error = error
+            if release is not None:
+                release()
+
+    def finish(self) -> tuple[int, str]:
         self._work.put(None)
-        self._hasher.join()
+        self._thread.join()
+        if self._error is not None:  # pragma: no cover
+            raise self._error
+        return self._crc, self._digest.hexdigest()
 
 
-def _write_all(fd: int, buffers: list[bytes | bytearray | memoryview]) -> None:
-    if hasattr(os, "writev"):
-        total = sum(len(buffer) for buffer in buffers)
-        written = os.writev(fd, buffers)
-        if written == total:
-            return
-        rest = memoryview(b"".join(buffers))[written:]  # short write: rare, small (one chunk)
-    else:  # pragma: no cover - Windows
-        rest = memoryview(b"".join(buffers))
-    while rest:
-        rest = rest[os.write(fd, rest) :]
+def _write_all(fd: int, pieces: list[bytes | bytearray | memoryview]) -> int:
+    """Write ``pieces`` in order, with one ``writev`` per ``_IOV_MAX`` pieces; return the byte count."""
+    total = 0
+    for start in range(0, len(pieces), _IOV_MAX):
+        batch = pieces[start : start + _IOV_MAX]
+        size = sum(len(piece) for piece in batch)
+        total += size
+        written = os.writev(fd, batch) if hasattr(os, "writev") else 0
+        if written < size:  # a short write (signal, full disk) or no writev (Windows): finish it plainly
+            rest = memoryview(b"".join(batch))[written:]
+            while rest:
+                rest = rest[os.write(fd, rest) :]
+    return total
 
 
 class _TarWriter:
@@ -642,9 +684,8 @@ class _TarWriter:
         self._gz = gz
         self._progress = progress
         self._offset = 0
-        self._buffer = bytearray(_CHUNK)
 
-    def _write(self, data: bytes | bytearray | memoryview) -> None:
+    def _write(self, data: bytes) -> None:
         self._gz.write(data)
         self._offset += len(data)
 
@@ -658,14 +699,15 @@ class _TarWriter:
     def add_stream(self, name: str, size: int, mode: int, source: IO[bytes], label: str) -> None:
         """Copy exactly ``size`` bytes of ``source`` as a regular file member."""
         self._write(_tar_header(name, size=size, mode=mode, typeflag=tarfile.REGTYPE))
-        view = memoryview(self._buffer)
         remaining = size
         while remaining:
-            want = min(remaining, _CHUNK)
-            got = source.readinto(view[:want])  # type: ignore[attr-defined]
+            buffer = self._gz.buffer()
+            got = source.readinto(memoryview(buffer)[: min(remaining, _CHUNK)])  # type: ignore[attr-defined]
             if not got:
+                self._gz.release(buffer)
                 raise RuntimeError(f"{label} shrank while it was being packaged; run again")
-            self._write(view[:got])
+            self._gz.write_buffer(buffer, got)
+            self._offset += got
             self._progress.update(got)
             remaining -= got
         self._pad()

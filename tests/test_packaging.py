@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -15,6 +14,7 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
+import blake3
 import pytest
 
 from constructs_lib import packaging
@@ -158,12 +158,43 @@ def test_gzip_header_has_no_timestamp_or_name(tmp_path: Path, cache: Path) -> No
     assert gzip.decompress(packed.path.read_bytes())[257:262] == b"ustar"
 
 
-def test_sha256_and_size_describe_the_archive_bytes(tmp_path: Path, cache: Path) -> None:
+def test_asset_hash_is_the_blake3_of_the_format_and_the_tar_stream(tmp_path: Path, cache: Path) -> None:
     packed = package_model_directory(make_model(tmp_path / "model"), cache_dir=cache)
     data = packed.path.read_bytes()
 
-    assert packed.sha256 == hashlib.sha256(data).hexdigest()
+    prefix = f"constructs_lib model.tar.gz v{FORMAT_VERSION}, gzip of stored deflate blocks of 65535 bytes\n"
+    assert packed.asset_hash == blake3.blake3(prefix.encode() + gzip.decompress(data)).hexdigest()
     assert packed.size == len(data)
+
+
+def test_archive_bytes_do_not_depend_on_the_read_size(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = make_model(tmp_path / "model", weights=os.urandom(3 * 65535 + 1234))
+    packed = package_model_directory(model, cache_dir=cache)
+    monkeypatch.setattr(packaging, "_CHUNK", 1000)  # reads end in the middle of blocks and headers
+
+    small_reads = package_model_directory(model, cache_dir=tmp_path / "other-cache")
+
+    assert small_reads.path.read_bytes() == packed.path.read_bytes()
+    assert small_reads.asset_hash == packed.asset_hash
+
+
+def test_short_writes_are_completed(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = make_model(tmp_path / "model", weights=os.urandom(200_000))
+    expected = package_model_directory(model, cache_dir=cache).path.read_bytes()
+    real_writev = os.writev
+    calls = []
+
+    def half_writev(fd: int, buffers: list[bytes]) -> int:
+        data = b"".join(buffers)
+        calls.append(len(data))
+        return real_writev(fd, [data[: max(1, len(data) // 2)]])
+
+    monkeypatch.setattr(os, "writev", half_writev)
+    packed = package_model_directory(model, cache_dir=tmp_path / "other-cache")
+
+    assert calls and packed.path.read_bytes() == expected
 
 
 # -- determinism ------------------------------------------------------------------------------
@@ -190,7 +221,7 @@ def test_same_inputs_give_identical_bytes_across_copies_mtimes_and_permissions(t
 
     assert not a.from_cache and not b.from_cache
     assert a.path.read_bytes() == b.path.read_bytes()
-    assert a.sha256 == b.sha256 == hashlib.sha256(b.path.read_bytes()).hexdigest()
+    assert a.asset_hash == b.asset_hash
 
 
 @pytest.mark.parametrize("size", [0, 1, 511, 512, 65535 - 512, 65535, 65536, 3 * 65535 + 7, (4 << 20) + 1])
@@ -222,11 +253,11 @@ def test_cache_hit_does_not_rewrite_the_archive(tmp_path: Path, cache: Path) -> 
 
     assert not first.from_cache
     assert second.from_cache
-    assert second == PackagedArchive(first.path, first.sha256, first.size, from_cache=True)
+    assert second == PackagedArchive(first.path, first.asset_hash, first.size, from_cache=True)
     after = second.path.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     metadata = json.loads(first.path.with_name(first.path.name.replace(".tar.gz", ".json")).read_text())
-    assert metadata["sha256"] == first.sha256 and metadata["format"] == FORMAT_VERSION
+    assert metadata["asset_hash"] == first.asset_hash and metadata["format"] == FORMAT_VERSION
 
 
 def test_cache_misses_when_a_file_changes_size_or_mtime(tmp_path: Path, cache: Path) -> None:
@@ -239,8 +270,8 @@ def test_cache_misses_when_a_file_changes_size_or_mtime(tmp_path: Path, cache: P
     os.utime(model / "config.json", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     touched = package_model_directory(model, cache_dir=cache)
 
-    assert not resized.from_cache and resized.sha256 != original.sha256
-    assert not touched.from_cache and touched.sha256 == resized.sha256  # same bytes, new key
+    assert not resized.from_cache and resized.asset_hash != original.asset_hash
+    assert not touched.from_cache and touched.asset_hash == resized.asset_hash  # same bytes, new key
     # Only the newest archive of a source directory is kept.
     assert sorted(p.name for p in touched.path.parent.glob("*.tar.gz")) == [touched.path.name]
     assert not original.path.exists()
@@ -254,8 +285,8 @@ def test_code_files_are_keyed_by_content_not_mtime(tmp_path: Path, cache: Path) 
     (code / "inference.py").write_text("def model_fn(model_dir):\n    return 'v2'\n")
     changed = package_code_only(code, cache_dir=cache)
 
-    assert untouched.from_cache and untouched.sha256 == first.sha256
-    assert not changed.from_cache and changed.sha256 != first.sha256
+    assert untouched.from_cache and untouched.asset_hash == first.asset_hash
+    assert not changed.from_cache and changed.asset_hash != first.asset_hash
 
 
 def test_default_cache_dir_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -409,9 +440,9 @@ def test_add_code_to_archive_replaces_existing_code(tmp_path: Path, cache: Path)
     assert files["model.safetensors"] == b"w" * 70_000
     assert all((m.uid, m.uname, m.mtime) == (0, "", 0) for m in members(packed.path))
     again = add_code_to_archive(source, code, cache_dir=cache)
-    assert again.from_cache and again.sha256 == packed.sha256
+    assert again.from_cache and again.asset_hash == packed.asset_hash
     # Repacking our own output again gives the same bytes: the operation is idempotent.
-    assert add_code_to_archive(packed.path, code, cache_dir=tmp_path / "other").sha256 == packed.sha256
+    assert add_code_to_archive(packed.path, code, cache_dir=tmp_path / "other").asset_hash == packed.asset_hash
 
 
 def test_add_code_to_archive_rejects_missing_and_non_gzip_archives(tmp_path: Path, cache: Path) -> None:
