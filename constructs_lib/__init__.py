@@ -5,24 +5,83 @@
 - ``CustomScriptEndpoint``: your ``inference.py`` with a fine-tuned or a Hub model.
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from ._validation import ConfigurationError
-from .autoscaling import AutoScaling, ScheduledCapacity
-from .custom_script import CustomScriptEndpoint
-from .data_capture import DataCapture
-from .deployment import DeploymentGuardrails, DeploymentType
-from .endpoint import DEFAULT_INSTANCE_TYPE, EndpointBase, EndpointProps
-from .fine_tuned import FineTunedEndpoint
-from .hub import ModelProfile
-from .hub_model import HubModelEndpoint
-from .images import ImageConfig, InferenceImage, Serving
-from .inference_modes import AsyncInference, ServerlessInference, async_inference_locations
-from .instances import INSTANCE_CATALOGUE, InstanceSpec, InstanceType, Processor
-from .model_data import ModelData, ModelDataConfig
-from .monitoring import EndpointAlarms
-from .repack import ScriptRepack
-from .scripts import ScriptReport, check_inference_script
-from .sizing import DeploymentPlan, InstanceFit, SizingOptions, fit_table, plan_deployment
-from .variants import ModelVariant
+
+if TYPE_CHECKING:
+    from .autoscaling import AutoScaling, ScheduledCapacity
+    from .custom_script import CustomScriptEndpoint
+    from .data_capture import DataCapture
+    from .deployment import DeploymentGuardrails, DeploymentType
+    from .endpoint import DEFAULT_INSTANCE_TYPE, EndpointBase, EndpointProps
+    from .fine_tuned import FineTunedEndpoint
+    from .hub import ModelProfile
+    from .hub_model import HubModelEndpoint
+    from .images import ImageConfig, InferenceImage, Serving
+    from .inference_modes import AsyncInference, ServerlessInference, async_inference_locations
+    from .instances import INSTANCE_CATALOGUE, InstanceSpec, InstanceType, Processor
+    from .model_data import ModelData, ModelDataConfig
+    from .monitoring import EndpointAlarms
+    from .repack import ScriptRepack
+    from .scripts import ScriptReport, check_inference_script
+    from .sizing import DeploymentPlan, InstanceFit, SizingOptions, fit_table, plan_deployment
+    from .variants import ModelVariant
+
+# Where each public name lives. The package imports a module on first use of one of its names
+# (PEP 562): `from constructs_lib import HubModelEndpoint` does not load (and register with jsii)
+# autoscaling, async inference, VPC or ScriptRepack support that the app never uses.
+_EXPORTS = {
+    "AsyncInference": "inference_modes",
+    "AutoScaling": "autoscaling",
+    "CustomScriptEndpoint": "custom_script",
+    "DEFAULT_INSTANCE_TYPE": "endpoint",
+    "DataCapture": "data_capture",
+    "DeploymentGuardrails": "deployment",
+    "DeploymentPlan": "sizing",
+    "DeploymentType": "deployment",
+    "EndpointAlarms": "monitoring",
+    "EndpointBase": "endpoint",
+    "EndpointProps": "endpoint",
+    "FineTunedEndpoint": "fine_tuned",
+    "HubModelEndpoint": "hub_model",
+    "INSTANCE_CATALOGUE": "instances",
+    "ImageConfig": "images",
+    "InferenceImage": "images",
+    "InstanceFit": "sizing",
+    "InstanceSpec": "instances",
+    "InstanceType": "instances",
+    "ModelData": "model_data",
+    "ModelDataConfig": "model_data",
+    "ModelProfile": "hub",
+    "ModelVariant": "variants",
+    "Processor": "instances",
+    "ScheduledCapacity": "autoscaling",
+    "ScriptRepack": "repack",
+    "ScriptReport": "scripts",
+    "ServerlessInference": "inference_modes",
+    "Serving": "images",
+    "SizingOptions": "sizing",
+    "async_inference_locations": "inference_modes",
+    "check_inference_script": "scripts",
+    "fit_table": "sizing",
+    "plan_deployment": "sizing",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "DEFAULT_INSTANCE_TYPE",

@@ -6,7 +6,7 @@ all their mistakes in one round instead of one per ``cdk synth``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aws_cdk import Token
@@ -60,7 +60,9 @@ class Problems:
         problems.raise_if_any()
     """
 
-    def __init__(self, subject: str) -> None:
+    def __init__(self, subject: str | Callable[[], str]) -> None:
+        # A callable is called only when there is something to report: naming a construct by
+        # its path costs jsii round trips that a valid construct should not pay.
         self._subject = subject
         self._messages: list[str] = []
 
@@ -84,7 +86,8 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self._messages:
-            raise ConfigurationError(format_problems(self._subject, self._messages))
+            subject = self._subject if isinstance(self._subject, str) else self._subject()
+            raise ConfigurationError(format_problems(subject, self._messages))
 
 
 def format_problems(subject: str, messages: list[str]) -> str:

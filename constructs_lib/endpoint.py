@@ -9,22 +9,19 @@ image, and wires the SageMaker resources.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from aws_cdk import Annotations, ArnFormat, Aws, Duration, Names, Stack, Tags
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import Annotations, Aws, Duration, Names, Tags
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct, IConstruct
+from constructs import Construct, IConstruct, Node
 
-from ._grants import acknowledge_wildcard
+from ._grants import StackFacts, Statement, acknowledge_wildcards, allow, grant_statements, policy_document, stack_facts
 from ._validation import ConfigurationError, Problems, allowed_list, is_unresolved
-from .features import EndpointFeature, all_features, merge_properties
+from .features import EndpointFeature, features_for, merge_properties
 from .hub import HubLookup, ModelProfile, profile_from_directory
 from .images import ImageConfig, InferenceImage, Serving, resolve_serving
 from .instances import InstanceSpec, Processor, instance_spec, instance_type_problem, processor_for
@@ -33,6 +30,12 @@ from .monitoring import EndpointMetrics, safe_tag_value
 from .sizing import DeploymentPlan, SizingOptions, plan_deployment
 
 if TYPE_CHECKING:
+    # Types of props only: importing these modules (and registering them with jsii) is left to
+    # the endpoints that use them.
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_secretsmanager as secretsmanager
+
     from .autoscaling import AutoScaling
     from .data_capture import DataCapture
     from .deployment import DeploymentGuardrails
@@ -260,10 +263,17 @@ def serving_environment(source: ModelSource, serving: Serving, task: str | None)
     return env
 
 
-def subject_of(construct_class: type, scope: IConstruct | None, id: str) -> str:
-    """How error messages name a construct: its class and path (``HubModelEndpoint 'Stack/Llm'``)."""
-    path = f"{scope.node.path}/{id}" if scope is not None and scope.node.path else id
-    return f"{construct_class.__name__} '{path}'"
+def subject_of(construct_class: type, scope: IConstruct | None, id: str) -> Callable[[], str]:
+    """How error messages name a construct: its class and path (``HubModelEndpoint 'Stack/Llm'``).
+
+    Returned as a function for :class:`Problems`, so that the path is read only for an error.
+    """
+
+    def subject() -> str:
+        scope_path = scope.node.path if scope is not None else ""
+        return f"{construct_class.__name__} '{f'{scope_path}/{id}' if scope_path else id}'"
+
+    return subject
 
 
 def _known_props() -> frozenset[str]:
@@ -278,12 +288,14 @@ class EndpointBase(EndpointMetrics, Construct):
 
     def __init__(self, scope: Construct, id: str, *, source: ModelSource, props: Mapping[str, Any]) -> None:
         super().__init__(scope, id)
+        # Every read of `self.node` is a jsii round trip; the node object itself never changes.
+        self._node: Node = self.node
         self._source = source
         self.hub_model_id: str | None = source.model_id
         """The Hub model the container downloads at start-up (``None`` when artifacts come from S3 or disk)."""
-        self._features: tuple[EndpointFeature, ...] = all_features()
         self._check_prop_names(props)
-        problems = Problems(subject_of(type(self), self.node.scope, id))
+        self._features: tuple[EndpointFeature, ...] = features_for(props)
+        problems = Problems(subject_of(type(self), scope, id))
         _check_prop_types(props, problems)
         problems.raise_if_any()
 
@@ -313,33 +325,33 @@ class EndpointBase(EndpointMetrics, Construct):
             feature.validate(self, props, problems)
         problems.raise_if_any()
 
-        self.role: iam.IRole = props.get("role") or iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description=f"Execution role of the SageMaker endpoint {self.node.path}",
-        )
+        facts = stack_facts(scope, child=self)
+        image = props.get("image") or InferenceImage.for_serving(self.serving)
+        rendered = image._render(self, instance_type=self.instance_type)
+        serving_access = (rendered[1] if rendered else []) + self._logs_and_metrics(facts)
+        self.role: iam.IRole = props.get("role") or self._create_role(facts, serving_access)
         """The execution role SageMaker assumes."""
+        if props.get("role") is not None:
+            grant_statements(self.role, serving_access)
         self.grant_principal: iam.IPrincipal = self.role
         """The principal to grant permissions to (the execution role)."""
 
-        image = props.get("image") or InferenceImage.for_serving(self.serving)
-        image_config: ImageConfig = image.bind(self, self.role, instance_type=self.instance_type)
+        image_config: ImageConfig = (
+            rendered[0] if rendered else image.bind(self, self.role, instance_type=self.instance_type)
+        )
         self.image_uri: str = image_config.image_uri
         """URI of the serving container image."""
         model_data_config = source.model_data.bind(self, self.role) if source.model_data else None
         environment = self._environment(props, problems)
         problems.raise_if_any()
-        self._grant_logs_and_metrics()
 
-        self.cfn_model = self._build_model(props, environment, model_data_config)
+        # Only a grant made through jsii (artifacts, features, a role passed in, an image that only an
+        # L2 grant can express) can have given the role a policy of its own that the model must wait for.
+        may_have_policies = bool(model_data_config or self._features or props.get("role") or rendered is None)
+        self.cfn_model = self._build_model(props, environment, model_data_config, may_have_policies)
         self.cfn_endpoint_config = self._build_endpoint_config(props)
         self.cfn_endpoint = self._build_endpoint(props)
-        self.node.default_child = self.cfn_endpoint
-        self.endpoint_name: str = self.cfn_endpoint.attr_endpoint_name
-        """Name of the endpoint (a token that resolves at deploy time)."""
-        self.endpoint_arn: str = self.cfn_endpoint.ref
-        """ARN of the endpoint."""
+        self._node.default_child = self.cfn_endpoint
 
         for feature in self._features:
             feature.apply(self, props)
@@ -480,7 +492,8 @@ class EndpointBase(EndpointMetrics, Construct):
             # Prices (and the price cap) are for every instance the endpoint runs.
             options = replace(options, min_instance_count=count)
         plan = plan_deployment(self.model_profile, serving=self.serving.value, instance_type=requested, options=options)
-        Annotations.of(self).add_info(plan.summary)
+        # What Annotations.of(self).add_info does, in one round trip instead of two.
+        self._node.add_metadata(_INFO_METADATA, plan.summary)
         return plan
 
     def _resolve_instance_type(self, props: Mapping[str, Any]) -> str | None:
@@ -531,48 +544,61 @@ class EndpointBase(EndpointMetrics, Construct):
         return environment
 
     # ------------------------------------------------------------------------------- resources
-    def _grant_logs_and_metrics(self) -> None:
-        stack = Stack.of(self)
-        log_group = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=f"/aws/sagemaker/Endpoints/{self.physical_endpoint_name}",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    def _log_group_arn(self, facts: StackFacts) -> str:
+        return facts.arn("logs", f"log-group:{_LOG_GROUP_PREFIX}{self.physical_endpoint_name}")
+
+    def _logs_and_metrics(self, facts: StackFacts) -> list[Statement]:
+        """What the container needs besides the image and the model: its own log group and metrics."""
+        log_group = self._log_group_arn(facts)
+        return [
+            allow(["logs:CreateLogGroup", "logs:DescribeLogStreams"], log_group),
+            allow(["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group}:log-stream:*"),
+            # PutMetricData has no resource-level permissions; the namespace condition scopes it.
+            allow(
+                ["cloudwatch:PutMetricData"], "*", {"StringEquals": {"cloudwatch:namespace": _LOG_GROUP_PREFIX[:-1]}}
+            ),
+        ]
+
+    def _create_role(self, facts: StackFacts, serving_access: list[Statement]) -> iam.Role:
+        """The execution role, with what the container needs in one inline policy.
+
+        Built as one policy document rather than grant by grant: a handful of jsii round trips
+        instead of several per statement, which is most of an endpoint's synth time.
+        """
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=_sagemaker_principal(),
+            description=f"Execution role of the SageMaker endpoint {self._node.path}",
+            inline_policies={"ServingAccess": policy_document(serving_access)},
         )
-        iam.Grant.add_to_principal(
-            grantee=self.role,
-            actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
-            resource_arns=[log_group],
+        name = self.physical_endpoint_name
+        log_streams = (
+            facts.nag_name(f"{self._log_group_arn(facts)}:log-stream:*")
+            if is_unresolved(name)
+            # The same rendering, with the stack's part resolved once for all its endpoints.
+            else f"{facts.nag_name(facts.arn('logs', 'log-group:'))}{_LOG_GROUP_PREFIX}{name}:log-stream:*"
         )
-        iam.Grant.add_to_principal(
-            grantee=self.role,
-            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-            resource_arns=[f"{log_group}:log-stream:*"],
+        acknowledge_wildcards(
+            role,
+            [
+                (
+                    "*",
+                    "Only actions without resource-level permissions use '*': ecr:GetAuthorizationToken, "
+                    "cloudwatch:PutMetricData (namespace-scoped) and, with a VPC, the ec2:Describe* calls "
+                    "SageMaker makes to attach the model to the VPC.",
+                ),
+                (log_streams, "SageMaker names the log streams of the endpoint's own log group at run time."),
+            ],
         )
-        # PutMetricData has no resource-level permissions; the namespace condition scopes it.
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
-            )
-        )
-        if isinstance(self.role, iam.Role):
-            acknowledge_wildcard(
-                self.role,
-                "*",
-                "Only actions without resource-level permissions use '*': ecr:GetAuthorizationToken, "
-                "cloudwatch:PutMetricData (namespace-scoped) and, with a VPC, the ec2:Describe* calls SageMaker "
-                "makes to attach the model to the VPC.",
-            )
-            acknowledge_wildcard(
-                self.role,
-                f"{log_group}:log-stream:*",
-                "SageMaker names the log streams of the endpoint's own log group at run time.",
-            )
+        return role
 
     def _build_model(
-        self, props: Mapping[str, Any], environment: Mapping[str, str], model_data: ModelDataConfig | None
+        self,
+        props: Mapping[str, Any],
+        environment: Mapping[str, str],
+        model_data: ModelDataConfig | None,
+        may_have_policies: bool,
     ) -> sagemaker.CfnModel:
         container = sagemaker.CfnModel.ContainerDefinitionProperty(
             image=self.image_uri,
@@ -587,10 +613,12 @@ class EndpointBase(EndpointMetrics, Construct):
         # No model_name: every property of a Model is create-only, so a fixed name would block updates.
         model = sagemaker.CfnModel(self, "Model", **properties)
         # SageMaker reads the artifacts and the image with the role while creating the model: the
-        # role's policies must exist first (the role itself is already a GetAtt dependency).
-        for policy in self.role.node.find_all():
-            if isinstance(policy, iam.CfnPolicy):
-                model.node.add_dependency(policy)
+        # role's policies must exist first (the role itself, with its inline policy, is already a
+        # GetAtt dependency).
+        if may_have_policies:
+            for policy in self.role.node.find_all():
+                if isinstance(policy, iam.CfnPolicy):
+                    model.node.add_dependency(policy)
         return model
 
     def _build_endpoint_config(self, props: Mapping[str, Any]) -> sagemaker.CfnEndpointConfig:
@@ -640,6 +668,24 @@ class EndpointBase(EndpointMetrics, Construct):
             tags.setdefault(MODEL_ID_TAG, safe_tag_value(self._source.model_id))
         for key, value in tags.items():
             Tags.of(self).add(key, value)
+
+    @property
+    def endpoint_name(self) -> str:
+        """Name of the endpoint (a token that resolves at deploy time)."""
+        return self._cached_attribute("endpoint_name", lambda: self.cfn_endpoint.attr_endpoint_name)
+
+    @property
+    def endpoint_arn(self) -> str:
+        """ARN of the endpoint."""
+        return self._cached_attribute("endpoint_arn", lambda: self.cfn_endpoint.ref)
+
+    def _cached_attribute(self, name: str, read: Callable[[], str]) -> str:
+        # Read from jsii on first use only: most endpoints never ask.
+        key = f"_constructs_lib_{name}"
+        if key not in self.__dict__:
+            self.__dict__[key] = read()
+        value: str = self.__dict__[key]
+        return value
 
     # ---------------------------------------------------------------------------------- grants
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -728,6 +774,20 @@ def _check_environment(environment: Mapping[str, str], problems: Problems) -> No
 
 def _seconds(value: Duration | None) -> int | None:
     return None if value is None else int(value.to_seconds())
+
+
+def _sagemaker_principal() -> iam.ServicePrincipal:
+    """The service principal of every execution role, created once per process (it holds no state)."""
+    global _SAGEMAKER_PRINCIPAL
+    if _SAGEMAKER_PRINCIPAL is None:
+        _SAGEMAKER_PRINCIPAL = iam.ServicePrincipal("sagemaker.amazonaws.com")
+    return _SAGEMAKER_PRINCIPAL
+
+
+_SAGEMAKER_PRINCIPAL: iam.ServicePrincipal | None = None
+_INFO_METADATA = "aws:cdk:info"  # cloud_assembly_schema.ArtifactMetadataEntryType.INFO
+_LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
+_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"  # where the container's own metrics go
 
 
 def _uncompressed_source(model_data: ModelDataConfig) -> sagemaker.CfnModel.ModelDataSourceProperty:

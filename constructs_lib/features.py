@@ -4,11 +4,12 @@ A feature (async inference, autoscaling, data capture, ...) is an ``EndpointFeat
 the props it owns before anything is created, contributes properties to the Model, the
 EndpointConfig, its production variant and the Endpoint while the base builds them, and adds its
 own resources (scaling policies, alarms, buckets) once the endpoint exists. Each concern lives
-in its own module; ``FEATURES`` lists them in the order they are applied.
+in its own module; ``_FEATURE_MODULES`` lists them in the order they are applied.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -68,17 +69,38 @@ def merge_properties(target: dict[str, Any], extra: Mapping[str, Any], *, owner:
     target.update(extra)
 
 
+# Every feature module and the props it owns, in the order the features are applied. A module is
+# imported only for an endpoint that sets one of its props: an endpoint without production
+# features does not pay for importing (and registering with jsii) what it does not use.
+_FEATURE_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("inference_modes", ("serverless", "async_inference")),
+    ("security", ("hf_token_secret", "vpc", "vpc_subnets", "security_groups", "network_isolation", "encryption_key")),
+    ("data_capture", ("data_capture",)),
+    ("variants", ("variants",)),
+    ("deployment", ("deployment",)),
+    ("autoscaling", ("autoscaling",)),
+    ("monitoring", ("alarms", "dashboard", "tags")),
+)
+
+
+def feature_props() -> dict[str, tuple[str, ...]]:
+    """The props each feature module owns, by module name."""
+    return dict(_FEATURE_MODULES)
+
+
+def features_for(props: Mapping[str, Any]) -> tuple[EndpointFeature, ...]:
+    """The features an endpoint with these props uses: those with at least one of their props set."""
+    return tuple(
+        _feature(module) for module, owned in _FEATURE_MODULES if any(props.get(prop) is not None for prop in owned)
+    )
+
+
 def all_features() -> tuple[EndpointFeature, ...]:
     """Every feature, in the order it is applied."""
-    # Imported here: feature modules import the base for type hints, and the base imports this.
-    from . import autoscaling, data_capture, deployment, inference_modes, monitoring, security, variants
+    return tuple(_feature(module) for module, _ in _FEATURE_MODULES)
 
-    return (
-        inference_modes.FEATURE,
-        security.FEATURE,
-        data_capture.FEATURE,
-        variants.FEATURE,
-        deployment.FEATURE,
-        autoscaling.FEATURE,
-        monitoring.FEATURE,
-    )
+
+def _feature(module: str) -> EndpointFeature:
+    # Imported here: feature modules import the base for type hints, and the base imports this.
+    feature: EndpointFeature = importlib.import_module(f".{module}", __package__).FEATURE
+    return feature

@@ -20,15 +20,18 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Aws, CfnMapping, Stack
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ._grants import StackFacts, Statement, allow, grant_statements, stack_facts
 from ._validation import ConfigurationError, Problems, describe, is_unresolved
 from .instances import Processor, processor_for
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_ecr as ecr
 
 __all__ = [
     "ImageConfig",
@@ -235,6 +238,14 @@ class InferenceImage(abc.ABC):
         """The serving stack this image runs; ``None`` when unknown (custom images)."""
         return self._serving
 
+    def _render(self, scope: Construct, *, instance_type: str | None) -> tuple[ImageConfig, list[Statement]] | None:
+        """The image for ``scope``'s stack and its pull permissions as JSON statements, granted to nobody.
+
+        Lets an endpoint put them into its role's policy in one piece. ``None`` for images whose
+        permissions only an L2 grant expresses: :meth:`bind` grants those.
+        """
+        return None
+
     @abc.abstractmethod
     def bind(self, scope: Construct, grantee: iam.IGrantable, *, instance_type: str | None) -> ImageConfig:
         """Render the image for ``scope``'s stack and grant ``grantee`` pull access to it.
@@ -386,15 +397,19 @@ def _check_version(subject: str, prop: str, version: str | None, families: tuple
     )
 
 
-def _grant_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
-    iam.Grant.add_to_principal(grantee=grantee, actions=list(_PULL_ACTIONS), resource_arns=[repository_arn])
-    iam.Grant.add_to_principal(grantee=grantee, actions=["ecr:GetAuthorizationToken"], resource_arns=["*"])
+def _pull_statements(repository_arn: str) -> list[Statement]:
+    # GetAuthorizationToken supports no resource-level permissions.
+    return [allow(_PULL_ACTIONS, repository_arn), allow(["ecr:GetAuthorizationToken"], "*")]
 
 
-def _repository_arn(scope: Construct, name: str, *, account: str, region: str | None = None) -> str:
-    return Stack.of(scope).format_arn(
-        service="ecr", resource="repository", resource_name=name, account=account, region=region
-    )
+def _bind_rendered(rendered: tuple[ImageConfig, list[Statement]], grantee: iam.IGrantable) -> ImageConfig:
+    config, statements = rendered
+    grant_statements(grantee, statements)
+    return config
+
+
+def _repository_arn(facts: StackFacts, name: str, *, account: str, region: str | None = None) -> str:
+    return facts.arn("ecr", f"repository/{name}", account=account, region=region)
 
 
 # --------------------------------------------------------------------------------------------
@@ -417,9 +432,12 @@ class _DlcImage(InferenceImage):
         return processor_for(instance_type)
 
     def bind(self, scope: Construct, grantee: iam.IGrantable, *, instance_type: str | None) -> ImageConfig:
+        return _bind_rendered(self._render(scope, instance_type=instance_type), grantee)
+
+    def _render(self, scope: Construct, *, instance_type: str | None) -> tuple[ImageConfig, list[Statement]]:
         image = self._resolve(self._processor(instance_type), instance_type)
-        stack = Stack.of(scope)
-        region = stack.region
+        facts = stack_facts(scope)
+        region = facts.region
         accounts: Mapping[str, str] = _catalogue()["accounts"][image.account_table]
         if not is_unresolved(region):
             if region not in image.regions:
@@ -429,16 +447,28 @@ class _DlcImage(InferenceImage):
                 )
             account = accounts[region]
             uri = f"{account}.dkr.ecr.{region}.{_url_suffix(region)}/{image.repository}:{image.tag}"
-            arn = _repository_arn(scope, image.repository, account=account, region=region)
+            arn = _repository_arn(facts, image.repository, account=account, region=region)
         else:
-            mapping = _account_mapping(stack, image.account_table)
-            for name in image.regions:
-                mapping.set_value(name, _MAPPING_VALUE_KEY, accounts[name])
-            account = mapping.find_in_map(Aws.REGION, _MAPPING_VALUE_KEY)
+            account = _account_from_mapping(facts, image)
             uri = f"{account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{image.repository}:{image.tag}"
-            arn = _repository_arn(scope, image.repository, account=account)
-        _grant_pull(grantee, arn)
-        return ImageConfig(image_uri=uri, repository_name=image.repository, repository_arn=arn, serving=self._serving)
+            arn = _repository_arn(facts, image.repository, account=account)
+        config = ImageConfig(image_uri=uri, repository_name=image.repository, repository_arn=arn, serving=self._serving)
+        return config, _pull_statements(arn)
+
+
+def _account_from_mapping(facts: StackFacts, image: _ResolvedDlc) -> str:
+    """The DLC account of the deploy-time region, from the stack's region -> account mapping."""
+    mapping = facts.account_mappings.get(image.account_table)
+    if mapping is None:
+        mapping = facts.account_mappings[image.account_table] = _account_mapping(facts.stack, image.account_table)
+    accounts: Mapping[str, str] = _catalogue()["accounts"][image.account_table]
+    # Two images of one account table need the union of their regions; the same one, nothing new.
+    filled = (image.account_table, image.regions)
+    if filled not in facts.filled_mappings:
+        for name in image.regions:
+            mapping.set_value(name, _MAPPING_VALUE_KEY, accounts[name])
+        facts.filled_mappings.add(filled)
+    return mapping.find_in_map(Aws.REGION, _MAPPING_VALUE_KEY)
 
 
 def _account_mapping(stack: Stack, table: str) -> CfnMapping:
@@ -605,11 +635,15 @@ class _UriImage(InferenceImage):
         self._uri = uri
 
     def bind(self, scope: Construct, grantee: iam.IGrantable, *, instance_type: str | None) -> ImageConfig:
-        arn = _repository_arn(scope, self._uri.repository, account=self._uri.account, region=self._uri.region)
-        _grant_pull(grantee, arn)
-        return ImageConfig(
+        return _bind_rendered(self._render(scope, instance_type=instance_type), grantee)
+
+    def _render(self, scope: Construct, *, instance_type: str | None) -> tuple[ImageConfig, list[Statement]]:
+        facts = stack_facts(scope)
+        arn = _repository_arn(facts, self._uri.repository, account=self._uri.account, region=self._uri.region)
+        config = ImageConfig(
             image_uri=self._uri.uri, repository_name=self._uri.repository, repository_arn=arn, serving=self._serving
         )
+        return config, _pull_statements(arn)
 
 
 class _RepositoryImage(InferenceImage):

@@ -12,15 +12,16 @@ import abc
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aws_cdk import AssetHashType
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from ._grants import acknowledge_wildcard, grant_read_object, grant_read_prefix
 from ._validation import ConfigurationError, describe, is_unresolved
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_s3 as s3
 
 _S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.*)$")
 # S3 bucket naming rules: 3-63 characters, lowercase letters, digits, dots and hyphens,
@@ -160,7 +161,11 @@ class _S3Object(ModelData):
         self._bucket = bucket
 
     def _bucket_in(self, scope: Construct) -> s3.IBucket:
-        return self._bucket or s3.Bucket.from_bucket_name(scope, "ModelDataBucket", self._bucket_name)
+        if self._bucket is not None:
+            return self._bucket
+        from aws_cdk import aws_s3 as s3  # only artifacts in S3 need it: keep it out of every import
+
+        return s3.Bucket.from_bucket_name(scope, "ModelDataBucket", self._bucket_name)
 
     def with_code(self, code_dir: Path) -> ModelData:
         return _RepackedS3Object(self, code_dir)
@@ -198,6 +203,9 @@ class _StagedArchive(ModelData):
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ModelDataConfig:
         path, digest = self._archive()
+        from aws_cdk import AssetHashType
+        from aws_cdk import aws_s3_assets as s3_assets  # only local artifacts need it
+
         asset = s3_assets.Asset(
             scope,
             "ModelArtifact",

@@ -45,8 +45,12 @@ class EndpointMetrics:
     set: a unit on an alarm filters datapoints, and a mismatch leaves the alarm without data.
     """
 
-    endpoint_name: str
     physical_endpoint_name: str
+
+    @property
+    def endpoint_name(self) -> str:
+        """Name of the endpoint (implemented by ``EndpointBase``)."""
+        raise NotImplementedError
 
     def metric(
         self,
@@ -201,10 +205,12 @@ _ALARM_IDS = {
     DISK: "DiskUtilization",
 }
 
-TGI_LATENCY_P99 = Duration.seconds(30)
-"""Default p99 model latency threshold for TGI: a whole generation is one invocation."""
-DEFAULT_LATENCY_P99 = Duration.seconds(2)
-"""Default p99 model latency threshold for the inference toolkit and TEI."""
+# Plain numbers, not Durations: a Duration is a jsii object, and creating one at import time
+# would make every import of the library pay a round trip to the jsii kernel.
+TGI_LATENCY_P99_SECONDS = 30
+"""Default p99 model latency threshold for TGI, in seconds: a whole generation is one invocation."""
+DEFAULT_LATENCY_P99_SECONDS = 2
+"""Default p99 model latency threshold for the inference toolkit and TEI, in seconds."""
 
 _PERCENT_FIELDS = (
     "error_5xx_rate_percent",
@@ -356,7 +362,7 @@ class EndpointAlarms:
         """The p99 latency threshold for an endpoint running ``serving``."""
         if self.model_latency_p99 is not None:
             return self.model_latency_p99
-        return TGI_LATENCY_P99 if serving is Serving.TGI else DEFAULT_LATENCY_P99
+        return Duration.seconds(TGI_LATENCY_P99_SECONDS if serving is Serving.TGI else DEFAULT_LATENCY_P99_SECONDS)
 
 
 def _is_int(value: Any) -> bool:

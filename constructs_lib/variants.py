@@ -25,7 +25,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ._validation import ConfigurationError, Problems, is_unresolved
-from .features import EndpointFeature, all_features
+from .features import EndpointFeature
 from .images import InferenceImage, Serving, resolve_serving
 from .inference_modes import check_config_keys, is_whole
 from .instances import Processor, instance_spec, instance_type_problem, processor_for
@@ -370,7 +370,7 @@ def _build_variant(
     )
 
     environment = serving_environment(ModelSource(model_id=variant.model_id, task=task), serving, task)
-    for feature in all_features():
+    for feature in endpoint._features:
         if feature is not FEATURE:
             environment.update(feature.environment(endpoint, props))
     environment.update(variant.environment or {})
@@ -386,7 +386,7 @@ def _build_variant(
         model_data_source=_uncompressed_source(data) if data and not data.compressed else None,
     )
     properties: dict[str, Any] = {"execution_role_arn": endpoint.role.role_arn, "primary_container": container}
-    for feature in all_features():
+    for feature in endpoint._features:
         if feature is not FEATURE:
             # VPC and network isolation apply to every model of the endpoint.
             properties.update(feature.model_properties(endpoint, props))

@@ -77,9 +77,13 @@ def variant(template: Template) -> dict[str, Any]:
 
 
 def policy_statements(template: Template) -> list[dict[str, Any]]:
+    """Every identity-policy statement: of AWS::IAM::Policy resources and of roles' inline policies."""
     statements: list[dict[str, Any]] = []
     for policy in resources(template, "AWS::IAM::Policy").values():
         statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    for role in resources(template, "AWS::IAM::Role").values():
+        for inline in role["Properties"].get("Policies", []):
+            statements.extend(inline["PolicyDocument"]["Statement"])
     return statements
 
 

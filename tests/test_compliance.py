@@ -272,10 +272,14 @@ def test_every_acknowledgement_is_narrow_reasoned_and_on_the_owner_of_the_resour
             assert match["finding"] not in {"Resource::*", "Action::*"} or "PutMetricData" in reason, (path, ack_id)
         assert isinstance(reason, str) and len(reason.strip()) >= 40, f"{path}: {ack_id} has no real reason"
         assert not isinstance(construct, (Stack, Stage, App)), f"{ack_id} sits on {path}, not on the resource owner"
-        # The owner of the resource: the L1 itself, or the role whose DefaultPolicy holds the statement.
+        # The owner of the resource: the L1 itself, or the role whose policies (inline or its
+        # DefaultPolicy) hold the statement.
         if isinstance(construct, iam.Role):
             assert match["rule"] == "AwsSolutions-IAM5", (path, ack_id)
-            assert construct.node.try_find_child("DefaultPolicy") is not None, path
+            role_resource = construct.node.default_child
+            assert isinstance(role_resource, iam.CfnRole), path
+            has_policy = role_resource.policies is not None or construct.node.try_find_child("DefaultPolicy")
+            assert has_policy, path
         else:
             assert isinstance(construct, CfnResource), f"{ack_id} sits on {path}, not on the resource"
 

@@ -262,10 +262,22 @@ def test_role_writes_only_its_own_logs_and_metrics() -> None:
 
 
 def test_model_waits_for_the_role_policy() -> None:
-    template = synth(hub)
+    # The artifact grant lands in the role's DefaultPolicy, a resource of its own.
+    template = synth(lambda s: FineTunedEndpoint(s, "Tuned", model_data=TUNED_URI, task="fill-mask"))
     (policy_id,) = resources(template, "AWS::IAM::Policy")
     depends_on = only(template, "AWS::SageMaker::Model").get("DependsOn", [])
     assert policy_id in depends_on
+
+
+def test_hub_model_access_is_inline_in_the_role_the_model_already_depends_on() -> None:
+    template = synth(hub)
+
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    ((role_id, role),) = resources(template, "AWS::IAM::Role").items()
+    assert [policy["PolicyName"] for policy in role["Properties"]["Policies"]] == ["ServingAccess"]
+    model = only(template, "AWS::SageMaker::Model")
+    assert model["Properties"]["ExecutionRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert "DependsOn" not in model  # the GetAtt orders it; a DependsOn would be redundant (cfn-lint W3005)
 
 
 def test_role_passed_in_is_used_as_is() -> None:

@@ -46,6 +46,42 @@ def test_unknown_task() -> None:
     assert "text-classification" in message
 
 
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "gpt2",
+        "org/model",
+        "Qwen/Qwen2.5-0.5B-Instruct",
+        "a",
+        "x" * 96,
+        "x" * 97,
+        "org/" + "x" * 96,
+        "org/" + "x" * 97,
+        "org/model.git",
+        "org/a--b",
+        "org/a..b",
+        "_org/_model_",
+        "org/model-",
+        ".org/model",
+        "org/mödel",
+        "org//model",
+        "org/model\n",
+        "org/model name",
+    ],
+)
+def test_repo_id_check_agrees_with_huggingface_hub(model_id: str) -> None:
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    from constructs_lib.hub_model import _is_valid_repo_id
+
+    try:
+        validate_repo_id(model_id)
+        hub_says_valid = True
+    except HFValidationError:
+        hub_says_valid = False
+    assert _is_valid_repo_id(model_id) is hub_says_valid
+
+
 @pytest.mark.parametrize("model_id", ["not a repo", "org/name/extra", "-bad/name", ""])
 def test_malformed_model_id(model_id: str) -> None:
     message = hub_error(model_id=model_id)

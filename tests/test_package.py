@@ -1,0 +1,56 @@
+"""The public API: every exported name resolves, and importing one construct loads only what it needs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import constructs_lib
+from constructs_lib import features
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_every_exported_name_resolves_and_is_listed() -> None:
+    for name in constructs_lib.__all__:
+        assert getattr(constructs_lib, name) is not None, name
+    assert set(constructs_lib.__all__) == set(constructs_lib._EXPORTS) | {"ConfigurationError"}
+    assert sorted(dir(constructs_lib)) == sorted(constructs_lib.__all__)
+
+
+def test_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="NoSuchConstruct"):
+        constructs_lib.NoSuchConstruct  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_feature_table_matches_each_feature_s_own_props() -> None:
+    table = features.feature_props()
+    for module, owned in table.items():
+        feature = features._feature(module)
+        assert feature.props == owned, module
+    # Every prop a feature owns is a real endpoint prop.
+    from constructs_lib.endpoint import EndpointProps
+
+    assert {prop for owned in table.values() for prop in owned} <= set(EndpointProps.__annotations__)
+
+
+def test_a_plain_hub_endpoint_loads_no_feature_module() -> None:
+    script = (
+        "import sys\n"
+        "from aws_cdk import App, Stack, Environment\n"
+        "from constructs_lib import HubModelEndpoint\n"
+        "stack = Stack(App(), 'S', env=Environment(account='123456789012', region='us-east-1'))\n"
+        "HubModelEndpoint(stack, 'E', model_id='org/model', task='text-classification', instance_type='ml.g5.xlarge')\n"
+        "print(__import__('json').dumps(sorted(m for m in sys.modules if m.startswith('constructs_lib'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True, timeout=120
+    )
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert "constructs_lib.hub_model" in loaded
+    for module in ("autoscaling", "inference_modes", "security", "data_capture", "variants", "deployment", "repack"):
+        assert f"constructs_lib.{module}" not in loaded, module
