@@ -19,8 +19,8 @@ build+synth time after the imports. Repetitions are interleaved across variants 
 drift on the machine hits every variant alike; the table gives the median and the minimum.
 
 The peers are installed only into ``benchmarks/.work/peers-venv`` (``requirements-peers.txt`` plus the
-project's ``requirements.txt``); constructs_lib comes from this checkout through ``PYTHONPATH``. All four
-variants run under that venv's interpreter.
+project's ``requirements.txt``); constructs_lib comes from this checkout through ``PYTHONPATH``, byte-compiled
+first as ``pip install`` does for the peers. All four variants run under that venv's interpreter.
 
     python benchmarks/bench_synth.py --output benchmarks/results/synth.md   # full run (5 repetitions)
     python benchmarks/bench_synth.py --quick                                 # smoke run (1 repetition)
@@ -653,6 +653,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         python = Path(sys.executable)
 
     WORK.mkdir(parents=True, exist_ok=True)
+    # The peers' modules were byte-compiled when pip installed them; constructs_lib runs from this
+    # checkout, where PYTHONDONTWRITEBYTECODE (set in some shells and CI) would leave it compiling
+    # its sources in every measured process. Compile it as pip would.
+    _run([str(python), "-m", "compileall", "-q", str(REPO / "constructs_lib")])
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-synth-", dir=WORK) as scratch:
         cwd = Path(scratch)  # no cdk.json or cdk.context.json here: nothing but the app itself is read
