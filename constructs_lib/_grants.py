@@ -82,15 +82,18 @@ _FACTS: weakref.WeakKeyDictionary[IConstruct, StackFacts] = weakref.WeakKeyDicti
 def stack_facts(scope: IConstruct, *, child: IConstruct | None = None) -> StackFacts:
     """The :class:`StackFacts` of ``scope``'s stack, remembered for ``scope`` (a construct never moves)
     and for ``child``, a construct just created in ``scope``."""
-    facts = _FACTS.get(scope)
-    if facts is None:
-        stack = scope if isinstance(scope, Stack) else Stack.of(scope)
-        facts = _FACTS.get(stack)
+    try:
+        facts = _FACTS.get(scope)
         if facts is None:
-            facts = _FACTS[stack] = StackFacts(stack)
-        _FACTS[scope] = facts
-    if child is not None:
-        _FACTS[child] = facts
+            stack = scope if isinstance(scope, Stack) else Stack.of(scope)
+            facts = _FACTS.get(stack)
+            if facts is None:
+                facts = _FACTS[stack] = StackFacts(stack)
+            _FACTS[scope] = facts
+        if child is not None:
+            _FACTS[child] = facts
+    except TypeError:  # a construct class that is not hashable or weak-referenceable: read afresh
+        return StackFacts(Stack.of(scope))
     return facts
 
 

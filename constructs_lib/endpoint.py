@@ -329,10 +329,12 @@ class EndpointBase(EndpointMetrics, Construct):
         image = props.get("image") or InferenceImage.for_serving(self.serving)
         rendered = image._render(self, instance_type=self.instance_type)
         serving_access = (rendered[1] if rendered else []) + self._logs_and_metrics(facts)
-        self.role: iam.IRole = props.get("role") or self._create_role(facts, serving_access)
+        self.role: iam.IRole = props.get("role") or self._create_role(serving_access)
         """The execution role SageMaker assumes."""
         if props.get("role") is not None:
             grant_statements(self.role, serving_access)
+        if isinstance(self.role, iam.Role):  # a role of this app, ours or passed in: cdk-nag reads its policies
+            self._acknowledge_wildcards(facts)
         self.grant_principal: iam.IPrincipal = self.role
         """The principal to grant permissions to (the execution role)."""
 
@@ -559,19 +561,22 @@ class EndpointBase(EndpointMetrics, Construct):
             ),
         ]
 
-    def _create_role(self, facts: StackFacts, serving_access: list[Statement]) -> iam.Role:
+    def _create_role(self, serving_access: list[Statement]) -> iam.Role:
         """The execution role, with what the container needs in one inline policy.
 
         Built as one policy document rather than grant by grant: a handful of jsii round trips
         instead of several per statement, which is most of an endpoint's synth time.
         """
-        role = iam.Role(
+        return iam.Role(
             self,
             "Role",
             assumed_by=_sagemaker_principal(),
             description=f"Execution role of the SageMaker endpoint {self._node.path}",
             inline_policies={"ServingAccess": policy_document(serving_access)},
         )
+
+    def _acknowledge_wildcards(self, facts: StackFacts) -> None:
+        """Acknowledge cdk-nag's IAM5 for the two wildcards the serving access needs, on the role."""
         name = self.physical_endpoint_name
         log_streams = (
             facts.nag_name(f"{self._log_group_arn(facts)}:log-stream:*")
@@ -580,7 +585,7 @@ class EndpointBase(EndpointMetrics, Construct):
             else f"{facts.nag_name(facts.arn('logs', 'log-group:'))}{_LOG_GROUP_PREFIX}{name}:log-stream:*"
         )
         acknowledge_wildcards(
-            role,
+            self.role,
             [
                 (
                     "*",
@@ -591,7 +596,6 @@ class EndpointBase(EndpointMetrics, Construct):
                 (log_streams, "SageMaker names the log streams of the endpoint's own log group at run time."),
             ],
         )
-        return role
 
     def _build_model(
         self,

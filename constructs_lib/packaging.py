@@ -652,12 +652,14 @@ class _ChecksumThread:
         while (item := self._work.get()) is not None:
             data, release = item
             try:
-                self._crc = _crc32(data, self._crc)
-                self._digest.update(data)
-                if release is not None:
-                    release()
+                if self._error is None:
+                    self._crc = _crc32(data, self._crc)
+                    self._digest.update(data)
             except BaseException as error:  # pragma: no cover - memory errors only
                 self._error = error
+            finally:
+                if release is not None:  # always: the writer waits for its buffers to come back
+                    release()
 
     def finish(self) -> tuple[int, str]:
         self._work.put(None)

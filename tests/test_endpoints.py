@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Duration
+from aws_cdk import Duration, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
@@ -302,6 +302,18 @@ def test_mutable_role_passed_in_receives_the_grants() -> None:
 
     template.resource_count_is("AWS::IAM::Role", 1)
     assert any("ecr:BatchGetImage" in actions_of(s) for s in policy_statements(template))
+    # The grants went to the team role's DefaultPolicy: the model waits for it, and the two
+    # wildcards the serving access needs are acknowledged for cdk-nag on that role.
+    (policy_id,) = resources(template, "AWS::IAM::Policy")
+    assert policy_id in only(template, "AWS::SageMaker::Model")["DependsOn"]
+    acknowledged = [
+        key
+        for entry in role.node.metadata
+        if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+        for key in dict(entry.data)
+    ]
+    assert any(key.endswith("AwsSolutions-IAM5[Resource::*]") for key in acknowledged), acknowledged
+    assert any(key.endswith(":log-stream:*]") for key in acknowledged), acknowledged
 
 
 # ------------------------------------------------------------------------------- grants

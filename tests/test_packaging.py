@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -178,6 +179,32 @@ def test_archive_bytes_do_not_depend_on_the_read_size(
 
     assert small_reads.path.read_bytes() == packed.path.read_bytes()
     assert small_reads.asset_hash == packed.asset_hash
+
+
+def test_a_checksum_failure_is_raised_instead_of_hanging(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = make_model(tmp_path / "model", weights=os.urandom(4 * packaging._CHUNK))
+
+    def broken(data: bytes, value: int) -> int:
+        raise MemoryError("checksum failed")
+
+    monkeypatch.setattr(packaging, "_crc32", broken)
+    outcome: dict[str, BaseException] = {}
+
+    def pack() -> None:
+        try:
+            package_model_directory(model, cache_dir=cache)
+        except MemoryError as error:
+            outcome["error"] = error
+
+    worker = threading.Thread(target=pack, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+
+    assert not worker.is_alive(), "packing hung after the checksum thread failed"
+    assert "checksum failed" in str(outcome["error"])
+    assert not list(cache.rglob("*.tar.gz")) and not list(cache.rglob(".tmp-*"))
 
 
 def test_short_writes_are_completed(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
