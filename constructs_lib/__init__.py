@@ -6,6 +6,7 @@
 """
 
 import importlib
+import pkgutil
 from typing import TYPE_CHECKING
 
 from ._validation import ConfigurationError
@@ -73,6 +74,9 @@ _EXPORTS = {
 def __getattr__(name: str) -> object:
     module = _EXPORTS.get(name)
     if module is None:
+        # `constructs_lib.sizing` after a bare `import constructs_lib`, as with an eager package.
+        if name in {info.name for info in pkgutil.iter_modules(__path__)}:
+            return importlib.import_module(f".{name}", __name__)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value

@@ -648,7 +648,14 @@ class EndpointBase(EndpointMetrics, Construct):
             merge_properties(properties, feature.config_properties(self, props), owner=type(feature).__name__)
         # No endpoint_config_name either: a new config replaces the old one and the endpoint
         # switches to it in place (blue/green).
-        return sagemaker.CfnEndpointConfig(self, "EndpointConfig", **properties)
+        config = sagemaker.CfnEndpointConfig(self, "EndpointConfig", **properties)
+        # The containers start with every permission the role will have, including grants that
+        # features and users add after this point (data capture, async outputs, KMS, a bucket the
+        # script reads), and lose none of them while the endpoint still runs: a dependency on the
+        # role construct covers the policies it holds at synth time. The config, unlike the model,
+        # does not reference the role, so the DependsOn is not redundant (cfn-lint W3005).
+        config.node.add_dependency(self.role)
+        return config
 
     def _startup_timeout_seconds(self, props: Mapping[str, Any]) -> int | None:
         given = props.get("startup_health_check_timeout")

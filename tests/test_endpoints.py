@@ -269,6 +269,26 @@ def test_model_waits_for_the_role_policy() -> None:
     assert policy_id in depends_on
 
 
+@pytest.mark.parametrize("late_grant", ["feature", "user"])
+def test_endpoint_config_waits_for_grants_made_after_the_model(late_grant: str) -> None:
+    from aws_cdk import aws_s3 as s3
+
+    from constructs_lib import DataCapture
+
+    stack = new_stack()
+    if late_grant == "feature":
+        hub(stack, data_capture=DataCapture())  # the capture grant is made while the config is built
+    else:
+        endpoint = hub(stack)
+        s3.Bucket(stack, "Lookups", enforce_ssl=True).grant_read(endpoint.role)  # after construction
+    template = Template.from_stack(stack)
+
+    role_id = next(key for key in resources(template, "AWS::IAM::Role") if key.startswith("Sentiment"))
+    (policy_id,) = [key for key in resources(template, "AWS::IAM::Policy") if key.startswith("SentimentRole")]
+    depends_on = only(template, "AWS::SageMaker::EndpointConfig").get("DependsOn", [])
+    assert policy_id in depends_on and role_id in depends_on
+
+
 def test_hub_model_access_is_inline_in_the_role_the_model_already_depends_on() -> None:
     template = synth(hub)
 

@@ -22,6 +22,14 @@ def test_every_exported_name_resolves_and_is_listed() -> None:
     assert sorted(dir(constructs_lib)) == sorted(constructs_lib.__all__)
 
 
+def test_submodules_are_attributes_of_the_package() -> None:
+    script = "import constructs_lib\nprint(constructs_lib.sizing.plan_deployment.__name__)\n"
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "plan_deployment"
+
+
 def test_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="NoSuchConstruct"):
         constructs_lib.NoSuchConstruct  # type: ignore[attr-defined]  # noqa: B018
