@@ -72,8 +72,9 @@ def local_aws() -> Iterator[dict[str, str]]:
                 os.environ[key] = value
 
 
-def cdk(*args: str, cwd: Path, context: dict[str, str]) -> str:
-    command = [str(CDK), *args, "--no-notices", "--app", f"python3 {ROOT / 'app.py'}"]
+def cdk(*args: str, cwd: Path, context: dict[str, str], output: Path) -> str:
+    # --output: the cloud assembly goes to the test's own directory, not the checkout's cdk.out.
+    command = [str(CDK), *args, "--no-notices", "--app", f"python3 {ROOT / 'app.py'}", "--output", str(output)]
     for key, value in context.items():
         command += ["-c", f"{key}={value}"]
     env = {
@@ -150,10 +151,11 @@ def test_bootstrap_deploy_update_and_destroy(
     local_aws: dict[str, str], workdir: Path, endpoints: list[dict[str, Any]]
 ) -> None:
     context = {"bootstrap_version_rule": "false", "config": str(write_config(workdir / "v1.json", endpoints))}
+    assembly = workdir / "cdk.out"
     sagemaker, s3 = clients(local_aws)
-    cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", cwd=ROOT, context=context)
+    cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", cwd=ROOT, context=context, output=assembly)
 
-    cdk("deploy", "--all", "--method=direct", "--require-approval=never", cwd=ROOT, context=context)
+    cdk("deploy", "--all", "--method=direct", "--require-approval=never", cwd=ROOT, context=context, output=assembly)
 
     hub = endpoint_of(sagemaker, "DeployHub")
     assert hub["EndpointStatus"] == "InService"
@@ -182,7 +184,9 @@ def test_bootstrap_deploy_update_and_destroy(
     context["config"] = str(write_config(workdir / "v2.json", changed))
     cloudformation = boto3.client("cloudformation", region_name=REGION, endpoint_url=local_aws["AWS_ENDPOINT_URL"])
     before = stack_resources(cloudformation, "DeployHub")
-    cdk("deploy", "DeployHub", "--method=direct", "--require-approval=never", cwd=ROOT, context=context)
+    cdk(
+        "deploy", "DeployHub", "--method=direct", "--require-approval=never", cwd=ROOT, context=context, output=assembly
+    )
     after = stack_resources(cloudformation, "DeployHub")
     # The same endpoint (same physical name)...
     assert after["AWS::SageMaker::Endpoint"] == before["AWS::SageMaker::Endpoint"]
@@ -194,7 +198,7 @@ def test_bootstrap_deploy_update_and_destroy(
     new_config = sagemaker.describe_endpoint_config(EndpointConfigName=new_config_name)
     assert new_config["ProductionVariants"][0]["InstanceType"] == "ml.g5.2xlarge"
 
-    cdk("destroy", "--all", "--force", cwd=ROOT, context=context)
+    cdk("destroy", "--all", "--force", cwd=ROOT, context=context, output=assembly)
     left = [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
     assert not [name for name in left if name.startswith("Deploy")]
     assert sagemaker.list_models()["Models"] == []
