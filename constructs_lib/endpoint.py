@@ -556,9 +556,7 @@ class EndpointBase(EndpointMetrics, Construct):
             allow(["logs:CreateLogGroup", "logs:DescribeLogStreams"], log_group),
             allow(["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group}:log-stream:*"),
             # PutMetricData has no resource-level permissions; the namespace condition scopes it.
-            allow(
-                ["cloudwatch:PutMetricData"], "*", {"StringEquals": {"cloudwatch:namespace": _LOG_GROUP_PREFIX[:-1]}}
-            ),
+            allow(["cloudwatch:PutMetricData"], "*", {"StringEquals": {"cloudwatch:namespace": _METRICS_NAMESPACE}}),
         ]
 
     def _create_role(self, serving_access: list[Statement]) -> iam.Role:

@@ -95,11 +95,6 @@ def features_for(props: Mapping[str, Any]) -> tuple[EndpointFeature, ...]:
     )
 
 
-def all_features() -> tuple[EndpointFeature, ...]:
-    """Every feature, in the order it is applied."""
-    return tuple(_feature(module) for module, _ in _FEATURE_MODULES)
-
-
 def _feature(module: str) -> EndpointFeature:
     # Imported here: feature modules import the base for type hints, and the base imports this.
     feature: EndpointFeature = importlib.import_module(f".{module}", __package__).FEATURE
