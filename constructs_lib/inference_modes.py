@@ -327,6 +327,13 @@ def _own_key(location: S3Location) -> kms.IKey | None:
     return None if location.created else location.bucket.encryption_key
 
 
+def _acknowledge_object_wildcards(grantee: iam.IGrantable, state: _AsyncState, reason: str) -> None:
+    """cdk-nag's IAM5 for the object wildcard of each async location, on a role of this app."""
+    if isinstance(grantee, iam.Role):
+        for objects in _objects([*state.writes, state.input]):
+            acknowledge_wildcard(grantee, objects, reason)
+
+
 def _grant_role(endpoint: EndpointBase, settings: AsyncInference, state: _AsyncState) -> None:
     role = endpoint.role
     # Write-only where SageMaker writes (it never reads or lists responses), read-only on payloads.
@@ -334,12 +341,12 @@ def _grant_role(endpoint: EndpointBase, settings: AsyncInference, state: _AsyncS
         grantee=role, actions=["s3:PutObject", "s3:AbortMultipartUpload"], resource_arns=_objects(state.writes)
     )
     iam.Grant.add_to_principal(grantee=role, actions=["s3:GetObject"], resource_arns=_objects([state.input]))
-    if isinstance(role, iam.Role):
-        for objects in _objects([*state.writes, state.input]):
-            acknowledge_wildcard(
-                role, objects, "SageMaker names each async request's payload, response and failure object at run "
-                "time; the wildcard is this one prefix."
-            )  # fmt: skip
+    _acknowledge_object_wildcards(
+        role,
+        state,
+        "SageMaker names each async request's payload, response and failure object at run time; "
+        "the wildcard is this one prefix.",
+    )
     # encryption_key (which also encrypts a bucket created here) is granted by the security feature;
     # a bucket of yours may have a key of its own.
     for location in state.writes:
@@ -414,12 +421,12 @@ class _AsyncInferenceFeature:
         # Callers upload payloads and read back responses and failures; nothing else in the buckets.
         iam.Grant.add_to_principal(grantee=grantee, actions=["s3:PutObject"], resource_arns=_objects([state.input]))
         iam.Grant.add_to_principal(grantee=grantee, actions=["s3:GetObject"], resource_arns=_objects(state.writes))
-        if isinstance(grantee, iam.Role):
-            for objects in _objects([*state.writes, state.input]):
-                acknowledge_wildcard(
-                    grantee, objects, "Each async request has its own payload, response and failure object, named "
-                    "per request; the wildcard is this one prefix of the endpoint's async locations."
-                )  # fmt: skip
+        _acknowledge_object_wildcards(
+            grantee,
+            state,
+            "Each async request has its own payload, response and failure object, named per request; "
+            "the wildcard is this one prefix of the endpoint's async locations.",
+        )
         if state.key is not None:
             # Payloads and responses are encrypted with encryption_key (created bucket, KmsKeyId).
             state.key.grant(grantee, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
