@@ -22,12 +22,19 @@ from constructs import Construct, IConstruct, Node
 from ._grants import StackFacts, Statement, acknowledge_wildcards, allow, grant_statements, policy_document, stack_facts
 from ._validation import ConfigurationError, Problems, allowed_list, is_unresolved
 from .features import EndpointFeature, features_for, merge_properties
-from .hub import HubLookup, ModelProfile, profile_from_directory
+from .hub import (
+    HubAccessError,
+    HubLookup,
+    HubModelNotFoundError,
+    HubRevisionNotFoundError,
+    ModelProfile,
+    profile_from_directory,
+)
 from .images import ImageConfig, InferenceImage, Serving, resolve_serving
 from .instances import InstanceSpec, Processor, instance_spec, instance_type_problem, processor_for
 from .model_data import ModelData, ModelDataConfig
 from .monitoring import EndpointMetrics, safe_tag_value
-from .sizing import DeploymentPlan, SizingOptions, plan_deployment
+from .sizing import TGI_MIN_STARTUP_TIMEOUT_SECONDS, DeploymentPlan, SizingOptions, plan_deployment
 
 if TYPE_CHECKING:
     # Types of props only: importing these modules (and registering them with jsii) is left to
@@ -294,6 +301,7 @@ class EndpointBase(EndpointMetrics, Construct):
         self.hub_model_id: str | None = source.model_id
         """The Hub model the container downloads at start-up (``None`` when artifacts come from S3 or disk)."""
         self._check_prop_names(props)
+        self._profile_unavailable: str | None = None
         self._features: tuple[EndpointFeature, ...] = features_for(props)
         problems = Problems(subject_of(type(self), scope, id))
         _check_prop_types(props, problems)
@@ -380,6 +388,22 @@ class EndpointBase(EndpointMetrics, Construct):
         custom_script = self._source.entry_point is not None
         if image_serving is not None and requested not in (Serving.AUTO, image_serving):
             problems.add("serving", requested.name, f"does not match the image, which runs {image_serving.name}")
+        if (
+            requested is Serving.AUTO
+            and image_serving is None
+            and not custom_script
+            and self.task is None
+            and self._profile_unavailable is not None
+        ):
+            # AUTO picks by task; guessing without it would make the template depend on whether
+            # the lookup worked (TGI online, the toolkit offline).
+            problems.add(
+                "task",
+                None,
+                "is required when the model's profile cannot be read: serving=Serving.AUTO picks the serving "
+                "stack from the task (TGI for 'text-generation', TEI for embeddings, the toolkit otherwise); "
+                "pass task=... or serving=...",
+            )
         serving = image_serving or resolve_serving(requested, task=self.task, custom_script=custom_script)
         if custom_script and serving is not Serving.INFERENCE_TOOLKIT:
             problems.add(
@@ -469,12 +493,28 @@ class EndpointBase(EndpointMetrics, Construct):
                 return None
             return HubLookup().profile(source.model_id, source.revision)
         except ConfigurationError as error:
-            if props.get("instance_type") is None and props.get("serverless") is None:
+            if not self._can_build_without_profile(props, error):
                 raise
+            if source.local_directory is None:
+                # Unlike a directory, a Hub lookup can fail today and work tomorrow.
+                self._profile_unavailable = str(error)
             Annotations.of(self).add_warning_v2(
                 "constructs-lib:profile-unavailable", f"The model's fit on the instance was not checked: {error}"
             )
             return None
+
+    @staticmethod
+    def _can_build_without_profile(props: Mapping[str, Any], error: ConfigurationError) -> bool:
+        """Whether a failed profile lookup may be a warning: only when nothing needs the profile and
+        the failure says nothing about whether the container can download the model."""
+        if props.get("instance_type") is None and props.get("serverless") is None:
+            return False  # the instance must be chosen from the profile
+        if isinstance(error, HubRevisionNotFoundError):
+            return False  # the container would fail to download it too
+        if isinstance(error, (HubModelNotFoundError, HubAccessError)):
+            # Not found, gated or private: only a token can let the container download it.
+            return props.get("hf_token_secret") is not None
+        return True
 
     def _plan(self, props: Mapping[str, Any]) -> DeploymentPlan | None:
         if props.get("serverless") is not None:
@@ -493,7 +533,13 @@ class EndpointBase(EndpointMetrics, Construct):
         if isinstance(count, int) and count > options.min_instance_count:
             # Prices (and the price cap) are for every instance the endpoint runs.
             options = replace(options, min_instance_count=count)
-        plan = plan_deployment(self.model_profile, serving=self.serving.value, instance_type=requested, options=options)
+        plan = plan_deployment(
+            self.model_profile,
+            serving=self.serving.value,
+            instance_type=requested,
+            options=options,
+            custom_script=self._source.entry_point is not None,
+        )
         # What Annotations.of(self).add_info does, in one round trip instead of two.
         self._node.add_metadata(_INFO_METADATA, plan.summary)
         return plan
@@ -525,8 +571,8 @@ class EndpointBase(EndpointMetrics, Construct):
     # ----------------------------------------------------------------------------- environment
     def _environment(self, props: Mapping[str, Any], problems: Problems) -> dict[str, str]:
         environment = serving_environment(self._source, self.serving, self.task)
-        if self.deployment_plan is not None:
-            environment.update(self.deployment_plan.environment)
+        sizing = self._sizing_environment()
+        environment.update(sizing)
         for feature in self._features:
             environment.update(feature.environment(self, props))
         user = props.get("environment") or {}
@@ -541,9 +587,39 @@ class EndpointBase(EndpointMetrics, Construct):
                 )
             elif owner and key in environment and environment[key] != value:
                 problems.add(f"environment[{key!r}]", value, f"conflicts with the {owner} prop; set it there")
+            elif not is_unresolved(value):
+                self._check_sizing_override(key, value, sizing, problems)
         environment.update(user)
         _check_environment(environment, problems)
         return environment
+
+    def _sizing_environment(self) -> dict[str, str]:
+        """The TGI settings the sizing decided; without a profile, at least the instance's GPU count,
+        since TGI otherwise loads the whole model onto one GPU."""
+        if self.deployment_plan is not None:
+            return dict(self.deployment_plan.environment)
+        spec = self.instance_spec
+        if self.serving is Serving.TGI and spec is not None and spec.processor is Processor.GPU:
+            return {"SM_NUM_GPUS": str(spec.accelerators)}
+        return {}
+
+    def _check_sizing_override(self, key: str, value: Any, sizing: Mapping[str, str], problems: Problems) -> None:
+        """A TGI setting in ``environment`` must not contradict the memory math the instance was checked with."""
+        if key == "SM_NUM_GPUS" and key in sizing and value != sizing[key]:
+            problems.add(
+                f"environment[{key!r}]",
+                value,
+                f"conflicts with the instance: TGI shards over all {sizing[key]} GPUs of {self.instance_type}, and "
+                "the memory check assumed that; choose an instance with fewer GPUs instead",
+            )
+        elif key in _SIZING_VARIABLES and self.serving is Serving.TGI and sizing and sizing.get(key) != value:
+            option = _SIZING_VARIABLES[key]
+            problems.add(
+                f"environment[{key!r}]",
+                value,
+                f"bypasses the instance sizing, which budgets GPU memory for it; set "
+                f"instance_selection=SizingOptions({option}=...) instead, so that the fit is checked with it",
+            )
 
     # ------------------------------------------------------------------------------- resources
     def _log_group_arn(self, facts: StackFacts) -> str:
@@ -657,10 +733,14 @@ class EndpointBase(EndpointMetrics, Construct):
 
     def _startup_timeout_seconds(self, props: Mapping[str, Any]) -> int | None:
         given = props.get("startup_health_check_timeout")
-        if given is not None or self.deployment_plan is None:
+        if given is not None:
             return _seconds(given)
-        # Large models need longer than SageMaker's default to download and load.
-        return self.deployment_plan.startup_health_check_timeout_seconds
+        if self.deployment_plan is not None:
+            # Large models need longer than SageMaker's default to download and load.
+            return self.deployment_plan.startup_health_check_timeout_seconds
+        if self.serving is Serving.TGI:
+            return TGI_MIN_STARTUP_TIMEOUT_SECONDS  # the model's size is unknown: at least what any LLM needs
+        return None
 
     def _build_endpoint(self, props: Mapping[str, Any]) -> sagemaker.CfnEndpoint:
         properties: dict[str, Any] = {
@@ -719,6 +799,17 @@ _PROP_OWNED_VARIABLES = {
     "HF_MODEL_REVISION": "revision",
     "SAGEMAKER_PROGRAM": "entry_point",
     "SAGEMAKER_SUBMIT_DIRECTORY": "code_dir",
+}
+
+
+# TGI settings the instance sizing computes from the memory left after the weights, and the
+# SizingOptions field that sets each one so that the fit check takes it into account.
+_SIZING_VARIABLES = {
+    "MAX_INPUT_TOKENS": "max_input_tokens",
+    "MAX_TOTAL_TOKENS": "max_total_tokens",
+    "MAX_BATCH_PREFILL_TOKENS": "max_batch_prefill_tokens",
+    "MAX_BATCH_TOTAL_TOKENS": "max_batch_total_tokens",
+    "HF_MODEL_QUANTIZE": "quantize",
 }
 
 

@@ -43,6 +43,9 @@ DTYPE_BYTES: Mapping[str, float] = {
 MODEL_DTYPES: tuple[str, ...] = ("float32", "float16", "bfloat16", "int8", "float8", "int4")
 """The dtypes a model's weights can be served in (``ModelProfile.dtype``)."""
 
+FLOAT_DTYPES: frozenset[str] = frozenset({"float64", "float32", "float16", "bfloat16"})
+"""Dtypes a serving stack may cast on loading (quantized weights stay as they are)."""
+
 _DTYPE_ALIASES: Mapping[str, str] = {
     "f64": "float64", "float64": "float64", "double": "float64",
     "f32": "float32", "float32": "float32", "float": "float32", "fp32": "float32",
@@ -60,6 +63,18 @@ CONTEXT_FILE_NAME = "hub.context.json"
 CONTEXT_FILE_ENV = "CONSTRUCTS_LIB_HUB_CONTEXT"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 _GIB = 1024**3
+
+
+class HubModelNotFoundError(ConfigurationError):
+    """The Hub answered that the model does not exist (or is private to the caller)."""
+
+
+class HubRevisionNotFoundError(ConfigurationError):
+    """The Hub has the model but not the revision asked for."""
+
+
+class HubAccessError(ConfigurationError):
+    """The model is gated or private on the Hub, and the synth-time lookup has no token for it."""
 
 
 def normalise_dtype(name: str) -> str | None:
@@ -230,18 +245,33 @@ class ModelProfile:
             return int(sum(count * DTYPE_BYTES[dtype] for dtype, count in self.parameters_by_dtype.items()))
         return int(self.parameters * self.dtype_bytes)
 
-    def weights_gib(self, quantize: str | None = None) -> float:
-        """GiB of accelerator memory the weights take, optionally after TGI quantization.
+    def weights_gib(self, quantize: str | None = None, *, float_bytes: float | None = None) -> float:
+        """GiB of accelerator memory the weights take, optionally after TGI quantization or a cast.
 
         :param quantize: a TGI ``HF_MODEL_QUANTIZE`` value (see ``sizing.QUANTIZE_BYTES_PER_PARAMETER``).
             :default: - the weights as stored
+        :param float_bytes: bytes per parameter the serving stack loads floating-point weights in
+            (4 for float32, 2 for float16); quantized weights keep their size.
+            :default: - the weights as stored
         """
         stored = self.stored_weights_bytes
-        if quantize is None:
-            return stored / _GIB
-        from .sizing import quantized_bytes_per_parameter  # sizing imports this module
+        if quantize is not None:
+            from .sizing import quantized_bytes_per_parameter  # sizing imports this module
 
-        return min(stored, self.parameters * quantized_bytes_per_parameter(quantize)) / _GIB
+            return min(stored, self.parameters * quantized_bytes_per_parameter(quantize)) / _GIB
+        if float_bytes is None:
+            return stored / _GIB
+        return self._loaded_bytes(float_bytes) / _GIB
+
+    def _loaded_bytes(self, float_bytes: float) -> float:
+        def loaded(dtype: str) -> float:
+            return float_bytes if dtype in FLOAT_DTYPES else DTYPE_BYTES[dtype]
+
+        if self.parameters_by_dtype:
+            return sum(count * loaded(dtype) for dtype, count in self.parameters_by_dtype.items())
+        if self.weights_bytes is not None:
+            return self.weights_bytes * loaded(self.dtype) / DTYPE_BYTES[self.dtype]
+        return self.parameters * loaded(self.dtype)
 
     @property
     def effective_head_dim(self) -> int | None:
@@ -316,6 +346,7 @@ class _ConfigFacts:
     num_experts: int | None = None
     dtype: str | None = None
     quantized_dtype: str | None = None
+    quantization_bits: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -332,6 +363,7 @@ def _config_facts(config: Mapping[str, Any]) -> _ConfigFacts:
     raw_dtype = cfg.get("torch_dtype") or cfg.get("dtype") or config.get("torch_dtype") or config.get("dtype")
     dtype = normalise_dtype(raw_dtype) if isinstance(raw_dtype, str) else None
     quantized: str | None = None
+    bits: Any = None
     quant = cfg.get("quantization_config")
     if isinstance(quant, Mapping):
         bits = quant.get("bits") or quant.get("w_bit")
@@ -355,6 +387,7 @@ def _config_facts(config: Mapping[str, Any]) -> _ConfigFacts:
         num_experts=_first_int(cfg, "num_local_experts", "n_routed_experts", "num_experts", "moe_num_experts"),
         dtype=dtype if dtype in MODEL_DTYPES else None,
         quantized_dtype=quantized,
+        quantization_bits=bits if bits in (4, 8) else None,
     )
 
 
@@ -369,13 +402,19 @@ def _main_dtype(counts: Mapping[str, int], facts: _ConfigFacts) -> str:
     return facts.dtype or "bfloat16"
 
 
-def _normalise_counts(raw: Mapping[str, int]) -> dict[str, int]:
+def _normalise_counts(raw: Mapping[str, int], facts: _ConfigFacts) -> dict[str, int]:
     counts: dict[str, int] = {}
     for name, count in raw.items():
         dtype = normalise_dtype(name)
         if dtype is None:
             raise ConfigurationError(f"model weights: unknown safetensors dtype {describe(name)}")
         counts[dtype] = counts.get(dtype, 0) + int(count)
+    bits = facts.quantization_bits
+    if bits and facts.quantized_dtype and "int32" in counts:
+        # AWQ and GPTQ checkpoints pack 32 / bits quantized weights into each int32 element; the Hub
+        # and safetensors count the int32 elements. Counted as such, a 70B AWQ model would look like
+        # 11B parameters and be sized as one quantized to a sixth of its real size.
+        counts[facts.quantized_dtype] = counts.get(facts.quantized_dtype, 0) + counts.pop("int32") * (32 // bits)
     return counts
 
 
@@ -396,7 +435,7 @@ def _build_profile(
         "num_experts": facts.num_experts,
     }
     if counts:
-        normalised = _normalise_counts(counts)
+        normalised = _normalise_counts(counts, facts)
         return ModelProfile(
             parameters=sum(normalised.values()),
             dtype=_main_dtype(normalised, facts),
@@ -588,8 +627,10 @@ class HubLookup:
         if entry is None:
             return None
         try:
+            if not isinstance(entry, Mapping):
+                raise TypeError(f"expected an object, found {type(entry).__name__}")
             return ModelProfile.from_json(entry)
-        except (TypeError, ConfigurationError) as error:
+        except (TypeError, ValueError, ConfigurationError) as error:
             raise ConfigurationError(
                 f"{str(self.context_file)!r}: entry {context_key(model_id, revision)!r} is invalid ({error}); "
                 "delete it to look the model up again"
@@ -617,8 +658,8 @@ class HubLookup:
             f"{CONTEXT_FILE_NAME}), or pass model_profile=ModelProfile(...) to skip the lookup."
         )
 
-    def _gated_error(self, model_id: str, kind: str) -> ConfigurationError:
-        return ConfigurationError(
+    def _gated_error(self, model_id: str, kind: str) -> HubAccessError:
+        return HubAccessError(
             f"model_id: {model_id!r} is {kind} on the Hugging Face Hub: the endpoint needs hf_token_secret "
             "(a Secrets Manager secret holding a Hub token that has access), and the synth-time lookup needs a "
             "token too (set HF_TOKEN, or pass model_profile=ModelProfile(...) to skip the lookup). For gated "
@@ -637,13 +678,13 @@ class HubLookup:
         except hf_errors.GatedRepoError:
             raise self._gated_error(model_id, "gated") from None
         except hf_errors.RepositoryNotFoundError:
-            raise ConfigurationError(
+            raise HubModelNotFoundError(
                 f"model_id: {model_id!r} was not found on the Hugging Face Hub: check the spelling "
                 "(organisation/name); a private repository needs a token with access (HF_TOKEN) and "
                 "hf_token_secret on the endpoint"
             ) from None
         except hf_errors.RevisionNotFoundError:
-            raise ConfigurationError(
+            raise HubRevisionNotFoundError(
                 f"revision: {revision!r} was not found in {model_id!r} on the Hugging Face Hub "
                 "(use a branch, tag or commit hash that exists)"
             ) from None

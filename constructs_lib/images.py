@@ -29,6 +29,7 @@ from constructs import Construct
 from ._grants import StackFacts, Statement, allow, grant_statements, stack_facts
 from ._validation import ConfigurationError, Problems, describe, is_unresolved
 from .instances import Processor, processor_for
+from .tasks import default_serving
 
 if TYPE_CHECKING:
     from aws_cdk import aws_ecr as ecr
@@ -54,10 +55,6 @@ class Serving(str, enum.Enum):  # noqa: UP042 (the public contract: str mixin, s
     """Text Embeddings Inference, for embedding and sentence-similarity models."""
 
 
-_TGI_TASKS = frozenset({"text-generation"})
-_TEI_TASKS = frozenset({"feature-extraction", "sentence-similarity"})
-
-
 def resolve_serving(serving: Serving, *, task: str | None, custom_script: bool) -> Serving:
     """Resolve :attr:`Serving.AUTO` to a concrete serving stack; explicit values are returned as-is.
 
@@ -73,11 +70,7 @@ def resolve_serving(serving: Serving, *, task: str | None, custom_script: bool) 
         return serving
     if custom_script:
         return Serving.INFERENCE_TOOLKIT
-    if task in _TGI_TASKS:
-        return Serving.TGI
-    if task in _TEI_TASKS:
-        return Serving.TEI
-    return Serving.INFERENCE_TOOLKIT
+    return Serving(default_serving(task))
 
 
 @dataclass(frozen=True)

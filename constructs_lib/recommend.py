@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from ._validation import ConfigurationError
 from .hub import ModelProfile, lookup_hub_profile
-from .sizing import InstanceFit, SizingOptions, fit_table, plan_deployment, resolve_serving
+from .sizing import InstanceFit, SizingOptions, fit_table, plan_deployment, resolve_serving, served_weights_gib
 
 _TGI_ENV_SHOWN = ("SM_NUM_GPUS", "MAX_INPUT_TOKENS", "MAX_TOTAL_TOKENS", "HF_MODEL_QUANTIZE")
 
@@ -73,13 +73,18 @@ def run_recommend(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 2
     fitting = [fit for fit in table if fit.fits]
     print(
-        f"{args.model_id}: {profile.describe_size()}, {profile.weights_gib(args.quantize):.1f} GiB of weights, "
+        f"{args.model_id}: {profile.describe_size()}, "
+        f"{served_weights_gib(profile, serving=serving, options=options):.1f} GiB of weights loaded, "
         f"serving {serving}",
         file=stream,
     )
     rows = table if args.all else fitting
     if not fitting:
-        print("No GPU instance fits. Consider --quantize awq (TGI) or other --families.", file=stream)
+        print(
+            "No GPU instance fits. Consider a 4-bit AWQ or GPTQ checkpoint of the model, --quantize "
+            "bitsandbytes-nf4 (TGI), other --families or a higher --max-price.",
+            file=stream,
+        )
     if rows:
         print(format_table(profile, serving, options, rows), file=stream)
     if fitting:

@@ -2,11 +2,14 @@
 
 The memory model (all numbers in GiB, 1 GiB = 2**30 bytes):
 
-* **weights** = ``ModelProfile.weights_gib(quantize)``: parameters x bytes per dtype (float32 4,
-  float16/bfloat16 2, int8/float8 1, int4 0.5), or the explicit ``weights_bytes``. With
-  ``quantize`` the weights take ``QUANTIZE_BYTES_PER_PARAMETER`` bytes per parameter (4-bit
-  awq/gptq/bitsandbytes-nf4/fp4: 0.55 = 0.5 plus ~10% for scales, zero points and the
-  embeddings/norms kept in 16 bit; 8-bit bitsandbytes/eetq/fp8: 1.05).
+* **weights** = ``served_weights_gib``: parameters x bytes per dtype (float32 4,
+  float16/bfloat16 2, int8/float8 1, int4 0.5), or the explicit ``weights_bytes``, as the serving
+  stack loads them: TGI and TEI serve float32 in float16, the inference toolkit's default handler
+  loads every float dtype in float32 (``transformers.pipeline`` without ``torch_dtype``), a custom
+  script is sized as stored. With ``quantize`` the weights take ``QUANTIZE_BYTES_PER_PARAMETER``
+  bytes per parameter (4-bit awq/gptq/bitsandbytes-nf4/fp4: 0.55 = 0.5 plus ~10% for scales, zero
+  points and the embeddings/norms kept in 16 bit; 8-bit bitsandbytes/eetq/fp8: 1.05); awq, gptq,
+  marlin and exl2 need a checkpoint already quantized that way (``check_quantize``).
 * **KV cache** (TGI only) = ``kv_cache_bytes_per_token`` (2 x layers x kv heads x head dim x 2
   bytes) x a batch-token budget. The budget is ``CONCURRENT_SEQUENCES`` (4) full-length
   sequences of ``DEFAULT_MIN_TOTAL_TOKENS`` (4096, or the model's context if shorter), or the
@@ -37,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from ._validation import ConfigurationError, Problems, allowed_list, describe, is_unresolved
 from .hub import ModelProfile
 from .instances import GPU_FAMILIES, INSTANCE_CATALOGUE, InstanceSpec, Processor, instance_type_problem, with_prices
+from .tasks import default_serving
 
 GIB = 1024**3
 
@@ -68,15 +72,14 @@ PREFILL_EXTRA_TOKENS = 50
 FALLBACK_KV_BYTES_PER_TOKEN_PER_PARAMETER = 8e-5
 FALLBACK_CONTEXT_TOKENS = 4096
 
+PREQUANTIZED_METHODS: frozenset[str] = frozenset({"awq", "gptq", "marlin", "exl2"})
+"""``quantize`` values that load a checkpoint already quantized with that method; the others
+(bitsandbytes*, eetq, fp8) quantize 16-bit weights while loading them."""
+
 _TGI_UNSUPPORTED_GPUS = frozenset({"T4", "V100"})
 _FP8_GPUS = frozenset({"L4", "L40S", "H100", "H200"})
-_TASK_SERVING: Mapping[str, str] = {
-    "feature-extraction": "tei",
-    "sentence-similarity": "tei",
-    "text-generation": "tgi",
-    "text2text-generation": "tgi",
-    "image-text-to-text": "tgi",
-}
+_HALF_PRECISION_BYTES = 2  # TGI and TEI serve float32 checkpoints in float16
+_FULL_PRECISION_BYTES = 4  # transformers loads every float checkpoint as float32 unless told otherwise
 
 
 def quantized_bytes_per_parameter(quantize: str) -> float:
@@ -95,7 +98,7 @@ def resolve_serving(serving: str, profile: ModelProfile) -> str:
     TEI for embeddings, TGI for text generation, the inference toolkit otherwise."""
     value = str(getattr(serving, "value", serving)).lower()
     if value == "auto":
-        return _TASK_SERVING.get(profile.task or "", "inference-toolkit")
+        return default_serving(profile.task)
     if value not in SERVING_KINDS:
         raise ConfigurationError(
             f"serving: {describe(serving)} is not allowed; allowed: {allowed_list((*SERVING_KINDS, 'auto'))}"
@@ -243,13 +246,69 @@ class _Demand:
     required_tokens: int
     min_total_tokens: int
     host_gib: float
+    precision: str | None = None
+    """How the serving stack loads the weights when that differs from how they are stored."""
 
 
-def _demand(profile: ModelProfile, serving: str, options: SizingOptions) -> _Demand:
-    weights = profile.weights_gib(options.quantize)
+def check_quantize(profile: ModelProfile, quantize: str | None, *, subject: str = "instance_selection") -> None:
+    """Reject a ``quantize`` that TGI cannot apply to this checkpoint.
+
+    awq, gptq, marlin and exl2 read weights already quantized with that method: TGI fails at start-up
+    on a 16-bit checkpoint. The on-the-fly methods need 16-bit weights to quantize.
+    """
+    if quantize is None:
+        return
+    prequantized = profile.dtype in ("int4", "int8", "float8")
+    name = profile.model_id or "the model"
+    if quantize in PREQUANTIZED_METHODS and not prequantized:
+        on_the_fly = sorted(set(QUANTIZE_BYTES_PER_PARAMETER) - PREQUANTIZED_METHODS)
+        raise ConfigurationError(
+            f"{subject}.quantize: {quantize!r} loads a checkpoint already quantized with {quantize}, and {name} is "
+            f"stored in {profile.dtype}; serve a {quantize} checkpoint of the model (TGI then reads the method from "
+            f"its config.json, quantize may stay unset), or quantize while loading with one of "
+            f"{allowed_list(on_the_fly)}"
+        )
+    if quantize not in PREQUANTIZED_METHODS and prequantized:
+        raise ConfigurationError(
+            f"{subject}.quantize: {quantize!r} quantizes 16-bit weights while loading them, and {name} is already "
+            f"quantized ({profile.dtype}); leave quantize unset (TGI reads the checkpoint's method from config.json)"
+        )
+
+
+def _loaded_weights(profile: ModelProfile, serving: str, options: SizingOptions, custom_script: bool) -> _Demand:
+    """GiB the weights take once the serving stack has loaded them, and how they are loaded."""
+    if options.quantize is not None:
+        return _Demand(serving, profile.weights_gib(options.quantize), 0.0, 0, 0, 0.0)
+    if serving in ("tgi", "tei"):
+        float_bytes, precision = _HALF_PRECISION_BYTES, "float32 weights served in float16"
+    elif custom_script:
+        # The script's model_fn decides the dtype: sized as stored.
+        return _Demand(serving, profile.weights_gib(), 0.0, 0, 0, 0.0, "as stored (model_fn decides the dtype)")
+    else:
+        # The toolkit's default handler calls transformers.pipeline without torch_dtype.
+        float_bytes, precision = _FULL_PRECISION_BYTES, "loaded in float32 by the toolkit's default handler"
+    loaded = profile.weights_gib(float_bytes=float_bytes)
+    changed = abs(loaded - profile.weights_gib()) > 1e-9
+    return _Demand(serving, loaded, 0.0, 0, 0, 0.0, precision if changed else None)
+
+
+def served_weights_gib(
+    profile: ModelProfile, *, serving: str, options: SizingOptions | None = None, custom_script: bool = False
+) -> float:
+    """GiB the weights take once the serving stack has loaded them: quantized with ``options.quantize``,
+    float32 cast to float16 by TGI and TEI, every float dtype cast to float32 by the inference
+    toolkit's default handler, as stored under a custom script."""
+    options = options or SizingOptions()
+    return _demand(profile, resolve_serving(serving, profile), options, custom_script).weights_gib
+
+
+def _demand(profile: ModelProfile, serving: str, options: SizingOptions, custom_script: bool = False) -> _Demand:
+    check_quantize(profile, options.quantize)
+    loaded = _loaded_weights(profile, serving, options, custom_script)
+    weights = loaded.weights_gib
     host = HOST_BASE_GIB if serving == "tgi" else weights * HOST_LOAD_FACTOR + HOST_BASE_GIB
     if serving != "tgi":
-        return _Demand(serving, weights, 0.0, 0, 0, host)
+        return replace(loaded, host_gib=host)
     kv = profile.kv_cache_bytes_per_token()
     kv_per_token = float(kv) if kv is not None else profile.parameters * FALLBACK_KV_BYTES_PER_TOKEN_PER_PARAMETER
     context = profile.max_position_embeddings or FALLBACK_CONTEXT_TOKENS
@@ -257,7 +316,7 @@ def _demand(profile: ModelProfile, serving: str, options: SizingOptions) -> _Dem
         min(context, DEFAULT_MIN_TOTAL_TOKENS), (options.max_input_tokens or 0) + 1
     )
     required = options.max_batch_total_tokens or CONCURRENT_SEQUENCES * min_total
-    return _Demand(serving, weights, kv_per_token, required, min_total, host)
+    return _Demand(serving, weights, kv_per_token, required, min_total, host, loaded.precision)
 
 
 def _tgi_shard_problem(profile: ModelProfile, shards: int) -> str | None:
@@ -346,16 +405,20 @@ def _rank(fit: InstanceFit, count: int) -> tuple[float, int, float, str]:
     return (price, fit.spec.accelerators, fit.spec.memory_gib, fit.spec.name)
 
 
-def fit_table(profile: ModelProfile, *, serving: str, options: SizingOptions | None = None) -> list[InstanceFit]:
+def fit_table(
+    profile: ModelProfile, *, serving: str, options: SizingOptions | None = None, custom_script: bool = False
+) -> list[InstanceFit]:
     """How every GPU instance (in ``options.families``) fits the model: fitting first, then cheapest first.
 
     Instances above ``options.max_price_per_hour`` are marked as not fitting, with the reason.
 
     :param options: constraints. :default: ``SizingOptions()``
+    :param custom_script: whether a custom ``inference.py`` loads the model (its ``model_fn`` then
+        decides the dtype, and the weights are sized as stored). :default: False
     """
     options = options or SizingOptions()
     kind = resolve_serving(serving, profile)
-    demand = _demand(profile, kind, options)
+    demand = _demand(profile, kind, options, custom_script)
     families = set(options.families or GPU_FAMILIES)
     fits = []
     for spec in _catalogue(options).values():
@@ -373,8 +436,6 @@ def fit_table(profile: ModelProfile, *, serving: str, options: SizingOptions | N
 
 
 def _replace_reason(fit: InstanceFit, reason: str) -> InstanceFit:
-    from dataclasses import replace
-
     return replace(fit, fits=False, reason=reason)
 
 
@@ -429,11 +490,16 @@ def _tgi_environment(
     return env
 
 
+TGI_MIN_STARTUP_TIMEOUT_SECONDS = 600
+"""The shortest startup health check timeout given to TGI: downloading and sharding any LLM takes minutes."""
+
+
 def _health_check_timeout(serving: str, weights_gib: float) -> int | None:
     """TGI: 600 s + 10 s per GiB of weights, clamped to 600..3600. Others: ``None`` below 2 GiB,
     else 300 s + 10 s per GiB, clamped to 300..3600."""
     if serving == "tgi":
-        return int(min(3600, max(600, 600 + 10 * weights_gib)))
+        base = TGI_MIN_STARTUP_TIMEOUT_SECONDS
+        return int(min(3600, max(base, base + 10 * weights_gib)))
     if weights_gib < 2:
         return None
     return int(min(3600, max(300, 300 + 10 * weights_gib)))
@@ -449,7 +515,8 @@ def _summary(
 ) -> str:
     name = profile.model_id or "model"
     quant = f" quantized {options.quantize}" if options.quantize else ""
-    parts = [f"{name}: {profile.describe_size()} = {demand.weights_gib:.1f} GiB weights{quant}"]
+    precision = f" ({demand.precision})" if demand.precision else ""
+    parts = [f"{name}: {profile.describe_size()} = {demand.weights_gib:.1f} GiB weights{quant}{precision}"]
     if fit.spec.processor is Processor.CPU:
         parts.append(f"needs {fit.needed_host_gib:.1f} GiB host memory")
     else:
@@ -479,6 +546,7 @@ def plan_deployment(
     instance_type: str | None,
     options: SizingOptions | None = None,
     subject: str = "instance_type",
+    custom_script: bool = False,
 ) -> DeploymentPlan:
     """Pick (``instance_type=None``) or check an instance for the model, and the environment to run it.
 
@@ -492,16 +560,17 @@ def plan_deployment(
     :param instance_type: instance to check. :default: - the cheapest that fits
     :param options: constraints. :default: ``SizingOptions()``
     :param subject: what error messages are prefixed with. :default: "instance_type"
+    :param custom_script: whether a custom ``inference.py`` loads the model (see ``fit_table``). :default: False
     """
     options = options or SizingOptions()
     kind = resolve_serving(serving, profile)
-    demand = _demand(profile, kind, options)
+    demand = _demand(profile, kind, options, custom_script)
     candidates: tuple[InstanceFit, ...] = ()
     if instance_type is None:
-        table = fit_table(profile, serving=kind, options=options)
+        table = fit_table(profile, serving=kind, options=options, custom_script=custom_script)
         candidates = tuple(table)
         if not table or not table[0].fits:
-            raise ConfigurationError(_no_fit_message(profile, kind, demand, options, table))
+            raise ConfigurationError(_no_fit_message(profile, kind, demand, options, table, custom_script))
         fit = table[0]
         chosen = True
     else:
@@ -525,7 +594,7 @@ def plan_deployment(
                 spec.price_per_hour,
             )
         elif not fit.fits:
-            raise ConfigurationError(_too_small_message(profile, kind, demand, fit, options, subject))
+            raise ConfigurationError(_too_small_message(profile, kind, demand, fit, options, subject, custom_script))
         chosen = False
     env: dict[str, str] = {}
     if kind == "tgi" and fit.spec.processor is Processor.GPU:
@@ -548,41 +617,66 @@ def _unchecked_fit(instance_type: str, demand: _Demand) -> InstanceFit:
 
 def _describe_demand(profile: ModelProfile, demand: _Demand, options: SizingOptions) -> str:
     quant = f" ({options.quantize})" if options.quantize else ""
+    precision = f" ({demand.precision})" if demand.precision else ""
     text = f"{profile.model_id or 'The model'} ({profile.describe_size()}) has {demand.weights_gib:.1f} GiB of weights"
-    text += quant
+    text += quant + precision
     if demand.serving == "tgi":
         kv = demand.required_tokens * demand.kv_bytes_per_token / GIB
         text += f" and needs {kv:.1f} GiB of KV cache for {demand.required_tokens} tokens"
     return text
 
 
-def _cheapest_alternative(profile: ModelProfile, kind: str, options: SizingOptions) -> str:
+def _cheapest_alternative(
+    profile: ModelProfile, kind: str, options: SizingOptions, custom_script: bool, *, picking: bool
+) -> str:
     # The same constraints, minus the ones that only narrow the choice (families, price cap).
     relaxed = replace(options, families=None, max_price_per_hour=None)
-    table = fit_table(profile, serving=kind, options=relaxed)
+    table = fit_table(profile, serving=kind, options=relaxed, custom_script=custom_script)
     if table and table[0].fits:
         best = table[0]
         price = f", ~${best.price_per_hour:.2f}/h" if best.price_per_hour is not None else ""
-        return (
-            f"The cheapest instance that fits is {best.spec.name} ({best.spec.accelerators} x "
-            f"{best.spec.accelerator_model}, {best.available_gpu_gib:.1f} GiB usable{price}); "
-            "omit instance_type to pick it automatically"
-        )
-    hint = "a 4-bit quantize='awq' or 'gptq' checkpoint" if kind == "tgi" else "serving='tgi' with quantize='awq'"
+        shape = f"{best.spec.name} ({best.spec.accelerators} x {best.spec.accelerator_model}, "
+        shape += f"{best.available_gpu_gib:.1f} GiB usable{price})"
+        if not picking:
+            return f"The cheapest instance that fits is {shape}; omit instance_type to pick it automatically"
+        narrowed = [
+            f"instance_selection.{name}"
+            for name, value in (("families", options.families), ("max_price_per_hour", options.max_price_per_hour))
+            if value is not None
+        ]
+        if not narrowed:
+            return f"The cheapest instance that fits is {shape}"
+        return f"Without {' and '.join(narrowed)}, the cheapest instance that fits is {shape}: relax them"
+    if kind == "tgi":
+        hint = "a 4-bit AWQ or GPTQ checkpoint of the model, or quantize='bitsandbytes-nf4'"
+    else:
+        hint = "serving=Serving.TGI with quantize='bitsandbytes-nf4' for a generative model"
     return f"No catalogued instance fits; consider {hint}"
 
 
 def _too_small_message(
-    profile: ModelProfile, kind: str, demand: _Demand, fit: InstanceFit, options: SizingOptions, subject: str
+    profile: ModelProfile,
+    kind: str,
+    demand: _Demand,
+    fit: InstanceFit,
+    options: SizingOptions,
+    subject: str,
+    custom_script: bool,
 ) -> str:
+    alternative = _cheapest_alternative(profile, kind, options, custom_script, picking=False)
     return (
         f"{subject}: {fit.spec.name!r} cannot serve the model with {kind}: {fit.reason}. "
-        f"{_describe_demand(profile, demand, options)}. {_cheapest_alternative(profile, kind, options)}"
+        f"{_describe_demand(profile, demand, options)}. {alternative}"
     )
 
 
 def _no_fit_message(
-    profile: ModelProfile, kind: str, demand: _Demand, options: SizingOptions, table: list[InstanceFit]
+    profile: ModelProfile,
+    kind: str,
+    demand: _Demand,
+    options: SizingOptions,
+    table: list[InstanceFit],
+    custom_script: bool,
 ) -> str:
     constraints = []
     if options.families:
@@ -591,15 +685,8 @@ def _no_fit_message(
         constraints.append(f"max_price_per_hour ${options.max_price_per_hour:.2f}")
     within = f" within {' and '.join(constraints)}" if constraints else ""
     largest = max(table, key=lambda f: f.available_gpu_gib, default=None)
-    biggest = (
-        (
-            f"; the largest considered, {largest.spec.name}, has {largest.available_gpu_gib:.1f} GiB usable "
-            f"and would need {largest.needed_gpu_gib:.1f} GiB"
-        )
-        if largest
-        else ""
-    )
-    tail = _cheapest_alternative(profile, kind, options)
+    biggest = f"; the largest considered, {largest.spec.name}: {largest.reason}" if largest else ""
+    tail = _cheapest_alternative(profile, kind, options, custom_script, picking=True)
     return (
         f"instance_type: no GPU instance{within} can serve the model with {kind}: "
         f"{_describe_demand(profile, demand, options)}{biggest}. {tail}"

@@ -72,7 +72,27 @@ def task_problem(task: str) -> str | None:
     return f"is not a known Hugging Face task; allowed: {allowed_list(KNOWN_TASKS, 100)}"
 
 
-__all__ = ["KNOWN_TASKS", "canonical_task", "task_problem"]
+TGI_TASKS: frozenset[str] = frozenset({"text-generation"})
+"""Tasks ``Serving.AUTO`` serves with Text Generation Inference."""
+TEI_TASKS: frozenset[str] = frozenset({"feature-extraction", "sentence-similarity"})
+"""Tasks ``Serving.AUTO`` serves with Text Embeddings Inference."""
+
+
+def default_serving(task: str | None) -> str:
+    """The serving stack ``Serving.AUTO`` picks for a model without a custom script, as a ``Serving``
+    value: ``tgi`` for text generation, ``tei`` for embeddings, ``inference-toolkit`` otherwise.
+
+    The one table both the constructs and ``recommend`` read, so that a preview never differs from
+    the synth.
+    """
+    if task in TGI_TASKS:
+        return "tgi"
+    if task in TEI_TASKS:
+        return "tei"
+    return "inference-toolkit"
+
+
+__all__ = ["KNOWN_TASKS", "canonical_task", "default_serving", "task_problem"]
 
 
 # The inference toolkit's table (transformers_utils.ARCHITECTURES_2_TASK), in its order: it scans

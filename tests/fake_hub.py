@@ -127,6 +127,11 @@ GATED_ID = "fake-org/gated-llm"
 MISSING_ID = "fake-org/does-not-exist"
 BIN_ID = "fake-org/legacy-bin"
 BIN_SIZE = 438_000_000
+AWQ70B_ID = "fake-org/llama-70b-awq"
+# Llama-3.1-70B quantized with AWQ (4 bit, group size 128): qweight and qzeros are int32 elements that
+# each pack eight 4-bit weights; scales, embeddings and norms stay float16. What the Hub reports.
+AWQ70B_INT32 = 8_623_226_880
+AWQ70B_FLOAT16 = 2_637_438_976
 
 LLAMA8B_PARAMETERS = 8_030_261_248
 LLAMA70B_PARAMETERS = 70_553_706_496
@@ -233,6 +238,21 @@ def default_repos() -> list[FakeRepo]:
                 "safetensors": {"parameters": {"BF16": GATED_PARAMETERS}, "total": GATED_PARAMETERS},
             },
             gated=True,
+        ),
+        FakeRepo(
+            AWQ70B_ID,
+            {
+                "config.json": _json(
+                    _llama_config(80, 64, 8, 8192, 131072, quantization_config={"quant_method": "awq", "bits": 4})
+                )
+            },
+            info={
+                "pipeline_tag": "text-generation",
+                "safetensors": {
+                    "parameters": {"I32": AWQ70B_INT32, "F16": AWQ70B_FLOAT16},
+                    "total": AWQ70B_INT32 + AWQ70B_FLOAT16,
+                },
+            },
         ),
         FakeRepo(
             BIN_ID,

@@ -260,6 +260,14 @@ def test_corrupt_context_file_is_reported(context: Path) -> None:
         lookup_hub_profile(BERT_ID, context_file=context, endpoint="http://127.0.0.1:9")
 
 
+@pytest.mark.parametrize("entry", [[1, 2], "8B", 42, {"parameters": "many"}])
+def test_malformed_cache_entry_says_to_delete_it(context: Path, entry: object) -> None:
+    context.parent.mkdir(parents=True)
+    context.write_text(json.dumps({context_key(BERT_ID, None): entry}))
+    with pytest.raises(ConfigurationError, match=f"entry 'hub:{BERT_ID}@main' is invalid.*delete it"):
+        lookup_hub_profile(BERT_ID, context_file=context, endpoint="http://127.0.0.1:9")
+
+
 # --------------------------------------------------------------------------- ModelProfile
 
 
@@ -457,6 +465,25 @@ def test_quantized_checkpoint_is_int4(tmp_path: Path) -> None:
     profile = profile_from_directory(tmp_path)
     assert profile.dtype == "int4"
     assert profile.stored_weights_bytes == 512 * 4096 * 4 + 32 * 4096 * 2
+    # Each int32 element packs eight 4-bit weights: the parameter count is that of the original model.
+    assert profile.parameters == 512 * 4096 * 8 + 32 * 4096
+    assert profile.parameters_by_dtype == {"int4": 512 * 4096 * 8, "float16": 32 * 4096}
+
+
+def test_8bit_gptq_checkpoint_packs_four_weights_per_int32(tmp_path: Path) -> None:
+    (tmp_path / "model.safetensors").write_bytes(safetensors_bytes({"qweight": ("I32", [256, 1024])}))
+    _write_config(tmp_path, {"quantization_config": {"quant_method": "gptq", "bits": 8}})
+    profile = profile_from_directory(tmp_path)
+    assert (profile.dtype, profile.parameters) == ("int8", 256 * 1024 * 4)
+    assert profile.stored_weights_bytes == 256 * 1024 * 4
+
+
+def test_int32_tensors_of_an_unquantized_model_are_not_unpacked(tmp_path: Path) -> None:
+    (tmp_path / "model.safetensors").write_bytes(
+        safetensors_bytes({"w": ("BF16", [64, 64]), "position_ids": ("I32", [1, 512])})
+    )
+    _write_config(tmp_path, {"torch_dtype": "bfloat16"})
+    assert profile_from_directory(tmp_path).parameters == 64 * 64 + 512
 
 
 def test_bin_only_directory_uses_file_sizes_and_torch_dtype(tmp_path: Path) -> None:

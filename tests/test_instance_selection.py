@@ -13,7 +13,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Annotations, Match, Template
 
-from constructs_lib import ConfigurationError, FineTunedEndpoint, HubModelEndpoint
+from constructs_lib import ConfigurationError, FineTunedEndpoint, HubModelEndpoint, Serving
 from constructs_lib import endpoint as endpoint_module
 from constructs_lib.hub import HubLookup, ModelProfile
 from constructs_lib.security import TOKEN_VARIABLES_BY_SERVING
@@ -96,9 +96,9 @@ def test_explicit_instance_too_small_is_an_error_with_the_numbers_and_the_cheape
 
 
 def test_quantization_lowers_the_size_and_is_passed_to_tgi() -> None:
-    stack, endpoint = hub_endpoint(LLAMA70B_ID, instance_selection=SizingOptions(quantize="awq"))
+    stack, endpoint = hub_endpoint(LLAMA70B_ID, instance_selection=SizingOptions(quantize="bitsandbytes-nf4"))
     env = container(Template.from_stack(stack))["Environment"]
-    assert env["HF_MODEL_QUANTIZE"] == "awq"
+    assert env["HF_MODEL_QUANTIZE"] == "bitsandbytes-nf4"
     assert endpoint.instance_type == "ml.g6.12xlarge"
 
 
@@ -170,6 +170,82 @@ def test_offline_with_an_explicit_instance_builds_and_warns(monkeypatch: pytest.
     assert endpoint.instance_type == "ml.g5.2xlarge"
     warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("was not checked"))
     assert len(warnings) == 1
+
+
+def test_offline_tgi_without_a_profile_still_shards_over_every_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    stack, endpoint = hub_endpoint(LLAMA70B_ID, task="text-generation", instance_type="ml.g5.48xlarge")
+    template = Template.from_stack(stack)
+    assert endpoint.deployment_plan is None
+    assert container(template)["Environment"]["SM_NUM_GPUS"] == "8"  # TGI would otherwise use one GPU
+    assert variant(template)["ContainerStartupHealthCheckTimeoutInSeconds"] == 600
+
+
+def test_offline_without_a_task_cannot_pick_the_serving_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(LLAMA8B_ID, instance_type="ml.g5.2xlarge")
+    message = str(error.value)
+    assert "task: None is required when the model's profile cannot be read" in message
+    assert "pass task=... or serving=..." in message
+    # Either one settles it, and the same template comes out online and offline.
+    _, explicit = hub_endpoint(LLAMA8B_ID, instance_type="ml.g5.2xlarge", serving=Serving.TGI)
+    assert explicit.serving is Serving.TGI
+
+
+def test_gated_model_unreadable_at_synth_needs_a_token_secret_even_with_an_instance() -> None:
+    with pytest.raises(ConfigurationError, match="hf_token_secret") as error:
+        hub_endpoint(GATED_ID, task="text-generation", instance_type="ml.g5.2xlarge")
+    assert "gated" in str(error.value)
+    stack = new_stack()
+    secret = secretsmanager.Secret.from_secret_name_v2(stack, "Token", "hf-token")
+    HubModelEndpoint(
+        stack,
+        "Endpoint",
+        model_id=GATED_ID,
+        task="text-generation",
+        instance_type="ml.g5.2xlarge",
+        hf_token_secret=secret,
+    )
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("was not checked"))
+    assert len(warnings) == 1  # the container has a token; only the synth-time lookup had none
+
+
+def test_missing_repository_is_an_error_even_with_an_instance() -> None:
+    with pytest.raises(ConfigurationError, match="was not found on the Hugging Face Hub"):
+        hub_endpoint(MISSING_ID, task="text-classification", instance_type="ml.g5.xlarge")
+
+
+@pytest.mark.parametrize(
+    ("variable", "option"),
+    [
+        ("MAX_TOTAL_TOKENS", "max_total_tokens"),
+        ("MAX_INPUT_TOKENS", "max_input_tokens"),
+        ("MAX_BATCH_TOTAL_TOKENS", "max_batch_total_tokens"),
+        ("HF_MODEL_QUANTIZE", "quantize"),
+    ],
+)
+def test_tgi_settings_in_environment_must_go_through_the_sizing(variable: str, option: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(LLAMA70B_ID, environment={variable: "131072"})
+    message = str(error.value)
+    assert f"environment[{variable!r}]: '131072' bypasses the instance sizing" in message
+    assert f"SizingOptions({option}=...)" in message
+
+
+def test_sm_num_gpus_must_match_the_instance() -> None:
+    with pytest.raises(ConfigurationError, match=r"environment\['SM_NUM_GPUS'\]: '1' conflicts with the instance"):
+        hub_endpoint(LLAMA70B_ID, instance_type="ml.g5.48xlarge", environment={"SM_NUM_GPUS": "1"})
+    stack, _ = hub_endpoint(LLAMA70B_ID, instance_type="ml.g5.48xlarge", environment={"SM_NUM_GPUS": "8"})
+    assert container(Template.from_stack(stack))["Environment"]["SM_NUM_GPUS"] == "8"
+
+
+def test_planned_value_repeated_in_environment_is_accepted() -> None:
+    _, planned = hub_endpoint(LLAMA8B_ID)
+    assert planned.deployment_plan is not None
+    total = planned.deployment_plan.environment["MAX_TOTAL_TOKENS"]
+    stack, _ = hub_endpoint(LLAMA8B_ID, environment={"MAX_TOTAL_TOKENS": total})
+    assert container(Template.from_stack(stack))["Environment"]["MAX_TOTAL_TOKENS"] == total
 
 
 def test_explicit_profile_sizes_s3_artifacts() -> None:

@@ -32,7 +32,7 @@ def test_recommend_llm_lists_fitting_instances_cheapest_first(
     context = tmp_path / "hub.context.json"
     assert run(fake_hub, context, LLAMA8B_ID) == 0
     out = capsys.readouterr().out
-    assert "8.03B params (bfloat16), 15.0 GiB of weights, serving tgi" in out
+    assert "8.03B params (bfloat16), 15.0 GiB of weights loaded, serving tgi" in out
     assert out.splitlines()[1].split() == ["instance", "GPUs", "GPU", "mem", "needed", "price/h", "TGI", "env"]
     table = rows(out)
     assert table[0].startswith("ml.g6.xlarge ")
@@ -57,10 +57,10 @@ def test_recommend_all_shows_reasons(fake_hub: FakeHub, tmp_path: Path, capsys: 
 
 
 def test_recommend_quantize(fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(fake_hub, tmp_path / "c.json", LLAMA70B_ID, "--quantize", "awq") == 0
+    assert run(fake_hub, tmp_path / "c.json", LLAMA70B_ID, "--quantize", "bitsandbytes-nf4") == 0
     out = capsys.readouterr().out
     assert rows(out)[0].startswith("ml.g6.12xlarge ")
-    assert "HF_MODEL_QUANTIZE=awq" in rows(out)[0]
+    assert "HF_MODEL_QUANTIZE=bitsandbytes-nf4" in rows(out)[0]
 
 
 def test_recommend_embedding_model_uses_tei(

@@ -17,8 +17,20 @@ from constructs_lib.sizing import (
     fit_table,
     plan_deployment,
     resolve_serving,
+    served_weights_gib,
 )
-from tests.fake_hub import BERT_ID, BGE_ID, BIN_ID, LLAMA8B_ID, LLAMA70B_ID, MIXTRAL_ID, FakeHub
+from tests.fake_hub import (
+    AWQ70B_FLOAT16,
+    AWQ70B_ID,
+    AWQ70B_INT32,
+    BERT_ID,
+    BGE_ID,
+    BIN_ID,
+    LLAMA8B_ID,
+    LLAMA70B_ID,
+    MIXTRAL_ID,
+    FakeHub,
+)
 
 
 class Serving(str, enum.Enum):  # noqa: UP042 - the shape of constructs_lib.images.Serving
@@ -36,7 +48,7 @@ def profiles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Mod
     with FakeHub() as hub:
         yield {
             model_id: lookup_hub_profile(model_id, context_file=context, endpoint=hub.url)
-            for model_id in (BERT_ID, LLAMA8B_ID, LLAMA70B_ID, MIXTRAL_ID, BGE_ID, BIN_ID)
+            for model_id in (BERT_ID, LLAMA8B_ID, LLAMA70B_ID, MIXTRAL_ID, BGE_ID, BIN_ID, AWQ70B_ID)
         }
 
 
@@ -63,8 +75,9 @@ QWEN_LIKE = ModelProfile(
         (BGE_ID, "tei", "ml.g4dn.xlarge"),
         # 15.0 GiB weights + 2.0 GiB KV (4 x 4096 tokens x 128 KiB) x 1.15 + 1 = 20.5 GiB <= one L4 (22.4).
         (LLAMA8B_ID, "tgi", "ml.g6.xlarge"),
-        # One GPU (18.2 GiB) but the toolkit loads 15 GiB x 1.2 + 2 into host memory: g6.xlarge has only 16.
-        (LLAMA8B_ID, "inference-toolkit", "ml.g6.2xlarge"),
+        # The toolkit's default handler loads bf16 weights as float32: 29.9 GiB x 1.15 + 1 = 35.4 GiB on one
+        # GPU, more than an L4 or A10G holds; one L40S (44.9 GiB) does.
+        (LLAMA8B_ID, "inference-toolkit", "ml.g6e.2xlarge"),
         # 131.4 GiB + 5.0 GiB KV -> 160.9 GiB on 4 x L40S (179.6 GiB), cheaper than 8 x L4/A10G.
         (LLAMA70B_ID, "tgi", "ml.g6e.12xlarge"),
         # 87.0 GiB + 2.0 GiB KV -> 106.3 GiB on 4 x L40S.
@@ -157,7 +170,7 @@ def test_explicit_instance_with_no_fit_anywhere_suggests_quantization() -> None:
         hidden_size=16384,
         model_id="x/huge",
     )
-    with pytest.raises(ConfigurationError, match="No catalogued instance fits; consider a 4-bit quantize='awq'"):
+    with pytest.raises(ConfigurationError, match="No catalogued instance fits; consider a 4-bit AWQ or GPTQ"):
         plan_deployment(huge, serving="tgi", instance_type="ml.g5.48xlarge")
     with pytest.raises(ConfigurationError, match="instance_type: no GPU instance can serve the model with tgi"):
         plan_deployment(huge, serving="tgi", instance_type=None)
@@ -214,7 +227,8 @@ def test_cpu_instance_checks_host_memory(profiles: dict[str, ModelProfile]) -> N
     plan = plan_deployment(profiles[BERT_ID], serving="inference-toolkit", instance_type="ml.m5.xlarge")
     assert plan.fit.fits and plan.fit.needed_host_gib == pytest.approx(0.41 * 1.2 + 2, abs=0.01)
     assert plan_deployment(profiles[BGE_ID], serving="tei", instance_type="ml.c5.xlarge").fit.fits
-    with pytest.raises(ConfigurationError, match=re.escape("needs 19.9 GiB host memory, ml.m5.xlarge has 16 GiB")):
+    # 8.03B parameters loaded as float32: 29.9 GiB x 1.2 + 2 GiB.
+    with pytest.raises(ConfigurationError, match=re.escape("needs 37.9 GiB host memory, ml.m5.xlarge has 16 GiB")):
         plan_deployment(profiles[LLAMA8B_ID], serving="inference-toolkit", instance_type="ml.m5.xlarge")
     with pytest.raises(ConfigurationError, match="TGI needs a GPU instance"):
         plan_deployment(profiles[LLAMA8B_ID], serving="tgi", instance_type="ml.m5.24xlarge")
@@ -233,11 +247,11 @@ def test_tokens_are_not_checked(profiles: dict[str, ModelProfile]) -> None:
 
 def test_quantize_lowers_the_size(profiles: dict[str, ModelProfile]) -> None:
     big = profiles[LLAMA70B_ID]
-    assert big.weights_gib("awq") < big.weights_gib("fp8") < big.weights_gib()
-    plan = plan_deployment(big, serving="tgi", instance_type=None, options=SizingOptions(quantize="awq"))
+    assert big.weights_gib("bitsandbytes-nf4") < big.weights_gib("fp8") < big.weights_gib()
+    plan = plan_deployment(big, serving="tgi", instance_type=None, options=SizingOptions(quantize="bitsandbytes-nf4"))
     assert plan.instance_type == "ml.g6.12xlarge"  # 36.1 GiB + 5 GiB KV -> 51.3 GiB on 4 x L4
-    assert plan.environment["HF_MODEL_QUANTIZE"] == "awq"
-    assert "quantized awq" in plan.summary
+    assert plan.environment["HF_MODEL_QUANTIZE"] == "bitsandbytes-nf4"
+    assert "quantized bitsandbytes-nf4" in plan.summary
 
 
 def test_fp8_needs_ada_or_hopper(profiles: dict[str, ModelProfile]) -> None:
@@ -356,3 +370,94 @@ def test_plan_environment_is_deterministic(tmp_path: Path, profiles: dict[str, M
     first = plan_deployment(profiles[MIXTRAL_ID], serving="tgi", instance_type=None)
     second = plan_deployment(profiles[MIXTRAL_ID], serving="tgi", instance_type=None)
     assert first == second
+
+
+# --------------------------------------------------------------------------- precision and quantization
+
+
+def test_prequantized_awq_checkpoint_is_sized_by_what_it_stores(profiles: dict[str, ModelProfile]) -> None:
+    awq = profiles[AWQ70B_ID]
+    assert awq.dtype == "int4"
+    assert awq.parameters == AWQ70B_INT32 * 8 + AWQ70B_FLOAT16  # not the 11B the int32 elements count
+    stored_gib = (AWQ70B_INT32 * 4 + AWQ70B_FLOAT16 * 2) / 2**30
+    assert stored_gib == pytest.approx(37.0, abs=0.1)
+    for quantize in (None, "awq"):
+        plan = plan_deployment(awq, serving="tgi", instance_type=None, options=SizingOptions(quantize=quantize))
+        # 37.0 GiB + 5.0 GiB KV: more than one L4 or L40S holds.
+        assert plan.fit.gpus_used > 1 and plan.fit.needed_gpu_gib > 45
+    with pytest.raises(ConfigurationError, match=re.escape("'ml.g6.xlarge' cannot serve the model with tgi")):
+        plan_deployment(awq, serving="tgi", instance_type="ml.g6.xlarge", options=SizingOptions(quantize="awq"))
+
+
+@pytest.mark.parametrize("method", ["awq", "gptq", "marlin", "exl2"])
+def test_prequantized_methods_need_a_quantized_checkpoint(profiles: dict[str, ModelProfile], method: str) -> None:
+    expected = (
+        f"instance_selection.quantize: '{method}' loads a checkpoint already quantized with {method}, and "
+        f"{LLAMA8B_ID} is stored in bfloat16"
+    )
+    with pytest.raises(ConfigurationError, match=re.escape(expected)) as error:
+        plan_deployment(profiles[LLAMA8B_ID], serving="tgi", instance_type=None, options=SizingOptions(quantize=method))
+    assert "bitsandbytes-nf4" in str(error.value)  # what can quantize it instead
+    with pytest.raises(ConfigurationError, match=re.escape(expected)):
+        fit_table(profiles[LLAMA8B_ID], serving="tgi", options=SizingOptions(quantize=method))
+
+
+def test_on_the_fly_quantization_of_a_quantized_checkpoint_is_rejected(profiles: dict[str, ModelProfile]) -> None:
+    expected = r"'bitsandbytes' quantizes 16-bit weights.*already quantized \(int4\)"
+    with pytest.raises(ConfigurationError, match=expected):
+        plan_deployment(
+            profiles[AWQ70B_ID], serving="tgi", instance_type=None, options=SizingOptions(quantize="bitsandbytes")
+        )
+
+
+def test_toolkit_default_handler_is_sized_in_float32(profiles: dict[str, ModelProfile]) -> None:
+    llama = profiles[LLAMA8B_ID]
+    stored = llama.weights_gib()
+    assert served_weights_gib(llama, serving="inference-toolkit") == pytest.approx(2 * stored)
+    # A custom model_fn chooses the dtype itself: sized as stored.
+    assert served_weights_gib(llama, serving="inference-toolkit", custom_script=True) == pytest.approx(stored)
+    assert served_weights_gib(llama, serving="tgi") == pytest.approx(stored)
+    plan = plan_deployment(llama, serving="inference-toolkit", instance_type="ml.g6e.2xlarge")
+    assert "loaded in float32 by the toolkit's default handler" in plan.summary
+    scripted = plan_deployment(llama, serving="inference-toolkit", instance_type="ml.g6.2xlarge", custom_script=True)
+    assert scripted.fit.fits and "model_fn decides the dtype" in scripted.summary
+    with pytest.raises(ConfigurationError, match="loaded in float32"):
+        plan_deployment(llama, serving="inference-toolkit", instance_type="ml.g6.2xlarge")
+
+
+def test_float32_checkpoints_are_served_in_float16_by_tgi_and_tei(profiles: dict[str, ModelProfile]) -> None:
+    bge = profiles[BGE_ID]  # stored in float32
+    assert served_weights_gib(bge, serving="tei") == pytest.approx(bge.weights_gib() / 2)
+    assert served_weights_gib(bge, serving="inference-toolkit") == pytest.approx(bge.weights_gib())
+    fp32_llm = replace(profiles[LLAMA8B_ID], dtype="float32", parameters_by_dtype={"float32": 8_030_261_248})
+    plan = plan_deployment(fp32_llm, serving="tgi", instance_type=None)
+    assert plan.instance_type == "ml.g6.xlarge"  # 15.0 GiB in float16, not 29.9 GiB
+    assert "float32 weights served in float16" in plan.summary
+
+
+def test_bin_only_profile_is_cast_by_its_dtype(profiles: dict[str, ModelProfile]) -> None:
+    legacy = profiles[BIN_ID]  # weights_bytes from the file size, float32 per config.json
+    assert served_weights_gib(legacy, serving="tgi") == pytest.approx(legacy.weights_gib() / 2)
+    half = replace(legacy, dtype="float16")
+    assert served_weights_gib(half, serving="inference-toolkit") == pytest.approx(half.weights_gib() * 2)
+
+
+def test_no_fit_within_constraints_names_the_constraint_to_relax(profiles: dict[str, ModelProfile]) -> None:
+    options = SizingOptions(max_price_per_hour=0.5)
+    with pytest.raises(ConfigurationError) as error:
+        plan_deployment(profiles[BERT_ID], serving="inference-toolkit", instance_type=None, options=options)
+    message = str(error.value)
+    assert "no GPU instance within max_price_per_hour $0.50" in message
+    assert "above max_price_per_hour" in message  # why the largest was excluded
+    assert "Without instance_selection.max_price_per_hour, the cheapest instance that fits is ml.g4dn.xlarge" in message
+    assert "omit instance_type" not in message
+
+
+def test_recommend_and_synth_pick_the_same_serving_stack() -> None:
+    from constructs_lib.images import Serving as RealServing
+    from constructs_lib.images import resolve_serving as synth_serving
+
+    for task in ("text-generation", "text2text-generation", "image-text-to-text", "feature-extraction", None):
+        profile = ModelProfile(parameters=10**8, task=task)
+        expected = synth_serving(RealServing.AUTO, task=task, custom_script=False).value
+        assert resolve_serving("auto", profile) == expected, task
