@@ -35,6 +35,7 @@ from .instances import InstanceSpec, Processor, instance_spec, instance_type_pro
 from .model_data import ModelData, ModelDataConfig
 from .monitoring import EndpointMetrics, safe_tag_value
 from .sizing import TGI_MIN_STARTUP_TIMEOUT_SECONDS, DeploymentPlan, SizingOptions, plan_deployment
+from .tasks import serving_task_problem
 
 if TYPE_CHECKING:
     # Types of props only: importing these modules (and registering them with jsii) is left to
@@ -59,7 +60,8 @@ VARIANT_NAME = "AllTraffic"
 MODEL_ID_TAG = "huggingface:model-id"
 """Tag with the Hub model id, on every resource of a Hub-model endpoint."""
 
-_ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+# 1-63 characters in all (the lookahead), alphanumerics and hyphens, no hyphen at either end.
+_ENDPOINT_NAME = re.compile(r"^(?=.{1,63}$)[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 _ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _MAX_ENV_ENTRIES = 100
 _MAX_ENV_BYTES = 1024
@@ -405,6 +407,9 @@ class EndpointBase(EndpointMetrics, Construct):
                 "pass task=... or serving=...",
             )
         serving = image_serving or resolve_serving(requested, task=self.task, custom_script=custom_script)
+        mismatch = serving_task_problem(serving.value, self.task)
+        if mismatch:
+            problems.add("serving" if image_serving is None else "image", serving.name, mismatch)
         if custom_script and serving is not Serving.INFERENCE_TOOLKIT:
             problems.add(
                 "serving",
@@ -459,7 +464,12 @@ class EndpointBase(EndpointMetrics, Construct):
 
     def _check_serving_hardware(self, props: Mapping[str, Any], problems: Problems) -> None:
         requested = props.get("instance_type")
-        if self.serving is Serving.TGI and requested and processor_for(requested) is not Processor.GPU:
+        if (
+            self.serving is Serving.TGI
+            and requested
+            and not is_unresolved(requested)  # a deploy-time instance type is taken to be a GPU one
+            and processor_for(requested) is not Processor.GPU
+        ):
             problems.add(
                 "instance_type",
                 requested,

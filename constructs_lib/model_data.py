@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import re
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,8 @@ _S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.*)$")
 # S3 bucket naming rules: 3-63 characters, lowercase letters, digits, dots and hyphens,
 # starting and ending with a letter or digit.
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# ...and not an IP address, nor a prefix or suffix S3 reserves (access point aliases and the like).
+_RESERVED_BUCKET_NAME = re.compile(r"^(\d+\.\d+\.\d+\.\d+|xn--.*|sthree-.*|.*-s3alias|.*--ol-s3|.*\.mrap|.*--x-s3)$")
 _ARCHIVE_SUFFIXES = (".tar.gz",)
 
 MODEL_DATA_FORMS = (
@@ -61,10 +64,11 @@ class ModelData(abc.ABC):
         if match is None:
             raise ConfigurationError(f"{prop}: {describe(uri)} is not an S3 URI; expected {MODEL_DATA_FORMS}")
         bucket, key = match["bucket"], match["key"]
-        if not _BUCKET_NAME.match(bucket) or ".." in bucket:
+        if not _BUCKET_NAME.match(bucket) or ".." in bucket or _RESERVED_BUCKET_NAME.match(bucket):
             raise ConfigurationError(
                 f"{prop}: {describe(uri)} has an invalid bucket name {bucket!r}; bucket names are 3-63 "
-                "lowercase letters, digits, dots and hyphens"
+                "lowercase letters, digits, dots and hyphens, not an IP address, and without the prefixes "
+                "and suffixes S3 reserves (xn--, sthree-, -s3alias, --ol-s3, .mrap, --x-s3)"
             )
         if key.endswith("/"):
             return _S3Prefix(bucket, key)
@@ -100,6 +104,9 @@ class ModelData(abc.ABC):
         :param prop: the property name used in error messages.
         :default prop: ``"model_data"``
         """
+        if not str(path).strip():
+            # Path("") is the current directory: packaging it would upload whatever is there.
+            raise ConfigurationError(f"{prop}: {describe(str(path))} is empty; expected {MODEL_DATA_FORMS}")
         local = Path(path)
         if local.is_dir():
             return _LocalDirectory(local)
@@ -109,6 +116,7 @@ class ModelData(abc.ABC):
                     f"{prop}: {describe(str(path))} is a local file but not a gzip tar archive (.tar.gz); "
                     f"expected {MODEL_DATA_FORMS}"
                 )
+            _check_local_archive(local, prop)
             return _LocalArchive(local)
         raise ConfigurationError(f"{prop}: {describe(str(path))} does not exist; expected {MODEL_DATA_FORMS}")
 
@@ -129,8 +137,10 @@ class ModelData(abc.ABC):
             )
         if isinstance(value, str) and value.startswith("s3://"):
             return ModelData.from_s3(value, prop=prop)
-        if isinstance(value, str) and re.match(r"^[a-z][a-z0-9+.-]*://", value):
-            raise ConfigurationError(f"{prop}: {describe(value)} is not an S3 URI; expected {MODEL_DATA_FORMS}")
+        if isinstance(value, str) and re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE):
+            scheme = value.split("://", 1)[0]
+            hint = "; write the scheme in lowercase: s3://" if scheme.lower() == "s3" else ""
+            raise ConfigurationError(f"{prop}: {describe(value)} is not an S3 URI{hint}; expected {MODEL_DATA_FORMS}")
         if not isinstance(value, (str, Path)):
             raise ConfigurationError(f"{prop}: {describe(value)} is not a string; expected {MODEL_DATA_FORMS}")
         return ModelData.from_asset(value, prop=prop)
@@ -216,6 +226,29 @@ class _StagedArchive(ModelData):
         # Least privilege: the one object, not the whole bootstrap assets bucket (Asset.grant_read would).
         grant_read_object(grantee, asset.bucket, asset.s3_object_key)
         return ModelDataConfig(asset.s3_object_url, compressed=True)
+
+
+def _check_local_archive(path: Path, prop: str) -> None:
+    """A local ``model.tar.gz`` must be a gzip-compressed tar: SageMaker only finds out after a deploy.
+
+    Reads the gzip magic and the first tar header only, not the whole (possibly huge) archive.
+    """
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(2)
+        if magic != b"\x1f\x8b":
+            problem = "is not gzip-compressed"
+        else:
+            with tarfile.open(path, "r|gz") as tar:
+                tar.next()
+            problem = ""
+    except (tarfile.TarError, OSError, EOFError) as error:
+        problem = f"is not a readable tar archive ({error})"
+    if problem:
+        raise ConfigurationError(
+            f"{prop}: {describe(str(path))} {problem}; expected a model.tar.gz (create it with "
+            "`tar czf model.tar.gz -C model_dir .` or pass the directory instead)"
+        )
 
 
 class _LocalArchive(_StagedArchive):

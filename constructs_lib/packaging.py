@@ -162,9 +162,11 @@ def package_model_directory(
 
     Caching: the archive is looked up under a fingerprint of the packing format version, the
     kind of archive, and for every entry its relative path, its executable bit and either its
-    size and ``mtime_ns`` (model files: weights are never read on a cache hit) or its sha256
-    (code files, which are small). A hit costs one ``stat`` per file and no packing or hashing
-    of the archive (its asset hash and size are stored next to it). The cache lives in
+    size, ``mtime_ns``, ``ctime_ns`` and inode (model files: weights are never read on a cache
+    hit; the change time and inode catch a file replaced by one of the same size and mtime, as
+    ``cp -p`` or extracting an archive does) or its sha256 (code files, which are small). A hit
+    costs one ``stat`` per file and no packing or hashing of the archive (its asset hash and size
+    are stored next to it). The cache lives in
     ``cache_dir``, default :func:`default_cache_dir`, with one sub-directory per (kind, source
     directory, code directory); each keeps only the newest archive, so the cache holds one
     archive per source and can be deleted at any time. Archives are written to a temporary
@@ -227,7 +229,8 @@ def add_code_to_archive(
     memory or extracted to disk), with normalised metadata (as in
     :func:`package_model_directory`) and leading ``./`` removed; any ``code/`` members are
     dropped, and the files of ``code_dir`` are appended under ``code/`` in sorted order.
-    Cached under the archive's size and ``mtime_ns`` plus the content of the code files.
+    Cached under the archive's size, ``mtime_ns``, ``ctime_ns`` and inode plus the content of the
+    code files.
 
     :param archive: an existing ``model.tar.gz`` (gzip-compressed tar).
     :param code_dir: directory to ship as ``code/`` (``inference.py``, ``requirements.txt``).
@@ -254,13 +257,12 @@ def add_code_to_archive(
     code = _code_entries(code_path)
     code.sort(key=_sort_key)
     st = archive_path.stat()
-    extra = {"archive": [st.st_size, st.st_mtime_ns]}
+    extra = {"archive": list(_identity(st))}
 
     def write(tar: _TarWriter) -> None:
         _copy_archive_without_code(tar, archive_path)
         _write_entries(tar, code)
-        after = archive_path.stat()
-        if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+        if _identity(archive_path.stat()) != _identity(st):
             raise RuntimeError(f"{archive_path} changed while it was being repacked; run again")
 
     name = archive_path.name.removesuffix(".gz").removesuffix(".tar")
@@ -281,6 +283,8 @@ class _Entry:
     is_dir: bool
     size: int = 0
     mtime_ns: int = 0
+    ctime_ns: int = 0
+    inode: int = 0
     executable: bool = False
     content_sha256: str | None = None  # set for code files: their content is the cache key
 
@@ -293,7 +297,7 @@ class _Entry:
             return [self.arcname, "d"]
         if self.content_sha256 is not None:
             return [self.arcname, "c", self.size, self.content_sha256, self.executable]
-        return [self.arcname, "f", self.size, self.mtime_ns, self.executable]
+        return [self.arcname, "f", self.size, self.mtime_ns, self.ctime_ns, self.inode, self.executable]
 
 
 def _sort_key(entry: _Entry) -> list[str]:
@@ -365,6 +369,8 @@ def _scan(root: Path, prop: str, *, prefix: str, hash_content: bool, drop_top_le
                         is_dir=False,
                         size=st.st_size,
                         mtime_ns=st.st_mtime_ns,
+                        ctime_ns=st.st_ctime_ns,
+                        inode=st.st_ino,
                         executable=bool(st.st_mode & 0o111),
                         content_sha256=_file_sha256(path) if hash_content else None,
                     )
@@ -511,12 +517,17 @@ def _prune(slot: Path, keep: set[str]) -> None:
             path.unlink()
 
 
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells a file's content apart without reading it: size, modification and change times, inode."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
 def _check_unchanged(entries: Sequence[_Entry]) -> None:
     for entry in entries:
         if entry.is_dir or entry.content_sha256 is not None:
             continue
         st = os.stat(entry.source)
-        if (st.st_size, st.st_mtime_ns) != (entry.size, entry.mtime_ns):
+        if _identity(st) != (entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode):
             raise RuntimeError(f"{entry.source} changed while it was being packaged; run again")
 
 

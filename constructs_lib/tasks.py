@@ -78,6 +78,26 @@ TEI_TASKS: frozenset[str] = frozenset({"feature-extraction", "sentence-similarit
 """Tasks ``Serving.AUTO`` serves with Text Embeddings Inference."""
 
 
+SERVABLE_TASKS: dict[str, frozenset[str]] = {
+    # Causal LMs, seq2seq LMs (T5, BART) and vision-language models.
+    "tgi": frozenset({"text-generation", "text2text-generation", "image-text-to-text"}),
+    # Embeddings, re-rankers and classifiers (sequence classification), SPLADE (masked LM heads).
+    "tei": frozenset({"feature-extraction", "sentence-similarity", "text-classification", "fill-mask"}),
+}
+"""Tasks TGI and TEI can serve; the inference toolkit serves every task in ``KNOWN_TASKS``."""
+
+
+def serving_task_problem(serving: str, task: str | None) -> str | None:
+    """Why ``serving`` (a ``Serving`` value) cannot serve ``task``, or ``None`` when it can (or the task is unknown)."""
+    servable = SERVABLE_TASKS.get(serving)
+    if task is None or servable is None or canonical_task(task) in servable:
+        return None
+    return (
+        f"cannot serve task {task!r}: {serving.upper()} serves {', '.join(sorted(servable))}; "
+        "use Serving.INFERENCE_TOOLKIT (or Serving.AUTO) for this task"
+    )
+
+
 def default_serving(task: str | None) -> str:
     """The serving stack ``Serving.AUTO`` picks for a model without a custom script, as a ``Serving``
     value: ``tgi`` for text generation, ``tei`` for embeddings, ``inference-toolkit`` otherwise.
@@ -92,7 +112,7 @@ def default_serving(task: str | None) -> str:
     return "inference-toolkit"
 
 
-__all__ = ["KNOWN_TASKS", "canonical_task", "default_serving", "task_problem"]
+__all__ = ["KNOWN_TASKS", "canonical_task", "default_serving", "serving_task_problem", "task_problem"]
 
 
 # The inference toolkit's table (transformers_utils.ARCHITECTURES_2_TASK), in its order: it scans

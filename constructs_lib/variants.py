@@ -30,6 +30,7 @@ from .images import InferenceImage, Serving, resolve_serving
 from .inference_modes import check_config_keys, is_whole
 from .instances import Processor, instance_spec, instance_type_problem, processor_for
 from .model_data import ModelData
+from .tasks import serving_task_problem
 
 if TYPE_CHECKING:
     from .endpoint import EndpointBase
@@ -39,7 +40,8 @@ __all__ = ["FEATURE", "ModelVariant"]
 MAX_PRODUCTION_VARIANTS = 10
 """SageMaker allows at most 10 production variants per endpoint config (the endpoint's own included)."""
 
-_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+# 1-63 characters in all (the lookahead), alphanumerics and hyphens, no hyphen at either end.
+_NAME = re.compile(r"^(?=.{1,63}$)[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 _RESERVED_NAME = "AllTraffic"
 
 
@@ -289,6 +291,9 @@ class VariantsFeature(EndpointFeature):
         prop = variant._prop
         instance_type = _instance_type_of(endpoint, variant)
         serving = _serving_of(endpoint, props, variant)
+        mismatch = serving_task_problem(serving.value, variant.task or endpoint.task)
+        if mismatch:
+            problems.add(f"{prop}.serving", serving.name, mismatch)
         if instance_type is not None and not is_unresolved(instance_type):
             if serving is Serving.TGI and processor_for(instance_type) is not Processor.GPU:
                 problems.add(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import (
+    ConfigurationError,
     CustomScriptEndpoint,
     FineTunedEndpoint,
     HubModelEndpoint,
@@ -128,7 +132,9 @@ def test_fine_tuned_s3_prefix_uses_uncompressed_model_data_source() -> None:
 
 def test_fine_tuned_local_archive_becomes_a_file_asset(tmp_path: Path) -> None:
     archive = tmp_path / "model.tar.gz"
-    archive.write_bytes(b"\x1f\x8b fake but only uploaded")
+    (tmp_path / "config.json").write_text("{}")
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "config.json", arcname="config.json")
     stack = new_stack()
     FineTunedEndpoint(stack, "E", model_data=str(archive), task="text-classification")
     template = Template.from_stack(stack)
@@ -137,6 +143,27 @@ def test_fine_tuned_local_archive_becomes_a_file_asset(tmp_path: Path) -> None:
     assert "cdk-hnb659fds-assets" in url and ".gz" in url
     assets = [a for a in stack.node.root.node.find_all() if type(a).__name__ == "Asset"]
     assert len(assets) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"not even gzip", "is not gzip-compressed"),
+        (b"PK\x03\x04 a zip renamed", "is not gzip-compressed"),
+        (gzip.compress(b"gzip, but no tar inside" * 30), "is not a readable tar archive"),
+    ],
+)
+def test_fine_tuned_local_archive_must_be_a_gzip_tar(tmp_path: Path, content: bytes, problem: str) -> None:
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(content)
+    with pytest.raises(ConfigurationError, match=f"model_data: '{re.escape(str(archive))}' {problem}"):
+        FineTunedEndpoint(new_stack(), "E", model_data=str(archive), task="text-classification")
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_empty_model_data_is_not_the_current_directory(empty: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"model_data: '{empty}' is empty"):
+        FineTunedEndpoint(new_stack(), "E", model_data=empty, task="text-classification")
 
 
 def test_custom_script_sets_sagemaker_program_and_ships_code(code_dir: Path) -> None:

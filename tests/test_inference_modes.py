@@ -354,8 +354,16 @@ def test_serverless_accepts_an_explicit_instance_count_of_one() -> None:
 
 
 def test_serverless_rejects_tgi() -> None:
-    message = error_of("tuned", serverless=ServerlessInference(), serving=Serving.TGI)
-    assert "serving: 'TGI' cannot run serverless: TGI images are GPU-only" in message
+    with pytest.raises(ConfigurationError) as error:
+        FineTunedEndpoint(
+            new_stack(),
+            "Endpoint",
+            model_data="s3://bucket/llm/model.tar.gz",
+            task="text-generation",
+            serverless=ServerlessInference(),
+            serving=Serving.TGI,
+        )
+    assert "serving: 'TGI' cannot run serverless: TGI images are GPU-only" in str(error.value)
 
 
 def test_serverless_rejects_a_model_too_big_for_its_memory() -> None:

@@ -304,6 +304,48 @@ def test_cache_misses_when_a_file_changes_size_or_mtime(tmp_path: Path, cache: P
     assert not original.path.exists()
 
 
+def test_cache_misses_when_a_file_is_replaced_with_the_same_size_and_mtime(tmp_path: Path, cache: Path) -> None:
+    # What `cp -p`, `tar x` of a v2 archive or copytree do: same size, same mtime, other bytes.
+    model = make_model(tmp_path / "model")
+    weights = model / "model.safetensors"
+    original = package_model_directory(model, cache_dir=cache)
+    st = weights.stat()
+    replacement = tmp_path / "v2.safetensors"
+    replacement.write_bytes(bytes(b ^ 0xFF for b in weights.read_bytes()))
+    os.utime(replacement, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(replacement, weights)
+    assert (weights.stat().st_size, weights.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+
+    replaced = package_model_directory(model, cache_dir=cache)
+
+    assert not replaced.from_cache and replaced.asset_hash != original.asset_hash
+
+
+def _zero_mtime(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.mtime = 0
+    return info
+
+
+def test_repack_misses_when_the_archive_is_replaced_with_the_same_size_and_mtime(tmp_path: Path, cache: Path) -> None:
+    first_model, second_model = make_model(tmp_path / "m1"), make_model(tmp_path / "m2")
+    (second_model / "vocab.txt").write_text((first_model / "vocab.txt").read_text().upper())
+    archive, other = tmp_path / "model.tar.gz", tmp_path / "other.tar.gz"
+    for source, target in ((first_model, archive), (second_model, other)):
+        # Stored (level 0) gzip: two archives of same-sized files have the same size.
+        with tarfile.open(target, "w:gz", compresslevel=0) as tar:
+            tar.add(source, arcname=".", filter=_zero_mtime)
+    code = make_code(tmp_path / "script")
+    original = add_code_to_archive(archive, code, cache_dir=cache)
+    st = archive.stat()
+    assert other.stat().st_size == st.st_size
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(other, archive)
+
+    replaced = add_code_to_archive(archive, code, cache_dir=cache)
+
+    assert not replaced.from_cache and replaced.asset_hash != original.asset_hash
+
+
 def test_code_files_are_keyed_by_content_not_mtime(tmp_path: Path, cache: Path) -> None:
     code = make_code(tmp_path / "script")
     first = package_code_only(code, cache_dir=cache)

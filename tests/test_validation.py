@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Duration
+from aws_cdk import CfnParameter, Duration
 
 from constructs_lib import (
     ConfigurationError,
@@ -14,6 +14,7 @@ from constructs_lib import (
     FineTunedEndpoint,
     HubModelEndpoint,
     InferenceImage,
+    Serving,
 )
 
 from .support import new_stack
@@ -141,9 +142,69 @@ def test_instance_count_below_one(count: int) -> None:
     assert f"instance_count: {count} must be a whole number of at least 1" in message
 
 
-def test_endpoint_name_too_long() -> None:
-    name = "a" * 64
+@pytest.mark.parametrize("name", ["a" * 64, "a" * 32 + "-" + "b" * 31, "a" + "-b" * 62])
+def test_endpoint_name_too_long(name: str) -> None:
+    # Hyphens count towards the 63 characters too.
     assert f"endpoint_name: {name!r} is not a valid endpoint name" in hub_error(endpoint_name=name)
+
+
+def test_endpoint_name_of_63_characters_with_hyphens_is_accepted() -> None:
+    name = "a" * 31 + "-" + "b" * 31
+    endpoint = HubModelEndpoint(
+        new_stack(),
+        "Endpoint",
+        model_id=SST2,
+        task="text-classification",
+        instance_type="ml.g5.xlarge",
+        endpoint_name=name,
+    )
+    assert endpoint.physical_endpoint_name == name
+
+
+@pytest.mark.parametrize(
+    ("serving", "task"),
+    [(Serving.TGI, "fill-mask"), (Serving.TEI, "summarization"), (Serving.TEI, "text-generation")],
+)
+def test_explicit_serving_must_serve_the_task(serving: Serving, task: str) -> None:
+    message = hub_error(serving=serving, task=task)
+    assert f"serving: '{serving.name}' cannot serve task {task!r}" in message
+    assert "Serving.INFERENCE_TOOLKIT" in message
+
+
+@pytest.mark.parametrize(
+    ("serving", "task"), [(Serving.TGI, "text2text-generation"), (Serving.TEI, "text-classification")]
+)
+def test_explicit_serving_accepts_the_tasks_it_serves(serving: Serving, task: str) -> None:
+    endpoint = HubModelEndpoint(
+        new_stack(), "Endpoint", model_id=SST2, task=task, instance_type="ml.g5.xlarge", serving=serving
+    )
+    assert endpoint.serving is serving
+
+
+def test_tgi_with_a_deploy_time_instance_type_builds() -> None:
+    stack = new_stack()
+    instance_type = CfnParameter(stack, "InstanceType", default="ml.g5.xlarge").value_as_string
+    endpoint = HubModelEndpoint(
+        stack, "Endpoint", model_id="Qwen/Qwen2.5-0.5B-Instruct", task="text-generation", instance_type=instance_type
+    )
+    assert endpoint.serving is Serving.TGI and "tgi-inference" in endpoint.image_uri
+
+
+@pytest.mark.parametrize("uri", ["s3://192.168.1.1/m.tar.gz", "s3://xn--bucket/m.tar.gz", "s3://data-s3alias/m.tar.gz"])
+def test_bucket_names_s3_reserves_are_rejected(uri: str) -> None:
+    with pytest.raises(ConfigurationError, match="has an invalid bucket name"):
+        FineTunedEndpoint(new_stack(), "E", model_data=uri, task="text-classification", instance_type="ml.g5.xlarge")
+
+
+def test_uppercase_s3_scheme_is_explained() -> None:
+    with pytest.raises(ConfigurationError, match="write the scheme in lowercase: s3://"):
+        FineTunedEndpoint(
+            new_stack(),
+            "E",
+            model_data="S3://bucket/m.tar.gz",
+            task="text-classification",
+            instance_type="ml.g5.xlarge",
+        )
 
 
 @pytest.mark.parametrize("name", ["my_endpoint", "-lead", "trail-", "has space"])
