@@ -6,6 +6,7 @@ synth with a message naming the key, so a typo never deploys a default model.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -68,8 +69,12 @@ JSON_KEYS = frozenset(
 SETTING_KEYS = tuple(f.name for f in fields(EndpointSettings))
 # Context keys the app reads itself; CDK's own context (feature flags, lookups) is ignored.
 APP_KEYS = (*SETTING_KEYS, "config", "bootstrap_version_rule")
-# The app's keys are snake_case; CDK's own context keys contain ':', '@' or '-'.
-_APP_KEY_SHAPE = re.compile(r"^[a-z][a-z0-9_]*$")
+# CDK's own context keys (feature flags, lookups, CLI settings) contain ':', '@' or '/'; these few
+# do not, and are CDK's too.
+_CDK_PLAIN_KEYS = frozenset({"acknowledged-issue-numbers", "cli-telemetry"})
+_CDK_KEY_MARKERS = re.compile(r"[:@/]")
+# What a Hugging Face access token looks like: a value that must never be a secret's *name*.
+_HF_TOKEN_SHAPE = re.compile(r"^hf_[A-Za-z0-9]{30,}$")
 # Keys that mean nothing for a kind: silently dropping them would deploy something else.
 _FOREIGN_KEYS = {
     "hub": ("model_data", "code_dir"),
@@ -80,11 +85,20 @@ _FOREIGN_KEYS = {
 
 def settings_from_context(node: Node) -> list[EndpointSettings]:
     """The endpoints requested through context, or an empty list when none were requested."""
-    unknown = sorted(k for k in node.get_all_context() if _APP_KEY_SHAPE.match(k) and k not in APP_KEYS)
+    context = node.get_all_context()
+    unknown = sorted(k for k in context if not _CDK_KEY_MARKERS.search(k) and k not in (*APP_KEYS, *_CDK_PLAIN_KEYS))
     if unknown:
-        raise ConfigurationError(f"context: unknown key(s) {unknown}; allowed: {', '.join(APP_KEYS)}")
+        raise ConfigurationError(
+            f"context: unknown key(s) {_with_suggestions(unknown)}; allowed: {', '.join(APP_KEYS)}"
+        )
     config_file = node.try_get_context("config")
     if config_file:
+        alongside = sorted(k for k in SETTING_KEYS if context.get(k) is not None)
+        if alongside:
+            raise ConfigurationError(
+                f"context: {alongside} given together with config={config_file!r}; the config file describes "
+                "every endpoint: put them in the file instead"
+            )
         return _settings_from_file(Path(config_file))
     values = {key: node.try_get_context(key) for key in SETTING_KEYS}
     values = {key: value for key, value in values.items() if value is not None}
@@ -108,12 +122,31 @@ def _settings_from_file(path: Path) -> list[EndpointSettings]:
     entries = document.get("endpoints", [document]) if isinstance(document, dict) else None
     if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
         raise ConfigurationError(f'config: {str(path)!r} must hold an endpoint object or {{"endpoints": [objects]}}')
+    if isinstance(document, dict) and "endpoints" in document and len(document) > 1:
+        beside = sorted(set(document) - {"endpoints"})
+        raise ConfigurationError(
+            f'config: {str(path)!r} has {beside} next to "endpoints", where nothing reads them; '
+            "put them in each endpoint object"
+        )
     settings = [_settings(entry, source=f"{path} endpoint {index}") for index, entry in enumerate(entries)]
-    names = [s.stack_name for s in settings]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ConfigurationError(f"config: stack_name {duplicates} used by more than one endpoint; names must differ")
+    for attribute in ("stack_name", "endpoint_name"):
+        names = [getattr(s, attribute) for s in settings if getattr(s, attribute) is not None]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ConfigurationError(
+                f"config: {attribute} {duplicates} used by more than one endpoint; names must differ"
+            )
     return settings
+
+
+def _with_suggestions(keys: list[str]) -> str:
+    """``['modelId' (did you mean 'model_id'?)]``: the app key a misspelt one most resembles."""
+    rendered = []
+    for key in keys:
+        normalised = re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower().replace("-", "_")
+        close = difflib.get_close_matches(normalised, APP_KEYS, n=1, cutoff=0.75)
+        rendered.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    return "[" + ", ".join(rendered) + "]"
 
 
 def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings:
@@ -134,6 +167,12 @@ def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings:
     foreign = [key for key in _FOREIGN_KEYS[converted["kind"]] if converted.get(key) is not None]
     if foreign:
         raise ConfigurationError(f"{source}: {foreign} do not apply to kind {converted['kind']!r}")
+    secret = converted.get("hf_token_secret")
+    if isinstance(secret, str) and _HF_TOKEN_SHAPE.match(secret.strip()):
+        raise ConfigurationError(
+            f"{source}: hf_token_secret 'hf_***' looks like a Hugging Face token; give the name or ARN of a "
+            "Secrets Manager secret that holds it (the token itself would end up in the template)"
+        )
     return EndpointSettings(**converted)
 
 
@@ -147,7 +186,7 @@ def _as_int(key: str, value: Any, source: str) -> int:
     # Whole numbers only: 2.7 or true must not quietly become 2 or 1 instances.
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value)
     raise ConfigurationError(f"{source}: {key} {value!r} is not a whole number")
 

@@ -210,8 +210,17 @@ def test_bad_feature_settings_are_clear_errors(context: dict[str, str], expected
 @pytest.mark.parametrize(
     ("context", "expected"),
     [
-        ({"model_id": "gpt2", "instance_typ": "ml.m5.xlarge"}, "unknown key(s) ['instance_typ']"),
-        ({"model_idd": "gpt2"}, "unknown key(s) ['model_idd']"),
+        ({"model_id": "gpt2", "instance_typ": "ml.m5.xlarge"}, "unknown key(s) ['instance_typ' (did you mean"),
+        ({"model_idd": "gpt2"}, "unknown key(s) ['model_idd' (did you mean 'model_id'?)]"),
+        ({"modelId": "gpt2"}, "unknown key(s) ['modelId' (did you mean 'model_id'?)]"),
+        ({"model-id": "gpt2"}, "unknown key(s) ['model-id' (did you mean 'model_id'?)]"),
+        ({"Model_id": "gpt2"}, "unknown key(s) ['Model_id' (did you mean 'model_id'?)]"),
+        ({"model_id": "gpt2", "instance-type": "ml.m5.xlarge"}, "['instance-type' (did you mean 'instance_type'?)]"),
+        ({"model_id": "gpt2", "instance_count": "\u00b2"}, "instance_count '\u00b2' is not a whole number"),
+        (
+            {"model_id": "gpt2", "hf_token_secret": "hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345678"},
+            "hf_token_secret 'hf_***' looks like a Hugging Face token",
+        ),
         ({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", "instance_count": 2.7}, "instance_count 2.7"),
         ({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", "instance_count": True}, "instance_count True"),
         ({"kind": "hub", "model_id": "gpt2", "model_data": "s3://my-bucket/m.tar.gz"}, "['model_data'] do not apply"),
@@ -224,6 +233,37 @@ def test_context_mistakes_fail_instead_of_deploying_something_else(context: dict
     assert expected in str(error.value)
 
 
+def test_config_file_cannot_be_combined_with_endpoint_keys(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"model_id": "gpt2", "instance_type": "ml.g5.xlarge"}))
+    with pytest.raises(ConfigurationError, match=r"\['instance_type', 'model_id'\] given together with config="):
+        stacks_of({"config": str(config), "model_id": "bert-base-uncased", "instance_type": "ml.m5.xlarge"})
+
+
+def test_config_file_keys_next_to_endpoints_are_an_error(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    endpoint = {"model_id": "gpt2", "instance_type": "ml.g5.xlarge"}
+    config.write_text(json.dumps({"endpoints": [endpoint], "instance_type": "ml.g6.xlarge", "tags": {"t": "x"}}))
+    with pytest.raises(ConfigurationError, match=r"has \['instance_type', 'tags'\] next to \"endpoints\""):
+        stacks_of({"config": str(config)})
+
+
+def test_config_file_endpoint_names_must_differ(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    endpoints = [
+        {"stack_name": stack, "model_id": "gpt2", "instance_type": "ml.g5.xlarge", "endpoint_name": "same"}
+        for stack in ("A", "B")
+    ]
+    config.write_text(json.dumps({"endpoints": endpoints}))
+    with pytest.raises(ConfigurationError, match=r"endpoint_name \['same'\] used by more than one endpoint"):
+        stacks_of({"config": str(config)})
+
+
 def test_cdk_own_context_keys_are_not_mistaken_for_typos() -> None:
-    context = {"@aws-cdk/core:newStyleStackSynthesis": True, "aws:cdk:enable-path-metadata": True}
+    context = {
+        "@aws-cdk/core:newStyleStackSynthesis": True,
+        "aws:cdk:enable-path-metadata": True,
+        "acknowledged-issue-numbers": [32775],
+        "availability-zones:account=123456789012:region=us-east-1": ["us-east-1a"],
+    }
     assert sorted(stacks_of(context)) == sorted(EXAMPLE_STACKS)
