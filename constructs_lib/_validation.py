@@ -6,6 +6,7 @@ all their mistakes in one round instead of one per ``cdk synth``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -38,10 +39,17 @@ _STRING_TOKEN = "${Token["
 _LIST_TOKEN = "#{Token["
 
 
+def is_number(value: Any) -> bool:
+    """An ``int`` or a finite ``float``: not a bool, not NaN or infinity (which jsii cannot even send)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def is_unresolved(value: Any) -> bool:
     """True for CDK tokens, which are only known at deploy time and so cannot be checked."""
     if value is None or isinstance(value, (bool, int)):
         return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False  # NaN and infinity are plain (bad) values, and jsii cannot even serialise them
     if isinstance(value, str):
         return _STRING_TOKEN in value
     if isinstance(value, list) and all(isinstance(item, str) for item in value):

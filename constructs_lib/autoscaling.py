@@ -27,7 +27,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._validation import ConfigurationError, Problems, describe, is_unresolved
+from ._validation import ConfigurationError, Problems, describe, is_number, is_unresolved
 from .features import EndpointFeature
 from .inference_modes import check_config_keys, is_whole
 
@@ -63,7 +63,7 @@ def _schedule_problem(expression: str) -> str | None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return is_number(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -269,8 +269,13 @@ class AutoScaling:
             if value is not None and not is_unresolved(value) and (not _is_number(value) or value <= 0):
                 problems.add(f"autoscaling.{name}", value, "must be a number above 0")
         for name in ("scale_in_cooldown", "scale_out_cooldown"):
-            if not isinstance(getattr(self, name), Duration):
-                problems.add(f"autoscaling.{name}", getattr(self, name), "must be a Duration, e.g. Duration.minutes(5)")
+            cooldown = getattr(self, name)
+            if not isinstance(cooldown, Duration):
+                problems.add(f"autoscaling.{name}", cooldown, "must be a Duration, e.g. Duration.minutes(5)")
+            elif not cooldown.is_unresolved() and cooldown.to_milliseconds() % 1000:
+                # to_seconds() would throw inside jsii; Application Auto Scaling counts whole seconds.
+                seconds = cooldown.to_milliseconds() / 1000
+                problems.add(f"autoscaling.{name}", f"{seconds:g} seconds", "must be whole seconds")
         if not isinstance(self.scale_to_zero, bool):
             problems.add("autoscaling.scale_to_zero", self.scale_to_zero, "must be True or False")
         names: list[str] = []

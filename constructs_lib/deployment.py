@@ -20,7 +20,7 @@ from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sagemaker as sagemaker
 
-from ._validation import ConfigurationError, Problems, allowed_list, describe, is_unresolved
+from ._validation import ConfigurationError, Problems, allowed_list, describe, is_number, is_unresolved
 from .features import EndpointFeature
 from .monitoring import alarm_settings, rollback_alarms
 
@@ -465,7 +465,7 @@ def _seconds(value: Duration) -> int:
 
 
 def _config_number(prop: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not is_number(value):
         raise ConfigurationError(f"{prop}: {describe(value)} must be a number of seconds")
     return float(value)
 

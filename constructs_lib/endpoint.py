@@ -854,9 +854,11 @@ def _check_timeout(prop: str, value: Duration | None, problems: Problems) -> Non
         return
     if value.is_unresolved():
         return
-    seconds = value.to_seconds()
+    seconds = value.to_milliseconds() / 1000  # to_seconds() throws on fractions
     low, high = _TIMEOUT_RANGE
-    if not low <= seconds <= high:
+    if seconds != int(seconds):
+        problems.add(prop, f"{seconds:g} seconds", f"must be whole seconds from {low} to {high}")
+    elif not low <= seconds <= high:
         problems.add(prop, f"{seconds:g} seconds", f"is outside the allowed range {low}..{high} seconds")
 
 

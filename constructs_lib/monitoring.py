@@ -21,7 +21,7 @@ from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from ._validation import ConfigurationError, Problems, allowed_list, describe, is_unresolved
+from ._validation import ConfigurationError, Problems, allowed_list, describe, is_number, is_unresolved
 from .features import EndpointFeature
 from .images import Serving
 from .instances import Processor, instance_spec, processor_for
@@ -370,15 +370,15 @@ def _is_int(value: Any) -> bool:
 
 
 def _number(prop: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigurationError(f"{prop}: {describe(value)} must be a number")
+    if not is_number(value):
+        raise ConfigurationError(f"{prop}: {describe(value)} must be a finite number")
     return float(value)
 
 
 def _check_percent(prop: str, value: Any, problems: Problems) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+    if not is_number(value) or not 0 <= value <= 100:
         problems.add(prop, value, "must be a percentage from 0 to 100 (or None to turn the alarm off)")
 
 

@@ -24,7 +24,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ._validation import ConfigurationError, Problems, is_unresolved
+from ._validation import ConfigurationError, Problems, is_number, is_unresolved
 from .features import EndpointFeature
 from .images import InferenceImage, Serving, resolve_serving
 from .inference_modes import check_config_keys, is_whole
@@ -150,7 +150,7 @@ class ModelVariant:
         problems.extend(f"{prop}.{message}" for message in sub.messages)
         weight = self.weight
         if not is_unresolved(weight):
-            if not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0:
+            if not is_number(weight) or weight <= 0:
                 problems.add(f"{prop}.weight", weight, "must be a number above 0")
             elif self.shadow is True and weight > 1:
                 problems.add(

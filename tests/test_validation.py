@@ -9,11 +9,13 @@ import pytest
 from aws_cdk import CfnParameter, Duration
 
 from constructs_lib import (
+    AutoScaling,
     ConfigurationError,
     CustomScriptEndpoint,
     FineTunedEndpoint,
     HubModelEndpoint,
     InferenceImage,
+    ModelVariant,
     Serving,
 )
 
@@ -387,3 +389,25 @@ def test_price_cap_counts_every_instance() -> None:
             instance_selection=SizingOptions(max_price_per_hour=1.5),
         )
     assert "1.5" in str(error.value)
+
+
+@pytest.mark.parametrize("prop", ["startup_health_check_timeout", "model_data_download_timeout"])
+def test_fractional_timeouts_are_a_clear_error(prop: str) -> None:
+    # Duration.to_seconds() throws inside jsii for 90.5 s: the message must come from us.
+    assert f"{prop}: '90.5 seconds' must be whole seconds from 60 to 3600" in hub_error(
+        task="text-classification", **{prop: Duration.millis(90_500)}
+    )
+
+
+def test_fractional_autoscaling_cooldown_is_a_clear_error() -> None:
+    with pytest.raises(ConfigurationError, match=r"autoscaling.scale_out_cooldown: '1.5 seconds' must be whole"):
+        AutoScaling(max_capacity=2, target_invocations_per_instance=10, scale_out_cooldown=Duration.millis(1500))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_nan_and_infinity_are_rejected_before_they_reach_jsii(bad: float) -> None:
+    # jsii cannot serialise them: the kernel would die with a JSON error instead of a message.
+    with pytest.raises(ConfigurationError, match=r"variants\['b'\].weight: -?(nan|inf) must be a number above 0"):
+        ModelVariant(name="b", model_id=SST2, task="text-classification", weight=bad)
+    with pytest.raises(ConfigurationError, match=r"target_invocations_per_instance: -?(nan|inf) must be a number"):
+        AutoScaling(max_capacity=2, target_invocations_per_instance=bad)
