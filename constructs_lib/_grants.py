@@ -57,9 +57,7 @@ class StackFacts:
         self.region: str = stack.region
         self.account: str = stack.account
         self.account_mappings: dict[str, CfnMapping] = {}
-        """The DLC region -> account mappings by account table (see ``images``)."""
-        self.filled_mappings: set[tuple[str, tuple[str, ...]]] = set()
-        """(account table, regions) pairs already written into those mappings."""
+        """The DLC region -> account mappings by logical id, one per region set (see ``images``)."""
         self._nag_names: dict[str, str] = {}
 
     def arn(self, service: str, resource: str, *, region: str | None = None, account: str | None = None) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import enum
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -450,23 +451,53 @@ class _DlcImage(InferenceImage):
 
 
 def _account_from_mapping(facts: StackFacts, image: _ResolvedDlc) -> str:
-    """The DLC account of the deploy-time region, from the stack's region -> account mapping."""
-    mapping = facts.account_mappings.get(image.account_table)
+    """The DLC account of the deploy-time region, from a region -> account mapping of the stack.
+
+    The mapping lists exactly the regions that have this image: deploying to any other region
+    fails on ``Fn::FindInMap`` before anything is created, instead of rendering the URI of an
+    image that does not exist there. Images with the same regions share one mapping.
+    """
+    mapping_id = _mapping_id(image)
+    mapping = facts.account_mappings.get(mapping_id)
     if mapping is None:
-        mapping = facts.account_mappings[image.account_table] = _account_mapping(facts.stack, image.account_table)
-    accounts: Mapping[str, str] = _catalogue()["accounts"][image.account_table]
-    # Two images of one account table need the union of their regions; the same one, nothing new.
-    filled = (image.account_table, image.regions)
-    if filled not in facts.filled_mappings:
-        for name in image.regions:
+        mapping = facts.account_mappings[mapping_id] = _account_mapping(facts.stack, mapping_id)
+        accounts: Mapping[str, str] = _catalogue()["accounts"][image.account_table]
+        for name in sorted(image.regions):
             mapping.set_value(name, _MAPPING_VALUE_KEY, accounts[name])
-        facts.filled_mappings.add(filled)
     return mapping.find_in_map(Aws.REGION, _MAPPING_VALUE_KEY)
 
 
-def _account_mapping(stack: Stack, table: str) -> CfnMapping:
-    """The stack's region -> account mapping for one account table, created on first use."""
-    mapping_id = _MAPPING_IDS[table]
+def _mapping_id(image: _ResolvedDlc) -> str:
+    """``HuggingFaceDlcAccounts`` (``HuggingFaceTeiAccounts``) for the regions of the table's main
+    image, that id plus a short digest of the regions for any other region set (TGI, neuronx)."""
+    base = _MAPPING_IDS[image.account_table]
+    if frozenset(image.regions) == _main_regions(image.account_table):
+        return base
+    digest = hashlib.sha256(",".join(sorted(image.regions)).encode()).hexdigest()[:8].upper()
+    return f"{base}{digest}"
+
+
+@functools.cache
+def _main_regions(table: str) -> frozenset[str]:
+    """The regions of the newest image of the table's first family (the toolkit; TEI on GPU)."""
+    family = next(f for f in _catalogue()["families"].values() if f["accounts"] == table)
+    newest = list(family["versions"].values())[-1]  # the catalogue lists versions oldest first
+    return frozenset(_catalogue()["region_sets"][_first_region_set(newest)])
+
+
+def _first_region_set(item: Any) -> str:
+    if isinstance(item, Mapping):
+        if isinstance(item.get("regions"), str):
+            return str(item["regions"])
+        for value in item.values():
+            found = _first_region_set(value)
+            if found:
+                return found
+    return ""
+
+
+def _account_mapping(stack: Stack, mapping_id: str) -> CfnMapping:
+    """The stack's region -> account mapping with this id, created on first use."""
     existing = stack.node.try_find_child(mapping_id)
     if existing is None:
         return CfnMapping(stack, mapping_id)
@@ -574,13 +605,15 @@ _TOKEN = r"\$\{Token\[[^\]]+\]\}"
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 _REPOSITORY = r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
+# Every partition's DNS suffix (see _url_suffix); which one a region needs is checked after matching.
+_SUFFIXES = r"amazonaws\.com(?:\.cn)?|c2s\.ic\.gov|sc2s\.sgov\.gov|csp\.hci\.ic\.gov|cloud\.adc-e\.uk"
 _ECR_URI = re.compile(
-    r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)\.(?P<suffix>amazonaws\.com(?:\.cn)?)"
+    rf"(?P<account>\d{{12}})\.dkr\.ecr\.(?P<region>[a-z]{{2}}(?:-[a-z]+)+-\d+)\.(?P<suffix>{_SUFFIXES})"
     rf"/(?P<repository>{_REPOSITORY})(?::(?P<tag>{_TAG.pattern})|@(?P<digest>{_DIGEST.pattern}))?"
 )
 _ECR_URI_WITH_TOKENS = re.compile(
     rf"(?P<account>\d{{12}}|{_TOKEN})\.dkr\.ecr\.(?P<region>[a-z]{{2}}(?:-[a-z]+)+-\d+|{_TOKEN})"
-    rf"\.(?P<suffix>amazonaws\.com(?:\.cn)?|{_TOKEN})"
+    rf"\.(?P<suffix>{_SUFFIXES}|{_TOKEN})"
     rf"/(?P<repository>(?:[a-z0-9._/-]|{_TOKEN})+?)(?::(?P<tag>(?:[A-Za-z0-9_.-]|{_TOKEN})+)|@(?P<digest>sha256:[a-f0-9]{{64}}))?"
 )
 _URI_EXAMPLE = "'123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:1.0'"
@@ -610,12 +643,16 @@ def _parse_ecr_uri(uri: str) -> _EcrUri:
         problem = None
         if match is None:
             problem = "is not an ECR image URI"
-        elif match["region"].startswith("cn-") != (match["suffix"] == "amazonaws.com.cn"):
-            problem = "has a URL suffix that does not fit its region (China regions use amazonaws.com.cn)"
+        elif match["suffix"] != _url_suffix(match["region"]):
+            problem = (
+                f"has a URL suffix that does not fit its region ({match['region']} images are at "
+                f"*.dkr.ecr.{match['region']}.{_url_suffix(match['region'])})"
+            )
         if problem:
             raise ConfigurationError(
                 f"{prefix} {describe(uri)} {problem}; expected "
-                f"<12-digit account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@sha256:<digest>], "
+                f"<12-digit account>.dkr.ecr.<region>.<amazonaws.com, or the partition's suffix>/<repository>"
+                f"[:tag|@sha256:<digest>], "
                 f"e.g. {_URI_EXAMPLE}"
             )
     assert match is not None
@@ -632,7 +669,14 @@ class _UriImage(InferenceImage):
 
     def _render(self, scope: Construct, *, instance_type: str | None) -> tuple[ImageConfig, list[Statement]]:
         facts = stack_facts(scope)
-        arn = _repository_arn(facts, self._uri.repository, account=self._uri.account, region=self._uri.region)
+        image_region, stack_region = self._uri.region, facts.region
+        if not is_unresolved(image_region) and not is_unresolved(stack_region) and image_region != stack_region:
+            raise ConfigurationError(
+                f"image: {describe(self._uri.uri)} is in {image_region}, but the stack deploys to {stack_region}; "
+                "SageMaker only pulls model images from the model's own region: replicate the repository to "
+                f"{stack_region} (ECR replication) and use that URI"
+            )
+        arn = _repository_arn(facts, self._uri.repository, account=self._uri.account, region=image_region)
         config = ImageConfig(
             image_uri=self._uri.uri, repository_name=self._uri.repository, repository_arn=arn, serving=self._serving
         )

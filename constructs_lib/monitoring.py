@@ -371,7 +371,7 @@ def _is_int(value: Any) -> bool:
 
 def _number(prop: str, value: Any) -> float:
     if not is_number(value):
-        raise ConfigurationError(f"{prop}: {describe(value)} must be a finite number")
+        raise ConfigurationError(f"{prop}: {describe(value)} must be a number")
     return float(value)
 
 

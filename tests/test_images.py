@@ -216,18 +216,27 @@ def test_token_region_uses_one_mapping_per_account_table() -> None:
     assert tei_accounts["cn-north-1"] == {"account": "450853457545"}
 
 
-def test_token_region_mapping_grows_with_the_images_bound() -> None:
+def test_token_region_mapping_lists_only_the_regions_of_its_images() -> None:
     app = cdk.App()
     stack, role = _stack(None, app)
     child = cdk.Stack(app, "Unrelated")  # an image bound in another stack gets its own mapping
-    InferenceImage.huggingface().bind(stack, role, instance_type="ml.g5.xlarge")
-    InferenceImage.tgi().bind(stack, role, instance_type="ml.g5.xlarge")
+    toolkit = InferenceImage.huggingface().bind(stack, role, instance_type="ml.g5.xlarge")
+    tgi = InferenceImage.tgi().bind(stack, role, instance_type="ml.g5.xlarge")
+    neuronx = InferenceImage.huggingface().bind(stack, role, instance_type="ml.inf2.xlarge")
     InferenceImage.tgi().bind(child, iam.Role(child, "Role", assumed_by=SAGEMAKER), instance_type="ml.g5.xlarge")
-    dlc = Template.from_stack(stack).to_json()["Mappings"]["HuggingFaceDlcAccounts"]
-    assert len(dlc) == 42  # TGI adds its regions (ap-east-2, mx-central-1, ap-southeast-6, ...)
-    assert dlc["mx-central-1"] == {"account": "637423239942"}
-    assert dlc["ap-southeast-6"] == {"account": "633930458069"}
-    assert len(Template.from_stack(child).to_json()["Mappings"]["HuggingFaceDlcAccounts"]) == 42
+
+    mappings = Template.from_stack(stack).to_json()["Mappings"]
+    toolkit_map = stack.resolve(toolkit.image_uri)["Fn::Join"][1][0]["Fn::FindInMap"][0]
+    tgi_map = stack.resolve(tgi.image_uri)["Fn::Join"][1][0]["Fn::FindInMap"][0]
+    neuronx_map = stack.resolve(neuronx.image_uri)["Fn::Join"][1][0]["Fn::FindInMap"][0]
+    assert toolkit_map == "HuggingFaceDlcAccounts" and len({toolkit_map, tgi_map, neuronx_map}) == 3
+    # A deploy to a region without the image fails on Fn::FindInMap instead of pulling a missing image.
+    assert "mx-central-1" not in mappings[toolkit_map] and "ap-east-2" not in mappings[toolkit_map]
+    assert mappings[tgi_map]["mx-central-1"] == {"account": "637423239942"}
+    assert mappings[tgi_map]["ap-southeast-6"] == {"account": "633930458069"}
+    assert "us-west-1" not in mappings[neuronx_map] and "us-west-1" in mappings[toolkit_map]
+    child_mappings = Template.from_stack(child).to_json()["Mappings"]
+    assert child_mappings == {tgi_map: mappings[tgi_map]}
 
 
 def test_token_region_template_passes_cfn_lint() -> None:
@@ -308,7 +317,7 @@ def test_dlc_grant_for_token_region_uses_the_mapped_account() -> None:
 def test_from_uri_grants_on_the_parsed_repository() -> None:
     app = cdk.App()
     stack, role = _stack("us-east-1", app)
-    uri = "210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/my-model@sha256:" + "a" * 64
+    uri = "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/my-model@sha256:" + "a" * 64
     config = InferenceImage.from_uri(uri).bind(stack, role, instance_type=None)
     assert config.image_uri == uri
     assert config.repository_name == "team/my-model"
@@ -320,7 +329,7 @@ def test_from_uri_grants_on_the_parsed_repository() -> None:
         "Resource": {
             "Fn::Join": [
                 "",
-                ["arn:", {"Ref": "AWS::Partition"}, ":ecr:eu-west-1:210987654321:repository/team/my-model"],
+                ["arn:", {"Ref": "AWS::Partition"}, ":ecr:us-east-1:210987654321:repository/team/my-model"],
             ]
         },
     } in statements
@@ -505,3 +514,38 @@ def test_resolve_serving(serving: Serving, task: str | None, custom_script: bool
 def test_serving_values_are_strings() -> None:
     assert [s.value for s in Serving] == ["auto", "inference-toolkit", "tgi", "tei"]
     assert Serving("tgi") is Serving.TGI
+
+
+def test_from_uri_in_another_region_than_the_stack_is_an_error() -> None:
+    app = cdk.App()
+    stack, role = _stack("us-east-1", app)
+    uri = "210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/my-model:1"
+    with pytest.raises(ConfigurationError, match="is in eu-west-1, but the stack deploys to us-east-1"):
+        InferenceImage.from_uri(uri).bind(stack, role, instance_type=None)
+    agnostic, agnostic_role = _stack(None, app)
+    assert InferenceImage.from_uri(uri).bind(agnostic, agnostic_role, instance_type=None).image_uri == uri
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "886529160074.dkr.ecr.us-iso-east-1.c2s.ic.gov/huggingface-pytorch-inference:2.6.0",
+        "094389454867.dkr.ecr.us-isob-east-1.sc2s.sgov.gov/my-model:1",
+        "727897471807.dkr.ecr.cn-north-1.amazonaws.com.cn/my-model:1",
+    ],
+)
+def test_from_uri_accepts_every_partition_suffix(uri: str) -> None:
+    assert InferenceImage.from_uri(uri) is not None
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "886529160074.dkr.ecr.us-iso-east-1.amazonaws.com/my-model:1",
+        "727897471807.dkr.ecr.cn-north-1.amazonaws.com/my-model:1",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com.cn/my-model:1",
+    ],
+)
+def test_from_uri_suffix_must_fit_the_region(uri: str) -> None:
+    with pytest.raises(ConfigurationError, match="has a URL suffix that does not fit its region"):
+        InferenceImage.from_uri(uri)
