@@ -19,6 +19,7 @@ from ._validation import Problems
 
 if TYPE_CHECKING:
     from .endpoint import EndpointBase
+    from .images import Serving
 
 
 class EndpointFeature:
@@ -34,8 +35,14 @@ class EndpointFeature:
     def validate(self, endpoint: EndpointBase, props: Mapping[str, Any], problems: Problems) -> None:
         """Record problems with this feature's props; called before any resource is created."""
 
-    def environment(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> dict[str, str]:
-        """Container environment variables the feature sets."""
+    def environment(
+        self, endpoint: EndpointBase, props: Mapping[str, Any], *, serving: Serving | None = None
+    ) -> dict[str, str]:
+        """Container environment variables the feature sets.
+
+        :param serving: the serving stack of the container (a variant's may differ from the
+            endpoint's). :default: - ``endpoint.serving``
+        """
         return {}
 
     def model_properties(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> dict[str, Any]:

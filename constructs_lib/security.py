@@ -184,14 +184,16 @@ class SecurityFeature(EndpointFeature):
             )
 
     # ----------------------------------------------------------------------------- properties
-    def environment(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> dict[str, str]:
+    def environment(
+        self, endpoint: EndpointBase, props: Mapping[str, Any], *, serving: Serving | None = None
+    ) -> dict[str, str]:
         secret: secretsmanager.ISecret | None = props.get("hf_token_secret")
         if secret is None:
             return {}
         # A dynamic reference: CloudFormation resolves it while creating the model; the template
         # holds only {{resolve:secretsmanager:<arn>:SecretString:::}}.
         reference = secret.secret_value.unsafe_unwrap()
-        names = TOKEN_VARIABLES_BY_SERVING.get(endpoint.serving, ("HF_TOKEN",))
+        names = TOKEN_VARIABLES_BY_SERVING.get(serving or endpoint.serving, ("HF_TOKEN",))
         return dict.fromkeys(names, reference)
 
     def model_properties(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> dict[str, Any]:

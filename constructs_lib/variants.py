@@ -316,14 +316,22 @@ class VariantsFeature(EndpointFeature):
                 variant.model_id,
                 "cannot be downloaded with network_isolation=True; give the variant model_data instead",
             )
-        from .endpoint import TOKEN_VARIABLES
+        from .endpoint import _PROP_OWNED_VARIABLES, TOKEN_VARIABLES, ModelSource, serving_environment
 
-        for key in variant.environment or {}:
+        task = variant.task or endpoint.task
+        derived = serving_environment(ModelSource(model_id=variant.model_id, task=task), serving, task)
+        for key, value in (variant.environment or {}).items():
+            owner = _PROP_OWNED_VARIABLES.get(key)
             if key in TOKEN_VARIABLES:
                 problems.add(
                     f"{prop}.environment[{key!r}]",
                     "***",
                     "puts a Hugging Face token in plain text in the template; pass hf_token_secret to the endpoint",
+                )
+            elif owner and key in derived and derived[key] != value:
+                # What the endpoint refuses for its own environment: the model id tag and the task would lie.
+                problems.add(
+                    f"{prop}.environment[{key!r}]", value, f"conflicts with the variant's {owner}; set it there"
                 )
 
     def apply(self, endpoint: EndpointBase, props: Mapping[str, Any]) -> None:
@@ -377,7 +385,7 @@ def _build_variant(
     environment = serving_environment(ModelSource(model_id=variant.model_id, task=task), serving, task)
     for feature in endpoint._features:
         if feature is not FEATURE:
-            environment.update(feature.environment(endpoint, props))
+            environment.update(feature.environment(endpoint, props, serving=serving))
     environment.update(variant.environment or {})
     problems = Problems(f"{type(endpoint).__name__} '{endpoint.node.path}' {variant._prop}")
     _check_environment(environment, problems)

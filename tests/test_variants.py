@@ -223,6 +223,42 @@ def test_token_in_variant_environment() -> None:
     assert "hf_x" not in message
 
 
+def test_variant_environment_cannot_contradict_its_model_id_or_task() -> None:
+    variant = ModelVariant(
+        name="b", model_id=ROBERTA, task="text-classification", environment={"HF_MODEL_ID": "other/model"}
+    )
+    message = error_of(variant)
+    assert "variants['b'].environment['HF_MODEL_ID']: 'other/model' conflicts with the variant's model_id" in message
+    message = error_of(ModelVariant(name="b", model_id=ROBERTA, task="fill-mask", environment={"HF_TASK": "ner"}))
+    assert "variants['b'].environment['HF_TASK']: 'ner' conflicts with the variant's task" in message
+
+
+def test_variant_gets_the_token_variables_of_its_own_serving_stack() -> None:
+    from aws_cdk import aws_secretsmanager as secretsmanager
+
+    from constructs_lib import HubModelEndpoint
+
+    stack = new_stack()
+    secret = secretsmanager.Secret.from_secret_name_v2(stack, "Token", "hf-token")
+    HubModelEndpoint(
+        stack,
+        "Endpoint",
+        model_id="Qwen/Qwen2.5-0.5B-Instruct",
+        task="text-generation",
+        instance_type="ml.g5.xlarge",
+        hf_token_secret=secret,
+        variants=[ModelVariant(name="b", model_id="org/private-classifier", task="text-classification")],
+    )
+    environments = {
+        key: value["Properties"]["PrimaryContainer"]["Environment"]
+        for key, value in models(Template.from_stack(stack)).items()
+    }
+    main = next(env for key, env in environments.items() if not key.startswith("EndpointVariantsb"))
+    variant = next(env for key, env in environments.items() if key.startswith("EndpointVariantsb"))
+    assert "HF_TOKEN" in main and "HF_API_TOKEN" not in main  # TGI
+    assert {"HF_API_TOKEN", "HF_TOKEN"} <= set(variant)  # the toolkit downloads with HF_API_TOKEN
+
+
 def test_wrong_types() -> None:
     assert "variants: 'b' must be a list of ModelVariant" in error_of_raw("b")
     assert "variants: {'name': 'b'} must be a ModelVariant" in error_of_raw([{"name": "b"}])
