@@ -463,7 +463,12 @@ def read_safetensors_header(path: Path) -> dict[str, Any]:
         (length,) = struct.unpack("<Q", prefix)
         if length > 100_000_000:
             raise ConfigurationError(f"model weights: {str(path)!r} has an implausible safetensors header")
-        header = json.loads(handle.read(length).decode("utf-8"))
+        try:
+            header = json.loads(handle.read(length).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ConfigurationError(
+                f"model weights: {str(path)!r} has a safetensors header that is not JSON (a truncated or corrupt file)"
+            ) from None
     if not isinstance(header, dict):
         raise ConfigurationError(f"model weights: {str(path)!r} has a malformed safetensors header")
     return header

@@ -336,12 +336,22 @@ def _scan(root: Path, prop: str, *, prefix: str, hash_content: bool, drop_top_le
     entries: list[_Entry] = []
 
     def walk(directory: Path, arc_prefix: str, ancestors: frozenset[tuple[int, int]]) -> None:
-        with os.scandir(directory) as iterator:
-            items = sorted(iterator, key=lambda item: item.name)
+        try:
+            with os.scandir(directory) as iterator:
+                items = sorted(iterator, key=lambda item: item.name)
+        except PermissionError:
+            raise ConfigurationError(f"{prop}: {describe(str(directory))} cannot be read: permission denied") from None
         for item in items:
             if _is_junk(item.name) or (directory == root and item.name in drop_top_level):
                 continue
             path = Path(item.path)
+            try:
+                item.name.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigurationError(
+                    f"{prop}: {describe(str(path))} has a file name that is not valid UTF-8, which a tar archive "
+                    "for SageMaker cannot hold; rename it"
+                ) from None
             try:
                 st = os.stat(path)  # follows symlinks
             except FileNotFoundError:
@@ -362,6 +372,8 @@ def _scan(root: Path, prop: str, *, prefix: str, hash_content: bool, drop_top_le
                 entries.append(_Entry(arcname, path, is_dir=True))
                 walk(path, arcname + "/", ancestors | {key})
             elif stat.S_ISREG(st.st_mode):
+                if not os.access(path, os.R_OK):
+                    raise ConfigurationError(f"{prop}: {describe(str(path))} cannot be read: permission denied")
                 entries.append(
                     _Entry(
                         arcname,

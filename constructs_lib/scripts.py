@@ -22,6 +22,7 @@ only under ``if``/``try``/loops, decorators that may change the signature, ``fro
 from __future__ import annotations
 
 import ast
+import codecs
 import difflib
 import re
 import sys
@@ -151,7 +152,7 @@ def check_inference_script(code_dir: str | Path, entry_point: str = "inference.p
 
     requirements = code_path / "requirements.txt"
     if requirements.is_file():
-        req_problems, req_warnings = _scan_requirements(requirements, set())
+        req_problems, req_warnings = _scan_requirements(requirements, set(), shipped=code_path)
         problems.extend(req_problems)
         warnings.extend(req_warnings)
 
@@ -709,8 +710,12 @@ def _check_requirement(text: str) -> tuple[str | None, Requirement | None]:
     return None, requirement
 
 
-def _scan_requirements(path: Path, seen: set[Path]) -> tuple[list[str], list[str]]:
-    """Problems and warnings of a requirements file and the files it includes with -r / -c."""
+def _scan_requirements(path: Path, seen: set[Path], *, shipped: Path | None = None) -> tuple[list[str], list[str]]:
+    """Problems and warnings of a requirements file and the files it includes with -r / -c.
+
+    :param shipped: the directory that reaches the container (``code_dir``): a file included from
+        outside it exists here but not there. :default: - anywhere is fine
+    """
     problems: list[str] = []
     warnings: list[str] = []
     try:
@@ -721,7 +726,7 @@ def _scan_requirements(path: Path, seen: set[Path]) -> tuple[list[str], list[str
         return problems, warnings
     seen.add(key)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = _decode_like_pip(path.read_bytes())
     except OSError as error:
         return [f"{path}: cannot read the requirements file: {error.strerror or error}"], warnings
     except UnicodeDecodeError as error:
@@ -740,8 +745,10 @@ def _scan_requirements(path: Path, seen: set[Path]) -> tuple[list[str], list[str
         if args:
             file_options = [name for name, _ in options if name not in _PER_REQUIREMENT_OPTIONS]
             if file_options:
-                problems.append(f"{where}: {line!r}: {file_options[0]} cannot follow a requirement on the same line")
-                continue
+                # pip accepts the line and ignores the option: not what whoever wrote it meant.
+                warnings.append(
+                    f"{where}: {line!r}: pip ignores {file_options[0]} after a requirement; put it on a line of its own"
+                )
             problem, requirement = _check_requirement(args)
             if problem:
                 problems.append(f"{where}: {args!r} is not a requirement pip can parse: {problem}")
@@ -763,7 +770,13 @@ def _scan_requirements(path: Path, seen: set[Path]) -> tuple[list[str], list[str
                         f"{where}: {line!r}: file {included} does not exist (pip resolves it relative to {path})"
                     )
                     continue
-                sub_problems, sub_warnings = _scan_requirements(included, seen)
+                if shipped is not None and not included.resolve().is_relative_to(shipped.resolve()):
+                    problems.append(
+                        f"{where}: {line!r}: {included} is outside code_dir {shipped}; only code_dir reaches the "
+                        "container (as /opt/ml/model/code), where pip would not find it: copy it into code_dir"
+                    )
+                    continue
+                sub_problems, sub_warnings = _scan_requirements(included, seen, shipped=shipped)
                 problems.extend(sub_problems)
                 warnings.extend(sub_warnings)
             elif name == "--editable" and value is not None and not (_URL_RE.match(value) or _looks_like_path(value)):
@@ -772,6 +785,20 @@ def _scan_requirements(path: Path, seen: set[Path]) -> tuple[list[str], list[str
                     "(git+https://...#egg=name)"
                 )
     return problems, warnings
+
+
+def _decode_like_pip(data: bytes) -> str:
+    """Text of a requirements file as pip reads it: a UTF-8/16/32 byte order mark picks the codec
+    (PowerShell's ``pip freeze > requirements.txt`` writes UTF-16), else UTF-8."""
+    for bom, codec in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(codec)
+    return data.decode("utf-8-sig")
 
 
 def _break_args_options(line: str) -> tuple[str, str]:

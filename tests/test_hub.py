@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -495,6 +496,13 @@ def test_bin_only_directory_uses_file_sizes_and_torch_dtype(tmp_path: Path) -> N
     assert profile.weights_bytes == 4000
     assert profile.dtype == "float16"
     assert profile.parameters == 2000
+
+
+@pytest.mark.parametrize("header", [b"{not json", b"\xff\xfe\x00garbage"])
+def test_corrupt_safetensors_header_is_a_clear_error(tmp_path: Path, header: bytes) -> None:
+    (tmp_path / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header)
+    with pytest.raises(ConfigurationError, match="has a safetensors header that is not JSON"):
+        profile_from_directory(tmp_path)
 
 
 def test_directory_without_weights_is_an_error(tmp_path: Path) -> None:

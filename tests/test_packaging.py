@@ -671,3 +671,21 @@ def _no_stray_threads() -> Iterator[None]:
     import threading
 
     assert not [t for t in threading.enumerate() if t.name == "constructs-lib-packaging-hash"]
+
+
+def test_file_name_that_is_not_utf8_is_a_clear_error(tmp_path: Path, cache: Path) -> None:
+    model = make_model(tmp_path / "model")
+    with open(os.path.join(os.fsencode(model), b"bad\xffname.bin"), "wb") as handle:
+        handle.write(b"x")
+    with pytest.raises(ConfigurationError, match="has a file name that is not valid UTF-8"):
+        package_model_directory(model, cache_dir=cache)
+
+
+def test_unreadable_file_is_a_clear_error(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tests run as root, which may read anything: the permission check is what is exercised.
+    model = make_model(tmp_path / "model")
+    locked = model / "model.safetensors"
+    real_access = os.access
+    monkeypatch.setattr(packaging.os, "access", lambda path, mode: Path(path) != locked and real_access(path, mode))
+    with pytest.raises(ConfigurationError, match=f"model_data: '{locked}' cannot be read: permission denied"):
+        package_model_directory(model, cache_dir=cache)

@@ -442,7 +442,6 @@ def test_requirements_accepts_what_pip_accepts(tmp_path: Path) -> None:
         ("--index-url", "option --index-url needs a value"),
         ("--pre=yes", "option --pre takes no value"),
         ("--hash=sha256:abc", "--hash must follow a requirement on the same line"),
-        ("numpy --index-url https://x", "--index-url cannot follow a requirement on the same line"),
         ("-e notapath", "an editable requirement must be a local directory or a VCS URL"),
     ],
 )
@@ -467,6 +466,38 @@ def test_requirements_missing_included_file(tmp_path: Path) -> None:
         f"{nested / '../shared.txt'} line 1: 'numpy>=' is not a requirement pip can parse: "
         "Expected semicolon (after name with no version specifier) or end",
     ]
+
+
+PREDICT_ONLY = """
+def predict_fn(data, model):
+    return data
+"""
+
+
+def test_requirements_option_after_a_requirement_is_a_warning(tmp_path: Path) -> None:
+    code = write_code(tmp_path, PREDICT_ONLY, requirements="numpy --index-url https://x\n")
+    report = check_inference_script(code)
+    assert any("pip ignores --index-url after a requirement" in warning for warning in report.warnings)
+
+
+def test_requirements_included_from_outside_code_dir_is_an_error(tmp_path: Path) -> None:
+    code = write_code(tmp_path, PREDICT_ONLY, requirements="-r ../base-requirements.txt\n")
+    (tmp_path / "base-requirements.txt").write_text("numpy\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"is outside code_dir .*copy it into code_dir"):
+        check_inference_script(code)
+    (code / "requirements.txt").write_text("-r base.txt\n", encoding="utf-8")
+    (code / "base.txt").write_text("numpy\n", encoding="utf-8")
+    check_inference_script(code)  # included from inside code_dir: shipped with it
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_requirements_with_a_byte_order_mark_are_read_like_pip(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "requirements.txt"
+    bom = {"utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    path.write_bytes(bom + "numpy>=1.24\nscipy\n".encode(encoding))
+    assert check_requirements_file(path) == []
+    path.write_bytes(bom + "numpy>=\n".encode(encoding))
+    assert len(check_requirements_file(path)) == 1
 
 
 def test_requirements_include_cycle_terminates(tmp_path: Path) -> None:
