@@ -12,6 +12,7 @@ from ._validation import Problems
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_task
 from .model_data import ModelData
+from .scripts import check_inference_script
 from .tasks import task_from_architecture
 
 
@@ -46,11 +47,24 @@ class FineTunedEndpoint(EndpointBase):
         problems.raise_if_any()
         data = ModelData.parse(model_data)
         directory = data.local_directory
-        if task is None and directory is not None:
+        # The toolkit imports <model>/code/inference.py whenever it exists: a directory that ships
+        # one is a custom-script model, checked like CustomScriptEndpoint's.
+        shipped_script = directory / "code" / _DEFAULT_ENTRY_POINT if directory is not None else None
+        report = check_inference_script(shipped_script.parent) if shipped_script and shipped_script.is_file() else None
+        if task is None and directory is not None and report is None:
             check_task_inferable(directory, problems)
             problems.raise_if_any()
-        source = ModelSource(task=task, model_data=data, local_directory=directory)
+        source = ModelSource(
+            task=task,
+            model_data=data,
+            local_directory=directory,
+            entry_point=_DEFAULT_ENTRY_POINT if report is not None else None,
+            script_warnings=report.warnings if report is not None else (),
+        )
         super().__init__(scope, id, source=source, props=props)
+
+
+_DEFAULT_ENTRY_POINT = "inference.py"  # what the toolkit imports from code/ without SAGEMAKER_PROGRAM
 
 
 def check_task_inferable(model_dir: Path, problems: Problems) -> None:

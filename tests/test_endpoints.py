@@ -508,3 +508,33 @@ def test_hub_model_with_a_script_ships_a_code_only_archive(code_dir: Path) -> No
     stack = new_stack()
     CustomScriptEndpoint(stack, "E", code_dir=code_dir, model_id=SST2)
     assert _members(_asset_archive(stack)) == ["code/inference.py"]
+
+
+def _model_directory_with_script(root: Path, script: str) -> Path:
+    from tests.fake_hub import safetensors_bytes
+
+    root.mkdir()
+    (root / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"], "torch_dtype": "float16"}))
+    (root / "model.safetensors").write_bytes(safetensors_bytes({"w": ("F16", [64, 64])}, with_data=True))
+    (root / "code").mkdir()
+    (root / "code" / "inference.py").write_text(script)
+    return root
+
+
+def test_fine_tuned_directory_shipping_a_script_is_checked_like_a_custom_script(tmp_path: Path) -> None:
+    broken = _model_directory_with_script(
+        tmp_path / "broken", "def transform_fn(model, data, ct, accept):\n    pass\n\ndef predict_fn(d, m):\n    pass\n"
+    )
+    with pytest.raises(ConfigurationError, match="transform_fn"):
+        FineTunedEndpoint(
+            new_stack(), "E", model_data=str(broken), task="text-generation", instance_type="ml.g5.xlarge"
+        )
+
+    valid = _model_directory_with_script(tmp_path / "valid", "def predict_fn(data, model):\n    return data\n")
+    stack = new_stack()
+    endpoint = FineTunedEndpoint(
+        stack, "E", model_data=str(valid), task="text-generation", instance_type="ml.g5.xlarge"
+    )
+    # The toolkit imports the script, so the toolkit serves it, not TGI (which would ignore it).
+    assert endpoint.serving is Serving.INFERENCE_TOOLKIT
+    assert container(Template.from_stack(stack))["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
