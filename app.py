@@ -14,6 +14,7 @@ import os
 
 from aws_cdk import App, DefaultStackSynthesizer, Environment
 
+from constructs_lib import ConfigurationError
 from stacks import HuggingFaceEndpointStack, settings_from_context
 from stacks.examples import add_example_stacks
 
@@ -28,7 +29,7 @@ def build_app(app: App | None = None) -> App:
     """Add the requested stacks (or the examples) to ``app``; tests pass an App with context."""
     app = app or App()
     # A local AWS emulator (moto) has no bootstrap version parameter: `-c bootstrap_version_rule=false`.
-    check_bootstrap = str(app.node.try_get_context("bootstrap_version_rule")).lower() != "false"
+    check_bootstrap = _bootstrap_version_rule(app.node.try_get_context("bootstrap_version_rule"))
     synthesizer = DefaultStackSynthesizer(generate_bootstrap_version_rule=check_bootstrap)
     env = stack_environment()
     requested = settings_from_context(app.node)
@@ -37,6 +38,14 @@ def build_app(app: App | None = None) -> App:
     for settings in requested:
         HuggingFaceEndpointStack(app, settings.stack_name, settings=settings, env=env, synthesizer=synthesizer)
     return app
+
+
+def _bootstrap_version_rule(value: object) -> bool:
+    """``true`` (the default) or ``false``; anything else is a typo that must not keep or drop the rule silently."""
+    text = str(value).strip().lower() if value is not None else "true"
+    if text not in ("true", "false"):
+        raise ConfigurationError(f"context: bootstrap_version_rule {value!r} must be true or false")
+    return text == "true"
 
 
 if __name__ == "__main__":

@@ -42,9 +42,10 @@ def feature_props(scope: Construct, settings: EndpointSettings) -> dict[str, Any
         props["data_capture"] = DataCapture.from_config(settings.data_capture)
     if settings.deployment is not None:
         props["deployment"] = DeploymentGuardrails.from_config(settings.deployment)
-    if settings.alarms:
+    # {} means "default thresholds" and false means none: only None and false skip the alarms.
+    if settings.alarms is not None and settings.alarms is not False:
         props["alarms"] = EndpointAlarms.from_config(settings.alarms)
-    if settings.dashboard:
+    if _flag("dashboard", settings.dashboard):
         props["dashboard"] = True
     if settings.tags:
         props["tags"] = dict(settings.tags)
@@ -52,9 +53,16 @@ def feature_props(scope: Construct, settings: EndpointSettings) -> dict[str, Any
         props["hf_token_secret"] = secret_from_config(scope, settings.hf_token_secret)
     if settings.encryption_key_arn:
         props["encryption_key"] = kms.Key.from_key_arn(scope, "EncryptionKey", settings.encryption_key_arn)
-    if settings.network_isolation:
+    if _flag("network_isolation", settings.network_isolation):
         props["network_isolation"] = True
     return props
+
+
+def _flag(key: str, value: Any) -> bool:
+    """A JSON boolean: 1, "yes" or {} must not quietly turn a feature on (or off)."""
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"context: {key} {value!r} must be true or false")
+    return value
 
 
 def sizing_options_from_config(data: Any) -> SizingOptions:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +258,27 @@ def test_config_file_endpoint_names_must_differ(tmp_path: Path) -> None:
     config.write_text(json.dumps({"endpoints": endpoints}))
     with pytest.raises(ConfigurationError, match=r"endpoint_name \['same'\] used by more than one endpoint"):
         stacks_of({"config": str(config)})
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"dashboard": "1"}, "dashboard 1 must be true or false"),
+        ({"network_isolation": "[1]"}, "network_isolation [1] must be true or false"),
+        ({"bootstrap_version_rule": "no"}, "bootstrap_version_rule 'no' must be true or false"),
+    ],
+)
+def test_flags_must_be_booleans(context: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(expected)):
+        stacks_of({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", **context})
+
+
+def test_empty_alarms_object_means_default_alarms() -> None:
+    stacks = stacks_of({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", "alarms": "{}"})
+    alarms = Template.from_stack(next(iter(stacks.values()))).find_resources("AWS::CloudWatch::Alarm")
+    assert alarms  # {} is "the default thresholds", not "no alarms"
+    none = stacks_of({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", "alarms": "false"})
+    assert not Template.from_stack(next(iter(none.values()))).find_resources("AWS::CloudWatch::Alarm")
 
 
 def test_cdk_own_context_keys_are_not_mistaken_for_typos() -> None:
