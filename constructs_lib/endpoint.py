@@ -68,6 +68,9 @@ _MAX_ENV_BYTES = 1024
 _TIMEOUT_RANGE = (60, 3600)
 _VOLUME_RANGE = (1, 512)
 
+# What a Hugging Face access token looks like, whatever variable it is put in.
+_HF_TOKEN_VALUE = re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")
+
 # Environment variables that hold a Hugging Face token: writing one in plain text puts the secret
 # in the template, the console and every `DescribeModel` response.
 TOKEN_VARIABLES = frozenset({"HF_TOKEN", "HF_API_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACE_HUB_TOKEN"})
@@ -588,7 +591,7 @@ class EndpointBase(EndpointMetrics, Construct):
         user = props.get("environment") or {}
         for key, value in user.items():
             owner = _PROP_OWNED_VARIABLES.get(key)
-            if key in TOKEN_VARIABLES:
+            if key in TOKEN_VARIABLES or (isinstance(value, str) and _HF_TOKEN_VALUE.search(value)):
                 problems.add(
                     f"environment[{key!r}]",
                     "***",

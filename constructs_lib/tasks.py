@@ -7,6 +7,8 @@ static so that the library never imports transformers at synth time.
 
 from __future__ import annotations
 
+import re
+
 from ._validation import allowed_list
 
 PIPELINE_TASKS: frozenset[str] = frozenset(
@@ -57,6 +59,11 @@ TASK_ALIASES: dict[str, str] = {
 KNOWN_TASKS: frozenset[str] = PIPELINE_TASKS | frozenset(TASK_ALIASES)
 
 
+# transformers' pipeline() accepts "translation_XX_to_YY" (it splits on "_" and wants exactly these
+# four parts) besides "translation".
+_TRANSLATION_PAIR = re.compile(r"^translation_[^_]+_to_[^_]+$")
+
+
 def canonical_task(task: str) -> str:
     """Map an alias (``sentiment-analysis``) to the pipeline task it stands for."""
     return TASK_ALIASES.get(task, task)
@@ -67,7 +74,7 @@ def task_problem(task: str) -> str | None:
 
     ``translation_xx_to_yy`` variants are accepted, as transformers does.
     """
-    if task in KNOWN_TASKS or task.startswith("translation_"):
+    if task in KNOWN_TASKS or _TRANSLATION_PAIR.match(task):
         return None
     return f"is not a known Hugging Face task; allowed: {allowed_list(KNOWN_TASKS, 100)}"
 

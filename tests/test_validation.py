@@ -411,3 +411,27 @@ def test_nan_and_infinity_are_rejected_before_they_reach_jsii(bad: float) -> Non
         ModelVariant(name="b", model_id=SST2, task="text-classification", weight=bad)
     with pytest.raises(ConfigurationError, match=r"target_invocations_per_instance: -?(nan|inf) must be a number"):
         AutoScaling(max_capacity=2, target_invocations_per_instance=bad)
+
+
+@pytest.mark.parametrize("task", ["translation_", "translation_garbage", "translation_en_fr", "translation_en_to_"])
+def test_translation_task_needs_a_language_pair(task: str) -> None:
+    assert f"task: {task!r} is not a known Hugging Face task" in hub_error(task=task)
+
+
+def test_translation_language_pair_is_accepted() -> None:
+    endpoint = HubModelEndpoint(
+        new_stack(),
+        "Endpoint",
+        model_id="google-t5/t5-small",
+        task="translation_en_to_fr",
+        instance_type="ml.g5.xlarge",
+    )
+    assert endpoint.task == "translation_en_to_fr"
+
+
+@pytest.mark.parametrize("variable", ["HUGGINGFACE_TOKEN", "hf_token", "MY_SECRET"])
+def test_token_value_in_any_variable_is_an_error(variable: str) -> None:
+    token = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+    message = hub_error(task="text-classification", environment={variable: token})
+    assert f"environment[{variable!r}]: '***' puts a Hugging Face token in plain text" in message
+    assert token not in message
