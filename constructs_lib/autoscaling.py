@@ -272,9 +272,9 @@ class AutoScaling:
             cooldown = getattr(self, name)
             if not isinstance(cooldown, Duration):
                 problems.add(f"autoscaling.{name}", cooldown, "must be a Duration, e.g. Duration.minutes(5)")
-            elif not cooldown.is_unresolved() and cooldown.to_milliseconds() % 1000:
+            elif not cooldown.is_unresolved() and cooldown.to_milliseconds(integral=False) % 1000:
                 # to_seconds() would throw inside jsii; Application Auto Scaling counts whole seconds.
-                seconds = cooldown.to_milliseconds() / 1000
+                seconds = cooldown.to_milliseconds(integral=False) / 1000
                 problems.add(f"autoscaling.{name}", f"{seconds:g} seconds", "must be whole seconds")
         if not isinstance(self.scale_to_zero, bool):
             problems.add("autoscaling.scale_to_zero", self.scale_to_zero, "must be True or False")

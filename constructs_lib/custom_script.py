@@ -81,6 +81,7 @@ class CustomScriptEndpoint(EndpointBase):
             model_data=data,
             entry_point=entry_point,
             script_warnings=report.warnings,
+            script_loads_model="model_fn" in report.handlers,
             local_directory=data.local_directory,
         )
         super().__init__(scope, id, source=source, props=props)

@@ -482,7 +482,7 @@ def _check_duration(prop: str, value: Any, allowed: tuple[int, int], problems: P
         return
     if value.is_unresolved():
         return
-    seconds = value.to_milliseconds() / 1000  # to_seconds() throws on fractions
+    seconds = value.to_milliseconds(integral=False) / 1000  # to_seconds() throws on fractions
     low, high = allowed
     if seconds != int(seconds) or not low <= seconds <= high:
         problems.add(prop, f"{seconds:g} seconds", f"must be whole seconds from {low} to {high}")

@@ -68,9 +68,6 @@ _MAX_ENV_BYTES = 1024
 _TIMEOUT_RANGE = (60, 3600)
 _VOLUME_RANGE = (1, 512)
 
-# What a Hugging Face access token looks like, whatever variable it is put in.
-_HF_TOKEN_VALUE = re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")
-
 # Environment variables that hold a Hugging Face token: writing one in plain text puts the secret
 # in the template, the console and every `DescribeModel` response.
 TOKEN_VARIABLES = frozenset({"HF_TOKEN", "HF_API_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACE_HUB_TOKEN"})
@@ -247,6 +244,22 @@ class ModelSource:
     """Findings of the script check that are worth a warning but not an error."""
     local_directory: Path | None = None
     """Local model directory, when there is one."""
+    script_loads_model: bool = False
+    """The custom script defines ``model_fn`` (it, not the toolkit's float32 loader, decides the dtype)."""
+
+
+_HF_TOKEN_VALUE = re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")
+"""What a Hugging Face access token looks like, whatever it is put in."""
+
+
+def looks_like_hf_token(value: object) -> bool:
+    """Whether ``value`` is (or contains) a Hugging Face access token (``hf_`` and 30+ letters/digits)."""
+    return isinstance(value, str) and _HF_TOKEN_VALUE.search(value) is not None
+
+
+def holds_hf_token(key: str, value: object) -> bool:
+    """Whether an environment entry would put a token in plain text: by its name or by its value."""
+    return key in TOKEN_VARIABLES or looks_like_hf_token(value)
 
 
 def serving_environment(source: ModelSource, serving: Serving, task: str | None) -> dict[str, str]:
@@ -410,7 +423,9 @@ class EndpointBase(EndpointMetrics, Construct):
                 "pass task=... or serving=...",
             )
         serving = image_serving or resolve_serving(requested, task=self.task, custom_script=custom_script)
-        mismatch = serving_task_problem(serving.value, self.task)
+        # Only a task the user gave: a Hub pipeline tag (e.g. 'translation' on a decoder LLM) says
+        # less about what TGI can serve than the model's architecture does.
+        mismatch = serving_task_problem(serving.value, self._source.task)
         if mismatch:
             problems.add("serving" if image_serving is None else "image", serving.name, mismatch)
         if custom_script and serving is not Serving.INFERENCE_TOOLKIT:
@@ -551,7 +566,7 @@ class EndpointBase(EndpointMetrics, Construct):
             serving=self.serving.value,
             instance_type=requested,
             options=options,
-            custom_script=self._source.entry_point is not None,
+            custom_script=self._source.script_loads_model,
         )
         # What Annotations.of(self).add_info does, in one round trip instead of two.
         self._node.add_metadata(_INFO_METADATA, plan.summary)
@@ -591,7 +606,7 @@ class EndpointBase(EndpointMetrics, Construct):
         user = props.get("environment") or {}
         for key, value in user.items():
             owner = _PROP_OWNED_VARIABLES.get(key)
-            if key in TOKEN_VARIABLES or (isinstance(value, str) and _HF_TOKEN_VALUE.search(value)):
+            if holds_hf_token(key, value):
                 problems.add(
                     f"environment[{key!r}]",
                     "***",
@@ -617,15 +632,30 @@ class EndpointBase(EndpointMetrics, Construct):
         return {}
 
     def _check_sizing_override(self, key: str, value: Any, sizing: Mapping[str, str], problems: Problems) -> None:
-        """A TGI setting in ``environment`` must not contradict the memory math the instance was checked with."""
-        if key == "SM_NUM_GPUS" and key in sizing and value != sizing[key]:
+        """A TGI setting in ``environment`` must not contradict the memory math the instance was checked with.
+
+        Without a plan (no profile) there is no memory math: the user's settings are all there is,
+        and only an impossible GPU count is refused.
+        """
+        checked = self.deployment_plan is not None and bool(self.deployment_plan.environment)
+        spec = self.instance_spec
+        if key == "SM_NUM_GPUS" and checked and value != sizing.get(key):
             problems.add(
                 f"environment[{key!r}]",
                 value,
-                f"conflicts with the instance: TGI shards over all {sizing[key]} GPUs of {self.instance_type}, and "
-                "the memory check assumed that; choose an instance with fewer GPUs instead",
+                f"conflicts with the instance: TGI shards over all {sizing.get(key)} GPUs of {self.instance_type}, "
+                "and the memory check assumed that; choose an instance with fewer GPUs instead",
             )
-        elif key in _SIZING_VARIABLES and self.serving is Serving.TGI and sizing and sizing.get(key) != value:
+        elif key == "SM_NUM_GPUS" and spec is not None and spec.processor is Processor.GPU:
+            if not (
+                isinstance(value, str) and value.isascii() and value.isdigit() and 1 <= int(value) <= spec.accelerators
+            ):
+                problems.add(
+                    f"environment[{key!r}]",
+                    value,
+                    f"must be a whole number from 1 to {spec.accelerators}, the GPUs of {self.instance_type}",
+                )
+        elif key in _SIZING_VARIABLES and self.serving is Serving.TGI and checked and sizing.get(key) != value:
             option = _SIZING_VARIABLES[key]
             problems.add(
                 f"environment[{key!r}]",
@@ -857,10 +887,10 @@ def _check_timeout(prop: str, value: Duration | None, problems: Problems) -> Non
         return
     if value.is_unresolved():
         return
-    seconds = value.to_milliseconds() / 1000  # to_seconds() throws on fractions
+    seconds = value.to_milliseconds(integral=False) / 1000  # to_seconds() throws on fractions
     low, high = _TIMEOUT_RANGE
     if seconds != int(seconds):
-        problems.add(prop, f"{seconds:g} seconds", f"must be whole seconds from {low} to {high}")
+        problems.add(prop, f"{seconds:.10g} seconds", f"must be whole seconds from {low} to {high}")
     elif not low <= seconds <= high:
         problems.add(prop, f"{seconds:g} seconds", f"is outside the allowed range {low}..{high} seconds")
 

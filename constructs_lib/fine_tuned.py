@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Unpack
+from typing import Any, Unpack
 
 from constructs import Construct
 
 from ._validation import Problems
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_task
+from .images import Serving
 from .model_data import ModelData
 from .scripts import check_inference_script
-from .tasks import task_from_architecture
+from .tasks import default_serving, task_from_architecture
 
 
 class FineTunedEndpoint(EndpointBase):
@@ -47,21 +49,43 @@ class FineTunedEndpoint(EndpointBase):
         problems.raise_if_any()
         data = ModelData.parse(model_data)
         directory = data.local_directory
-        # The toolkit imports <model>/code/inference.py whenever it exists: a directory that ships
-        # one is a custom-script model, checked like CustomScriptEndpoint's.
-        shipped_script = directory / "code" / _DEFAULT_ENTRY_POINT if directory is not None else None
-        report = check_inference_script(shipped_script.parent) if shipped_script and shipped_script.is_file() else None
-        if task is None and directory is not None and report is None:
+        script_warnings = _check_shipped_script(directory, task, props) if directory is not None else None
+        if task is None and directory is not None and script_warnings is None:
             check_task_inferable(directory, problems)
             problems.raise_if_any()
         source = ModelSource(
-            task=task,
-            model_data=data,
-            local_directory=directory,
-            entry_point=_DEFAULT_ENTRY_POINT if report is not None else None,
-            script_warnings=report.warnings if report is not None else (),
+            task=task, model_data=data, local_directory=directory, script_warnings=script_warnings or ()
         )
         super().__init__(scope, id, source=source, props=props)
+
+
+def _check_shipped_script(directory: Path, task: str | None, props: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """Check the ``code/`` script a model directory ships (``None`` when it ships none).
+
+    The toolkit imports ``code/inference.py`` (or ``SAGEMAKER_PROGRAM``) whenever it exists, so a
+    broken one must fail the synth as it would for ``CustomScriptEndpoint``. TGI and TEI ignore it,
+    which deserves a warning: whoever put it there expects it to run.
+    """
+    program = (props.get("environment") or {}).get("SAGEMAKER_PROGRAM")
+    entry_point = program if isinstance(program, str) and program.endswith(".py") and "/" not in program else None
+    script = directory / "code" / (entry_point or _DEFAULT_ENTRY_POINT)
+    if not script.is_file():
+        return None
+    serving = _requested_serving(task, props)
+    if serving is not Serving.INFERENCE_TOOLKIT:
+        return (f"{script} is not run: {serving.name} ignores inference scripts, only the inference toolkit runs them",)
+    return check_inference_script(script.parent, script.name).warnings
+
+
+def _requested_serving(task: str | None, props: Mapping[str, Any]) -> Serving:
+    """The serving stack the endpoint will resolve to (the base's rule, before it has run)."""
+    image = props.get("image")
+    if image is not None and getattr(image, "serving", None) is not None:
+        return Serving(image.serving)
+    requested = props.get("serving", Serving.AUTO)
+    if isinstance(requested, Serving) and requested is not Serving.AUTO:
+        return requested
+    return Serving(default_serving(task))
 
 
 _DEFAULT_ENTRY_POINT = "inference.py"  # what the toolkit imports from code/ without SAGEMAKER_PROGRAM

@@ -363,7 +363,7 @@ def _config_facts(config: Mapping[str, Any]) -> _ConfigFacts:
     raw_dtype = cfg.get("torch_dtype") or cfg.get("dtype") or config.get("torch_dtype") or config.get("dtype")
     dtype = normalise_dtype(raw_dtype) if isinstance(raw_dtype, str) else None
     quantized: str | None = None
-    bits: Any = None
+    packed_bits: int | None = None
     quant = cfg.get("quantization_config")
     if isinstance(quant, Mapping):
         bits = quant.get("bits") or quant.get("w_bit")
@@ -374,6 +374,11 @@ def _config_facts(config: Mapping[str, Any]) -> _ConfigFacts:
             quantized = "int8"
         elif method in ("fp8", "fbgemm_fp8", "compressed-tensors"):
             quantized = "float8"
+        elif method in _PREQUANTIZED_FORMATS:
+            quantized = "int4"  # 2-, 3-bit GPTQ, EXL2 at 4.65 bits per weight...: low-bit, as an estimate
+        if method in ("awq", "gptq") and quantized in ("int4", "int8") and not isinstance(bits, bool):
+            # Only these two pack whole 4- or 8-bit weights into int32 elements (32 // bits each).
+            packed_bits = 4 if quantized == "int4" else 8
     return _ConfigFacts(
         num_layers=_first_int(cfg, "num_hidden_layers", "n_layer", "n_layers", "num_layers"),
         num_attention_heads=heads,
@@ -387,8 +392,12 @@ def _config_facts(config: Mapping[str, Any]) -> _ConfigFacts:
         num_experts=_first_int(cfg, "num_local_experts", "n_routed_experts", "num_experts", "moe_num_experts"),
         dtype=dtype if dtype in MODEL_DTYPES else None,
         quantized_dtype=quantized,
-        quantization_bits=bits if bits in (4, 8) else None,
+        quantization_bits=packed_bits,
     )
+
+
+_PREQUANTIZED_FORMATS = frozenset({"awq", "gptq", "exl2", "marlin", "aqlm", "hqq"})
+"""``quant_method`` values of checkpoints whose weights are stored already quantized."""
 
 
 def _main_dtype(counts: Mapping[str, int], facts: _ConfigFacts) -> str:

@@ -29,7 +29,7 @@ _S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.*)$")
 # starting and ending with a letter or digit.
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # ...and not an IP address, nor a prefix or suffix S3 reserves (access point aliases and the like).
-_RESERVED_BUCKET_NAME = re.compile(r"^(\d+\.\d+\.\d+\.\d+|xn--.*|sthree-.*|.*-s3alias|.*--ol-s3|.*\.mrap|.*--x-s3)$")
+_RESERVED_BUCKET_NAME = re.compile(r"^(\d+\.\d+\.\d+\.\d+|xn--.*|sthree-.*)$")
 _ARCHIVE_SUFFIXES = (".tar.gz",)
 
 MODEL_DATA_FORMS = (
@@ -68,7 +68,7 @@ class ModelData(abc.ABC):
             raise ConfigurationError(
                 f"{prop}: {describe(uri)} has an invalid bucket name {bucket!r}; bucket names are 3-63 "
                 "lowercase letters, digits, dots and hyphens, not an IP address, and without the prefixes "
-                "and suffixes S3 reserves (xn--, sthree-, -s3alias, --ol-s3, .mrap, --x-s3)"
+                "S3 reserves (xn--, sthree-)"
             )
         if key.endswith("/"):
             return _S3Prefix(bucket, key)
@@ -104,8 +104,9 @@ class ModelData(abc.ABC):
         :param prop: the property name used in error messages.
         :default prop: ``"model_data"``
         """
-        if not str(path).strip():
-            # Path("") is the current directory: packaging it would upload whatever is there.
+        if not str(path).strip() or (isinstance(path, Path) and path == Path("")):
+            # Path("") is the current directory (as is Path(os.environ.get("MODEL_DIR", ""))): packaging
+            # it would upload whatever is there. The string "." stays an explicit choice.
             raise ConfigurationError(f"{prop}: {describe(str(path))} is empty; expected {MODEL_DATA_FORMS}")
         local = Path(path)
         if local.is_dir():

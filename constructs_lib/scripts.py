@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import codecs
 import difflib
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -770,7 +771,9 @@ def _scan_requirements(path: Path, seen: set[Path], *, shipped: Path | None = No
                         f"{where}: {line!r}: file {included} does not exist (pip resolves it relative to {path})"
                     )
                     continue
-                if shipped is not None and not included.resolve().is_relative_to(shipped.resolve()):
+                # Lexically, not resolved: a symlink inside code_dir is followed when packaging, so it ships.
+                inside = Path(os.path.abspath(included)).is_relative_to(os.path.abspath(shipped)) if shipped else True
+                if not inside:
                     problems.append(
                         f"{where}: {line!r}: {included} is outside code_dir {shipped}; only code_dir reaches the "
                         "container (as /opt/ml/model/code), where pip would not find it: copy it into code_dir"

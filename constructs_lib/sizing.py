@@ -259,14 +259,17 @@ def check_quantize(profile: ModelProfile, quantize: str | None, *, subject: str 
     if quantize is None:
         return
     prequantized = profile.dtype in ("int4", "int8", "float8")
+    # int32 tensors in a float checkpoint: packed weights whose config does not say so (AutoGPTQ's
+    # quantize_config.json, for one). Not enough to call it quantized, too much to call it 16-bit.
+    maybe_prequantized = prequantized or bool(profile.parameters_by_dtype and "int32" in profile.parameters_by_dtype)
     name = profile.model_id or "the model"
-    if quantize in PREQUANTIZED_METHODS and not prequantized:
+    if quantize in PREQUANTIZED_METHODS and not maybe_prequantized:
         on_the_fly = sorted(set(QUANTIZE_BYTES_PER_PARAMETER) - PREQUANTIZED_METHODS)
         raise ConfigurationError(
             f"{subject}.quantize: {quantize!r} loads a checkpoint already quantized with {quantize}, and {name} is "
             f"stored in {profile.dtype}; serve a {quantize} checkpoint of the model (TGI then reads the method from "
             f"its config.json, quantize may stay unset), or quantize while loading with one of "
-            f"{allowed_list(on_the_fly)}"
+            f"{allowed_list(on_the_fly)} (for a model_profile given by hand: set its dtype, e.g. dtype='int4')"
         )
     if quantize not in PREQUANTIZED_METHODS and prequantized:
         raise ConfigurationError(
@@ -336,8 +339,9 @@ def _evaluate(spec: InstanceSpec, profile: ModelProfile, demand: _Demand, option
     price = spec.price_per_hour
     headroom = 1 + options.headroom
     if spec.processor is Processor.CPU:
-        # CPU hosting (toolkit/TEI): the model lives in host memory.
-        needed_host = demand.weights_gib * HOST_LOAD_FACTOR + HOST_BASE_GIB
+        # CPU hosting (toolkit/TEI): the model lives in host memory, and TEI's CPU build runs float32.
+        weights = profile.weights_gib(float_bytes=4) if demand.serving == "tei" else demand.weights_gib
+        needed_host = weights * HOST_LOAD_FACTOR + HOST_BASE_GIB
         reason = None
         if demand.serving == "tgi":
             reason = "TGI needs a GPU instance"
@@ -413,8 +417,8 @@ def fit_table(
     Instances above ``options.max_price_per_hour`` are marked as not fitting, with the reason.
 
     :param options: constraints. :default: ``SizingOptions()``
-    :param custom_script: whether a custom ``inference.py`` loads the model (its ``model_fn`` then
-        decides the dtype, and the weights are sized as stored). :default: False
+    :param custom_script: whether a custom ``inference.py`` loads the model with its own
+        ``model_fn`` (which then decides the dtype, and the weights are sized as stored). :default: False
     """
     options = options or SizingOptions()
     kind = resolve_serving(serving, profile)

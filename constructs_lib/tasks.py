@@ -95,7 +95,8 @@ SERVABLE_TASKS: dict[str, frozenset[str]] = {
 
 
 def serving_task_problem(serving: str, task: str | None) -> str | None:
-    """Why ``serving`` (a ``Serving`` value) cannot serve ``task``, or ``None`` when it can (or the task is unknown)."""
+    """Why ``serving`` (a ``Serving`` value) cannot serve ``task``, or ``None`` when it can, when
+    ``task`` is ``None`` or when ``serving`` is the inference toolkit (which serves every task)."""
     servable = SERVABLE_TASKS.get(serving)
     if task is None or servable is None or canonical_task(task) in servable:
         return None

@@ -291,7 +291,7 @@ class VariantsFeature(EndpointFeature):
         prop = variant._prop
         instance_type = _instance_type_of(endpoint, variant)
         serving = _serving_of(endpoint, props, variant)
-        mismatch = serving_task_problem(serving.value, variant.task or endpoint.task)
+        mismatch = serving_task_problem(serving.value, variant.task)  # the variant's own task only
         if mismatch:
             problems.add(f"{prop}.serving", serving.name, mismatch)
         if instance_type is not None and not is_unresolved(instance_type):
@@ -316,13 +316,13 @@ class VariantsFeature(EndpointFeature):
                 variant.model_id,
                 "cannot be downloaded with network_isolation=True; give the variant model_data instead",
             )
-        from .endpoint import _PROP_OWNED_VARIABLES, TOKEN_VARIABLES, ModelSource, serving_environment
+        from .endpoint import _PROP_OWNED_VARIABLES, ModelSource, holds_hf_token, serving_environment
 
         task = variant.task or endpoint.task
         derived = serving_environment(ModelSource(model_id=variant.model_id, task=task), serving, task)
         for key, value in (variant.environment or {}).items():
             owner = _PROP_OWNED_VARIABLES.get(key)
-            if key in TOKEN_VARIABLES:
+            if holds_hf_token(key, value):
                 problems.add(
                     f"{prop}.environment[{key!r}]",
                     "***",

@@ -17,6 +17,7 @@ from typing import Any
 from constructs import Node
 
 from constructs_lib import ConfigurationError
+from constructs_lib.endpoint import looks_like_hf_token
 
 KINDS = ("hub", "fine-tuned", "custom-script")
 # What each kind cannot do without (custom scripts also need model_data or model_id: the
@@ -73,8 +74,6 @@ APP_KEYS = (*SETTING_KEYS, "config", "bootstrap_version_rule")
 # do not, and are CDK's too.
 _CDK_PLAIN_KEYS = frozenset({"acknowledged-issue-numbers", "cli-telemetry"})
 _CDK_KEY_MARKERS = re.compile(r"[:@/]")
-# What a Hugging Face access token looks like: a value that must never be a secret's *name*.
-_HF_TOKEN_SHAPE = re.compile(r"^hf_[A-Za-z0-9]{30,}$")
 # Keys that mean nothing for a kind: silently dropping them would deploy something else.
 _FOREIGN_KEYS = {
     "hub": ("model_data", "code_dir"),
@@ -168,7 +167,7 @@ def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings:
     if foreign:
         raise ConfigurationError(f"{source}: {foreign} do not apply to kind {converted['kind']!r}")
     secret = converted.get("hf_token_secret")
-    if isinstance(secret, str) and _HF_TOKEN_SHAPE.match(secret.strip()):
+    if looks_like_hf_token(secret):  # a value that must never be a secret's *name*
         raise ConfigurationError(
             f"{source}: hf_token_secret 'hf_***' looks like a Hugging Face token; give the name or ARN of a "
             "Secrets Manager secret that holds it (the token itself would end up in the template)"

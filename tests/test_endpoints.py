@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aws_cdk import Duration, Validations
 from aws_cdk import aws_iam as iam
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from constructs_lib import (
     ConfigurationError,
@@ -521,20 +521,34 @@ def _model_directory_with_script(root: Path, script: str) -> Path:
     return root
 
 
-def test_fine_tuned_directory_shipping_a_script_is_checked_like_a_custom_script(tmp_path: Path) -> None:
+def test_fine_tuned_directory_shipping_a_script_is_checked_when_the_toolkit_runs_it(tmp_path: Path) -> None:
     broken = _model_directory_with_script(
         tmp_path / "broken", "def transform_fn(model, data, ct, accept):\n    pass\n\ndef predict_fn(d, m):\n    pass\n"
     )
     with pytest.raises(ConfigurationError, match="transform_fn"):
         FineTunedEndpoint(
-            new_stack(), "E", model_data=str(broken), task="text-generation", instance_type="ml.g5.xlarge"
+            new_stack(), "E", model_data=str(broken), task="text-classification", instance_type="ml.g5.xlarge"
         )
-
-    valid = _model_directory_with_script(tmp_path / "valid", "def predict_fn(data, model):\n    return data\n")
+    # TGI ignores code/: the endpoint builds as before, with a warning that the script will not run.
     stack = new_stack()
     endpoint = FineTunedEndpoint(
-        stack, "E", model_data=str(valid), task="text-generation", instance_type="ml.g5.xlarge"
+        stack, "E", model_data=str(broken), task="text-generation", instance_type="ml.g5.xlarge"
     )
-    # The toolkit imports the script, so the toolkit serves it, not TGI (which would ignore it).
-    assert endpoint.serving is Serving.INFERENCE_TOOLKIT
-    assert container(Template.from_stack(stack))["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert endpoint.serving is Serving.TGI
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("is not run: TGI ignores"))
+    assert len(warnings) == 1
+
+
+def test_fine_tuned_shipped_script_honours_sagemaker_program(tmp_path: Path) -> None:
+    model = _model_directory_with_script(tmp_path / "m", "def predict_fn(data, model):\n    return data\n")
+    (model / "code" / "serve.py").write_text("def transform_fn(model, data, ct, accept):\n    return data\n")
+    stack = new_stack()
+    FineTunedEndpoint(
+        stack,
+        "E",
+        model_data=str(model),
+        task="text-classification",
+        instance_type="ml.g5.xlarge",
+        environment={"SAGEMAKER_PROGRAM": "serve.py"},
+    )
+    assert container(Template.from_stack(stack))["Environment"]["SAGEMAKER_PROGRAM"] == "serve.py"

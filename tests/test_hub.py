@@ -479,6 +479,17 @@ def test_8bit_gptq_checkpoint_packs_four_weights_per_int32(tmp_path: Path) -> No
     assert profile.stored_weights_bytes == 256 * 1024 * 4
 
 
+@pytest.mark.parametrize(("method", "bits"), [("exl2", 4.0), ("exl2", 4.65), ("gptq", 3), ("awq", 4.0)])
+def test_other_quantized_formats_build_a_profile(tmp_path: Path, method: str, bits: float) -> None:
+    (tmp_path / "model.safetensors").write_bytes(
+        safetensors_bytes({"q": ("I32", [512, 1024]), "scales": ("F16", [8, 1024])})
+    )
+    _write_config(tmp_path, {"quantization_config": {"quant_method": method, "bits": bits}})
+    profile = profile_from_directory(tmp_path)
+    assert profile.dtype == "int4"
+    assert profile.stored_weights_bytes == 512 * 1024 * 4 + 8 * 1024 * 2  # the bytes on disk, whatever the packing
+
+
 def test_int32_tensors_of_an_unquantized_model_are_not_unpacked(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes(
         safetensors_bytes({"w": ("BF16", [64, 64]), "position_ids": ("I32", [1, 512])})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -217,20 +218,46 @@ def test_missing_repository_is_an_error_even_with_an_instance() -> None:
 
 
 @pytest.mark.parametrize(
-    ("variable", "option"),
+    ("variable", "value", "option"),
     [
-        ("MAX_TOTAL_TOKENS", "max_total_tokens"),
-        ("MAX_INPUT_TOKENS", "max_input_tokens"),
-        ("MAX_BATCH_TOTAL_TOKENS", "max_batch_total_tokens"),
-        ("HF_MODEL_QUANTIZE", "quantize"),
+        ("MAX_TOTAL_TOKENS", "131072", "max_total_tokens"),
+        ("MAX_INPUT_TOKENS", "120000", "max_input_tokens"),
+        ("MAX_BATCH_TOTAL_TOKENS", "262144", "max_batch_total_tokens"),
+        ("HF_MODEL_QUANTIZE", "bitsandbytes-nf4", "quantize"),
     ],
 )
-def test_tgi_settings_in_environment_must_go_through_the_sizing(variable: str, option: str) -> None:
+def test_tgi_settings_in_environment_must_go_through_the_sizing(variable: str, value: str, option: str) -> None:
     with pytest.raises(ConfigurationError) as error:
-        hub_endpoint(LLAMA70B_ID, environment={variable: "131072"})
+        hub_endpoint(LLAMA70B_ID, environment={variable: value})
     message = str(error.value)
-    assert f"environment[{variable!r}]: '131072' bypasses the instance sizing" in message
+    assert f"environment[{variable!r}]: {value!r} bypasses the instance sizing" in message
     assert f"SizingOptions({option}=...)" in message
+
+
+def test_without_a_profile_tgi_settings_in_environment_are_the_users_to_make() -> None:
+    # No memory math to contradict: the environment is the only way to set them.
+    stack = new_stack()
+    FineTunedEndpoint(
+        stack,
+        "Llm",
+        model_data="s3://my-bucket/llm/model.tar.gz",
+        task="text-generation",
+        instance_type="ml.g5.12xlarge",
+        environment={"MAX_INPUT_TOKENS": "8000", "SM_NUM_GPUS": "2"},
+    )
+    env = container(Template.from_stack(stack))["Environment"]
+    assert (env["MAX_INPUT_TOKENS"], env["SM_NUM_GPUS"]) == ("8000", "2")
+    with pytest.raises(
+        ConfigurationError, match=re.escape("must be a whole number from 1 to 4, the GPUs of ml.g5.12xlarge")
+    ):
+        FineTunedEndpoint(
+            new_stack(),
+            "Llm",
+            model_data="s3://my-bucket/llm/model.tar.gz",
+            task="text-generation",
+            instance_type="ml.g5.12xlarge",
+            environment={"SM_NUM_GPUS": "8"},
+        )
 
 
 def test_sm_num_gpus_must_match_the_instance() -> None:

@@ -488,6 +488,9 @@ def test_requirements_included_from_outside_code_dir_is_an_error(tmp_path: Path)
     (code / "requirements.txt").write_text("-r base.txt\n", encoding="utf-8")
     (code / "base.txt").write_text("numpy\n", encoding="utf-8")
     check_inference_script(code)  # included from inside code_dir: shipped with it
+    (code / "base.txt").unlink()
+    (code / "base.txt").symlink_to(tmp_path / "base-requirements.txt")
+    check_inference_script(code)  # a symlink in code_dir is followed when packaging: shipped too
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])

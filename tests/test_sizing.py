@@ -402,6 +402,17 @@ def test_prequantized_methods_need_a_quantized_checkpoint(profiles: dict[str, Mo
         fit_table(profiles[LLAMA8B_ID], serving="tgi", options=SizingOptions(quantize=method))
 
 
+def test_packed_weights_without_a_quantization_config_are_not_rejected() -> None:
+    # AutoGPTQ checkpoints describe their quantization in quantize_config.json, not config.json.
+    autogptq = ModelProfile(
+        parameters=1_200_000_000, dtype="float16", parameters_by_dtype={"int32": 900_000_000, "float16": 300_000_000}
+    )
+    plan = plan_deployment(
+        autogptq, serving="tgi", instance_type="ml.g5.xlarge", options=SizingOptions(quantize="gptq")
+    )
+    assert plan.environment["HF_MODEL_QUANTIZE"] == "gptq"
+
+
 def test_on_the_fly_quantization_of_a_quantized_checkpoint_is_rejected(profiles: dict[str, ModelProfile]) -> None:
     expected = r"'bitsandbytes' quantizes 16-bit weights.*already quantized \(int4\)"
     with pytest.raises(ConfigurationError, match=expected):
@@ -453,11 +464,27 @@ def test_no_fit_within_constraints_names_the_constraint_to_relax(profiles: dict[
     assert "omit instance_type" not in message
 
 
-def test_recommend_and_synth_pick_the_same_serving_stack() -> None:
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        ("text-generation", "tgi"),
+        ("text2text-generation", "inference-toolkit"),
+        ("image-text-to-text", "inference-toolkit"),
+        ("feature-extraction", "tei"),
+        ("sentence-similarity", "tei"),
+        ("fill-mask", "inference-toolkit"),
+        (None, "inference-toolkit"),
+    ],
+)
+def test_recommend_and_synth_pick_the_same_serving_stack(task: str | None, expected: str) -> None:
     from constructs_lib.images import Serving as RealServing
     from constructs_lib.images import resolve_serving as synth_serving
 
-    for task in ("text-generation", "text2text-generation", "image-text-to-text", "feature-extraction", None):
-        profile = ModelProfile(parameters=10**8, task=task)
-        expected = synth_serving(RealServing.AUTO, task=task, custom_script=False).value
-        assert resolve_serving("auto", profile) == expected, task
+    assert resolve_serving("auto", ModelProfile(parameters=10**8, task=task)) == expected
+    assert synth_serving(RealServing.AUTO, task=task, custom_script=False).value == expected
+
+
+def test_tei_on_cpu_is_sized_in_float32(profiles: dict[str, ModelProfile]) -> None:
+    half = replace(profiles[BGE_ID], dtype="float16", parameters_by_dtype={"float16": 335_141_888})
+    plan = plan_deployment(half, serving="tei", instance_type="ml.c5.xlarge")
+    assert plan.fit.needed_host_gib == pytest.approx(half.weights_gib() * 2 * 1.2 + 2, abs=0.01)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +193,9 @@ def test_tgi_with_a_deploy_time_instance_type_builds() -> None:
     assert endpoint.serving is Serving.TGI and "tgi-inference" in endpoint.image_uri
 
 
-@pytest.mark.parametrize("uri", ["s3://192.168.1.1/m.tar.gz", "s3://xn--bucket/m.tar.gz", "s3://data-s3alias/m.tar.gz"])
+@pytest.mark.parametrize(
+    "uri", ["s3://192.168.1.1/m.tar.gz", "s3://xn--bucket/m.tar.gz", "s3://sthree-bucket/m.tar.gz"]
+)
 def test_bucket_names_s3_reserves_are_rejected(uri: str) -> None:
     with pytest.raises(ConfigurationError, match="has an invalid bucket name"):
         FineTunedEndpoint(new_stack(), "E", model_data=uri, task="text-classification", instance_type="ml.g5.xlarge")
@@ -434,4 +437,33 @@ def test_token_value_in_any_variable_is_an_error(variable: str) -> None:
     token = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
     message = hub_error(task="text-classification", environment={variable: token})
     assert f"environment[{variable!r}]: '***' puts a Hugging Face token in plain text" in message
+    assert token not in message
+
+
+def test_empty_path_object_is_not_the_current_directory() -> None:
+    with pytest.raises(ConfigurationError, match=re.escape("model_data: '.' is empty")):
+        FineTunedEndpoint(new_stack(), "E", model_data=Path(""), task="text-classification")
+
+
+def test_fractional_milliseconds_are_a_clear_error() -> None:
+    message = hub_error(task="text-classification", startup_health_check_timeout=Duration.millis(600_500.5))
+    assert "startup_health_check_timeout: '600.5005 seconds' must be whole seconds" in message
+
+
+def test_access_point_alias_is_a_valid_bucket_reference() -> None:
+    endpoint = FineTunedEndpoint(
+        new_stack(),
+        "E",
+        model_data="s3://models-ap-abcdefghijklmnopqrstuvwxyz01-s3alias/m/model.tar.gz",
+        task="text-classification",
+        instance_type="ml.g5.xlarge",
+    )
+    assert endpoint.instance_type == "ml.g5.xlarge"
+
+
+def test_token_value_in_a_variant_environment_is_an_error() -> None:
+    token = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+    variant = ModelVariant(name="b", model_id=SST2, task="text-classification", environment={"SOME_KEY": token})
+    message = hub_error(task="text-classification", variants=[variant])
+    assert "variants['b'].environment['SOME_KEY']: '***' puts a Hugging Face token in plain text" in message
     assert token not in message
