@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aws_cdk import Token
+from aws_cdk import Duration, Token
 
 
 class ConfigurationError(ValueError):
@@ -42,6 +42,11 @@ _LIST_TOKEN = "#{Token["
 def is_number(value: Any) -> bool:
     """An ``int`` or a finite ``float``: not a bool, not NaN or infinity (which jsii cannot even send)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def duration_seconds(value: Duration) -> float:
+    """Seconds of a resolved ``Duration``, fractions included (``to_seconds()`` throws inside jsii on them)."""
+    return float(value.to_milliseconds(integral=False)) / 1000
 
 
 def is_unresolved(value: Any) -> bool:

@@ -27,7 +27,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._validation import ConfigurationError, Problems, describe, is_number, is_unresolved
+from ._validation import ConfigurationError, Problems, describe, duration_seconds, is_number, is_unresolved
 from .features import EndpointFeature
 from .inference_modes import check_config_keys, is_whole
 
@@ -60,10 +60,6 @@ def _schedule_problem(expression: str) -> str | None:
     if _RATE.match(expression) or _AT.match(expression):
         return None
     return f"is not a schedule expression; expected {_SCHEDULE_FORMS}"
-
-
-def _is_number(value: Any) -> bool:
-    return is_number(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -266,16 +262,15 @@ class AutoScaling:
                 )
         for name in ("target_invocations_per_instance", "target_backlog_per_instance"):
             value = getattr(self, name)
-            if value is not None and not is_unresolved(value) and (not _is_number(value) or value <= 0):
+            if value is not None and not is_unresolved(value) and (not is_number(value) or value <= 0):
                 problems.add(f"autoscaling.{name}", value, "must be a number above 0")
         for name in ("scale_in_cooldown", "scale_out_cooldown"):
             cooldown = getattr(self, name)
             if not isinstance(cooldown, Duration):
                 problems.add(f"autoscaling.{name}", cooldown, "must be a Duration, e.g. Duration.minutes(5)")
-            elif not cooldown.is_unresolved() and cooldown.to_milliseconds(integral=False) % 1000:
-                # to_seconds() would throw inside jsii; Application Auto Scaling counts whole seconds.
-                seconds = cooldown.to_milliseconds(integral=False) / 1000
-                problems.add(f"autoscaling.{name}", f"{seconds:g} seconds", "must be whole seconds")
+            elif not cooldown.is_unresolved() and not duration_seconds(cooldown).is_integer():
+                # Application Auto Scaling counts whole seconds.
+                problems.add(f"autoscaling.{name}", f"{duration_seconds(cooldown):g} seconds", "must be whole seconds")
         if not isinstance(self.scale_to_zero, bool):
             problems.add("autoscaling.scale_to_zero", self.scale_to_zero, "must be True or False")
         names: list[str] = []

@@ -20,7 +20,15 @@ from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sagemaker as sagemaker
 
-from ._validation import ConfigurationError, Problems, allowed_list, describe, is_number, is_unresolved
+from ._validation import (
+    ConfigurationError,
+    Problems,
+    allowed_list,
+    describe,
+    duration_seconds,
+    is_number,
+    is_unresolved,
+)
 from .features import EndpointFeature
 from .monitoring import alarm_settings, rollback_alarms
 
@@ -482,7 +490,7 @@ def _check_duration(prop: str, value: Any, allowed: tuple[int, int], problems: P
         return
     if value.is_unresolved():
         return
-    seconds = value.to_milliseconds(integral=False) / 1000  # to_seconds() throws on fractions
+    seconds = duration_seconds(value)
     low, high = allowed
     if seconds != int(seconds) or not low <= seconds <= high:
         problems.add(prop, f"{seconds:g} seconds", f"must be whole seconds from {low} to {high}")

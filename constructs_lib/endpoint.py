@@ -20,7 +20,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct, Node
 
 from ._grants import StackFacts, Statement, acknowledge_wildcards, allow, grant_statements, policy_document, stack_facts
-from ._validation import ConfigurationError, Problems, allowed_list, is_unresolved
+from ._validation import ConfigurationError, Problems, allowed_list, duration_seconds, is_unresolved
 from .features import EndpointFeature, features_for, merge_properties
 from .hub import (
     HubAccessError,
@@ -887,7 +887,7 @@ def _check_timeout(prop: str, value: Duration | None, problems: Problems) -> Non
         return
     if value.is_unresolved():
         return
-    seconds = value.to_milliseconds(integral=False) / 1000  # to_seconds() throws on fractions
+    seconds = duration_seconds(value)
     low, high = _TIMEOUT_RANGE
     if seconds != int(seconds):
         problems.add(prop, f"{seconds:.10g} seconds", f"must be whole seconds from {low} to {high}")

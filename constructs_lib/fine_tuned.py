@@ -12,10 +12,10 @@ from constructs import Construct
 from ._validation import Problems
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_task
-from .images import Serving
+from .images import Serving, resolve_serving
 from .model_data import ModelData
 from .scripts import check_inference_script
-from .tasks import default_serving, task_from_architecture
+from .tasks import task_from_architecture
 
 
 class FineTunedEndpoint(EndpointBase):
@@ -83,9 +83,9 @@ def _requested_serving(task: str | None, props: Mapping[str, Any]) -> Serving:
     if image is not None and getattr(image, "serving", None) is not None:
         return Serving(image.serving)
     requested = props.get("serving", Serving.AUTO)
-    if isinstance(requested, Serving) and requested is not Serving.AUTO:
-        return requested
-    return Serving(default_serving(task))
+    return resolve_serving(
+        requested if isinstance(requested, Serving) else Serving.AUTO, task=task, custom_script=False
+    )
 
 
 _DEFAULT_ENTRY_POINT = "inference.py"  # what the toolkit imports from code/ without SAGEMAKER_PROGRAM

@@ -37,7 +37,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from ._validation import ConfigurationError, Problems, allowed_list, describe, is_unresolved
+from ._validation import ConfigurationError, Problems, allowed_list, describe, is_number, is_unresolved
 from .hub import ModelProfile
 from .instances import GPU_FAMILIES, INSTANCE_CATALOGUE, InstanceSpec, Processor, instance_type_problem, with_prices
 from .tasks import default_serving
@@ -184,7 +184,7 @@ def _positive_int(value: object) -> bool:
 
 
 def _positive_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and math.isfinite(value)
+    return isinstance(value, int | float) and is_number(value) and value > 0
 
 
 def _check_token_order(options: SizingOptions, problems: Problems) -> None:
