@@ -15,7 +15,10 @@ Only the main production variant scales; extra variants (``variants``) keep thei
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Self
@@ -50,6 +53,26 @@ _RATE = re.compile(r"^rate\([1-9]\d* (minute|minutes|hour|hours|day|days)\)$")
 _AT = re.compile(r"^at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\)$")
 _ACTION_NAME = re.compile(r"^[^:/\s]{1,256}$")
 _SCHEDULE_FORMS = "'cron(0 8 * * ? *)' (6 fields), 'rate(1 hour)' or 'at(2030-01-01T08:00:00)'"
+
+
+@functools.cache
+def _known_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _time_zone_problem(time_zone: Any) -> str | None:
+    """Why Application Auto Scaling would reject ``time_zone`` (it takes IANA names, case-sensitive)."""
+    if not isinstance(time_zone, str) or not time_zone:
+        return "must be an IANA time zone name, e.g. 'Europe/Paris'"
+    known = _known_time_zones()
+    # Without a time zone database on this machine (no tzdata), the name cannot be checked here.
+    if not known or time_zone in known:
+        return None
+    close = [name for name in sorted(known) if name.lower() == time_zone.lower()] or difflib.get_close_matches(
+        time_zone, known, n=1, cutoff=0.8
+    )
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"is not an IANA time zone name (e.g. 'Europe/Paris', 'America/New_York', 'UTC'){hint}"
 
 
 def _schedule_problem(expression: str) -> str | None:
@@ -120,8 +143,10 @@ class ScheduledCapacity:
             problems.add(f"{prefix}.min_capacity", low, f"is above max_capacity ({high})")
         if self.name is not None and (not isinstance(self.name, str) or not _ACTION_NAME.match(self.name)):
             problems.add(f"{prefix}.name", self.name, "must be 1-256 characters without ':', '/' or spaces")
-        if self.time_zone is not None and (not isinstance(self.time_zone, str) or not self.time_zone):
-            problems.add(f"{prefix}.time_zone", self.time_zone, "must be an IANA time zone name, e.g. 'Europe/Paris'")
+        if self.time_zone is not None:
+            problem = _time_zone_problem(self.time_zone)
+            if problem:
+                problems.add(f"{prefix}.time_zone", self.time_zone, problem)
 
     @classmethod
     def from_config(cls, data: Mapping[str, Any]) -> Self:

@@ -70,6 +70,13 @@ class ModelData(abc.ABC):
                 "lowercase letters, digits, dots and hyphens, not an IP address, and without the prefixes "
                 "S3 reserves (xn--, sthree-)"
             )
+        if key.startswith("/") or "//" in key:
+            # Usually f"s3://{bucket}/{prefix}" with a prefix that already starts or ends with '/'.
+            raise ConfigurationError(
+                f"{prop}: {describe(uri)} has an empty path segment ('//') in its key {key!r}; S3 keys are literal, "
+                "so 'a//b' is not the object 'a/b': remove the extra '/' (or, if the key really contains '//', "
+                "use ModelData.from_bucket)"
+            )
         if key.endswith("/"):
             return _S3Prefix(bucket, key)
         if not key.endswith(_ARCHIVE_SUFFIXES):

@@ -239,7 +239,8 @@ class EndpointAlarms:
     :param gpu_memory_utilization_percent: alarm when the average GPU memory in use, per GPU, is above
         this percentage. Skipped with TGI, which reserves most GPU memory for its KV cache by design.
     :param disk_utilization_percent: alarm when the disk is fuller than this percentage.
-    :param period: period of the alarms' metrics (10 s, 30 s or a multiple of 60 s).
+    :param period: period of the alarms' metrics (a multiple of 60 s: SageMaker publishes endpoint
+        metrics once a minute).
     :param evaluation_periods: how many periods the alarms look at.
     :param datapoints_to_alarm: how many of those periods must breach.
     :param alarm_actions: actions when an alarm fires (e.g. ``cloudwatch_actions.SnsAction(topic)``).
@@ -290,17 +291,20 @@ class EndpointAlarms:
         if not isinstance(period, Duration):
             problems.add("period", period, "must be a Duration, e.g. Duration.minutes(1)")
         elif not period.is_unresolved():
-            seconds = period.to_milliseconds() / 1000
-            if not (seconds in (10, 30) or (seconds >= 60 and seconds % 60 == 0 and seconds <= 86400)):
-                problems.add("period", f"{seconds:g} seconds", "must be 10 s, 30 s or a multiple of 60 s up to 1 day")
+            _check_period(period.to_milliseconds() / 1000, problems)
         if not _is_int(evaluation_periods) or evaluation_periods < 1:
             problems.add("evaluation_periods", evaluation_periods, "must be a whole number of at least 1")
-        elif datapoints_to_alarm is not None and (
-            not _is_int(datapoints_to_alarm) or not 1 <= datapoints_to_alarm <= evaluation_periods
-        ):
-            problems.add(
-                "datapoints_to_alarm", datapoints_to_alarm, f"must be a whole number from 1 to {evaluation_periods}"
-            )
+        else:
+            if datapoints_to_alarm is not None and (
+                not _is_int(datapoints_to_alarm) or not 1 <= datapoints_to_alarm <= evaluation_periods
+            ):
+                problems.add(
+                    "datapoints_to_alarm",
+                    datapoints_to_alarm,
+                    f"must be a whole number from 1 to {evaluation_periods}",
+                )
+            if isinstance(period, Duration) and not period.is_unresolved():
+                _check_evaluation_range(period.to_milliseconds() / 1000, evaluation_periods, problems)
         problems.raise_if_any()
         self.error_5xx_rate_percent = error_5xx_rate_percent
         self.error_4xx_rate_percent = error_4xx_rate_percent
@@ -373,6 +377,35 @@ def _number(prop: str, value: Any) -> float:
     if not is_number(value):
         raise ConfigurationError(f"{prop}: {describe(value)} must be a number")
     return float(value)
+
+
+# CloudWatch's limits on an alarm's evaluation range (period x evaluation periods), enforced by
+# PutMetricAlarm at deploy time: one day for periods under an hour, seven days otherwise.
+_SHORT_PERIOD_RANGE_SECONDS = 86_400
+_LONG_PERIOD_RANGE_SECONDS = 604_800
+
+
+def _check_period(seconds: float, problems: Problems) -> None:
+    # CloudWatch also takes 10, 20 and 30 s, but only for high-resolution metrics: SageMaker's are
+    # per minute, and a sub-minute alarm on them sits in INSUFFICIENT_DATA most of the time.
+    if not (seconds >= 60 and seconds % 60 == 0 and seconds <= 86_400):
+        problems.add(
+            "period",
+            f"{seconds:g} seconds",
+            "must be a multiple of 60 s up to 1 day (SageMaker publishes endpoint metrics once a minute)",
+        )
+
+
+def _check_evaluation_range(period_seconds: float, evaluation_periods: int, problems: Problems) -> None:
+    limit = _SHORT_PERIOD_RANGE_SECONDS if period_seconds < 3600 else _LONG_PERIOD_RANGE_SECONDS
+    if period_seconds * evaluation_periods > limit:
+        problems.add(
+            "evaluation_periods",
+            evaluation_periods,
+            f"times period ({period_seconds:g} s) is {period_seconds * evaluation_periods:g} s; CloudWatch allows at "
+            f"most {limit:,} s ({'1 day' if limit == _SHORT_PERIOD_RANGE_SECONDS else '7 days'}) for a period "
+            f"{'under' if limit == _SHORT_PERIOD_RANGE_SECONDS else 'of at least'} 1 hour",
+        )
 
 
 def _check_percent(prop: str, value: Any, problems: Problems) -> None:

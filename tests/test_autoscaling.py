@@ -205,6 +205,14 @@ def test_invalid_settings(kwargs: dict[str, Any], expected: str) -> None:
     assert expected in str(error.value)
 
 
+@pytest.mark.parametrize("time_zone", ["Europe/Paris", "America/New_York", "UTC", "Etc/GMT+9", "Pacific/Tahiti"])
+def test_iana_time_zones_are_accepted(time_zone: str) -> None:
+    schedule = ScheduledCapacity(
+        schedule=appscaling.Schedule.expression(MORNING), min_capacity=1, time_zone=time_zone
+    )
+    assert schedule.to_config()["time_zone"] == time_zone
+
+
 def test_duplicate_schedule_names() -> None:
     schedule = appscaling.Schedule.expression(MORNING)
     with pytest.raises(ConfigurationError) as error:
@@ -228,6 +236,12 @@ def test_duplicate_schedule_names() -> None:
         ({"min_capacity": 3, "max_capacity": 2}, "schedules[].min_capacity: 3 is above max_capacity (2)"),
         ({"min_capacity": -1}, "schedules[].min_capacity: -1 must be a whole number of at least 0"),
         ({"name": "a/b"}, "schedules[].name: 'a/b' must be 1-256 characters without ':', '/'"),
+        ({"time_zone": ""}, "schedules[].time_zone: '' must be an IANA time zone name"),
+        # Application Auto Scaling takes IANA names only, case-sensitive, and fails the deploy otherwise.
+        ({"time_zone": "europe/paris"}, "'europe/paris' is not an IANA time zone name (e.g. 'Europe/Paris', "),
+        ({"time_zone": "europe/paris"}, "did you mean 'Europe/Paris'?"),
+        ({"time_zone": "Asia/Tokio"}, "did you mean 'Asia/Tokyo'?"),
+        ({"time_zone": "PST"}, "schedules[].time_zone: 'PST' is not an IANA time zone name"),
     ],
 )
 def test_invalid_schedules(kwargs: dict[str, Any], expected: str) -> None:

@@ -194,6 +194,15 @@ def test_no_alarms_by_default_and_alarms_false() -> None:
 
 
 @pytest.mark.parametrize(
+    ("period", "evaluation_periods"),
+    [(Duration.minutes(1), 1440), (Duration.minutes(59), 24), (Duration.hours(1), 168), (Duration.days(1), 7)],
+)
+def test_evaluation_ranges_at_cloudwatch_limits_are_accepted(period: Duration, evaluation_periods: int) -> None:
+    settings = EndpointAlarms(period=period, evaluation_periods=evaluation_periods)
+    assert settings.evaluation_window.to_seconds() == period.to_seconds() * evaluation_periods
+
+
+@pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"error_5xx_rate_percent": 101}, "error_5xx_rate_percent: 101 must be a percentage from 0 to 100"),
@@ -201,7 +210,18 @@ def test_no_alarms_by_default_and_alarms_false() -> None:
         ({"gpu_memory_utilization_percent": True}, "gpu_memory_utilization_percent: True"),
         ({"model_latency_p99": Duration.seconds(0)}, "model_latency_p99: '0 seconds' must be positive"),
         ({"model_latency_p99": 500}, "model_latency_p99: 500 must be a Duration"),
-        ({"period": Duration.seconds(45)}, "period: '45 seconds' must be 10 s, 30 s or a multiple of 60 s"),
+        ({"period": Duration.seconds(45)}, "period: '45 seconds' must be a multiple of 60 s up to 1 day"),
+        # Sub-minute periods are for high-resolution metrics; SageMaker's are per minute.
+        ({"period": Duration.seconds(10)}, "period: '10 seconds' must be a multiple of 60 s"),
+        ({"period": Duration.days(2)}, "period: '172800 seconds' must be a multiple of 60 s up to 1 day"),
+        (
+            {"period": Duration.minutes(1), "evaluation_periods": 1441},
+            "evaluation_periods: 1441 times period (60 s) is 86460 s; CloudWatch allows at most 86,400 s (1 day)",
+        ),
+        (
+            {"period": Duration.hours(1), "evaluation_periods": 169},
+            "evaluation_periods: 169 times period (3600 s) is 608400 s; CloudWatch allows at most 604,800 s (7 days)",
+        ),
         ({"evaluation_periods": 0}, "evaluation_periods: 0 must be a whole number of at least 1"),
         (
             {"evaluation_periods": 2, "datapoints_to_alarm": 3},
