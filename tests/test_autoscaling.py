@@ -207,9 +207,7 @@ def test_invalid_settings(kwargs: dict[str, Any], expected: str) -> None:
 
 @pytest.mark.parametrize("time_zone", ["Europe/Paris", "America/New_York", "UTC", "Etc/GMT+9", "Pacific/Tahiti"])
 def test_iana_time_zones_are_accepted(time_zone: str) -> None:
-    schedule = ScheduledCapacity(
-        schedule=appscaling.Schedule.expression(MORNING), min_capacity=1, time_zone=time_zone
-    )
+    schedule = ScheduledCapacity(schedule=appscaling.Schedule.expression(MORNING), min_capacity=1, time_zone=time_zone)
     assert schedule.to_config()["time_zone"] == time_zone
 
 
