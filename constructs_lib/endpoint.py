@@ -34,7 +34,13 @@ from .images import ImageConfig, InferenceImage, Serving, resolve_serving
 from .instances import InstanceSpec, Processor, instance_spec, instance_type_problem, processor_for
 from .model_data import ModelData, ModelDataConfig
 from .monitoring import EndpointMetrics, safe_tag_value
-from .sizing import TGI_MIN_STARTUP_TIMEOUT_SECONDS, DeploymentPlan, SizingOptions, plan_deployment
+from .sizing import (
+    TGI_MIN_STARTUP_TIMEOUT_SECONDS,
+    DeploymentPlan,
+    SizingOptions,
+    plan_deployment,
+    selection_conflicts,
+)
 from .tasks import serving_task_problem
 
 if TYPE_CHECKING:
@@ -479,6 +485,12 @@ class EndpointBase(EndpointMetrics, Construct):
             problems.add(
                 "instance_type", requested, "cannot be combined with serverless: serverless endpoints have no instances"
             )
+        elif props.get("instance_selection") is not None:
+            count = props.get("instance_count", 1)
+            for problem in selection_conflicts(
+                requested, props["instance_selection"], count if isinstance(count, int) else 1
+            ):
+                problems.add("instance_type", requested, problem)
 
     def _check_serving_hardware(self, props: Mapping[str, Any], problems: Problems) -> None:
         requested = props.get("instance_type")

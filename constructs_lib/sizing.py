@@ -404,6 +404,32 @@ def _catalogue(options: SizingOptions) -> Mapping[str, InstanceSpec]:
     return with_prices(options.prices) if options.prices else INSTANCE_CATALOGUE
 
 
+def selection_conflicts(instance_type: str, options: SizingOptions, instance_count: int) -> list[str]:
+    """Where an explicit ``instance_type`` contradicts the picking constraints of ``options``.
+
+    ``families`` and ``max_price_per_hour`` only narrow an automatic pick; given together with an
+    instance type outside them, one of the two is a mistake, and silently ignoring the constraint
+    would hide it. Returns the problems with ``instance_type``; tokens and uncatalogued names pass.
+    """
+    spec = None if is_unresolved(instance_type) else _catalogue(options).get(instance_type)
+    if spec is None:
+        return []
+    conflicts: list[str] = []
+    if options.families is not None and spec.family not in options.families:
+        conflicts.append(
+            f"is a {spec.family} instance, outside instance_selection.families {list(options.families)}: drop "
+            "one of the two (instance_selection only constrains an automatic pick)"
+        )
+    if options.max_price_per_hour is not None and spec.price_per_hour is not None:
+        total = spec.price_per_hour * instance_count
+        if total > options.max_price_per_hour:
+            conflicts.append(
+                f"costs ~${total:.2f}/h for {instance_count} instance(s), above instance_selection."
+                f"max_price_per_hour ${options.max_price_per_hour:.2f}: drop one of the two"
+            )
+    return conflicts
+
+
 def _rank(fit: InstanceFit, count: int) -> tuple[float, int, float, str]:
     price = fit.price_per_hour * count if fit.price_per_hour is not None else math.inf
     return (price, fit.spec.accelerators, fit.spec.memory_gib, fit.spec.name)
@@ -558,7 +584,8 @@ def plan_deployment(
     GPUs, then less host memory. Checking: raises ``ConfigurationError`` with the memory numbers and
     the cheapest instance that would fit when ``instance_type`` cannot serve the model. A CDK token
     passes unchecked (no environment). ``families`` and ``max_price_per_hour`` only constrain picking;
-    a given ``instance_type`` is checked for memory, GPU generation and TGI sharding only.
+    a given ``instance_type`` is checked for memory, GPU generation and TGI sharding here, and against
+    those constraints by ``selection_conflicts``.
 
     :param serving: "inference-toolkit", "tgi", "tei" (or a ``Serving`` member; "auto" picks by task).
     :param instance_type: instance to check. :default: - the cheapest that fits

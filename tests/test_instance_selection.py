@@ -111,6 +111,50 @@ def test_selection_can_be_restricted_to_families_and_a_price() -> None:
     assert "5" in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("instance_type", "options", "expected"),
+    [
+        (
+            "ml.g6.xlarge",
+            SizingOptions(families=["g5"]),
+            "instance_type: 'ml.g6.xlarge' is a g6 instance, outside instance_selection.families ['g5']",
+        ),
+        (
+            "ml.g5.12xlarge",
+            SizingOptions(max_price_per_hour=2.0),
+            "instance_type: 'ml.g5.12xlarge' costs ~$",
+        ),
+        (
+            "ml.g5.12xlarge",
+            SizingOptions(max_price_per_hour=2.0),
+            "above instance_selection.max_price_per_hour $2.00: drop one of the two",
+        ),
+    ],
+)
+def test_explicit_instance_type_outside_the_selection_constraints_is_an_error(
+    instance_type: str, options: SizingOptions, expected: str
+) -> None:
+    # Ignoring the constraint silently would hide which of the two settings is the mistake.
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(BERT_ID, instance_type=instance_type, instance_selection=options)
+    assert expected in str(error.value)
+
+
+def test_explicit_instance_type_inside_the_selection_constraints_is_used() -> None:
+    options = SizingOptions(families=["g5", "g6"], max_price_per_hour=2.0)
+    _, endpoint = hub_endpoint(BERT_ID, instance_type="ml.g6.xlarge", instance_selection=options)
+    assert endpoint.instance_type == "ml.g6.xlarge"
+
+
+def test_price_cap_of_an_explicit_instance_type_counts_every_instance() -> None:
+    options = SizingOptions(max_price_per_hour=1.5)
+    _, endpoint = hub_endpoint(BERT_ID, instance_type="ml.g5.xlarge", instance_selection=options)
+    assert endpoint.instance_type == "ml.g5.xlarge"
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(BERT_ID, instance_type="ml.g5.xlarge", instance_count=2, instance_selection=options)
+    assert "for 2 instance(s), above instance_selection.max_price_per_hour $1.50" in str(error.value)
+
+
 def test_gated_model_without_a_token_secret_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_TOKEN", TOKEN)  # the synth-time lookup has access...
     with pytest.raises(ConfigurationError) as error:
