@@ -163,6 +163,11 @@ def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings:
     required = _REQUIRED_KEYS[converted["kind"]]
     if not any(converted.get(key) for key in required):
         raise ConfigurationError(f"{source}: kind {converted['kind']!r} needs {' or '.join(required)}")
+    if converted.get("entry_point") is not None and not converted.get("code_dir"):
+        # Without code_dir the endpoint is a Hub or fine-tuned one, which would never run the script.
+        raise ConfigurationError(
+            f"{source}: entry_point {converted['entry_point']!r} needs code_dir, the directory that holds it"
+        )
     foreign = [key for key in _FOREIGN_KEYS[converted["kind"]] if converted.get(key) is not None]
     if foreign:
         raise ConfigurationError(f"{source}: {foreign} do not apply to kind {converted['kind']!r}")

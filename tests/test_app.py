@@ -225,6 +225,10 @@ def test_bad_feature_settings_are_clear_errors(context: dict[str, str], expected
         ({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", "instance_count": 2.7}, "instance_count 2.7"),
         ({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", "instance_count": True}, "instance_count True"),
         ({"kind": "hub", "model_id": "gpt2", "model_data": "s3://my-bucket/m.tar.gz"}, "['model_data'] do not apply"),
+        (
+            {"model_id": "gpt2", "instance_type": "ml.g5.xlarge", "entry_point": "serve.py"},
+            "entry_point 'serve.py' needs code_dir, the directory that holds it",
+        ),
         ({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", "environment": '{"A": null}'}, "must be a string"),
     ],
 )
