@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Unpack
 
+from aws_cdk import Annotations
 from constructs import Construct
 
-from ._validation import Problems
+from ._validation import ConfigurationError, Problems
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_hub_reference, check_task
 from .model_data import ModelData, code_only
@@ -74,6 +75,12 @@ class CustomScriptEndpoint(EndpointBase):
         report = check_inference_script(code_path, entry_point)
 
         data = code_only(code_path) if model_data is None else ModelData.parse(model_data).with_code(code_path)
+        nested = data.nested_archive
+        loads_model = "model_fn" in report.handlers
+        if nested is not None and nested.certain and not loads_model:
+            # The toolkit's default model_fn loads from /opt/ml/model; only a model_fn of the user's
+            # can know to look one directory down.
+            raise ConfigurationError(nested.message() + " (or define model_fn to load it from there)")
         source = ModelSource(
             model_id=model_id,
             revision=revision,
@@ -81,10 +88,13 @@ class CustomScriptEndpoint(EndpointBase):
             model_data=data,
             entry_point=entry_point,
             script_warnings=report.warnings,
-            script_loads_model="model_fn" in report.handlers,
+            script_loads_model=loads_model,
             local_directory=data.local_directory,
         )
         super().__init__(scope, id, source=source, props=props)
+        if nested is not None:
+            note = " (fine if your model_fn loads it from there)" if loads_model else ""
+            Annotations.of(self).add_warning_v2("constructs-lib:nested-archive", nested.message() + note)
         self.code_dir = code_path
         """The local directory shipped under ``code/``."""
 

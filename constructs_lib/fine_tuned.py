@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Unpack
 
+from aws_cdk import Annotations
 from constructs import Construct
 
-from ._validation import Problems
+from ._validation import ConfigurationError, Problems
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_task
 from .images import Serving, resolve_serving
@@ -48,6 +49,9 @@ class FineTunedEndpoint(EndpointBase):
         check_task(task, problems)
         problems.raise_if_any()
         data = ModelData.parse(model_data)
+        nested = data.nested_archive
+        if nested is not None and nested.certain:
+            raise ConfigurationError(nested.message())
         directory = data.local_directory
         script_warnings = _check_shipped_script(directory, task, props) if directory is not None else None
         if task is None and directory is not None and script_warnings is None:
@@ -57,6 +61,8 @@ class FineTunedEndpoint(EndpointBase):
             task=task, model_data=data, local_directory=directory, script_warnings=script_warnings or ()
         )
         super().__init__(scope, id, source=source, props=props)
+        if nested is not None:  # only the beginning of a large archive was read: likely, not certain
+            Annotations.of(self).add_warning_v2("constructs-lib:nested-archive", nested.message())
 
 
 def _check_shipped_script(directory: Path, task: str | None, props: Mapping[str, Any]) -> tuple[str, ...] | None:

@@ -13,7 +13,7 @@ import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -124,8 +124,7 @@ class ModelData(abc.ABC):
                     f"{prop}: {describe(str(path))} is a local file but not a gzip tar archive (.tar.gz); "
                     f"expected {MODEL_DATA_FORMS}"
                 )
-            _check_local_archive(local, prop)
-            return _LocalArchive(local)
+            return _LocalArchive(local, _check_local_archive(local, prop))
         raise ConfigurationError(f"{prop}: {describe(str(path))} does not exist; expected {MODEL_DATA_FORMS}")
 
     @staticmethod
@@ -156,6 +155,11 @@ class ModelData(abc.ABC):
     @property
     def local_directory(self) -> Path | None:
         """The local model directory, when the model comes from one (used to profile the model)."""
+        return None
+
+    @property
+    def nested_archive(self) -> NestedArchive | None:
+        """A local archive whose entries all sit under one directory (``None`` for every other form)."""
         return None
 
     @abc.abstractmethod
@@ -236,36 +240,88 @@ class _StagedArchive(ModelData):
         return ModelDataConfig(asset.s3_object_url, compressed=True)
 
 
-def _check_local_archive(path: Path, prop: str) -> None:
-    """A local ``model.tar.gz`` must be a gzip-compressed tar: SageMaker only finds out after a deploy.
+@dataclass(frozen=True)
+class NestedArchive:
+    """A local archive whose entries all sit under one top-level directory (``tar czf m.tar.gz model/``).
 
-    Reads the gzip magic and the first tar header only, not the whole (possibly huge) archive.
+    SageMaker extracts the archive into ``/opt/ml/model``, so such a model lands in
+    ``/opt/ml/model/<directory>/``, where neither the toolkit, TGI nor TEI look.
     """
-    try:
-        with path.open("rb") as handle:
-            magic = handle.read(2)
-        if magic != b"\x1f\x8b":
-            problem = "is not gzip-compressed"
-        else:
-            with tarfile.open(path, "r|gz") as tar:
-                tar.next()
-            problem = ""
-    except (tarfile.TarError, OSError, EOFError) as error:
-        problem = f"is not a readable tar archive ({error})"
-    if problem:
-        raise ConfigurationError(
-            f"{prop}: {describe(str(path))} {problem}; expected a model.tar.gz (create it with "
-            "`tar czf model.tar.gz -C model_dir .` or pass the directory instead)"
+
+    path: Path
+    """The archive."""
+    directory: str
+    """The one top-level directory."""
+    certain: bool
+    """Whether the whole archive was read; ``False`` when only its beginning was (a large archive)."""
+
+    def message(self, prop: str = "model_data") -> str:
+        """What is wrong, naming the prop, the archive and how to rebuild it."""
+        extent = "holds everything" if self.certain else "begins with entries that are all"
+        return (
+            f"{prop}: {describe(str(self.path))} {extent} under {self.directory + '/'!r}; SageMaker extracts "
+            f"the archive into /opt/ml/model, so the model would be in /opt/ml/model/{self.directory}/, where "
+            f"the serving stack does not look: rebuild it with `tar czf model.tar.gz -C {self.directory} .` "
+            "or pass the model directory instead"
         )
 
 
+# How much of a compressed archive the layout check reads at most: enough for any archive that
+# starts with a nested directory of small files, bounded for multi-GB ones (streamed, not stored).
+_LAYOUT_SCAN_BYTES = 64 * 1024 * 1024
+
+
+def _check_local_archive(path: Path, prop: str) -> NestedArchive | None:
+    """A local ``model.tar.gz`` must be a gzip-compressed tar: SageMaker only finds out after a deploy.
+
+    Also reports an archive whose entries all sit under one directory (see ``NestedArchive``). The
+    scan stops at the first file at the archive root, which well-made archives reach at once, or
+    after ``_LAYOUT_SCAN_BYTES`` of compressed input.
+    """
+    try:
+        with path.open("rb") as handle:
+            if handle.read(2) != b"\x1f\x8b":
+                problem = "is not gzip-compressed"
+            else:
+                handle.seek(0)
+                return _nested_layout(path, handle)
+    except (tarfile.TarError, OSError, EOFError) as error:
+        problem = f"is not a readable tar archive ({error})"
+    raise ConfigurationError(
+        f"{prop}: {describe(str(path))} {problem}; expected a model.tar.gz (create it with "
+        "`tar czf model.tar.gz -C model_dir .` or pass the directory instead)"
+    )
+
+
+def _nested_layout(path: Path, handle: BinaryIO) -> NestedArchive | None:
+    top_directories: set[str] = set()
+    with tarfile.open(fileobj=handle, mode="r|gz") as tar:
+        for member in tar:
+            parts = [part for part in member.name.split("/") if part not in ("", ".")]
+            if not parts:
+                continue  # the archive root itself ("./")
+            if len(parts) == 1 and not member.isdir():
+                return None  # a file at the root: the layout SageMaker expects
+            top_directories.add(parts[0])
+            if len(top_directories) > 1:
+                return None
+            if handle.tell() > _LAYOUT_SCAN_BYTES:
+                return NestedArchive(path, parts[0], certain=False)
+    return NestedArchive(path, top_directories.pop(), certain=True) if top_directories else None
+
+
 class _LocalArchive(_StagedArchive):
-    def __init__(self, path: Path, code_dir: Path | None = None) -> None:
+    def __init__(self, path: Path, nested: NestedArchive | None, code_dir: Path | None = None) -> None:
         self._path = path
+        self._nested = nested
         self._code_dir = code_dir
 
+    @property
+    def nested_archive(self) -> NestedArchive | None:
+        return self._nested
+
     def with_code(self, code_dir: Path) -> ModelData:
-        return _LocalArchive(self._path, code_dir)
+        return _LocalArchive(self._path, self._nested, code_dir)
 
     def _archive(self) -> tuple[Path, str | None]:
         if self._code_dir is None:
