@@ -268,6 +268,24 @@ def holds_hf_token(key: str, value: object) -> bool:
     return key in TOKEN_VARIABLES or looks_like_hf_token(value)
 
 
+def tgi_gpu_environment(serving: Serving, instance_type: str | None) -> dict[str, str]:
+    """``SM_NUM_GPUS`` for TGI on a catalogued GPU instance: without it TGI runs one shard, on one
+    GPU, and a model sized for all of them runs out of memory (shared with variants)."""
+    spec = instance_spec(instance_type) if serving is Serving.TGI and instance_type else None
+    if spec is None or spec.processor is not Processor.GPU:
+        return {}
+    return {"SM_NUM_GPUS": str(spec.accelerators)}
+
+
+def gpu_count_problem(value: Any, spec: InstanceSpec) -> str | None:
+    """Why ``SM_NUM_GPUS=value`` cannot run on ``spec`` (``None`` when it can, or for non-GPU instances)."""
+    if spec.processor is not Processor.GPU:
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and 1 <= int(value) <= spec.accelerators:
+        return None
+    return f"must be a whole number from 1 to {spec.accelerators}, the GPUs of {spec.name}"
+
+
 def serving_environment(source: ModelSource, serving: Serving, task: str | None) -> dict[str, str]:
     """The container environment that tells the serving stack where the model is (shared with variants)."""
     env: dict[str, str] = {}
@@ -634,14 +652,10 @@ class EndpointBase(EndpointMetrics, Construct):
         return environment
 
     def _sizing_environment(self) -> dict[str, str]:
-        """The TGI settings the sizing decided; without a profile, at least the instance's GPU count,
-        since TGI otherwise loads the whole model onto one GPU."""
+        """The TGI settings the sizing decided; without a profile, at least the instance's GPU count."""
         if self.deployment_plan is not None:
             return dict(self.deployment_plan.environment)
-        spec = self.instance_spec
-        if self.serving is Serving.TGI and spec is not None and spec.processor is Processor.GPU:
-            return {"SM_NUM_GPUS": str(spec.accelerators)}
-        return {}
+        return tgi_gpu_environment(self.serving, self.instance_type)
 
     def _check_sizing_override(self, key: str, value: Any, sizing: Mapping[str, str], problems: Problems) -> None:
         """A TGI setting in ``environment`` must not contradict the memory math the instance was checked with.
@@ -658,15 +672,10 @@ class EndpointBase(EndpointMetrics, Construct):
                 f"conflicts with the instance: TGI shards over all {sizing.get(key)} GPUs of {self.instance_type}, "
                 "and the memory check assumed that; choose an instance with fewer GPUs instead",
             )
-        elif key == "SM_NUM_GPUS" and spec is not None and spec.processor is Processor.GPU:
-            if not (
-                isinstance(value, str) and value.isascii() and value.isdigit() and 1 <= int(value) <= spec.accelerators
-            ):
-                problems.add(
-                    f"environment[{key!r}]",
-                    value,
-                    f"must be a whole number from 1 to {spec.accelerators}, the GPUs of {self.instance_type}",
-                )
+        elif key == "SM_NUM_GPUS" and spec is not None:
+            problem = gpu_count_problem(value, spec)
+            if problem:
+                problems.add(f"environment[{key!r}]", value, problem)
         elif key in _SIZING_VARIABLES and self.serving is Serving.TGI and checked and sizing.get(key) != value:
             option = _SIZING_VARIABLES[key]
             problems.add(

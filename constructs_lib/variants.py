@@ -367,7 +367,9 @@ def _build_variant(
         _check_environment,
         _seconds,
         _uncompressed_source,
+        gpu_count_problem,
         serving_environment,
+        tgi_gpu_environment,
     )
     from .monitoring import safe_tag_value
 
@@ -383,12 +385,20 @@ def _build_variant(
     )
 
     environment = serving_environment(ModelSource(model_id=variant.model_id, task=task), serving, task)
+    # Variants are not sized (no profile of their own), but TGI must still shard over every GPU.
+    environment.update(tgi_gpu_environment(serving, instance_type))
     for feature in endpoint._features:
         if feature is not FEATURE:
             environment.update(feature.environment(endpoint, props, serving=serving))
     environment.update(variant.environment or {})
     problems = Problems(f"{type(endpoint).__name__} '{endpoint.node.path}' {variant._prop}")
     _check_environment(environment, problems)
+    spec = instance_spec(instance_type) if instance_type else None
+    gpus = (variant.environment or {}).get("SM_NUM_GPUS")
+    if gpus is not None and spec is not None and not is_unresolved(gpus):
+        problem = gpu_count_problem(gpus, spec)
+        if problem:
+            problems.add("environment['SM_NUM_GPUS']", gpus, problem)
     problems.raise_if_any()
 
     container = sagemaker.CfnModel.ContainerDefinitionProperty(

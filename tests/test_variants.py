@@ -212,6 +212,34 @@ def test_tgi_variant_on_a_cpu_instance() -> None:
     assert "variants['llm'].instance_type: 'ml.m5.xlarge' cannot run TGI" in message
 
 
+def test_tgi_variant_shards_over_every_gpu_of_its_instance() -> None:
+    # Variants have no sizing plan; without SM_NUM_GPUS TGI would load the model onto one GPU.
+    stack = new_stack()
+    llm = ModelVariant(name="llm", model_id="gpt2", task="text-generation", instance_type="ml.g5.12xlarge")
+    classifier = ModelVariant(name="cls", model_id=ROBERTA, instance_type="ml.g5.12xlarge")
+    build("hub", stack, variants=[llm, classifier])
+    environments = {
+        key: value["Properties"]["PrimaryContainer"]["Environment"]
+        for key, value in models(Template.from_stack(stack)).items()
+    }
+    tgi = next(env for key, env in environments.items() if key.startswith("EndpointVariantsllm"))
+    toolkit = next(env for key, env in environments.items() if key.startswith("EndpointVariantscls"))
+    assert tgi["SM_NUM_GPUS"] == "4"
+    assert "SM_NUM_GPUS" not in toolkit
+
+
+def test_tgi_variant_gpu_count_must_fit_its_instance() -> None:
+    variant = ModelVariant(
+        name="llm",
+        model_id="gpt2",
+        task="text-generation",
+        instance_type="ml.g5.2xlarge",
+        environment={"SM_NUM_GPUS": "4"},
+    )
+    message = error_of(variant)
+    assert "environment['SM_NUM_GPUS']: '4' must be a whole number from 1 to 1, the GPUs of ml.g5.2xlarge" in message
+
+
 def test_hub_variant_with_network_isolation() -> None:
     message = error_of(ModelVariant(name="b", model_id=ROBERTA), network_isolation=True, instance_type="ml.m5.xlarge")
     assert f"variants['b'].model_id: {ROBERTA!r} cannot be downloaded with network_isolation=True" in message
