@@ -16,7 +16,8 @@ need ``torch``/``transformers``) at ``cdk synth``. The rules mirror
 
 What cannot be known without running the script is reported as a warning, not an error: handlers
 imported from other modules, built by expressions (``functools.partial``), classes, handlers defined
-only under ``if``/``try``/loops, decorators that may change the signature, ``from x import *``.
+only under ``if``/``try``/loops, decorators that may change the signature, ``from x import *``, and
+names bound at run time (``global model_fn`` in a function, ``globals()``, ``exec``, ``setattr``).
 """
 
 from __future__ import annotations
@@ -248,6 +249,7 @@ class _Scan:
     nested_handlers: list[tuple[str, int, str]] = field(default_factory=list)
     star_imports: list[tuple[str, int]] = field(default_factory=list)
     module_getattr: int | None = None
+    dynamic_definitions: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _check_script(script: Path, problems: list[str], warnings: list[str]) -> ScriptReport:
@@ -273,6 +275,7 @@ def _check_script(script: Path, problems: list[str], warnings: list[str]) -> Scr
     _scan_block(tree.body, scan, conditional=False)
     for function in _walk_nested_defs(tree):
         scan.nested_handlers.append(function)
+    scan.dynamic_definitions = list(_dynamic_definitions(tree))
 
     present: list[str] = []
     definitely_present: list[str] = []
@@ -337,13 +340,40 @@ def _check_script(script: Path, problems: list[str], warnings: list[str]) -> Scr
                 f"looks for the exact names {', '.join(_HANDLERS)}"
             )
 
-    if not present and not scan.star_imports and scan.module_getattr is None:
+    if not present and scan.dynamic_definitions:
+        for how, line in scan.dynamic_definitions:
+            warnings.append(
+                f"{script}: defines no handler statically, but {how} (line {line}) may define one at run time; "
+                "it cannot be checked here, and the toolkit silently uses its defaults if none exists"
+            )
+    if not present and not scan.star_imports and scan.module_getattr is None and not scan.dynamic_definitions:
         problems.append(
             f"{script}: defines none of {', '.join(_HANDLERS)} at module level; the toolkit would silently use "
             "its default handlers. Define at least one handler (or drop the script and set HF_TASK)"
         )
 
     return ScriptReport(path=script, handlers=tuple(present), uses_context=tuple(uses_context), warnings=())
+
+
+_DYNAMIC_NAMESPACE_CALLS = frozenset({"globals", "vars", "exec"})
+
+
+def _dynamic_definitions(tree: ast.Module) -> Iterator[tuple[str, int]]:
+    """Code that can bind module-level names at run time: ``global model_fn`` in a function,
+    ``globals()[...]``/``vars()``/``exec(...)``, ``setattr(module, "model_fn", ...)``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            for name in node.names:
+                if name in HANDLER_ARGUMENTS:
+                    yield f"'global {name}'", node.lineno
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            # vars(obj) reads an object's attributes; only a bare vars() is the module namespace.
+            if node.func.id in _DYNAMIC_NAMESPACE_CALLS and not (node.func.id == "vars" and node.args):
+                yield f"{node.func.id}()", node.lineno
+            elif node.func.id == "setattr" and len(node.args) > 1:
+                key = node.args[1]
+                if isinstance(key, ast.Constant) and key.value in HANDLER_ARGUMENTS:
+                    yield f"setattr(..., {key.value!r}, ...)", node.lineno
 
 
 def _first_live_line(scan: _Scan, name: str) -> int:

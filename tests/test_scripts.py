@@ -238,6 +238,32 @@ def test_no_handler(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("source", "how"),
+    [
+        (
+            "def _install():\n    global model_fn\n    model_fn = lambda model_dir: model_dir\n_install()\n",
+            "'global model_fn'",
+        ),
+        ("for name in ('model_fn',):\n    globals()[name] = print\n", "globals()"),
+        ("import sys\nsetattr(sys.modules[__name__], 'predict_fn', print)\n", "setattr(..., 'predict_fn', ...)"),
+        ("exec(open('handlers.txt').read())\n", "exec()"),
+    ],
+)
+def test_handlers_defined_at_run_time_are_a_warning_not_an_error(tmp_path: Path, source: str, how: str) -> None:
+    # Whether they exist is only known when the toolkit imports the script: not a synth error.
+    report = check(tmp_path, source)
+    assert report.handlers == ()
+    assert any(f"defines no handler statically, but {how} (line" in warning for warning in report.warnings)
+
+
+def test_unrelated_vars_and_setattr_do_not_excuse_a_script_without_handlers(tmp_path: Path) -> None:
+    message = problems_of(
+        tmp_path, "import argparse\nsettings = vars(argparse.Namespace())\nsetattr(settings, 'x', 1)\n"
+    )
+    assert "defines none of model_fn, input_fn, predict_fn, output_fn, transform_fn" in message
+
+
 def test_syntax_error_with_line(tmp_path: Path) -> None:
     message = problems_of(tmp_path, "def model_fn(model_dir):\n    return model_dir\n\ndef predict_fn(data, model)\n")
     assert message.startswith("code/inference.py: syntax error at line 4")
