@@ -7,6 +7,7 @@ ranking, not billing); users override them through ``InstancePrices``.
 
 from __future__ import annotations
 
+import difflib
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -265,10 +266,18 @@ def instance_type_problem(name: str) -> str | None:
     """Why ``name`` is not a usable hosting instance type, or ``None`` when it is."""
     if is_unresolved(name):
         return None
-    if not isinstance(name, str) or not name.startswith("ml."):
-        return "is not a SageMaker instance type: instance types start with 'ml.' (e.g. 'ml.g5.xlarge')"
+    if not isinstance(name, str):
+        return "is not a SageMaker instance type: instance types are strings such as 'ml.g5.xlarge'"
+    close = difflib.get_close_matches(name.lower(), INSTANCE_CATALOGUE, n=1, cutoff=0.85)
+    hint = f" (did you mean {close[0]!r}?)" if close and close[0] != name else ""
+    if not name.startswith("ml."):
+        return f"is not a SageMaker instance type{hint}: instance types start with 'ml.' (e.g. 'ml.g5.xlarge')"
     if name not in INSTANCE_CATALOGUE:
-        return f"is not a known SageMaker hosting instance type; allowed: {allowed_list(INSTANCE_CATALOGUE, 200)}"
+        # The catalogue is closed on purpose: sizing, images and GPU checks need each type's shape.
+        return (
+            f"is not a known SageMaker hosting instance type{hint}: this library supports the real-time "
+            f"hosting types it has the shape of; allowed: {allowed_list(INSTANCE_CATALOGUE, 200)}"
+        )
     return None
 
 
