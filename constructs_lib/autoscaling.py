@@ -64,6 +64,8 @@ def _time_zone_problem(time_zone: Any) -> str | None:
     """Why Application Auto Scaling would reject ``time_zone`` (it takes IANA names, case-sensitive)."""
     if not isinstance(time_zone, str) or not time_zone:
         return "must be an IANA time zone name, e.g. 'Europe/Paris'"
+    if is_unresolved(time_zone):
+        return None  # a deploy-time value
     known = _known_time_zones()
     # Without a time zone database on this machine (no tzdata), the name cannot be checked here.
     if not known or time_zone in known:

@@ -8,7 +8,7 @@ from typing import Unpack
 from aws_cdk import Annotations
 from constructs import Construct
 
-from ._validation import ConfigurationError, Problems
+from ._validation import Problems
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_hub_reference, check_task
 from .model_data import ModelData, code_only
@@ -75,12 +75,13 @@ class CustomScriptEndpoint(EndpointBase):
         report = check_inference_script(code_path, entry_point)
 
         data = code_only(code_path) if model_data is None else ModelData.parse(model_data).with_code(code_path)
-        nested = data.nested_archive
+        layout = data.layout_problem
         loads_model = "model_fn" in report.handlers
-        if nested is not None and nested.certain and not loads_model:
+        if layout is not None and not loads_model:
             # The toolkit's default model_fn loads from /opt/ml/model; only a model_fn of the user's
-            # can know to look one directory down.
-            raise ConfigurationError(nested.message() + " (or define model_fn to load it from there)")
+            # can know to look elsewhere.
+            problems.add_message(layout.message() + " (or define model_fn to load it from there)")
+            problems.raise_if_any()
         source = ModelSource(
             model_id=model_id,
             revision=revision,
@@ -92,9 +93,9 @@ class CustomScriptEndpoint(EndpointBase):
             local_directory=data.local_directory,
         )
         super().__init__(scope, id, source=source, props=props)
-        if nested is not None:
-            note = " (fine if your model_fn loads it from there)" if loads_model else ""
-            Annotations.of(self).add_warning_v2("constructs-lib:nested-archive", nested.message() + note)
+        if layout is not None:
+            note = " (fine if your model_fn loads it from there)"
+            Annotations.of(self).add_warning_v2("constructs-lib:archive-layout", layout.message() + note)
         self.code_dir = code_path
         """The local directory shipped under ``code/``."""
 

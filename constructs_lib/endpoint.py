@@ -270,7 +270,7 @@ def holds_hf_token(key: str, value: object) -> bool:
 
 def tgi_gpu_environment(serving: Serving, instance_type: str | None) -> dict[str, str]:
     """``SM_NUM_GPUS`` for TGI on a catalogued GPU instance: without it TGI runs one shard, on one
-    GPU, and a model sized for all of them runs out of memory (shared with variants)."""
+    GPU, and a model sized for all of them runs out of memory."""
     spec = instance_spec(instance_type) if serving is Serving.TGI and instance_type else None
     if spec is None or spec.processor is not Processor.GPU:
         return {}
@@ -283,6 +283,8 @@ def gpu_count_problem(value: Any, spec: InstanceSpec) -> str | None:
         return None
     if isinstance(value, str) and value.isascii() and value.isdigit() and 1 <= int(value) <= spec.accelerators:
         return None
+    if spec.accelerators == 1:
+        return f"must be '1': {spec.name} has one GPU"
     return f"must be a whole number from 1 to {spec.accelerators}, the GPUs of {spec.name}"
 
 

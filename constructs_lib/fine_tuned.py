@@ -10,7 +10,7 @@ from typing import Any, Unpack
 from aws_cdk import Annotations
 from constructs import Construct
 
-from ._validation import ConfigurationError, Problems
+from ._validation import Problems
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_task
 from .images import Serving, resolve_serving
@@ -49,9 +49,12 @@ class FineTunedEndpoint(EndpointBase):
         check_task(task, problems)
         problems.raise_if_any()
         data = ModelData.parse(model_data)
-        nested = data.nested_archive
-        if nested is not None and nested.certain:
-            raise ConfigurationError(nested.message())
+        layout = data.layout_problem
+        # A custom container may look elsewhere than /opt/ml/model: only then is it not certainly wrong.
+        custom_container = props.get("image") is not None and getattr(props["image"], "serving", None) is None
+        if layout is not None and not custom_container:
+            problems.add_message(layout.message())
+            problems.raise_if_any()
         directory = data.local_directory
         script_warnings = _check_shipped_script(directory, task, props) if directory is not None else None
         if task is None and directory is not None and script_warnings is None:
@@ -61,8 +64,9 @@ class FineTunedEndpoint(EndpointBase):
             task=task, model_data=data, local_directory=directory, script_warnings=script_warnings or ()
         )
         super().__init__(scope, id, source=source, props=props)
-        if nested is not None:  # only the beginning of a large archive was read: likely, not certain
-            Annotations.of(self).add_warning_v2("constructs-lib:nested-archive", nested.message())
+        if layout is not None:
+            note = " (unless your container's image reads the model from there)"
+            Annotations.of(self).add_warning_v2("constructs-lib:archive-layout", layout.message() + note)
 
 
 def _check_shipped_script(directory: Path, task: str | None, props: Mapping[str, Any]) -> tuple[str, ...] | None:

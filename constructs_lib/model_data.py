@@ -9,11 +9,14 @@ the artifact, and returns a small config struct.
 from __future__ import annotations
 
 import abc
+import functools
+import gzip
 import re
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -72,10 +75,11 @@ class ModelData(abc.ABC):
             )
         if key.startswith("/") or "//" in key:
             # Usually f"s3://{bucket}/{prefix}" with a prefix that already starts or ends with '/'.
+            where = "starts with '/'" if key.startswith("/") else "contains '//'"
             raise ConfigurationError(
-                f"{prop}: {describe(uri)} has an empty path segment ('//') in its key {key!r}; S3 keys are literal, "
-                "so 'a//b' is not the object 'a/b': remove the extra '/' (or, if the key really contains '//', "
-                "use ModelData.from_bucket)"
+                f"{prop}: {describe(uri)} has an empty path segment: its key {key!r} {where}; S3 keys are literal, "
+                "so 'a//b' is not the object 'a/b': remove the extra '/' (or, if the key really is so, use "
+                "ModelData.from_bucket)"
             )
         if key.endswith("/"):
             return _S3Prefix(bucket, key)
@@ -158,8 +162,8 @@ class ModelData(abc.ABC):
         return None
 
     @property
-    def nested_archive(self) -> NestedArchive | None:
-        """A local archive whose entries all sit under one directory (``None`` for every other form)."""
+    def layout_problem(self) -> ArchiveLayoutProblem | None:
+        """Why a local archive would extract to no model files (``None`` when it would, or for other forms)."""
         return None
 
     @abc.abstractmethod
@@ -241,87 +245,102 @@ class _StagedArchive(ModelData):
 
 
 @dataclass(frozen=True)
-class NestedArchive:
-    """A local archive whose entries all sit under one top-level directory (``tar czf m.tar.gz model/``).
+class ArchiveLayoutProblem:
+    """A local archive that extracts to no model files at ``/opt/ml/model``, where serving stacks look.
 
-    SageMaker extracts the archive into ``/opt/ml/model``, so such a model lands in
-    ``/opt/ml/model/<directory>/``, where neither the toolkit, TGI nor TEI look.
+    Either every entry sits under one top-level directory (``tar czf m.tar.gz my-model/``: SageMaker
+    extracts it to ``/opt/ml/model/my-model/``), or the archive holds no files at all.
     """
 
     path: Path
     """The archive."""
-    directory: str
-    """The one top-level directory."""
-    certain: bool
-    """Whether the whole archive was read; ``False`` when only its beginning was (a large archive)."""
+    directory: str | None
+    """The one top-level directory everything is under; ``None`` for an archive without files."""
 
     def message(self, prop: str = "model_data") -> str:
         """What is wrong, naming the prop, the archive and how to rebuild it."""
-        extent = "holds everything" if self.certain else "begins with entries that are all"
+        if self.directory is None:
+            return (
+                f"{prop}: {describe(str(self.path))} holds no files; expected the model files at the archive "
+                "root (create it with `tar czf model.tar.gz -C model_dir .` or pass the directory instead)"
+            )
         return (
-            f"{prop}: {describe(str(self.path))} {extent} under {self.directory + '/'!r}; SageMaker extracts "
-            f"the archive into /opt/ml/model, so the model would be in /opt/ml/model/{self.directory}/, where "
-            f"the serving stack does not look: rebuild it with `tar czf model.tar.gz -C {self.directory} .` "
+            f"{prop}: {describe(str(self.path))} holds everything under {self.directory + '/'!r}; SageMaker "
+            f"extracts the archive into /opt/ml/model, so the model would be in /opt/ml/model/{self.directory}/, "
+            f"where the serving stack does not look: rebuild it with `tar czf model.tar.gz -C {self.directory} .` "
             "or pass the model directory instead"
         )
 
 
-# How much of a compressed archive the layout check reads at most: enough for any archive that
-# starts with a nested directory of small files, bounded for multi-GB ones (streamed, not stored).
+# How far into the uncompressed tar stream the layout check reads: well-made archives show a file
+# at the root within the first entries; a nested one is only reported when read to its end, so this
+# bounds the time spent on a large archive whose first directory holds big files.
 _LAYOUT_SCAN_BYTES = 64 * 1024 * 1024
 
 
-def _check_local_archive(path: Path, prop: str) -> NestedArchive | None:
+def _check_local_archive(path: Path, prop: str) -> ArchiveLayoutProblem | None:
     """A local ``model.tar.gz`` must be a gzip-compressed tar: SageMaker only finds out after a deploy.
 
-    Also reports an archive whose entries all sit under one directory (see ``NestedArchive``). The
-    scan stops at the first file at the archive root, which well-made archives reach at once, or
-    after ``_LAYOUT_SCAN_BYTES`` of compressed input.
+    Also reports an archive without files at its root (see ``ArchiveLayoutProblem``), when it can
+    be read to its end within ``_LAYOUT_SCAN_BYTES``; larger ones are not judged.
     """
     try:
-        with path.open("rb") as handle:
-            if handle.read(2) != b"\x1f\x8b":
-                problem = "is not gzip-compressed"
-            else:
-                handle.seek(0)
-                return _nested_layout(path, handle)
-    except (tarfile.TarError, OSError, EOFError) as error:
+        stat = path.stat()
+        return _layout_problem(path, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         problem = f"is not a readable tar archive ({error})"
+    except _NotGzip:
+        problem = "is not gzip-compressed"
     raise ConfigurationError(
         f"{prop}: {describe(str(path))} {problem}; expected a model.tar.gz (create it with "
         "`tar czf model.tar.gz -C model_dir .` or pass the directory instead)"
     )
 
 
-def _nested_layout(path: Path, handle: BinaryIO) -> NestedArchive | None:
-    top_directories: set[str] = set()
-    with tarfile.open(fileobj=handle, mode="r|gz") as tar:
-        for member in tar:
-            parts = [part for part in member.name.split("/") if part not in ("", ".")]
-            if not parts:
-                continue  # the archive root itself ("./")
-            if len(parts) == 1 and not member.isdir():
-                return None  # a file at the root: the layout SageMaker expects
-            top_directories.add(parts[0])
-            if len(top_directories) > 1:
-                return None
-            if handle.tell() > _LAYOUT_SCAN_BYTES:
-                return NestedArchive(path, parts[0], certain=False)
-    return NestedArchive(path, top_directories.pop(), certain=True) if top_directories else None
+class _NotGzip(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=64)
+def _layout_problem(path: Path, size: int, mtime_ns: int, inode: int) -> ArchiveLayoutProblem | None:
+    """The layout scan, once per version of the file (an endpoint and its variants may share it)."""
+    with path.open("rb") as handle:
+        if handle.read(2) != b"\x1f\x8b":
+            raise _NotGzip
+        handle.seek(0)
+        # GzipFile reads multi-member gzip streams (bgzip, concatenated parts), as SageMaker's tar does.
+        with gzip.GzipFile(fileobj=handle) as stream, tarfile.open(fileobj=stream, mode="r|") as tar:
+            top_directories: set[str] = set()
+            for member in tar:
+                parts = [part for part in member.name.split("/") if part not in ("", ".")]
+                if parts and len(parts) == 1 and not member.isdir():
+                    return None  # a file at the root: the layout SageMaker expects
+                if parts:
+                    top_directories.add(parts[0])
+                if len(top_directories) > 1:
+                    return None  # several directories: not the one-directory mistake, and not judged
+                # Checked before the next header is read: reading it means decompressing this member.
+                if tar.offset > _LAYOUT_SCAN_BYTES:
+                    return None
+    if not top_directories:
+        return ArchiveLayoutProblem(path, None)
+    directory = top_directories.pop()
+    # Only code/: a script whose model_fn finds the model itself, not a model one directory down.
+    return None if directory == "code" else ArchiveLayoutProblem(path, directory)
 
 
 class _LocalArchive(_StagedArchive):
-    def __init__(self, path: Path, nested: NestedArchive | None, code_dir: Path | None = None) -> None:
+    def __init__(self, path: Path, layout: ArchiveLayoutProblem | None, code_dir: Path | None = None) -> None:
         self._path = path
-        self._nested = nested
+        self._layout = layout
         self._code_dir = code_dir
 
     @property
-    def nested_archive(self) -> NestedArchive | None:
-        return self._nested
+    def layout_problem(self) -> ArchiveLayoutProblem | None:
+        return self._layout
 
     def with_code(self, code_dir: Path) -> ModelData:
-        return _LocalArchive(self._path, self._nested, code_dir)
+        return _LocalArchive(self._path, self._layout, code_dir)
 
     def _archive(self) -> tuple[Path, str | None]:
         if self._code_dir is None:

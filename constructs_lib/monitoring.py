@@ -404,7 +404,8 @@ def _check_evaluation_range(period_seconds: float, evaluation_periods: int, prob
             evaluation_periods,
             f"times period ({period_seconds:g} s) is {period_seconds * evaluation_periods:g} s; CloudWatch allows at "
             f"most {limit:,} s ({'1 day' if limit == _SHORT_PERIOD_RANGE_SECONDS else '7 days'}) for a period "
-            f"{'under' if limit == _SHORT_PERIOD_RANGE_SECONDS else 'of at least'} 1 hour",
+            f"{'under' if limit == _SHORT_PERIOD_RANGE_SECONDS else 'of at least'} 1 hour: at most "
+            f"{int(limit // period_seconds)} evaluation periods of {period_seconds:g} s",
         )
 
 

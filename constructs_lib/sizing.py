@@ -417,10 +417,12 @@ def selection_conflicts(instance_type: str, options: SizingOptions, instance_cou
     conflicts: list[str] = []
     if options.families is not None and spec.family not in options.families:
         conflicts.append(
-            f"is a {spec.family} instance, outside instance_selection.families {list(options.families)}: drop "
+            f"is of family {spec.family!r}, outside instance_selection.families {list(options.families)}: drop "
             "one of the two (instance_selection only constrains an automatic pick)"
         )
     if options.max_price_per_hour is not None and spec.price_per_hour is not None:
+        # Priced as an automatic pick is: for at least min_instance_count instances.
+        instance_count = max(instance_count, options.min_instance_count)
         total = spec.price_per_hour * instance_count
         if total > options.max_price_per_hour:
             conflicts.append(

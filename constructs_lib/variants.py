@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from aws_cdk import Tags
+from aws_cdk import Annotations, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -142,9 +142,14 @@ class ModelVariant:
             problems.extend(f"{prop}.{message}" for message in sub.messages)
         else:
             try:
-                ModelData.parse(self.model_data, prop=f"{prop}.model_data")  # type: ignore[arg-type]
+                data = ModelData.parse(self.model_data, prop=f"{prop}.model_data")  # type: ignore[arg-type]
             except ConfigurationError as error:
                 problems.add_message(str(error))
+            else:
+                layout = data.layout_problem
+                custom_container = self.image is not None and getattr(self.image, "serving", None) is None
+                if layout is not None and not custom_container:
+                    problems.add_message(layout.message(f"{prop}.model_data"))
         sub = Problems(prop)
         check_task(self.task, sub)
         problems.extend(f"{prop}.{message}" for message in sub.messages)
@@ -369,7 +374,6 @@ def _build_variant(
         _uncompressed_source,
         gpu_count_problem,
         serving_environment,
-        tgi_gpu_environment,
     )
     from .monitoring import safe_tag_value
 
@@ -385,8 +389,6 @@ def _build_variant(
     )
 
     environment = serving_environment(ModelSource(model_id=variant.model_id, task=task), serving, task)
-    # Variants are not sized (no profile of their own), but TGI must still shard over every GPU.
-    environment.update(tgi_gpu_environment(serving, instance_type))
     for feature in endpoint._features:
         if feature is not FEATURE:
             environment.update(feature.environment(endpoint, props, serving=serving))
@@ -394,12 +396,21 @@ def _build_variant(
     problems = Problems(f"{type(endpoint).__name__} '{endpoint.node.path}' {variant._prop}")
     _check_environment(environment, problems)
     spec = instance_spec(instance_type) if instance_type else None
-    gpus = (variant.environment or {}).get("SM_NUM_GPUS")
+    gpus = environment.get("SM_NUM_GPUS")
     if gpus is not None and spec is not None and not is_unresolved(gpus):
         problem = gpu_count_problem(gpus, spec)
         if problem:
             problems.add("environment['SM_NUM_GPUS']", gpus, problem)
     problems.raise_if_any()
+    if serving is Serving.TGI and gpus is None and spec is not None and spec.accelerators > 1:
+        # Variants are not sized (no profile of their own), so the shard count that the model's
+        # attention heads allow is unknown here: say what TGI will do rather than guess.
+        Annotations.of(endpoint).add_warning_v2(
+            "constructs-lib:variant-tgi-shards",
+            f"{variant._prop}: TGI runs one shard, on 1 of the {spec.accelerators} GPUs of {instance_type}, "
+            f"without SM_NUM_GPUS; set environment={{'SM_NUM_GPUS': '{spec.accelerators}'}} if "
+            f"{spec.accelerators} divides the model's attention heads, or use a single-GPU instance",
+        )
 
     container = sagemaker.CfnModel.ContainerDefinitionProperty(
         image=image_uri,

@@ -6,6 +6,7 @@ no serving stack looks, and the endpoint fails its health check after a full dep
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -17,7 +18,13 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Annotations, Match, Template
 
-from constructs_lib import ConfigurationError, CustomScriptEndpoint, FineTunedEndpoint
+from constructs_lib import (
+    ConfigurationError,
+    CustomScriptEndpoint,
+    FineTunedEndpoint,
+    InferenceImage,
+    ModelVariant,
+)
 from constructs_lib import model_data as model_data_module
 
 from .support import new_stack
@@ -61,7 +68,10 @@ def test_archive_made_from_the_parent_directory_is_an_error(tmp_path: Path) -> N
         fine_tuned(tmp_path / "model.tar.gz")
 
     message = str(error.value)
-    assert message.startswith(f"model_data: {str(tmp_path / 'model.tar.gz')!r} holds everything under 'my-model/'")
+    assert message.startswith(
+        f"FineTunedEndpoint 'TestStack/Tuned': model_data: {str(tmp_path / 'model.tar.gz')!r} holds everything "
+        "under 'my-model/'"
+    )
     assert "the model would be in /opt/ml/model/my-model/" in message
     assert "`tar czf model.tar.gz -C my-model .`" in message
 
@@ -89,19 +99,89 @@ def test_archive_made_inside_the_model_directory_builds(tmp_path: Path) -> None:
 )
 def test_other_layouts_are_not_reported_as_nested(tmp_path: Path, entries: dict[str, bytes | None]) -> None:
     path = archive(tmp_path / "model.tar.gz", entries)
-    assert model_data_module.ModelData.from_asset(path).nested_archive is None
+    assert model_data_module.ModelData.from_asset(path).layout_problem is None
 
 
-def test_large_nested_prefix_is_a_warning_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Beyond the scan budget the rest of the archive is unknown: a root-level config.json may follow.
-    monkeypatch.setattr(model_data_module, "_LAYOUT_SCAN_BYTES", 0)
-    path = archive(tmp_path / "model.tar.gz", {"model/": None, "model/config.json": CONFIG, "config.json": CONFIG})
+def test_scan_stops_within_its_budget_without_judging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A big first member under one directory: the rest is unknown (a config.json may follow at the root),
+    # so nothing is reported, and the member is not decompressed to find out. The archive is cut short
+    # after the first member's header: reading any further would fail.
+    monkeypatch.setattr(model_data_module, "_LAYOUT_SCAN_BYTES", 1024)
+    whole = archive(tmp_path / "whole.tar.gz", {"original/": None, "original/weights.pth": os.urandom(1 << 20)})
+    cut = tmp_path / "model.tar.gz"
+    cut.write_bytes(whole.read_bytes()[: 64 * 1024])
 
-    endpoint = fine_tuned(path)
+    assert model_data_module.ModelData.from_asset(cut).layout_problem is None
 
-    Annotations.from_stack(Stack.of(endpoint)).has_warning(
-        "/TestStack/Tuned", Match.string_like_regexp("begins with entries that are all under 'model/'")
+
+def test_large_subdirectory_before_the_root_files_is_not_reported(tmp_path: Path) -> None:
+    # Llama snapshots list original/ (the consolidated .pth) first; the root files come later.
+    entries = {"./": None, "./original/": None, "./original/params.json": b"{}", "./config.json": CONFIG}
+    endpoint = fine_tuned(archive(tmp_path / "model.tar.gz", entries))
+    Annotations.from_stack(Stack.of(endpoint)).has_no_warning("*", Match.string_like_regexp("holds"))
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ({}, "holds no files; expected the model files at the archive root"),
+        ({"./": None}, "holds no files"),
+        ({"empty/": None}, "holds everything under 'empty/'"),
+    ],
+)
+def test_archives_without_files_at_the_root_are_an_error(
+    tmp_path: Path, entries: dict[str, bytes | None], expected: str
+) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        fine_tuned(archive(tmp_path / "model.tar.gz", entries))
+    assert f"FineTunedEndpoint 'TestStack/Tuned': model_data: {str(tmp_path / 'model.tar.gz')!r} {expected}" in str(
+        error.value
     )
+
+
+def test_code_only_archive_is_not_a_nested_model(tmp_path: Path) -> None:
+    path = archive(tmp_path / "model.tar.gz", {"code/": None, "code/inference.py": b"def model_fn(d):\n    pass\n"})
+    assert model_data_module.ModelData.from_asset(path).layout_problem is None
+
+
+def test_multi_member_gzip_is_read_like_tar_does(tmp_path: Path) -> None:
+    # bgzip and `cat a.gz b.gz` write several gzip members; GNU tar and SageMaker read them as one stream.
+    single = archive(tmp_path / "single.tar.gz", {"config.json": CONFIG, "model.safetensors": b"x" * 600})
+    raw = gzip.decompress(single.read_bytes())
+    path = tmp_path / "model.tar.gz"
+    path.write_bytes(gzip.compress(raw[:512]) + gzip.compress(raw[512:]))
+
+    assert model_data_module.ModelData.from_asset(path).layout_problem is None
+
+
+def test_custom_container_with_a_nested_archive_is_a_warning(tmp_path: Path) -> None:
+    # The library cannot know where a container of the user's looks (Triton wants <model>/config.pbtxt).
+    path = archive(tmp_path / "model.tar.gz", {"triton/": None, "triton/config.pbtxt": b"name: 'm'"})
+    endpoint = FineTunedEndpoint(
+        new_stack(),
+        "Tuned",
+        model_data=str(path),
+        image=InferenceImage.from_uri("123456789012.dkr.ecr.us-east-1.amazonaws.com/triton:latest"),
+        instance_type="ml.g5.xlarge",
+    )
+    Annotations.from_stack(Stack.of(endpoint)).has_warning(
+        "/TestStack/Tuned", Match.string_like_regexp("holds everything under 'triton/'.*unless your container")
+    )
+
+
+def test_variant_with_a_nested_archive_is_an_error(tmp_path: Path) -> None:
+    path = archive(tmp_path / "v2.tar.gz", {"model/": None, "model/config.json": CONFIG})
+    good = archive(tmp_path / "model.tar.gz", {"config.json": CONFIG})
+    with pytest.raises(ConfigurationError) as error:
+        FineTunedEndpoint(
+            new_stack(),
+            "Tuned",
+            model_data=str(good),
+            task="text-classification",
+            instance_type="ml.g5.xlarge",
+            variants=[ModelVariant(name="v2", model_data=str(path), task="text-classification")],
+        )
+    assert f"variants['v2'].model_data: {str(path)!r} holds everything under 'model/'" in str(error.value)
 
 
 def test_custom_script_without_model_fn_on_a_nested_archive_is_an_error(tmp_path: Path) -> None:

@@ -211,6 +211,15 @@ def test_iana_time_zones_are_accepted(time_zone: str) -> None:
     assert schedule.to_config()["time_zone"] == time_zone
 
 
+def test_deploy_time_time_zone_is_not_checked() -> None:
+    from aws_cdk import CfnParameter
+
+    stack = new_stack()
+    time_zone = CfnParameter(stack, "TimeZone", default="Europe/Paris").value_as_string
+    schedule = ScheduledCapacity(schedule=appscaling.Schedule.expression(MORNING), min_capacity=1, time_zone=time_zone)
+    assert schedule.time_zone == time_zone
+
+
 def test_duplicate_schedule_names() -> None:
     schedule = appscaling.Schedule.expression(MORNING)
     with pytest.raises(ConfigurationError) as error:

@@ -117,7 +117,7 @@ def test_selection_can_be_restricted_to_families_and_a_price() -> None:
         (
             "ml.g6.xlarge",
             SizingOptions(families=["g5"]),
-            "instance_type: 'ml.g6.xlarge' is a g6 instance, outside instance_selection.families ['g5']",
+            "instance_type: 'ml.g6.xlarge' is of family 'g6', outside instance_selection.families ['g5']",
         ),
         (
             "ml.g5.12xlarge",
@@ -152,6 +152,14 @@ def test_price_cap_of_an_explicit_instance_type_counts_every_instance() -> None:
     assert endpoint.instance_type == "ml.g5.xlarge"
     with pytest.raises(ConfigurationError) as error:
         hub_endpoint(BERT_ID, instance_type="ml.g5.xlarge", instance_count=2, instance_selection=options)
+    assert "for 2 instance(s), above instance_selection.max_price_per_hour $1.50" in str(error.value)
+    # As an automatic pick would be: priced for at least min_instance_count instances.
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(
+            BERT_ID,
+            instance_type="ml.g5.xlarge",
+            instance_selection=SizingOptions(max_price_per_hour=1.5, min_instance_count=2),
+        )
     assert "for 2 instance(s), above instance_selection.max_price_per_hour $1.50" in str(error.value)
 
 

@@ -216,7 +216,8 @@ def test_evaluation_ranges_at_cloudwatch_limits_are_accepted(period: Duration, e
         ({"period": Duration.days(2)}, "period: '172800 seconds' must be a multiple of 60 s up to 1 day"),
         (
             {"period": Duration.minutes(1), "evaluation_periods": 1441},
-            "evaluation_periods: 1441 times period (60 s) is 86460 s; CloudWatch allows at most 86,400 s (1 day)",
+            "evaluation_periods: 1441 times period (60 s) is 86460 s; CloudWatch allows at most 86,400 s (1 day) "
+            "for a period under 1 hour: at most 1440 evaluation periods of 60 s",
         ),
         (
             {"period": Duration.hours(1), "evaluation_periods": 169},

@@ -267,9 +267,9 @@ def test_all_problems_are_reported_at_once() -> None:
         ("https://bucket.s3.amazonaws.com/model.tar.gz", "is not an S3 URI"),
         ("./does/not/exist", "does not exist"),
         # f"s3://{bucket}/{prefix}" with a prefix that already has a '/': the key is literal.
-        ("s3://bucket//", "has an empty path segment ('//') in its key '/'"),
+        ("s3://bucket//", "has an empty path segment: its key '/' starts with '/'"),
         ("s3://bucket//models/model.tar.gz", "has an empty path segment"),
-        ("s3://bucket/models//model.tar.gz", "S3 keys are literal, so 'a//b' is not the object 'a/b'"),
+        ("s3://bucket/models//model.tar.gz", "its key 'models//model.tar.gz' contains '//'; S3 keys are literal"),
     ],
 )
 def test_bad_model_data(model_data: str, expected: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import Stack
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from constructs_lib import ConfigurationError, InferenceImage
 from constructs_lib.inference_modes import AsyncInference
@@ -212,20 +212,31 @@ def test_tgi_variant_on_a_cpu_instance() -> None:
     assert "variants['llm'].instance_type: 'ml.m5.xlarge' cannot run TGI" in message
 
 
-def test_tgi_variant_shards_over_every_gpu_of_its_instance() -> None:
-    # Variants have no sizing plan; without SM_NUM_GPUS TGI would load the model onto one GPU.
+def test_tgi_variant_on_a_multi_gpu_instance_without_a_shard_count_is_a_warning() -> None:
+    # Variants are not sized: whether 4 shards divide the model's attention heads is unknown, so TGI's
+    # own default (one shard) stays, and the synth says so.
     stack = new_stack()
     llm = ModelVariant(name="llm", model_id="gpt2", task="text-generation", instance_type="ml.g5.12xlarge")
-    classifier = ModelVariant(name="cls", model_id=ROBERTA, instance_type="ml.g5.12xlarge")
-    build("hub", stack, variants=[llm, classifier])
+    sharded = ModelVariant(
+        name="sharded",
+        model_id="gpt2",
+        task="text-generation",
+        instance_type="ml.g5.12xlarge",
+        environment={"SM_NUM_GPUS": "4"},
+    )
+    build("hub", stack, variants=[llm, sharded])
     environments = {
         key: value["Properties"]["PrimaryContainer"]["Environment"]
         for key, value in models(Template.from_stack(stack)).items()
     }
-    tgi = next(env for key, env in environments.items() if key.startswith("EndpointVariantsllm"))
-    toolkit = next(env for key, env in environments.items() if key.startswith("EndpointVariantscls"))
-    assert tgi["SM_NUM_GPUS"] == "4"
-    assert "SM_NUM_GPUS" not in toolkit
+    assert "SM_NUM_GPUS" not in next(env for key, env in environments.items() if key.startswith("EndpointVariantsllm"))
+    assert (
+        next(env for key, env in environments.items() if key.startswith("EndpointVariantssharded"))["SM_NUM_GPUS"]
+        == "4"
+    )
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("TGI runs one shard"))
+    assert len(warnings) == 1
+    assert "variants['llm']: TGI runs one shard, on 1 of the 4 GPUs of ml.g5.12xlarge" in str(warnings[0].entry.data)
 
 
 def test_tgi_variant_gpu_count_must_fit_its_instance() -> None:
@@ -237,7 +248,7 @@ def test_tgi_variant_gpu_count_must_fit_its_instance() -> None:
         environment={"SM_NUM_GPUS": "4"},
     )
     message = error_of(variant)
-    assert "environment['SM_NUM_GPUS']: '4' must be a whole number from 1 to 1, the GPUs of ml.g5.2xlarge" in message
+    assert "environment['SM_NUM_GPUS']: '4' must be '1': ml.g5.2xlarge has one GPU" in message
 
 
 def test_hub_variant_with_network_isolation() -> None:
