@@ -13,7 +13,7 @@ from constructs import Construct
 from ._validation import Problems
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_task
-from .images import Serving, resolve_serving
+from .images import Serving, loads_from_model_dir, resolve_serving
 from .model_data import ModelData
 from .scripts import check_inference_script
 from .tasks import task_from_architecture
@@ -50,9 +50,7 @@ class FineTunedEndpoint(EndpointBase):
         problems.raise_if_any()
         data = ModelData.parse(model_data)
         layout = data.layout_problem
-        # A custom container may look elsewhere than /opt/ml/model: only then is it not certainly wrong.
-        custom_container = props.get("image") is not None and getattr(props["image"], "serving", None) is None
-        if layout is not None and not custom_container:
+        if layout is not None and loads_from_model_dir(props.get("image")):
             problems.add_message(layout.message())
             problems.raise_if_any()
         directory = data.local_directory

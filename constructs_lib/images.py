@@ -56,6 +56,15 @@ class Serving(str, enum.Enum):  # noqa: UP042 (the public contract: str mixin, s
     """Text Embeddings Inference, for embedding and sentence-similarity models."""
 
 
+def loads_from_model_dir(image: object) -> bool:
+    """Whether a model with ``image`` (``None``: the default image) is known to load from ``/opt/ml/model``.
+
+    Every image of a known serving stack does; where a custom image (``serving`` unknown) looks is
+    its own business. ``image`` is not type-checked here: props are checked later, with the others.
+    """
+    return image is None or getattr(image, "serving", None) is not None
+
+
 def resolve_serving(serving: Serving, *, task: str | None, custom_script: bool) -> Serving:
     """Resolve :attr:`Serving.AUTO` to a concrete serving stack; explicit values are returned as-is.
 

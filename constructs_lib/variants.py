@@ -26,7 +26,7 @@ from constructs import Construct
 
 from ._validation import ConfigurationError, Problems, is_number, is_unresolved
 from .features import EndpointFeature
-from .images import InferenceImage, Serving, resolve_serving
+from .images import InferenceImage, Serving, loads_from_model_dir, resolve_serving
 from .inference_modes import check_config_keys, is_whole
 from .instances import Processor, instance_spec, instance_type_problem, processor_for
 from .model_data import ModelData
@@ -147,8 +147,7 @@ class ModelVariant:
                 problems.add_message(str(error))
             else:
                 layout = data.layout_problem
-                custom_container = self.image is not None and getattr(self.image, "serving", None) is None
-                if layout is not None and not custom_container:
+                if layout is not None and loads_from_model_dir(self.image):
                     problems.add_message(layout.message(f"{prop}.model_data"))
         sub = Problems(prop)
         check_task(self.task, sub)

@@ -43,6 +43,15 @@ def models(template: Template) -> dict[str, dict[str, Any]]:
     return resources(template, "AWS::SageMaker::Model")
 
 
+def variant_environment(template: Template, name: str) -> dict[str, str]:
+    """The container environment of variant ``name``'s model (``<endpoint>/Variants/<name>/Model``)."""
+    for logical_id, model in models(template).items():
+        if logical_id.startswith(f"EndpointVariants{name}"):
+            environment: dict[str, str] = model["Properties"]["PrimaryContainer"]["Environment"]
+            return environment
+    raise AssertionError(f"no model for variant {name!r}")
+
+
 def error_of(*variants: Any, kind: str = "tuned", **props: Any) -> str:
     with pytest.raises(ConfigurationError) as error:
         build(kind, new_stack(), variants=list(variants), **props)
@@ -225,15 +234,9 @@ def test_tgi_variant_on_a_multi_gpu_instance_without_a_shard_count_is_a_warning(
         environment={"SM_NUM_GPUS": "4"},
     )
     build("hub", stack, variants=[llm, sharded])
-    environments = {
-        key: value["Properties"]["PrimaryContainer"]["Environment"]
-        for key, value in models(Template.from_stack(stack)).items()
-    }
-    assert "SM_NUM_GPUS" not in next(env for key, env in environments.items() if key.startswith("EndpointVariantsllm"))
-    assert (
-        next(env for key, env in environments.items() if key.startswith("EndpointVariantssharded"))["SM_NUM_GPUS"]
-        == "4"
-    )
+    template = Template.from_stack(stack)
+    assert "SM_NUM_GPUS" not in variant_environment(template, "llm")
+    assert variant_environment(template, "sharded")["SM_NUM_GPUS"] == "4"
     warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("TGI runs one shard"))
     assert len(warnings) == 1
     assert "variants['llm']: TGI runs one shard, on 1 of the 4 GPUs of ml.g5.12xlarge" in str(warnings[0].entry.data)
