@@ -381,8 +381,8 @@ def _number(prop: str, value: Any) -> float:
 
 # CloudWatch's limits on an alarm's evaluation range (period x evaluation periods), enforced by
 # PutMetricAlarm at deploy time: one day for periods under an hour, seven days otherwise.
-_SHORT_PERIOD_RANGE_SECONDS = 86_400
-_LONG_PERIOD_RANGE_SECONDS = 604_800
+_SHORT_PERIOD_RANGE = (86_400, "1 day", "under")
+_LONG_PERIOD_RANGE = (604_800, "7 days", "of at least")
 
 
 def _check_period(seconds: float, problems: Problems) -> None:
@@ -397,15 +397,14 @@ def _check_period(seconds: float, problems: Problems) -> None:
 
 
 def _check_evaluation_range(period_seconds: float, evaluation_periods: int, problems: Problems) -> None:
-    limit = _SHORT_PERIOD_RANGE_SECONDS if period_seconds < 3600 else _LONG_PERIOD_RANGE_SECONDS
+    limit, span, which = _SHORT_PERIOD_RANGE if period_seconds < 3600 else _LONG_PERIOD_RANGE
     if period_seconds * evaluation_periods > limit:
         problems.add(
             "evaluation_periods",
             evaluation_periods,
             f"times period ({period_seconds:g} s) is {period_seconds * evaluation_periods:g} s; CloudWatch allows at "
-            f"most {limit:,} s ({'1 day' if limit == _SHORT_PERIOD_RANGE_SECONDS else '7 days'}) for a period "
-            f"{'under' if limit == _SHORT_PERIOD_RANGE_SECONDS else 'of at least'} 1 hour: at most "
-            f"{int(limit // period_seconds)} evaluation periods of {period_seconds:g} s",
+            f"most {limit:,} s ({span}) for a period {which} 1 hour: at most {int(limit // period_seconds)} "
+            f"evaluation periods of {period_seconds:g} s",
         )
 
 
