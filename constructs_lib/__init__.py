@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .images import ImageConfig, InferenceImage, Serving
     from .inference_modes import AsyncInference, ServerlessInference, async_inference_locations
     from .instances import INSTANCE_CATALOGUE, InstanceSpec, InstanceType, Processor
-    from .model_data import ModelData, ModelDataConfig
+    from .model_data import ArchiveLayoutProblem, ModelData, ModelDataConfig
     from .monitoring import EndpointAlarms
     from .repack import ScriptRepack
     from .scripts import ScriptReport, check_inference_script
@@ -53,6 +53,7 @@ _EXPORTS = {
     "InstanceFit": "sizing",
     "InstanceSpec": "instances",
     "InstanceType": "instances",
+    "ArchiveLayoutProblem": "model_data",
     "ModelData": "model_data",
     "ModelDataConfig": "model_data",
     "ModelProfile": "hub",
@@ -91,6 +92,7 @@ __all__ = [
     "DEFAULT_INSTANCE_TYPE",
     "INSTANCE_CATALOGUE",
     "AsyncInference",
+    "ArchiveLayoutProblem",
     "AutoScaling",
     "ConfigurationError",
     "CustomScriptEndpoint",
