@@ -90,6 +90,7 @@ class CustomScriptEndpoint(EndpointBase):
             entry_point=entry_point,
             script_warnings=report.warnings,
             script_loads_model=loads_model,
+            script=code_path / entry_point,
             local_directory=data.local_directory,
         )
         super().__init__(scope, id, source=source, props=props)

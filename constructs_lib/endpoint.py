@@ -34,6 +34,7 @@ from .images import ImageConfig, InferenceImage, Serving, resolve_serving
 from .instances import InstanceSpec, Processor, instance_spec, instance_type_problem, processor_for
 from .model_data import ModelData, ModelDataConfig
 from .monitoring import EndpointMetrics, safe_tag_value
+from .scripts import script_grammar_problem
 from .sizing import (
     TGI_MIN_STARTUP_TIMEOUT_SECONDS,
     DeploymentPlan,
@@ -252,6 +253,8 @@ class ModelSource:
     """Local model directory, when there is one."""
     script_loads_model: bool = False
     """The custom script defines ``model_fn`` (it, not the toolkit's float32 loader, decides the dtype)."""
+    script: Path | None = None
+    """The inference script shipped under ``code/``, checked against the image's Python once it is known."""
 
 
 _HF_TOKEN_VALUE = re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")
@@ -395,6 +398,7 @@ class EndpointBase(EndpointMetrics, Construct):
         )
         self.image_uri: str = image_config.image_uri
         """URI of the serving container image."""
+        self._check_script_grammar(source.script, image_config, problems)
         model_data_config = source.model_data.bind(self, self.role) if source.model_data else None
         environment = self._environment(props, problems)
         problems.raise_if_any()
@@ -412,6 +416,15 @@ class EndpointBase(EndpointMetrics, Construct):
         self._add_tags(props)
         for warning in source.script_warnings:
             Annotations.of(self).add_warning_v2("constructs-lib:script", warning)
+
+    @staticmethod
+    def _check_script_grammar(script: Path | None, image: ImageConfig, problems: Problems) -> None:
+        """The script was parsed with the synth's Python; the toolkit imports it with the image's."""
+        if script is None or image.python_version is None or image.serving is not Serving.INFERENCE_TOOLKIT:
+            return
+        problem = script_grammar_problem(script, image.python_version)
+        if problem is not None:
+            problems.add_message(problem)
 
     # ----------------------------------------------------------------------------------- props
     def _check_prop_names(self, props: Mapping[str, Any]) -> None:

@@ -54,12 +54,13 @@ class FineTunedEndpoint(EndpointBase):
             problems.add_message(layout.message())
             problems.raise_if_any()
         directory = data.local_directory
-        script_warnings = _check_shipped_script(directory, task, props) if directory is not None else None
+        script = _shipped_script(directory, props) if directory is not None else None
+        script_warnings = _check_shipped_script(script, task, props) if script is not None else None
         if task is None and directory is not None and script_warnings is None:
             check_task_inferable(directory, problems)
             problems.raise_if_any()
         source = ModelSource(
-            task=task, model_data=data, local_directory=directory, script_warnings=script_warnings or ()
+            task=task, model_data=data, local_directory=directory, script_warnings=script_warnings or (), script=script
         )
         super().__init__(scope, id, source=source, props=props)
         if layout is not None:
@@ -67,18 +68,21 @@ class FineTunedEndpoint(EndpointBase):
             Annotations.of(self).add_warning_v2("constructs-lib:archive-layout", layout.message() + note)
 
 
-def _check_shipped_script(directory: Path, task: str | None, props: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """Check the ``code/`` script a model directory ships (``None`` when it ships none).
+def _shipped_script(directory: Path, props: Mapping[str, Any]) -> Path | None:
+    """The ``code/`` script a model directory ships (``None`` when it ships none)."""
+    program = (props.get("environment") or {}).get("SAGEMAKER_PROGRAM")
+    entry_point = program if isinstance(program, str) and program.endswith(".py") and "/" not in program else None
+    script = directory / "code" / (entry_point or _DEFAULT_ENTRY_POINT)
+    return script if script.is_file() else None
+
+
+def _check_shipped_script(script: Path, task: str | None, props: Mapping[str, Any]) -> tuple[str, ...]:
+    """Check the ``code/`` script a model directory ships; its warnings.
 
     The toolkit imports ``code/inference.py`` (or ``SAGEMAKER_PROGRAM``) whenever it exists, so a
     broken one must fail the synth as it would for ``CustomScriptEndpoint``. TGI and TEI ignore it,
     which deserves a warning: whoever put it there expects it to run.
     """
-    program = (props.get("environment") or {}).get("SAGEMAKER_PROGRAM")
-    entry_point = program if isinstance(program, str) and program.endswith(".py") and "/" not in program else None
-    script = directory / "code" / (entry_point or _DEFAULT_ENTRY_POINT)
-    if not script.is_file():
-        return None
     serving = _requested_serving(task, props)
     if serving is not Serving.INFERENCE_TOOLKIT:
         return (f"{script} is not run: {serving.name} ignores inference scripts, only the inference toolkit runs them",)

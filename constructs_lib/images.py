@@ -96,6 +96,9 @@ class ImageConfig:
     """ARN of the repository that pull access was granted on."""
     serving: Serving | None
     """The serving stack the image runs; ``None`` when unknown (custom images)."""
+    python_version: tuple[int, int] | None = None
+    """The Python that runs in the image (from the DLC tag, e.g. ``py312`` is ``(3, 12)``);
+    ``None`` when unknown (custom images)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,11 +213,29 @@ class _ResolvedDlc:
     account_table: str
     regions: tuple[str, ...]
     description: str
+    python_version: tuple[int, int]
 
 
 def _resolved(item: Mapping[str, Any], family: str, tag: str, description: str) -> _ResolvedDlc:
     regions = tuple(_catalogue()["region_sets"][item["regions"]])
-    return _ResolvedDlc(item["repository"], tag, _family(family)["accounts"], regions, description)
+    python = _python_version(item["py"])
+    return _ResolvedDlc(item["repository"], tag, _family(family)["accounts"], regions, description, python)
+
+
+def _python_version(tag_part: str) -> tuple[int, int]:
+    """``py312`` -> ``(3, 12)``: the DLC tags' spelling of the image's Python."""
+    return 3, int(tag_part.removeprefix("py3"))
+
+
+@functools.cache
+def newest_toolkit_python() -> tuple[int, int]:
+    """The newest Python a catalogued inference-toolkit DLC runs (the images that run user scripts)."""
+    return max(
+        _python_version(item["py"])
+        for family in (_TOOLKIT, _NEURONX)
+        for entry in _family(family)["versions"].values()
+        for item in entry["pytorch"].values()
+    )
 
 
 def _describe_instance(instance_type: str | None) -> str:
@@ -455,7 +476,13 @@ class _DlcImage(InferenceImage):
             account = _account_from_mapping(facts, image)
             uri = f"{account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{image.repository}:{image.tag}"
             arn = _repository_arn(facts, image.repository, account=account)
-        config = ImageConfig(image_uri=uri, repository_name=image.repository, repository_arn=arn, serving=self._serving)
+        config = ImageConfig(
+            image_uri=uri,
+            repository_name=image.repository,
+            repository_arn=arn,
+            serving=self._serving,
+            python_version=image.python_version,
+        )
         return config, _pull_statements(arn)
 
 

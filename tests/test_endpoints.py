@@ -552,3 +552,63 @@ def test_fine_tuned_shipped_script_honours_sagemaker_program(tmp_path: Path) -> 
         environment={"SAGEMAKER_PROGRAM": "serve.py"},
     )
     assert container(Template.from_stack(stack))["Environment"]["SAGEMAKER_PROGRAM"] == "serve.py"
+
+
+_PATTERN_MATCHING_SCRIPT = """\
+def predict_fn(data, model):
+    match data:
+        case {"inputs": text}:
+            return model(text)
+    return model(data)
+"""
+
+
+def test_script_syntax_the_image_python_lacks_fails_the_synth(tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text(_PATTERN_MATCHING_SCRIPT)
+    old_image = InferenceImage.huggingface(transformers_version="4.26.0")  # a py39 image
+    with pytest.raises(ConfigurationError) as caught:
+        CustomScriptEndpoint(
+            new_stack(), "E", code_dir=code, model_id=SST2, instance_type="ml.g5.xlarge", image=old_image
+        )
+    message = str(caught.value)
+    assert "Pattern matching is only supported in Python 3.10 and greater, but the image runs Python 3.9" in message
+    assert str(code / "inference.py") in message
+    # The default image runs a Python that has the syntax.
+    stack = new_stack()
+    CustomScriptEndpoint(stack, "E", code_dir=code, model_id=SST2, instance_type="ml.g5.xlarge")
+    assert "-py312-" in container(Template.from_stack(stack))["Image"]
+
+
+def test_script_grammar_follows_the_neuron_image_python(tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    handler = "def predict_fn(data, model):\n    try:\n        return model(data)\n"
+    (code / "inference.py").write_text(handler + "    except* ValueError:\n        return None\n")
+    with pytest.raises(ConfigurationError, match=r"Exception groups .* but the image runs Python 3\.10"):
+        CustomScriptEndpoint(new_stack(), "E", code_dir=code, model_id=SST2, instance_type="ml.inf2.xlarge")
+
+
+def test_shipped_script_grammar_is_checked_only_where_the_toolkit_imports_it(tmp_path: Path) -> None:
+    model = _model_directory_with_script(tmp_path / "m", _PATTERN_MATCHING_SCRIPT)
+    old_image = InferenceImage.huggingface(transformers_version="4.26.0")
+    with pytest.raises(ConfigurationError, match="Pattern matching is only supported"):
+        FineTunedEndpoint(
+            new_stack(),
+            "E",
+            model_data=str(model),
+            task="text-classification",
+            instance_type="ml.g5.xlarge",
+            image=old_image,
+        )
+    # A custom image's Python is unknown: nothing to compare against.
+    uri = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/my-server:1.0"
+    FineTunedEndpoint(
+        new_stack(),
+        "E",
+        model_data=str(model),
+        task="text-classification",
+        instance_type="ml.g5.xlarge",
+        image=InferenceImage.from_uri(uri, serving=Serving.INFERENCE_TOOLKIT),
+    )
