@@ -218,6 +218,7 @@ _PERCENT_FIELDS = (
     "gpu_memory_utilization_percent",
     "disk_utilization_percent",
 )
+_DEFAULT_EVALUATION_PERIODS = 3
 _CONFIG_KEYS = frozenset(
     {*_PERCENT_FIELDS, "model_latency_p99_ms", "period_seconds", "evaluation_periods", "datapoints_to_alarm"}
 )
@@ -256,7 +257,7 @@ class EndpointAlarms:
         gpu_memory_utilization_percent: float | None = 95.0,
         disk_utilization_percent: float | None = 90.0,
         period: Duration | None = None,
-        evaluation_periods: int = 3,
+        evaluation_periods: int = _DEFAULT_EVALUATION_PERIODS,
         datapoints_to_alarm: int | None = None,
         alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
         ok_actions: Sequence[cloudwatch.IAlarmAction] = (),
@@ -340,15 +341,24 @@ class EndpointAlarms:
                 f"alarms: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {allowed_list(_CONFIG_KEYS)}"
             )
         kwargs: dict[str, Any] = {key: data[key] for key in _PERCENT_FIELDS if key in data}
-        if data.get("model_latency_p99_ms") is not None:
-            kwargs["model_latency_p99"] = Duration.millis(
-                _number("alarms.model_latency_p99_ms", data["model_latency_p99_ms"])
-            )
-        if data.get("period_seconds") is not None:
-            kwargs["period"] = Duration.seconds(_number("alarms.period_seconds", data["period_seconds"]))
         for key in ("evaluation_periods", "datapoints_to_alarm"):
             if key in data:
                 kwargs[key] = data[key]
+        # The keys that differ from the constructor's are checked here, so errors name the key in the file.
+        problems = Problems("alarms")
+        if data.get("model_latency_p99_ms") is not None:
+            latency_ms = _number("alarms.model_latency_p99_ms", data["model_latency_p99_ms"])
+            if latency_ms <= 0:
+                problems.add("alarms.model_latency_p99_ms", data["model_latency_p99_ms"], "must be positive")
+            kwargs["model_latency_p99"] = Duration.millis(latency_ms)
+        if data.get("period_seconds") is not None:
+            period_seconds = _number("alarms.period_seconds", data["period_seconds"])
+            _check_period(period_seconds, problems, prop="alarms.period_seconds")
+            evaluation_periods = kwargs.get("evaluation_periods", _DEFAULT_EVALUATION_PERIODS)
+            if not problems and _is_int(evaluation_periods) and evaluation_periods >= 1:
+                _check_evaluation_range(period_seconds, evaluation_periods, problems, period_name="period_seconds")
+            kwargs["period"] = Duration.seconds(period_seconds)
+        problems.raise_if_any()
         return cls(**kwargs)
 
     def to_config(self) -> dict[str, Any]:
@@ -385,26 +395,28 @@ _SHORT_PERIOD_RANGE = (86_400, "1 day", "under")
 _LONG_PERIOD_RANGE = (604_800, "7 days", "of at least")
 
 
-def _check_period(seconds: float, problems: Problems) -> None:
+def _check_period(seconds: float, problems: Problems, *, prop: str = "period") -> None:
     # CloudWatch also takes 10, 20 and 30 s, but only for high-resolution metrics: SageMaker's are
     # per minute, and a sub-minute alarm on them sits in INSUFFICIENT_DATA most of the time.
     if not (seconds >= 60 and seconds % 60 == 0 and seconds <= 86_400):
         problems.add(
-            "period",
+            prop,
             f"{seconds:g} seconds",
             "must be a multiple of 60 s up to 1 day (SageMaker publishes endpoint metrics once a minute)",
         )
 
 
-def _check_evaluation_range(period_seconds: float, evaluation_periods: int, problems: Problems) -> None:
+def _check_evaluation_range(
+    period_seconds: float, evaluation_periods: int, problems: Problems, *, period_name: str = "period"
+) -> None:
     limit, span, which = _SHORT_PERIOD_RANGE if period_seconds < 3600 else _LONG_PERIOD_RANGE
     if period_seconds * evaluation_periods > limit:
         problems.add(
             "evaluation_periods",
             evaluation_periods,
-            f"times period ({period_seconds:g} s) is {period_seconds * evaluation_periods:g} s; CloudWatch allows at "
-            f"most {limit:,} s ({span}) for a period {which} 1 hour: at most {int(limit // period_seconds)} "
-            f"evaluation periods of {period_seconds:g} s",
+            f"times {period_name} ({period_seconds:g} s) is {period_seconds * evaluation_periods:g} s; "
+            f"CloudWatch allows at most {limit:,} s ({span}) for a period {which} 1 hour: "
+            f"at most {int(limit // period_seconds)} evaluation periods of {period_seconds:g} s",
         )
 
 

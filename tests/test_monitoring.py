@@ -335,6 +335,14 @@ def test_alarm_config_true_is_the_defaults() -> None:
         ({"model_latency_p99_ms": "fast"}, "alarms.model_latency_p99_ms: 'fast' must be a number"),
         ({"error_5xx_rate_percent": 200}, "error_5xx_rate_percent: 200"),
         (False, "must be true or an object"),
+        # The file's keys, not the constructor's (period, model_latency_p99), are named.
+        ({"period_seconds": 30}, "alarms.period_seconds: '30 seconds' must be a multiple of 60 s up to 1 day"),
+        ({"model_latency_p99_ms": 0}, "alarms.model_latency_p99_ms: 0 must be positive"),
+        (
+            {"period_seconds": 600, "evaluation_periods": 200},
+            "evaluation_periods: 200 times period_seconds (600 s) is 120000 s; CloudWatch allows at most 86,400 s",
+        ),
+        ({"period_seconds": 86400, "evaluation_periods": 8}, "at most 7 evaluation periods of 86400 s"),
     ],
 )
 def test_alarm_config_rejects_bad_input(config: Any, message: str) -> None:
