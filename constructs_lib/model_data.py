@@ -248,17 +248,29 @@ class _StagedArchive(ModelData):
 class ArchiveLayoutProblem:
     """A local archive that extracts to no model files at ``/opt/ml/model``, where serving stacks look.
 
-    Either every entry sits under one top-level directory (``tar czf m.tar.gz my-model/``: SageMaker
-    extracts it to ``/opt/ml/model/my-model/``), or the archive holds no files at all.
+    Every entry sits under one top-level directory (``tar czf m.tar.gz my-model/``: SageMaker
+    extracts it to ``/opt/ml/model/my-model/``), or under several (``tar czf m.tar.gz my-model/ code/``),
+    or the archive holds no files at all.
     """
 
     path: Path
     """The archive."""
     directory: str | None
-    """The one top-level directory everything is under; ``None`` for an archive without files."""
+    """The one top-level directory everything is under; ``None`` for an archive without files, or
+    with several top-level directories (see ``directories``)."""
+    directories: tuple[str, ...] = ()
+    """The top-level directories, when there are several (``code/`` included) and no file at the root."""
 
     def message(self, prop: str = "model_data") -> str:
         """What is wrong, naming the prop, the archive and how to rebuild it."""
+        if self.directories:
+            listed = ", ".join(f"{name + '/'!r}" for name in self.directories)
+            return (
+                f"{prop}: {describe(str(self.path))} has no files at its root, only the directories {listed}; "
+                "SageMaker extracts the archive into /opt/ml/model, where the serving stack looks for the model "
+                "files (config.json, the weights): rebuild it with them at the root and any code/ beside them "
+                "(`tar czf model.tar.gz -C model_dir .` with code/ inside model_dir), or pass the model directory"
+            )
         if self.directory is None:
             return (
                 f"{prop}: {describe(str(self.path))} holds no files; expected the model files at the archive "
@@ -317,16 +329,16 @@ def _layout_problem(path: Path, size: int, mtime_ns: int, inode: int) -> Archive
                     return None  # a file at the root: the layout SageMaker expects
                 if parts:
                     top_directories.add(parts[0])
-                if len(top_directories) > 1:
-                    return None  # several directories: not the one-directory mistake, and not judged
                 # Checked before the next header is read: reading it means decompressing this member.
                 if tar.offset > _LAYOUT_SCAN_BYTES:
                     return None
     if not top_directories:
         return ArchiveLayoutProblem(path, None)
-    directory = top_directories.pop()
-    # Only code/: a script whose model_fn finds the model itself, not a model one directory down.
-    return None if directory == "code" else ArchiveLayoutProblem(path, directory)
+    if top_directories == {"code"}:
+        return None  # only a script, whose model_fn finds the model itself: not a model one directory down
+    if len(top_directories) == 1:
+        return ArchiveLayoutProblem(path, top_directories.pop())
+    return ArchiveLayoutProblem(path, None, tuple(sorted(top_directories)))
 
 
 class _LocalArchive(_StagedArchive):

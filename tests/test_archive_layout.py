@@ -93,8 +93,8 @@ def test_archive_made_inside_the_model_directory_builds(tmp_path: Path) -> None:
         # Subdirectories before the files at the root (sentence-transformers, code/): a normal layout.
         {"code/": None, "code/inference.py": b"x = 1\n", "config.json": CONFIG},
         {"1_Pooling/": None, "1_Pooling/config.json": b"{}", "./config.json": CONFIG},
-        # Two top-level directories and no root file is wrong too, but not the one-directory mistake.
-        {"a/": None, "a/config.json": CONFIG, "b/": None, "b/x": b"y"},
+        # diffusers: one directory per component, model_index.json at the root after them.
+        {"unet/": None, "unet/config.json": b"{}", "vae/": None, "vae/config.json": b"{}", "model_index.json": b"{}"},
     ],
 )
 def test_other_layouts_are_not_reported_as_nested(tmp_path: Path, entries: dict[str, bytes | None]) -> None:
@@ -127,6 +127,15 @@ def test_large_subdirectory_before_the_root_files_is_not_reported(tmp_path: Path
         ({}, "holds no files; expected the model files at the archive root"),
         ({"./": None}, "holds no files"),
         ({"empty/": None}, "holds everything under 'empty/'"),
+        # `tar czf model.tar.gz my-model/ code/`: the model one level down, next to the code.
+        (
+            {"my-model/": None, "my-model/config.json": CONFIG, "code/": None, "code/inference.py": b"x = 1\n"},
+            "has no files at its root, only the directories 'code/', 'my-model/'; SageMaker extracts",
+        ),
+        (
+            {"a/": None, "a/config.json": CONFIG, "b/": None, "b/x": b"y"},
+            "has no files at its root, only the directories 'a/', 'b/'",
+        ),
     ],
 )
 def test_archives_without_files_at_the_root_are_an_error(
