@@ -74,7 +74,8 @@ def check_hub_reference(model_id: str, revision: str | None, problems: Problems)
         problems.add(
             "revision",
             revision,
-            "is not a valid revision: a branch, tag or commit sha (letters, digits, '.', '_', '-', '/')",
+            "is not a valid revision: a branch, tag or commit sha as git names them (letters, digits, '.', '_', "
+            "'-', '/'; no '..', no empty part, no part starting with '.' or ending in '.lock', no final '.')",
         )
 
 
@@ -98,9 +99,11 @@ def _is_valid_repo_id(model_id: str) -> bool:
 
 
 def _is_valid_revision(revision: object) -> bool:
-    if not isinstance(revision, str):
+    """A branch, tag or commit as git names them (``git check-ref-format``), e.g. ``refs/pr/1``."""
+    if not isinstance(revision, str) or not _REVISION.match(revision) or ".." in revision:
         return False
-    return bool(_REVISION.match(revision)) and ".." not in revision and "//" not in revision
+    parts = revision.split("/")
+    return revision[-1] != "." and all(part and part[0] != "." and not part.endswith(".lock") for part in parts)
 
 
 def check_task(task: str | None, problems: Problems) -> None:

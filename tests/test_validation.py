@@ -19,6 +19,8 @@ from constructs_lib import (
     ModelVariant,
     Serving,
 )
+from constructs_lib._validation import Problems
+from constructs_lib.hub_model import check_hub_reference
 
 from .support import new_stack
 
@@ -95,10 +97,19 @@ def test_malformed_model_id(model_id: str) -> None:
     assert f"model_id: {model_id!r}" in message
 
 
-@pytest.mark.parametrize("revision", ["bad revision", "../main", "a//b"])
+@pytest.mark.parametrize(
+    "revision", ["bad revision", "../main", "a//b", "main/", "v1.", "feature/.hidden", "release.lock", "a..b"]
+)
 def test_malformed_revision(revision: str) -> None:
     message = hub_error(revision=revision)
     assert f"revision: {revision!r} is not a valid revision" in message
+
+
+@pytest.mark.parametrize("revision", ["main", "v1.0.2", "refs/pr/12", "release/2024_10", "a" * 40, "my.lock-branch"])
+def test_git_ref_revisions_are_accepted(revision: str) -> None:
+    problems = Problems("test")
+    check_hub_reference("org/model", revision, problems)
+    assert not problems
 
 
 def test_transformers_version_not_in_the_catalogue() -> None:
