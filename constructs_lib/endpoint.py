@@ -20,7 +20,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct, Node
 
 from ._grants import StackFacts, Statement, acknowledge_wildcards, allow, grant_statements, policy_document, stack_facts
-from ._validation import ConfigurationError, Problems, allowed_list, duration_seconds, is_unresolved
+from ._validation import ConfigurationError, Problems, allowed_list, describe, duration_seconds, is_unresolved
 from .features import EndpointFeature, features_for, merge_properties
 from .hub import (
     HubAccessError,
@@ -30,7 +30,14 @@ from .hub import (
     ModelProfile,
     profile_from_directory,
 )
-from .images import ImageConfig, InferenceImage, Serving, resolve_serving
+from .images import (
+    ImageConfig,
+    InferenceImage,
+    Serving,
+    catalogued_tgi_version,
+    resolve_serving,
+    tgi_reads_max_input_length,
+)
 from .instances import InstanceSpec, Processor, instance_spec, instance_type_problem, processor_for
 from .model_data import ModelData, ModelDataConfig
 from .monitoring import EndpointMetrics, safe_tag_value
@@ -42,7 +49,7 @@ from .sizing import (
     plan_deployment,
     selection_conflicts,
 )
-from .tasks import serving_task_problem
+from .tasks import serving_task_problem, toolkit_task_problem
 
 if TYPE_CHECKING:
     # Types of props only: importing these modules (and registering them with jsii) is left to
@@ -467,6 +474,8 @@ class EndpointBase(EndpointMetrics, Construct):
         mismatch = serving_task_problem(serving.value, self._source.task)
         if mismatch:
             problems.add("serving" if image_serving is None else "image", serving.name, mismatch)
+        if serving is Serving.INFERENCE_TOOLKIT and not self._source.script_loads_model:
+            self._check_toolkit_task(problems)
         if custom_script and serving is not Serving.INFERENCE_TOOLKIT:
             problems.add(
                 "serving",
@@ -475,6 +484,13 @@ class EndpointBase(EndpointMetrics, Construct):
                 "loads code/inference.py",
             )
         return serving
+
+    def _check_toolkit_task(self, problems: Problems) -> None:
+        problem = toolkit_task_problem(self.task)
+        if problem is None:
+            return
+        origin = "" if self._source.task else " (the model's pipeline tag on the Hub)"
+        problems.add_message(f"task: {describe(self.task)}{origin} {problem}")
 
     def _check_scalars(self, props: Mapping[str, Any], problems: Problems) -> None:
         count = props.get("instance_count", 1)
@@ -645,6 +661,9 @@ class EndpointBase(EndpointMetrics, Construct):
     def _environment(self, props: Mapping[str, Any], problems: Problems) -> dict[str, str]:
         environment = serving_environment(self._source, self.serving, self.task)
         sizing = self._sizing_environment()
+        tgi_version = catalogued_tgi_version(props.get("image")) if self.serving is Serving.TGI else None
+        if tgi_reads_max_input_length(tgi_version) and _INPUT_TOKENS in sizing:
+            sizing[_LEGACY_INPUT_TOKENS] = sizing.pop(_INPUT_TOKENS)
         environment.update(sizing)
         for feature in self._features:
             environment.update(feature.environment(self, props))
@@ -660,11 +679,33 @@ class EndpointBase(EndpointMetrics, Construct):
                 )
             elif owner and key in environment and environment[key] != value:
                 problems.add(f"environment[{key!r}]", value, f"conflicts with the {owner} prop; set it there")
+            elif name_problem := self._input_tokens_name_problem(key, tgi_version, {**sizing, **user}):
+                problems.add(f"environment[{key!r}]", value, name_problem)
             elif not is_unresolved(value):
                 self._check_sizing_override(key, value, sizing, problems)
         environment.update(user)
         _check_environment(environment, problems)
         return environment
+
+    def _input_tokens_name_problem(
+        self, key: str, tgi_version: str | None, environment: Mapping[str, Any]
+    ) -> str | None:
+        """TGI's input limit has two names over time, and each version reads only one of them."""
+        if self.serving is not Serving.TGI or key not in (_INPUT_TOKENS, _LEGACY_INPUT_TOKENS):
+            return None
+        fix = "set instance_selection=SizingOptions(max_input_tokens=...), which writes the name the image reads"
+        if tgi_reads_max_input_length(tgi_version):
+            if key == _INPUT_TOKENS:
+                return f"is not read by TGI {tgi_version}: before 2.0 the variable is {_LEGACY_INPUT_TOKENS}; {fix}"
+            return None
+        if key == _LEGACY_INPUT_TOKENS and _INPUT_TOKENS in environment:
+            consequence = (
+                f"TGI {tgi_version} refuses to start with both"
+                if tgi_version
+                else f"TGI 2.0 and later refuse to start with both, and earlier versions ignore {_INPUT_TOKENS}"
+            )
+            return f"is the name TGI read before 2.0, and {_INPUT_TOKENS} is set as well: {consequence}; {fix}"
+        return None
 
     def _sizing_environment(self) -> dict[str, str]:
         """The TGI settings the sizing decided; without a profile, at least the instance's GPU count."""
@@ -881,10 +922,15 @@ _PROP_OWNED_VARIABLES = {
 }
 
 
+# TGI's input limit: MAX_INPUT_LENGTH before TGI 2.0, MAX_INPUT_TOKENS since (2.0 refuses to start with both).
+_INPUT_TOKENS = "MAX_INPUT_TOKENS"
+_LEGACY_INPUT_TOKENS = "MAX_INPUT_LENGTH"
+
 # TGI settings the instance sizing computes from the memory left after the weights, and the
 # SizingOptions field that sets each one so that the fit check takes it into account.
 _SIZING_VARIABLES = {
-    "MAX_INPUT_TOKENS": "max_input_tokens",
+    _INPUT_TOKENS: "max_input_tokens",
+    _LEGACY_INPUT_TOKENS: "max_input_tokens",
     "MAX_TOTAL_TOKENS": "max_total_tokens",
     "MAX_BATCH_PREFILL_TOKENS": "max_batch_prefill_tokens",
     "MAX_BATCH_TOTAL_TOKENS": "max_batch_total_tokens",

@@ -15,7 +15,7 @@ from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_task
 from .images import Serving, loads_from_model_dir, resolve_serving
 from .model_data import ModelData
-from .scripts import check_inference_script
+from .scripts import ScriptReport, check_inference_script
 from .tasks import task_from_architecture
 
 
@@ -55,12 +55,17 @@ class FineTunedEndpoint(EndpointBase):
             problems.raise_if_any()
         directory = data.local_directory
         script = _shipped_script(directory, props) if directory is not None else None
-        script_warnings = _check_shipped_script(script, task, props) if script is not None else None
-        if task is None and directory is not None and script_warnings is None:
+        report = _check_shipped_script(script, task, props) if script is not None else None
+        if task is None and directory is not None and report is None:
             check_task_inferable(directory, problems)
             problems.raise_if_any()
         source = ModelSource(
-            task=task, model_data=data, local_directory=directory, script_warnings=script_warnings or (), script=script
+            task=task,
+            model_data=data,
+            local_directory=directory,
+            script_warnings=report.warnings if report else (),
+            script=script,
+            script_loads_model=report is not None and "model_fn" in report.handlers,
         )
         super().__init__(scope, id, source=source, props=props)
         if layout is not None:
@@ -76,8 +81,8 @@ def _shipped_script(directory: Path, props: Mapping[str, Any]) -> Path | None:
     return script if script.is_file() else None
 
 
-def _check_shipped_script(script: Path, task: str | None, props: Mapping[str, Any]) -> tuple[str, ...]:
-    """Check the ``code/`` script a model directory ships; its warnings.
+def _check_shipped_script(script: Path, task: str | None, props: Mapping[str, Any]) -> ScriptReport:
+    """Check the ``code/`` script a model directory ships.
 
     The toolkit imports ``code/inference.py`` (or ``SAGEMAKER_PROGRAM``) whenever it exists, so a
     broken one must fail the synth as it would for ``CustomScriptEndpoint``. TGI and TEI ignore it,
@@ -85,8 +90,9 @@ def _check_shipped_script(script: Path, task: str | None, props: Mapping[str, An
     """
     serving = _requested_serving(task, props)
     if serving is not Serving.INFERENCE_TOOLKIT:
-        return (f"{script} is not run: {serving.name} ignores inference scripts, only the inference toolkit runs them",)
-    return check_inference_script(script.parent, script.name).warnings
+        ignored = f"{script} is not run: {serving.name} ignores inference scripts, only the inference toolkit runs them"
+        return ScriptReport(path=script, handlers=(), uses_context=(), warnings=(ignored,))
+    return check_inference_script(script.parent, script.name)
 
 
 def _requested_serving(task: str | None, props: Mapping[str, Any]) -> Serving:

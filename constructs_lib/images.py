@@ -592,6 +592,21 @@ class _ToolkitImage(_DlcImage):
         return _resolved(item, family, tag, description)
 
 
+def catalogued_tgi_version(image: InferenceImage | None) -> str | None:
+    """The TGI version an endpoint with ``image`` runs (``None`` = the default image), when it is a
+    catalogued TGI image; ``None`` for other and custom images, or a version not in the catalogue."""
+    if image is None:
+        return _lookup(_TGI, None)
+    if isinstance(image, _TaggedImage) and image.serving is Serving.TGI:
+        return _lookup(_TGI, image._version)
+    return None
+
+
+def tgi_reads_max_input_length(version: str | None) -> bool:
+    """TGI before 2.0 reads ``MAX_INPUT_LENGTH``; 2.0 renamed it ``MAX_INPUT_TOKENS``."""
+    return version is not None and _version_key(version) < (2,)
+
+
 class _TaggedImage(_DlcImage):
     """TGI and TEI: one tag prefix per version, the processor picks the family."""
 

@@ -106,6 +106,23 @@ def serving_task_problem(serving: str, task: str | None) -> str | None:
     )
 
 
+TEI_ONLY_TASKS: frozenset[str] = frozenset({"sentence-similarity"})
+"""Hub pipeline tags that no transformers pipeline implements: the inference toolkit's default
+``model_fn`` builds ``pipeline(HF_TASK)`` and fails at start-up with ``Unknown task``."""
+
+
+def toolkit_task_problem(task: str | None) -> str | None:
+    """Why the inference toolkit's default handlers cannot serve ``task`` (``None`` when they can)."""
+    if task is None or canonical_task(task) not in TEI_ONLY_TASKS:
+        return None
+    return (
+        "is a Hub pipeline tag, not a transformers pipeline: the inference toolkit's default model_fn cannot "
+        "build it, and the endpoint would fail at start-up; serve it with Serving.TEI (what Serving.AUTO picks "
+        "for it), pass task='feature-extraction' for the toolkit's embeddings, or load the model in your own "
+        "model_fn"
+    )
+
+
 def default_serving(task: str | None) -> str:
     """The serving stack ``Serving.AUTO`` picks for a model without a custom script, as a ``Serving``
     value: ``tgi`` for text generation, ``tei`` for embeddings, ``inference-toolkit`` otherwise.
@@ -120,7 +137,14 @@ def default_serving(task: str | None) -> str:
     return "inference-toolkit"
 
 
-__all__ = ["KNOWN_TASKS", "canonical_task", "default_serving", "serving_task_problem", "task_problem"]
+__all__ = [
+    "KNOWN_TASKS",
+    "canonical_task",
+    "default_serving",
+    "serving_task_problem",
+    "task_problem",
+    "toolkit_task_problem",
+]
 
 
 # The inference toolkit's table (transformers_utils.ARCHITECTURES_2_TASK), in its order: it scans

@@ -24,13 +24,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ._validation import ConfigurationError, Problems, is_number, is_unresolved
+from ._validation import ConfigurationError, Problems, describe, is_number, is_unresolved
 from .features import EndpointFeature
 from .images import InferenceImage, Serving, loads_from_model_dir, resolve_serving
 from .inference_modes import check_config_keys, is_whole
 from .instances import Processor, instance_spec, instance_type_problem, processor_for
 from .model_data import ModelData
-from .tasks import serving_task_problem
+from .tasks import serving_task_problem, toolkit_task_problem
 
 if TYPE_CHECKING:
     from .endpoint import EndpointBase
@@ -298,6 +298,10 @@ class VariantsFeature(EndpointFeature):
         mismatch = serving_task_problem(serving.value, variant.task)  # the variant's own task only
         if mismatch:
             problems.add(f"{prop}.serving", serving.name, mismatch)
+        task = variant.task or endpoint.task
+        if serving is Serving.INFERENCE_TOOLKIT and (toolkit_problem := toolkit_task_problem(task)):
+            inherited = "" if variant.task else " (the endpoint's task)"
+            problems.add_message(f"{prop}.task: {describe(task)}{inherited} {toolkit_problem}")
         if instance_type is not None and not is_unresolved(instance_type):
             if serving is Serving.TGI and processor_for(instance_type) is not Processor.GPU:
                 problems.add(
@@ -322,7 +326,6 @@ class VariantsFeature(EndpointFeature):
             )
         from .endpoint import _PROP_OWNED_VARIABLES, ModelSource, holds_hf_token, serving_environment
 
-        task = variant.task or endpoint.task
         derived = serving_environment(ModelSource(model_id=variant.model_id, task=task), serving, task)
         for key, value in (variant.environment or {}).items():
             owner = _PROP_OWNED_VARIABLES.get(key)

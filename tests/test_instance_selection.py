@@ -14,7 +14,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Annotations, Match, Template
 
-from constructs_lib import ConfigurationError, FineTunedEndpoint, HubModelEndpoint, Serving
+from constructs_lib import ConfigurationError, FineTunedEndpoint, HubModelEndpoint, InferenceImage, Serving
 from constructs_lib import endpoint as endpoint_module
 from constructs_lib.hub import HubLookup, ModelProfile
 from constructs_lib.security import TOKEN_VARIABLES_BY_SERVING
@@ -356,3 +356,46 @@ def test_local_directory_is_sized_from_its_safetensors_header(tmp_path: Path) ->
     endpoint = FineTunedEndpoint(stack, "Tuned", model_data=str(model))
     assert endpoint.model_profile is not None and endpoint.model_profile.parameters == 4_000_001_000
     assert endpoint.instance_type != "ml.g4dn.xlarge"
+
+
+# ------------------------------------------------------------------------ TGI's input limit name
+def test_tgi_before_2_reads_the_input_limit_as_max_input_length() -> None:
+    stack, _ = hub_endpoint(LLAMA8B_ID, instance_type="ml.g5.2xlarge", image=InferenceImage.tgi("1.4"))
+    old = container(Template.from_stack(stack))
+    assert "-tgi1.4.5-" in old["Image"]
+    assert "MAX_INPUT_TOKENS" not in old["Environment"]
+    stack, _ = hub_endpoint(LLAMA8B_ID, instance_type="ml.g5.2xlarge")
+    new = container(Template.from_stack(stack))
+    assert "MAX_INPUT_LENGTH" not in new["Environment"]
+    # The same limit, under the name each version reads.
+    assert old["Environment"]["MAX_INPUT_LENGTH"] == new["Environment"]["MAX_INPUT_TOKENS"]
+
+
+def test_the_input_limit_name_the_tgi_image_ignores_is_an_error() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(LLAMA8B_ID, image=InferenceImage.tgi("1.4.5"), environment={"MAX_INPUT_TOKENS": "2048"})
+    assert (
+        "environment['MAX_INPUT_TOKENS']: '2048' is not read by TGI 1.4.5: before 2.0 the variable is MAX_INPUT_LENGTH"
+        in str(error.value)
+    )
+    # Copied from a TGI 1.x recipe onto today's image, next to the sizing's MAX_INPUT_TOKENS.
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(LLAMA8B_ID, environment={"MAX_INPUT_LENGTH": "2048"})
+    message = str(error.value)
+    assert "environment['MAX_INPUT_LENGTH']: '2048' is the name TGI read before 2.0" in message
+    assert "refuses to start with both" in message and "SizingOptions(max_input_tokens=...)" in message
+
+
+def test_without_a_profile_the_legacy_input_limit_name_alone_is_accepted() -> None:
+    # TGI 2.0 and later still read MAX_INPUT_LENGTH when it is the only one set.
+    stack = new_stack()
+    FineTunedEndpoint(
+        stack,
+        "Llm",
+        model_data="s3://my-bucket/llm/model.tar.gz",
+        task="text-generation",
+        instance_type="ml.g5.2xlarge",
+        environment={"MAX_INPUT_LENGTH": "2048"},
+    )
+    env = container(Template.from_stack(stack))["Environment"]
+    assert env["MAX_INPUT_LENGTH"] == "2048" and "MAX_INPUT_TOKENS" not in env

@@ -16,6 +16,7 @@ from constructs_lib import (
     FineTunedEndpoint,
     HubModelEndpoint,
     InferenceImage,
+    ModelProfile,
     ModelVariant,
     Serving,
 )
@@ -485,3 +486,47 @@ def test_token_value_in_a_variant_environment_is_an_error() -> None:
     message = hub_error(task="text-classification", variants=[variant])
     assert "variants['b'].environment['SOME_KEY']: '***' puts a Hugging Face token in plain text" in message
     assert token not in message
+
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+MINILM_PROFILE = ModelProfile(parameters=22_713_216, dtype="float32", task="sentence-similarity")
+
+
+def test_sentence_similarity_on_the_toolkit_fails_the_synth() -> None:
+    # transformers has no 'sentence-similarity' pipeline: the toolkit's default model_fn dies with "Unknown task".
+    message = hub_error(
+        model_id=MINILM, task="sentence-similarity", serving=Serving.INFERENCE_TOOLKIT, model_profile=MINILM_PROFILE
+    )
+    assert "task: 'sentence-similarity' is a Hub pipeline tag, not a transformers pipeline" in message
+    assert "serve it with Serving.TEI" in message and "task='feature-extraction'" in message
+    # Serving.AUTO serves it with TEI, and the toolkit serves the pipeline that exists.
+    HubModelEndpoint(new_stack(), "Auto", model_id=MINILM, instance_type="ml.g5.xlarge", model_profile=MINILM_PROFILE)
+    HubModelEndpoint(
+        new_stack(),
+        "Toolkit",
+        model_id=MINILM,
+        task="feature-extraction",
+        serving=Serving.INFERENCE_TOOLKIT,
+        instance_type="ml.g5.xlarge",
+        model_profile=MINILM_PROFILE,
+    )
+
+
+def test_script_without_model_fn_cannot_inherit_a_tei_only_pipeline_tag(tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text("def predict_fn(data, model):\n    return model(data)\n")
+    with pytest.raises(ConfigurationError) as error:
+        CustomScriptEndpoint(
+            new_stack(), "E", code_dir=code, model_id=MINILM, instance_type="ml.g5.xlarge", model_profile=MINILM_PROFILE
+        )
+    assert "task: 'sentence-similarity' (the model's pipeline tag on the Hub) is a Hub pipeline tag" in str(error.value)
+    # A model_fn of the script's own loads the model: HF_TASK is not used to build a pipeline.
+    (code / "inference.py").write_text(
+        "from sentence_transformers import SentenceTransformer\n\n"
+        "def model_fn(model_dir):\n    return SentenceTransformer(model_dir)\n\n"
+        "def predict_fn(data, model):\n    return model.encode(data['inputs'])\n"
+    )
+    CustomScriptEndpoint(
+        new_stack(), "E", code_dir=code, model_id=MINILM, instance_type="ml.g5.xlarge", model_profile=MINILM_PROFILE
+    )

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Annotations, Match, Template
 
-from constructs_lib import ConfigurationError, InferenceImage
+from constructs_lib import ConfigurationError, FineTunedEndpoint, InferenceImage
 from constructs_lib.inference_modes import AsyncInference
 from constructs_lib.variants import ModelVariant
 
@@ -146,6 +146,26 @@ def test_variant_serving_follows_its_task_and_image() -> None:
     pinned = next(p for k, p in by_id.items() if k.startswith("EndpointVariantspinned"))["PrimaryContainer"]
     assert "/tei:" in embed["Image"] and embed["Environment"] == {"HF_MODEL_ID": "/opt/ml/model"}
     assert "transformers4.48.0" in pinned["Image"]
+
+
+def test_variant_on_the_toolkit_with_a_tei_only_task_is_an_error() -> None:
+    toolkit = InferenceImage.huggingface()
+    own = ModelVariant(name="own", model_data=CANDIDATE_URI, task="sentence-similarity", image=toolkit)
+    expected = "variants['own'].task: 'sentence-similarity' is a Hub pipeline tag, not a transformers pipeline"
+    assert expected in error_of(own)
+    # Inherited from an endpoint that TEI serves: the variant's image is the toolkit's.
+    inherited = ModelVariant(name="inherited", model_data=CANDIDATE_URI, image=toolkit)
+    with pytest.raises(ConfigurationError) as error:
+        FineTunedEndpoint(
+            new_stack(),
+            "Endpoint",
+            model_data=CANDIDATE_URI,
+            task="sentence-similarity",
+            instance_type="ml.g5.xlarge",
+            variants=[inherited],
+        )
+    expected = "variants['inherited'].task: 'sentence-similarity' (the endpoint's task) is a Hub pipeline tag"
+    assert expected in str(error.value)
 
 
 def test_variant_environment_is_added() -> None:
