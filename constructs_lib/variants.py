@@ -30,6 +30,7 @@ from .images import InferenceImage, Serving, loads_from_model_dir, resolve_servi
 from .inference_modes import check_config_keys, is_whole
 from .instances import Processor, instance_spec, instance_type_problem, processor_for
 from .model_data import ModelData
+from .sizing import TGI_MIN_STARTUP_TIMEOUT_SECONDS
 from .tasks import serving_task_problem, toolkit_task_problem
 
 if TYPE_CHECKING:
@@ -76,8 +77,9 @@ class ModelVariant:
     :default: - the endpoint's task
     """
     weight: float = 1.0
-    """Production variant: relative traffic weight (the endpoint's own model has 1.0). Shadow variant:
-    the share of requests copied to it, above 0 and at most 1.
+    """Production variant: relative traffic weight (the endpoint's own model has 1.0); 0 sends it no
+    traffic unless a request names it (``TargetVariant``). Shadow variant: the share of requests
+    copied to it, above 0 and at most 1.
 
     :default: 1.0
     """
@@ -154,8 +156,10 @@ class ModelVariant:
         problems.extend(f"{prop}.{message}" for message in sub.messages)
         weight = self.weight
         if not is_unresolved(weight):
-            if not is_number(weight) or weight <= 0:
-                problems.add(f"{prop}.weight", weight, "must be a number above 0")
+            if not is_number(weight) or weight < 0:
+                problems.add(f"{prop}.weight", weight, "must be a number of at least 0")
+            elif self.shadow is True and weight == 0:
+                problems.add(f"{prop}.weight", weight, "copies no requests: a shadow variant's weight must be above 0")
             elif self.shadow is True and weight > 1:
                 problems.add(
                     f"{prop}.weight",
@@ -443,6 +447,15 @@ def _build_variant(
         initial_variant_weight=float(variant.weight),
         instance_type=instance_type,
         initial_instance_count=variant.instance_count,
-        container_startup_health_check_timeout_in_seconds=_seconds(props.get("startup_health_check_timeout")),
+        container_startup_health_check_timeout_in_seconds=_startup_timeout_seconds(
+            _seconds(props.get("startup_health_check_timeout")), serving
+        ),
         model_data_download_timeout_in_seconds=_seconds(props.get("model_data_download_timeout")),
     )
+
+
+def _startup_timeout_seconds(given: int | None, serving: Serving) -> int | None:
+    """The endpoint's timeout; for TGI at least what any LLM needs, as for the endpoint's own model."""
+    if given is None and serving is Serving.TGI:
+        return TGI_MIN_STARTUP_TIMEOUT_SECONDS
+    return given

@@ -168,6 +168,32 @@ def test_variant_on_the_toolkit_with_a_tei_only_task_is_an_error() -> None:
     assert expected in str(error.value)
 
 
+def test_a_variant_with_weight_0_gets_only_requests_that_name_it() -> None:
+    # InitialVariantWeight 0: a challenger reached only through InvokeEndpoint's TargetVariant.
+    stack = new_stack()
+    build("hub", stack, variants=[ModelVariant(name="challenger", model_id=ROBERTA, weight=0)])
+    weights = {
+        v["VariantName"]: v["InitialVariantWeight"] for v in config_of(Template.from_stack(stack))["ProductionVariants"]
+    }
+    assert weights == {"AllTraffic": 1.0, "challenger": 0.0}
+
+
+def test_tgi_variant_gets_the_tgi_startup_timeout() -> None:
+    stack = new_stack()
+    build(
+        "hub",
+        stack,
+        variants=[
+            ModelVariant(name="llm", model_data=CANDIDATE_URI, task="text-generation", instance_type="ml.g5.2xlarge")
+        ],
+    )
+    timeouts = {
+        v["VariantName"]: v.get("ContainerStartupHealthCheckTimeoutInSeconds")
+        for v in config_of(Template.from_stack(stack))["ProductionVariants"]
+    }
+    assert timeouts == {"AllTraffic": None, "llm": 600}
+
+
 def test_variant_environment_is_added() -> None:
     stack = new_stack()
     build("tuned", stack, variants=[ModelVariant(name="b", model_id=ROBERTA, environment={"SAGEMAKER_X": "1"})])
@@ -188,8 +214,14 @@ def test_variant_environment_is_added() -> None:
         ({"name": "b", "model_id": "not a repo"}, "variants['b'].model_id: 'not a repo' is not a valid Hub"),
         ({"name": "b", "model_data": "s3://b-1/model.zip"}, "variants['b'].model_data: 's3://b-1/model.zip'"),
         ({"name": "b", "model_id": ROBERTA, "task": "text-clasification"}, "variants['b'].task: 'text-clasification'"),
-        ({"name": "b", "model_id": ROBERTA, "weight": 0}, "variants['b'].weight: 0 must be a number above 0"),
-        ({"name": "b", "model_id": ROBERTA, "weight": -1.5}, "variants['b'].weight: -1.5 must be a number above 0"),
+        (
+            {"name": "b", "model_id": ROBERTA, "weight": 0, "shadow": True},
+            "variants['b'].weight: 0 copies no requests: a shadow variant's weight must be above 0",
+        ),
+        (
+            {"name": "b", "model_id": ROBERTA, "weight": -1.5},
+            "variants['b'].weight: -1.5 must be a number of at least 0",
+        ),
         (
             {"name": "b", "model_id": ROBERTA, "weight": 2, "shadow": True},
             "variants['b'].weight: 2 is above 1: a shadow variant's weight is the share of requests copied",
