@@ -163,7 +163,8 @@ class ModelData(abc.ABC):
 
     @property
     def layout_problem(self) -> ArchiveLayoutProblem | None:
-        """Why a local archive would extract to no model files (``None`` when it would, or for other forms)."""
+        """Why a local archive or directory would put no model files at ``/opt/ml/model`` (``None`` when
+        it would, or for S3 forms)."""
         return None
 
     @abc.abstractmethod
@@ -260,9 +261,20 @@ class ArchiveLayoutProblem:
     with several top-level directories (see ``directories``)."""
     directories: tuple[str, ...] = ()
     """The top-level directories, when there are several (``code/`` included) and no file at the root."""
+    is_directory: bool = False
+    """``path`` is a local model directory (packaged as it is) rather than an archive."""
 
     def message(self, prop: str = "model_data") -> str:
         """What is wrong, naming the prop, the archive and how to rebuild it."""
+        if self.is_directory:
+            subdirectories = self.directories or ((self.directory,) if self.directory else ())
+            listed = ", ".join(f"{name + '/'!r}" for name in subdirectories)
+            hint = f" ({str(self.path / self.directory)!r})" if self.directory else ""
+            return (
+                f"{prop}: {describe(str(self.path))} has no files at its root, only {listed}; the directory is "
+                "packaged as /opt/ml/model as it is, so the model would sit one level down, where the serving "
+                f"stack does not look: pass the directory that holds config.json and the weights{hint}"
+            )
         if self.directories:
             listed = ", ".join(f"{name + '/'!r}" for name in self.directories)
             return (
@@ -363,10 +375,31 @@ class _LocalArchive(_StagedArchive):
         return packed.path, packed.asset_hash
 
 
+def _directory_layout_problem(path: Path) -> ArchiveLayoutProblem | None:
+    """A directory holding only subdirectories (``models/`` around ``my-model/``): the same mistake as
+    a nested archive. ``code/`` alone, and hidden entries, are not a model."""
+    try:
+        entries = list(path.iterdir())
+    except OSError:
+        return None
+    if any(entry.is_file() for entry in entries):
+        return None
+    subdirectories = sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+    if not subdirectories or subdirectories == ["code"]:
+        return None  # empty directories and script-only ones are reported elsewhere
+    if len(subdirectories) == 1:
+        return ArchiveLayoutProblem(path, subdirectories[0], is_directory=True)
+    return ArchiveLayoutProblem(path, None, tuple(subdirectories), is_directory=True)
+
+
 class _LocalDirectory(_StagedArchive):
     def __init__(self, path: Path, code_dir: Path | None = None) -> None:
         self._path = path
         self._code_dir = code_dir
+
+    @property
+    def layout_problem(self) -> ArchiveLayoutProblem | None:
+        return _directory_layout_problem(self._path)
 
     @property
     def local_directory(self) -> Path | None:

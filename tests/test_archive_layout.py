@@ -219,3 +219,20 @@ def test_custom_script_with_model_fn_on_a_nested_archive_is_a_warning(tmp_path: 
     Annotations.from_stack(Stack.of(endpoint)).has_warning(
         "/TestStack/Custom", Match.string_like_regexp("under 'model/'.*fine if your model_fn loads it from there")
     )
+
+
+def test_directory_holding_the_model_one_level_down_is_an_error(tmp_path: Path) -> None:
+    # model_data="models" where the model is models/my-model/: packaged as is, it lands in /opt/ml/model/my-model/.
+    model = tmp_path / "models" / "my-model"
+    model.mkdir(parents=True)
+    (model / "config.json").write_bytes(CONFIG)
+    with pytest.raises(ConfigurationError) as error:
+        fine_tuned(tmp_path / "models")
+    message = str(error.value)
+    assert f"model_data: {str(tmp_path / 'models')!r} has no files at its root, only 'my-model/'" in message
+    assert f"pass the directory that holds config.json and the weights ({str(model)!r})" in message
+    # Next to code/ it is the same mistake; code/ alone, or files at the root, are not.
+    (tmp_path / "models" / "code").mkdir()
+    problem = model_data_module.ModelData.from_asset(tmp_path / "models").layout_problem
+    assert problem is not None and "only 'code/', 'my-model/'" in problem.message()
+    assert model_data_module.ModelData.from_asset(model).layout_problem is None
