@@ -26,7 +26,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from ._grants import acknowledge_wildcard
-from ._validation import ConfigurationError, Problems, describe
+from ._validation import ConfigurationError, Problems, describe, is_unresolved
 from .features import EndpointFeature
 from .images import Serving
 
@@ -173,6 +173,16 @@ class SecurityFeature(EndpointFeature):
                 "with a customer managed key; drop encryption_key or use instances",
             )
             return
+        key_region = _arn_region(key.key_arn)
+        stack_region = Stack.of(endpoint).region
+        if key_region is not None and not is_unresolved(stack_region) and key_region != stack_region:
+            problems.add(
+                "encryption_key",
+                key.key_arn,
+                f"is a key in {key_region}, but the endpoint is in {stack_region}: SageMaker only uses KMS keys "
+                "of the endpoint's own region; use a key (or a multi-Region replica) in that region",
+            )
+            return
         spec = endpoint.instance_spec
         if spec is not None and spec.local_nvme:
             problems.add(
@@ -266,6 +276,15 @@ def secret_from_config(scope: Construct, value: str, *, id: str = "HfTokenSecret
 
 
 # ---------------------------------------------------------------------------------- helpers
+_ARN_REGION = re.compile(r"^arn:[a-z-]+:kms:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):")
+
+
+def _arn_region(arn: str) -> str | None:
+    """The region of a literal KMS ARN (``None`` for tokens and other forms)."""
+    match = _ARN_REGION.match(arn) if isinstance(arn, str) else None
+    return match.group("region") if match else None
+
+
 def _implements(value: object, *attributes: str) -> bool:
     # jsii interfaces are not runtime-checkable protocols, and imported resources are dynamic
     # proxies: check for the members we use instead.

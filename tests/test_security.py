@@ -12,7 +12,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from constructs_lib import ConfigurationError, CustomScriptEndpoint, FineTunedEndpoint, HubModelEndpoint
 from constructs_lib.inference_modes import ServerlessInference
@@ -354,6 +354,17 @@ def test_encryption_key_grants_the_role_use_of_the_key() -> None:
     assert create_grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
 
 
+def test_encryption_key_from_another_region_is_an_error() -> None:
+    stack = new_stack()
+    arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    with pytest.raises(ConfigurationError) as error:
+        tuned(stack, encryption_key=kms.Key.from_key_arn(stack, "Key", arn))
+    assert f"encryption_key: {arn!r} is a key in eu-west-1, but the endpoint is in us-east-1" in str(error.value)
+    # A key created in the stack, or any key in an environment-agnostic stack, has no region to compare.
+    agnostic = new_stack(region=None)
+    tuned(agnostic, encryption_key=kms.Key.from_key_arn(agnostic, "Key", arn))
+
+
 def test_encryption_key_must_be_a_key() -> None:
     with pytest.raises(ConfigurationError, match=r"encryption_key: 'alias/mine' must be a kms\.IKey"):
         tuned(new_stack(), encryption_key="alias/mine")
@@ -395,3 +406,22 @@ def test_every_problem_is_reported_at_once() -> None:
     assert "network_isolation: True cannot be used" in message
     assert "encryption_key: '(given)' cannot be used on ml.g5.xlarge" in message
     assert "security_groups: '(given)' only applies with vpc" in message
+
+
+def test_network_isolation_with_requirements_to_install_is_a_warning(tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text("def model_fn(model_dir):\n    return model_dir\n")
+    stack = new_stack()
+    CustomScriptEndpoint(
+        stack, "E", code_dir=code, model_data=TUNED_URI, instance_type="ml.m5.xlarge", network_isolation=True
+    )
+    find = Annotations.from_stack(stack).find_warning
+    assert find("*", Match.string_like_regexp("pip install")) == []
+    (code / "requirements.txt").write_text("langdetect==1.0.9\n")
+    stack = new_stack()
+    CustomScriptEndpoint(
+        stack, "E", code_dir=code, model_data=TUNED_URI, instance_type="ml.m5.xlarge", network_isolation=True
+    )
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("pip install"))
+    assert len(warnings) == 1 and "network_isolation" in str(warnings[0].entry.data)
