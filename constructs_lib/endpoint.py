@@ -8,13 +8,14 @@ image, and wires the SageMaker resources.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from aws_cdk import Annotations, Aws, Duration, Names, Tags
+from aws_cdk import Annotations, Aws, Duration, Names, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct, Node
@@ -49,7 +50,7 @@ from .sizing import (
     plan_deployment,
     selection_conflicts,
 )
-from .tasks import serving_task_problem, toolkit_task_problem
+from .tasks import serving_task_problem, task_problem, toolkit_task_problem
 
 if TYPE_CHECKING:
     # Types of props only: importing these modules (and registering them with jsii) is left to
@@ -383,6 +384,7 @@ class EndpointBase(EndpointMetrics, Construct):
             self, max_length=63, separator="-"
         )
         """The endpoint's name as known at synth time (``endpoint_name`` is the deploy-time attribute)."""
+        self._check_name_is_free(props.get("endpoint_name"), problems)
         for feature in self._features:
             feature.validate(self, props, problems)
         problems.raise_if_any()
@@ -408,6 +410,7 @@ class EndpointBase(EndpointMetrics, Construct):
         self._check_script_grammar(source.script, image_config, problems)
         model_data_config = source.model_data.bind(self, self.role) if source.model_data else None
         environment = self._environment(props, problems)
+        self._check_neuron_input_shapes(environment, problems)
         problems.raise_if_any()
 
         # Only a grant made through jsii (artifacts, features, a role passed in, an image that only an
@@ -423,6 +426,15 @@ class EndpointBase(EndpointMetrics, Construct):
         self._add_tags(props)
         for warning in source.script_warnings:
             Annotations.of(self).add_warning_v2("constructs-lib:script", warning)
+        requirements = source.script.parent / "requirements.txt" if source.script else None
+        if props.get("network_isolation") is True and requirements is not None and requirements.is_file():
+            # Warned, not refused: requirements already in the image, or wheels shipped in code/, still install.
+            Annotations.of(self).add_warning_v2(
+                "constructs-lib:isolated-requirements",
+                f"{requirements}: the toolkit runs pip install -r on it at start-up, and with network_isolation the "
+                "container has no network: the endpoint fails to start unless every requirement is already in the "
+                "image or shipped in code/ (pip --no-index --find-links)",
+            )
 
     @staticmethod
     def _check_script_grammar(script: Path | None, image: ImageConfig, problems: Problems) -> None:
@@ -506,6 +518,25 @@ class EndpointBase(EndpointMetrics, Construct):
                 "is not a valid endpoint name: 1-63 characters, letters, digits and hyphens, "
                 "starting and ending with a letter or digit",
             )
+
+    def _check_name_is_free(self, name: str | None, problems: Problems) -> None:
+        """A name given twice in one app and environment: the second CreateEndpoint fails mid-deploy."""
+        if name is None or is_unresolved(name):
+            return
+        stack = Stack.of(self)
+        for other in self._node.root.node.find_all():
+            if (
+                other is not self
+                and isinstance(other, EndpointBase)
+                and getattr(other, "physical_endpoint_name", None) == name
+                and _same_environment(Stack.of(other), stack)
+            ):
+                problems.add(
+                    "endpoint_name",
+                    name,
+                    f"is also the name of {other.node.path}: endpoint names are unique per account and region",
+                )
+                return
 
     def _check_volume(self, props: Mapping[str, Any], problems: Problems) -> None:
         volume = props.get("volume_size_gb")
@@ -679,19 +710,70 @@ class EndpointBase(EndpointMetrics, Construct):
                 )
             elif owner and key in environment and environment[key] != value:
                 problems.add(f"environment[{key!r}]", value, f"conflicts with the {owner} prop; set it there")
-            elif name_problem := self._input_tokens_name_problem(key, tgi_version, {**sizing, **user}):
+            elif name_problem := self._tgi_variable_problem(key, tgi_version, {**sizing, **user}):
                 problems.add(f"environment[{key!r}]", value, name_problem)
+            elif key == "HF_TASK" and (task_error := self._environment_task_problem(value)):
+                problems.add(f"environment[{key!r}]", value, task_error)
             elif not is_unresolved(value):
                 self._check_sizing_override(key, value, sizing, problems)
         environment.update(user)
         _check_environment(environment, problems)
         return environment
 
-    def _input_tokens_name_problem(
-        self, key: str, tgi_version: str | None, environment: Mapping[str, Any]
-    ) -> str | None:
-        """TGI's input limit has two names over time, and each version reads only one of them."""
-        if self.serving is not Serving.TGI or key not in (_INPUT_TOKENS, _LEGACY_INPUT_TOKENS):
+    def _check_neuron_input_shapes(self, environment: Mapping[str, Any], problems: Problems) -> None:
+        """On Inferentia the toolkit compiles the model at start-up, for fixed input shapes.
+
+        It takes them from ``config.json`` (``neuron.static_batch_size``/``static_sequence_length``, in
+        models exported with optimum-neuron) or from ``HF_OPTIMUM_SEQUENCE_LENGTH`` (and
+        ``HF_OPTIMUM_BATCH_SIZE``, default 1), and raises ``ValueError`` at start-up without either.
+        """
+        spec = self.instance_spec
+        if (
+            self.serving is not Serving.INFERENCE_TOOLKIT
+            or spec is None
+            or spec.processor is not Processor.NEURONX
+            or self._source.script_loads_model
+        ):
+            return
+        for key in _NEURON_SHAPE_VARIABLES:
+            value = environment.get(key)
+            if value is not None and not is_unresolved(value) and not _is_positive_integer_text(value):
+                problems.add(f"environment[{key!r}]", value, "must be a positive whole number, e.g. '128'")
+        if "HF_OPTIMUM_SEQUENCE_LENGTH" in environment:
+            return
+        needed = (
+            f"the inference toolkit compiles the model for {spec.name} at start-up and fails without input shapes: "
+            "set environment HF_OPTIMUM_SEQUENCE_LENGTH (and HF_OPTIMUM_BATCH_SIZE, default 1), or serve a model "
+            "exported with optimum-neuron, whose config.json carries them"
+        )
+        directory = self._source.local_directory
+        if directory is not None:
+            if not _has_neuron_static_shapes(directory / "config.json"):
+                problems.add("model_data", str(directory), f"has no neuron input shapes in config.json; {needed}")
+            return
+        Annotations.of(self).add_warning_v2(
+            "constructs-lib:neuron-input-shapes", f"Unless config.json has neuron input shapes, {needed}."
+        )
+
+    def _environment_task_problem(self, value: Any) -> str | None:
+        """``HF_TASK`` as a variable (the SageMaker SDK's way) gets the ``task`` prop's checks."""
+        if not isinstance(value, str) or is_unresolved(value) or self.serving is not Serving.INFERENCE_TOOLKIT:
+            return None
+        problem = task_problem(value)
+        if problem is None and not self._source.script_loads_model:
+            problem = toolkit_task_problem(value)
+        return problem
+
+    def _tgi_variable_problem(self, key: str, tgi_version: str | None, environment: Mapping[str, Any]) -> str | None:
+        """Variables TGI's SageMaker entrypoint or launcher would ignore, overwrite or refuse."""
+        if self.serving is not Serving.TGI:
+            return None
+        if key == "NUM_SHARD" and "SM_NUM_GPUS" in environment:
+            return (
+                f"is overwritten by the SageMaker entrypoint with SM_NUM_GPUS ({environment['SM_NUM_GPUS']}); "
+                "TGI shards over SM_NUM_GPUS GPUs"
+            )
+        if key not in (_INPUT_TOKENS, _LEGACY_INPUT_TOKENS):
             return None
         fix = "set instance_selection=SizingOptions(max_input_tokens=...), which writes the name the image reads"
         if tgi_reads_max_input_length(tgi_version):
@@ -922,6 +1004,33 @@ _PROP_OWNED_VARIABLES = {
 }
 
 
+def _same_environment(first: Stack, second: Stack) -> bool:
+    """Whether two stacks certainly deploy to one account and region: the same stack, or both
+    environments concrete and equal (agnostic stacks of one app often go to different accounts)."""
+    if first is second:
+        return True
+    pairs = ((first.account, second.account), (first.region, second.region))
+    return all(a == b and not is_unresolved(a) for a, b in pairs)
+
+
+# The input shapes the toolkit compiles an uncompiled model for on Inferentia (optimum_utils.get_input_shapes).
+_NEURON_SHAPE_VARIABLES = ("HF_OPTIMUM_SEQUENCE_LENGTH", "HF_OPTIMUM_BATCH_SIZE")
+
+
+def _is_positive_integer_text(value: Any) -> bool:
+    return isinstance(value, str) and value.isascii() and value.isdigit() and int(value) > 0
+
+
+def _has_neuron_static_shapes(config_path: Path) -> bool:
+    """Whether ``config.json`` is an optimum-neuron export with its compiled input shapes."""
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    neuron = config.get("neuron") if isinstance(config, dict) else None
+    return isinstance(neuron, dict) and bool(neuron.get("static_batch_size") and neuron.get("static_sequence_length"))
+
+
 # TGI's input limit: MAX_INPUT_LENGTH before TGI 2.0, MAX_INPUT_TOKENS since (2.0 refuses to start with both).
 _INPUT_TOKENS = "MAX_INPUT_TOKENS"
 _LEGACY_INPUT_TOKENS = "MAX_INPUT_LENGTH"
@@ -935,6 +1044,7 @@ _SIZING_VARIABLES = {
     "MAX_BATCH_PREFILL_TOKENS": "max_batch_prefill_tokens",
     "MAX_BATCH_TOTAL_TOKENS": "max_batch_total_tokens",
     "HF_MODEL_QUANTIZE": "quantize",
+    "QUANTIZE": "quantize",  # TGI's own name, which the entrypoint sets from HF_MODEL_QUANTIZE
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, Validations
+from aws_cdk import Duration, Environment, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Annotations, Match, Template
 
@@ -612,3 +612,66 @@ def test_shipped_script_grammar_is_checked_only_where_the_toolkit_imports_it(tmp
         instance_type="ml.g5.xlarge",
         image=InferenceImage.from_uri(uri, serving=Serving.INFERENCE_TOOLKIT),
     )
+
+
+# ------------------------------------------------------------------------ Inferentia input shapes
+def _neuron_warnings(stack: Any) -> list[Any]:
+    return Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("neuron input shapes"))
+
+
+def test_inferentia_without_input_shapes_warns_for_hub_models() -> None:
+    stack = new_stack()
+    HubModelEndpoint(stack, "E", model_id=SST2, task="text-classification", instance_type="ml.inf2.xlarge")
+    warnings = _neuron_warnings(stack)
+    assert len(warnings) == 1
+    assert "set environment HF_OPTIMUM_SEQUENCE_LENGTH" in json.dumps(warnings[0].entry.data)
+    stack = new_stack()
+    HubModelEndpoint(
+        stack,
+        "E",
+        model_id=SST2,
+        task="text-classification",
+        instance_type="ml.inf2.xlarge",
+        environment={"HF_OPTIMUM_SEQUENCE_LENGTH": "128", "HF_OPTIMUM_BATCH_SIZE": "4"},
+    )
+    assert _neuron_warnings(stack) == []
+    with pytest.raises(
+        ConfigurationError, match=r"environment\['HF_OPTIMUM_SEQUENCE_LENGTH'\]: '0' must be a positive"
+    ):
+        HubModelEndpoint(
+            new_stack(),
+            "E",
+            model_id=SST2,
+            task="text-classification",
+            instance_type="ml.inf2.xlarge",
+            environment={"HF_OPTIMUM_SEQUENCE_LENGTH": "0"},
+        )
+
+
+def test_inferentia_needs_the_shapes_of_a_local_model(tmp_path: Path) -> None:
+    model = _model_directory_with_script(tmp_path / "m", "def predict_fn(data, model):\n    return data\n")
+    with pytest.raises(ConfigurationError) as error:
+        FineTunedEndpoint(
+            new_stack(), "E", model_data=str(model), task="text-classification", instance_type="ml.inf2.xlarge"
+        )
+    assert f"model_data: {str(model)!r} has no neuron input shapes in config.json" in str(error.value)
+    # An optimum-neuron export records the shapes it was compiled for.
+    config = json.loads((model / "config.json").read_text())
+    config["neuron"] = {"static_batch_size": 1, "static_sequence_length": 128}
+    (model / "config.json").write_text(json.dumps(config))
+    stack = new_stack()
+    FineTunedEndpoint(stack, "E", model_data=str(model), task="text-classification", instance_type="ml.inf2.xlarge")
+    assert _neuron_warnings(stack) == []
+
+
+def test_an_endpoint_name_given_twice_in_one_environment_is_an_error() -> None:
+    stack = new_stack()
+    HubModelEndpoint(stack, "A", model_id=SST2, task="text-classification", endpoint_name="sentiment")
+    with pytest.raises(ConfigurationError) as error:
+        HubModelEndpoint(stack, "B", model_id=SST2, task="text-classification", endpoint_name="sentiment")
+    assert "endpoint_name: 'sentiment' is also the name of TestStack/A: endpoint names are unique" in str(error.value)
+    # Another stack of the app in another region, or an environment-agnostic one: no clash.
+    app = Stack.of(stack).node.root
+    for name, env in (("West", Environment(account=ACCOUNT, region="us-west-2")), ("Agnostic", None)):
+        other = Stack(app, name, env=env)
+        HubModelEndpoint(other, "A", model_id=SST2, task="text-classification", endpoint_name="sentiment")

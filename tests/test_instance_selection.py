@@ -399,3 +399,18 @@ def test_without_a_profile_the_legacy_input_limit_name_alone_is_accepted() -> No
     )
     env = container(Template.from_stack(stack))["Environment"]
     assert env["MAX_INPUT_LENGTH"] == "2048" and "MAX_INPUT_TOKENS" not in env
+
+
+def test_tgi_variables_the_entrypoint_overwrites_are_errors() -> None:
+    # The SageMaker TGI entrypoint exports NUM_SHARD=$SM_NUM_GPUS, which the library always sets on GPUs.
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(LLAMA8B_ID, environment={"NUM_SHARD": "2"})
+    assert "environment['NUM_SHARD']: '2' is overwritten by the SageMaker entrypoint with SM_NUM_GPUS (1)" in str(
+        error.value
+    )
+    # QUANTIZE is TGI's own name for HF_MODEL_QUANTIZE: the same bypass of the memory math.
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(LLAMA8B_ID, environment={"QUANTIZE": "awq"})
+    message = str(error.value)
+    assert "environment['QUANTIZE']: 'awq' bypasses the instance sizing" in message
+    assert "SizingOptions(quantize=...)" in message

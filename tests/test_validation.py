@@ -429,7 +429,7 @@ def test_fractional_autoscaling_cooldown_is_a_clear_error() -> None:
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
 def test_nan_and_infinity_are_rejected_before_they_reach_jsii(bad: float) -> None:
     # jsii cannot serialise them: the kernel would die with a JSON error instead of a message.
-    with pytest.raises(ConfigurationError, match=r"variants\['b'\].weight: -?(nan|inf) must be a number above 0"):
+    with pytest.raises(ConfigurationError, match=r"variants\['b'\].weight: -?(nan|inf) must be a number of at least 0"):
         ModelVariant(name="b", model_id=SST2, task="text-classification", weight=bad)
     with pytest.raises(ConfigurationError, match=r"target_invocations_per_instance: -?(nan|inf) must be a number"):
         AutoScaling(max_capacity=2, target_invocations_per_instance=bad)
@@ -529,4 +529,32 @@ def test_script_without_model_fn_cannot_inherit_a_tei_only_pipeline_tag(tmp_path
     )
     CustomScriptEndpoint(
         new_stack(), "E", code_dir=code, model_id=MINILM, instance_type="ml.g5.xlarge", model_profile=MINILM_PROFILE
+    )
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        ("text_classification", "is not a known Hugging Face task"),
+        ("sentence-similarity", "is a Hub pipeline tag, not a transformers pipeline"),
+    ],
+)
+def test_hf_task_in_environment_gets_the_task_checks(task: str, expected: str) -> None:
+    # The SageMaker SDK's way of giving the task: env={"HF_TASK": ...}.
+    with pytest.raises(ConfigurationError) as error:
+        FineTunedEndpoint(
+            new_stack(),
+            "E",
+            model_data="s3://my-bucket/m/model.tar.gz",
+            instance_type="ml.g5.xlarge",
+            environment={"HF_TASK": task},
+        )
+    assert f"environment['HF_TASK']: {task!r} {expected}" in str(error.value)
+    stack = new_stack()
+    FineTunedEndpoint(
+        stack,
+        "E",
+        model_data="s3://my-bucket/m/model.tar.gz",
+        instance_type="ml.g5.xlarge",
+        environment={"HF_TASK": "sentiment-analysis"},
     )
