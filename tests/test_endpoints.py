@@ -592,26 +592,22 @@ def test_script_grammar_follows_the_neuron_image_python(tmp_path: Path) -> None:
 
 def test_shipped_script_grammar_is_checked_only_where_the_toolkit_imports_it(tmp_path: Path) -> None:
     model = _model_directory_with_script(tmp_path / "m", _PATTERN_MATCHING_SCRIPT)
-    old_image = InferenceImage.huggingface(transformers_version="4.26.0")
-    with pytest.raises(ConfigurationError, match="Pattern matching is only supported"):
-        FineTunedEndpoint(
+
+    def tuned_on(image: InferenceImage) -> FineTunedEndpoint:
+        return FineTunedEndpoint(
             new_stack(),
             "E",
             model_data=str(model),
             task="text-classification",
             instance_type="ml.g5.xlarge",
-            image=old_image,
+            image=image,
         )
+
+    with pytest.raises(ConfigurationError, match="Pattern matching is only supported"):
+        tuned_on(InferenceImage.huggingface(transformers_version="4.26.0"))
     # A custom image's Python is unknown: nothing to compare against.
     uri = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/my-server:1.0"
-    FineTunedEndpoint(
-        new_stack(),
-        "E",
-        model_data=str(model),
-        task="text-classification",
-        instance_type="ml.g5.xlarge",
-        image=InferenceImage.from_uri(uri, serving=Serving.INFERENCE_TOOLKIT),
-    )
+    tuned_on(InferenceImage.from_uri(uri, serving=Serving.INFERENCE_TOOLKIT))
 
 
 # ------------------------------------------------------------------------ Inferentia input shapes
@@ -619,33 +615,23 @@ def _neuron_warnings(stack: Any) -> list[Any]:
     return Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("neuron input shapes"))
 
 
-def test_inferentia_without_input_shapes_warns_for_hub_models() -> None:
-    stack = new_stack()
-    HubModelEndpoint(stack, "E", model_id=SST2, task="text-classification", instance_type="ml.inf2.xlarge")
-    warnings = _neuron_warnings(stack)
-    assert len(warnings) == 1
-    assert "set environment HF_OPTIMUM_SEQUENCE_LENGTH" in json.dumps(warnings[0].entry.data)
+def _hub_on_inf2(environment: dict[str, str] | None = None) -> Any:
     stack = new_stack()
     HubModelEndpoint(
-        stack,
-        "E",
-        model_id=SST2,
-        task="text-classification",
-        instance_type="ml.inf2.xlarge",
-        environment={"HF_OPTIMUM_SEQUENCE_LENGTH": "128", "HF_OPTIMUM_BATCH_SIZE": "4"},
+        stack, "E", model_id=SST2, task="text-classification", instance_type="ml.inf2.xlarge", environment=environment
     )
-    assert _neuron_warnings(stack) == []
+    return stack
+
+
+def test_inferentia_without_input_shapes_warns_for_hub_models() -> None:
+    warnings = _neuron_warnings(_hub_on_inf2())
+    assert len(warnings) == 1
+    assert "set environment HF_OPTIMUM_SEQUENCE_LENGTH" in json.dumps(warnings[0].entry.data)
+    assert _neuron_warnings(_hub_on_inf2({"HF_OPTIMUM_SEQUENCE_LENGTH": "128", "HF_OPTIMUM_BATCH_SIZE": "4"})) == []
     with pytest.raises(
         ConfigurationError, match=r"environment\['HF_OPTIMUM_SEQUENCE_LENGTH'\]: '0' must be a positive"
     ):
-        HubModelEndpoint(
-            new_stack(),
-            "E",
-            model_id=SST2,
-            task="text-classification",
-            instance_type="ml.inf2.xlarge",
-            environment={"HF_OPTIMUM_SEQUENCE_LENGTH": "0"},
-        )
+        _hub_on_inf2({"HF_OPTIMUM_SEQUENCE_LENGTH": "0"})
 
 
 def test_inferentia_needs_the_shapes_of_a_local_model(tmp_path: Path) -> None:

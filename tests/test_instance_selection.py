@@ -286,18 +286,24 @@ def test_tgi_settings_in_environment_must_go_through_the_sizing(variable: str, v
     assert f"SizingOptions({option}=...)" in message
 
 
-def test_without_a_profile_tgi_settings_in_environment_are_the_users_to_make() -> None:
-    # No memory math to contradict: the environment is the only way to set them.
+def _unprofiled_llm_environment(instance_type: str, environment: dict[str, str]) -> dict[str, str]:
+    """The container environment of a TGI model from S3, whose size (profile) is unknown."""
     stack = new_stack()
     FineTunedEndpoint(
         stack,
         "Llm",
         model_data="s3://my-bucket/llm/model.tar.gz",
         task="text-generation",
-        instance_type="ml.g5.12xlarge",
-        environment={"MAX_INPUT_TOKENS": "8000", "SM_NUM_GPUS": "2"},
+        instance_type=instance_type,
+        environment=environment,
     )
-    env = container(Template.from_stack(stack))["Environment"]
+    result: dict[str, str] = container(Template.from_stack(stack))["Environment"]
+    return result
+
+
+def test_without_a_profile_tgi_settings_in_environment_are_the_users_to_make() -> None:
+    # No memory math to contradict: the environment is the only way to set them.
+    env = _unprofiled_llm_environment("ml.g5.12xlarge", {"MAX_INPUT_TOKENS": "8000", "SM_NUM_GPUS": "2"})
     assert (env["MAX_INPUT_TOKENS"], env["SM_NUM_GPUS"]) == ("8000", "2")
     with pytest.raises(
         ConfigurationError, match=re.escape("must be a whole number from 1 to 4, the GPUs of ml.g5.12xlarge")
@@ -388,16 +394,7 @@ def test_the_input_limit_name_the_tgi_image_ignores_is_an_error() -> None:
 
 def test_without_a_profile_the_legacy_input_limit_name_alone_is_accepted() -> None:
     # TGI 2.0 and later still read MAX_INPUT_LENGTH when it is the only one set.
-    stack = new_stack()
-    FineTunedEndpoint(
-        stack,
-        "Llm",
-        model_data="s3://my-bucket/llm/model.tar.gz",
-        task="text-generation",
-        instance_type="ml.g5.2xlarge",
-        environment={"MAX_INPUT_LENGTH": "2048"},
-    )
-    env = container(Template.from_stack(stack))["Environment"]
+    env = _unprofiled_llm_environment("ml.g5.2xlarge", {"MAX_INPUT_LENGTH": "2048"})
     assert env["MAX_INPUT_LENGTH"] == "2048" and "MAX_INPUT_TOKENS" not in env
 
 
