@@ -50,7 +50,15 @@ from .sizing import (
     plan_deployment,
     selection_conflicts,
 )
-from .tasks import serving_task_problem, task_problem, toolkit_task_problem
+from .tasks import (
+    default_serving,
+    serving_task_problem,
+    task_architecture_problem,
+    task_problem,
+    tei_architecture_warning,
+    toolkit_task_problem,
+    untrained_head_warning,
+)
 
 if TYPE_CHECKING:
     # Types of props only: importing these modules (and registering them with jsii) is left to
@@ -480,7 +488,13 @@ class EndpointBase(EndpointMetrics, Construct):
                 "stack from the task (TGI for 'text-generation', TEI for embeddings, the toolkit otherwise); "
                 "pass task=... or serving=...",
             )
-        serving = image_serving or resolve_serving(requested, task=self.task, custom_script=custom_script)
+        architecture = self.model_profile.architecture if self.model_profile else None
+        serving = image_serving or resolve_serving(
+            requested, task=self.task, custom_script=custom_script, architecture=architecture
+        )
+        self._check_task_fits_architecture(serving, architecture, problems)
+        if requested is Serving.AUTO and image_serving is None:
+            self._note_embeddings_fallback(serving, architecture)
         # Only a task the user gave: a Hub pipeline tag (e.g. 'translation' on a decoder LLM) says
         # less about what TGI can serve than the model's architecture does.
         mismatch = serving_task_problem(serving.value, self._source.task)
@@ -496,6 +510,33 @@ class EndpointBase(EndpointMetrics, Construct):
                 "loads code/inference.py",
             )
         return serving
+
+    def _check_task_fits_architecture(self, serving: Serving, architecture: str | None, problems: Problems) -> None:
+        """A task the user gave that the model's architecture cannot serve, and TEI on a family it does not load.
+
+        Only a given task is held against the architecture: a Hub pipeline tag describes the model.
+        """
+        given = self._source.task
+        if not self._source.script_loads_model:
+            if (problem := task_architecture_problem(given, architecture)) is not None:
+                problems.add("task", given, problem)
+            elif (warning := untrained_head_warning(given, architecture)) is not None:
+                Annotations.of(self).add_warning_v2("constructs-lib:task-architecture", warning)
+        if serving is Serving.TEI and (tei_warning := tei_architecture_warning(architecture)) is not None:
+            Annotations.of(self).add_warning_v2("constructs-lib:tei-architecture", tei_warning)
+
+    def _note_embeddings_fallback(self, serving: Serving, architecture: str | None) -> None:
+        """Say so when AUTO sent embeddings to the toolkit because TEI does not load the architecture."""
+        if (
+            serving is Serving.INFERENCE_TOOLKIT
+            and self._source.entry_point is None
+            and Serving(default_serving(self.task)) is Serving.TEI
+        ):
+            Annotations.of(self).add_info(
+                f"Serving.AUTO serves {self.task!r} with the inference toolkit, not Text Embeddings Inference: TEI "
+                f"does not load {architecture} models. The toolkit's feature-extraction pipeline returns one vector "
+                "per token, not a pooled sentence embedding."
+            )
 
     def _check_toolkit_task(self, problems: Problems) -> None:
         problem = toolkit_task_problem(self.task)
@@ -761,7 +802,8 @@ class EndpointBase(EndpointMetrics, Construct):
             return None
         problem = task_problem(value)
         if problem is None and not self._source.script_loads_model:
-            problem = toolkit_task_problem(value)
+            architecture = self.model_profile.architecture if self.model_profile else None
+            problem = toolkit_task_problem(value) or task_architecture_problem(value, architecture)
         return problem
 
     def _tgi_variable_problem(self, key: str, tgi_version: str | None, environment: Mapping[str, Any]) -> str | None:

@@ -16,7 +16,7 @@ from .hub_model import check_task
 from .images import Serving, loads_from_model_dir, resolve_serving
 from .model_data import ModelData
 from .scripts import ScriptReport, check_inference_script
-from .tasks import task_from_architecture
+from .tasks import inferred_task_problem
 
 
 class FineTunedEndpoint(EndpointBase):
@@ -88,22 +88,40 @@ def _check_shipped_script(script: Path, task: str | None, props: Mapping[str, An
     broken one must fail the synth as it would for ``CustomScriptEndpoint``. TGI and TEI ignore it,
     which deserves a warning: whoever put it there expects it to run.
     """
-    serving = _requested_serving(task, props)
+    serving = _requested_serving(task, script.parent.parent, props)
     if serving is not Serving.INFERENCE_TOOLKIT:
         ignored = f"{script} is not run: {serving.name} ignores inference scripts, only the inference toolkit runs them"
         return ScriptReport(path=script, handlers=(), uses_context=(), warnings=(ignored,))
     return check_inference_script(script.parent, script.name)
 
 
-def _requested_serving(task: str | None, props: Mapping[str, Any]) -> Serving:
+def _requested_serving(task: str | None, directory: Path, props: Mapping[str, Any]) -> Serving:
     """The serving stack the endpoint will resolve to (the base's rule, before it has run)."""
     image = props.get("image")
     if image is not None and getattr(image, "serving", None) is not None:
         return Serving(image.serving)
     requested = props.get("serving", Serving.AUTO)
     return resolve_serving(
-        requested if isinstance(requested, Serving) else Serving.AUTO, task=task, custom_script=False
+        requested if isinstance(requested, Serving) else Serving.AUTO,
+        task=task,
+        custom_script=False,
+        architecture=_first_architecture(_read_config(directory) or {}),
     )
+
+
+def _read_config(model_dir: Path) -> dict[str, Any] | None:
+    """``config.json`` of a local model directory (``None`` when missing or not a JSON object)."""
+    try:
+        config = json.loads((model_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def _first_architecture(config: Mapping[str, Any]) -> str | None:
+    architectures = config.get("architectures")
+    first = architectures[0] if isinstance(architectures, list) and architectures else None
+    return first if isinstance(first, str) else None
 
 
 _DEFAULT_ENTRY_POINT = "inference.py"  # what the toolkit imports from code/ without SAGEMAKER_PROGRAM
@@ -116,17 +134,10 @@ def check_task_inferable(model_dir: Path, problems: Problems) -> None:
     and fails there, after a full deploy, when it cannot.
     """
     config_path = model_dir / "config.json"
-    try:
-        config = json.loads(config_path.read_text())
-    except (OSError, ValueError):
+    config = _read_config(model_dir)
+    if config is None:
         problems.add("task", None, f"must be set: {config_path} is missing or not JSON, so no task can be inferred")
         return
-    architectures = config.get("architectures") or []
-    architecture = architectures[0] if architectures else None
-    if not isinstance(architecture, str) or task_from_architecture(architecture) is None:
-        problems.add(
-            "task",
-            None,
-            f"must be set: the inference toolkit cannot infer a task from architecture {architecture!r} "
-            f"in {config_path}; pass task='...' (e.g. 'text-classification')",
-        )
+    problem = inferred_task_problem(_first_architecture(config))
+    if problem is not None:
+        problems.add("task", None, f"must be set: {problem} (in {config_path}); pass task='...'")

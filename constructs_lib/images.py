@@ -65,22 +65,25 @@ def loads_from_model_dir(image: object) -> bool:
     return image is None or getattr(image, "serving", None) is not None
 
 
-def resolve_serving(serving: Serving, *, task: str | None, custom_script: bool) -> Serving:
+def resolve_serving(
+    serving: Serving, *, task: str | None, custom_script: bool, architecture: str | None = None
+) -> Serving:
     """Resolve :attr:`Serving.AUTO` to a concrete serving stack; explicit values are returned as-is.
 
     AUTO picks the inference toolkit when a custom script is used (only the toolkit runs
-    ``inference.py``), TGI for ``text-generation``, TEI for ``feature-extraction`` and
-    ``sentence-similarity``, and the inference toolkit for every other task.
+    ``inference.py``), TGI for ``text-generation``, TEI for ``feature-extraction`` (of an
+    architecture TEI loads) and ``sentence-similarity``, and the inference toolkit for every other task.
 
     :param serving: the requested serving stack.
     :param task: the model's pipeline task; ``None`` when unknown.
     :param custom_script: whether the model ships a custom ``inference.py``.
+    :param architecture: ``config.json``'s first architecture; ``None`` when unknown.
     """
     if serving is not Serving.AUTO:
         return serving
     if custom_script:
         return Serving.INFERENCE_TOOLKIT
-    return Serving(default_serving(task))
+    return Serving(default_serving(task, architecture))
 
 
 @dataclass(frozen=True)

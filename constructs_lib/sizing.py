@@ -95,10 +95,11 @@ def quantized_bytes_per_parameter(quantize: str) -> float:
 
 def resolve_serving(serving: str, profile: ModelProfile) -> str:
     """Normalise a serving kind (a string or ``Serving`` member); ``auto`` picks by the model's task:
-    TEI for embeddings, TGI for text generation, the inference toolkit otherwise."""
+    TEI for embeddings (of an architecture TEI loads), TGI for text generation, the inference toolkit
+    otherwise."""
     value = str(getattr(serving, "value", serving)).lower()
     if value == "auto":
-        return default_serving(profile.task)
+        return default_serving(profile.task, profile.architecture)
     if value not in SERVING_KINDS:
         raise ConfigurationError(
             f"serving: {describe(serving)} is not allowed; allowed: {allowed_list((*SERVING_KINDS, 'auto'))}"

@@ -123,27 +123,179 @@ def toolkit_task_problem(task: str | None) -> str | None:
     )
 
 
-def default_serving(task: str | None) -> str:
+def default_serving(task: str | None, architecture: str | None = None) -> str:
     """The serving stack ``Serving.AUTO`` picks for a model without a custom script, as a ``Serving``
     value: ``tgi`` for text generation, ``tei`` for embeddings, ``inference-toolkit`` otherwise.
+
+    ``feature-extraction`` of a model whose architecture TEI does not load (GPT-2, T5 encoders...)
+    goes to the inference toolkit, which embeds with any transformers model, rather than to a TEI
+    container that would fail at start-up.
 
     The one table both the constructs and ``recommend`` read, so that a preview never differs from
     the synth.
     """
     if task in TGI_TASKS:
         return "tgi"
-    if task in TEI_TASKS:
+    if task in TEI_TASKS and (task in TEI_ONLY_TASKS or tei_loads(architecture)):
         return "tei"
     return "inference-toolkit"
+
+
+_TEI_FAMILIES: tuple[str, ...] = (
+    "Bert",
+    "Camembert",
+    "DistilBert",
+    "Gemma3",
+    "Gte",
+    "JinaBert",
+    "MPNet",
+    "Mistral",
+    "ModernBert",
+    "NewForSequenceClassification",  # Alibaba GTE v1.5 (model_type "new")
+    "NewModel",
+    "NomicBert",
+    "Qwen2",
+    "Qwen3",
+    "Roberta",
+    "XLMRoberta",
+)
+"""Architecture name prefixes of the model families Text Embeddings Inference loads (its "supported
+models" page: BERT, CamemBERT, RoBERTa, XLM-RoBERTa, DistilBERT, Nomic, JinaBERT, Mistral, Alibaba GTE,
+Qwen2, Qwen3, MPNet, ModernBERT, Gemma3). TEI adds families over time, so a miss is only a warning
+(or, for ``Serving.AUTO``, a reason to pick the inference toolkit, which loads every family)."""
+
+
+def tei_loads(architecture: str | None) -> bool:
+    """Whether TEI loads a model of ``architecture`` (``True`` when the architecture is unknown)."""
+    return architecture is None or architecture.startswith(_TEI_FAMILIES)
+
+
+def tei_architecture_warning(architecture: str | None) -> str | None:
+    """A warning when TEI would likely fail to load a model of ``architecture``."""
+    if tei_loads(architecture):
+        return None
+    return (
+        f"Text Embeddings Inference loads BERT, RoBERTa, XLM-RoBERTa, DistilBERT, Nomic, JinaBERT, MPNet, "
+        f"ModernBERT, Mistral, GTE, Qwen2/3 and Gemma3 models, and the model's architecture is {architecture}: "
+        "the container will likely fail at start-up; use Serving.INFERENCE_TOOLKIT with task='feature-extraction'"
+    )
+
+
+# Checkpoints whose only head is a classifier: nothing in them can generate text.
+_CLASSIFIER_HEADS: tuple[str, ...] = (
+    "ForAudioClassification",
+    "ForCTC",
+    "ForImageClassification",
+    "ForMultipleChoice",
+    "ForObjectDetection",
+    "ForQuestionAnswering",
+    "ForSemanticSegmentation",
+    "ForSequenceClassification",
+    "ForTokenClassification",
+)
+_LANGUAGE_MODEL_HEADS: tuple[str, ...] = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
+_GENERATIVE_TASKS: frozenset[str] = frozenset(
+    {"text-generation", "text2text-generation", "summarization", "translation", "image-text-to-text"}
+)
+# Tasks whose pipeline loads a task-specific head (AutoModelFor<Task>) from the checkpoint.
+_HEAD_TASKS: frozenset[str] = frozenset(
+    {
+        "fill-mask",
+        "question-answering",
+        "table-question-answering",
+        "text-classification",
+        "token-classification",
+        "zero-shot-classification",
+    }
+)
+
+
+def _is_generative(task: str) -> bool:
+    return canonical_task(task) in _GENERATIVE_TASKS or _TRANSLATION_PAIR.match(task) is not None
+
+
+def task_architecture_problem(task: str | None, architecture: str | None) -> str | None:
+    """Why no server can run ``task`` with a checkpoint of ``architecture`` (``None`` when one can,
+    or when either is unknown): a generative task on a checkpoint whose only head is a classifier.
+
+    ``Serving.AUTO`` would send ``text-generation`` of a sentiment classifier to TGI, which cannot
+    load it; the toolkit's pipeline cannot either.
+    """
+    if task is None or architecture is None or not _is_generative(task):
+        return None
+    if not architecture.endswith(_CLASSIFIER_HEADS):
+        return None
+    return (
+        f"cannot be served with this model: its architecture {architecture} has a classifier head and no "
+        f"language-model head to generate with; use the task the model was trained for "
+        f"({task_from_architecture(architecture) or 'its pipeline tag on the Hub'}) or a generative model"
+    )
+
+
+def untrained_head_warning(task: str | None, architecture: str | None) -> str | None:
+    """A warning when the pipeline for ``task`` would put an untrained head on a language model:
+    ``text-classification`` of ``LlamaForCausalLM`` starts, and returns meaningless labels."""
+    if task is None or architecture is None or canonical_task(task) not in _HEAD_TASKS:
+        return None
+    if not architecture.endswith(_LANGUAGE_MODEL_HEADS):
+        return None
+    return (
+        f"Task {task!r} loads a {canonical_task(task)} head, and the model's architecture {architecture} is a "
+        "language model without one: the pipeline either fails at start-up or adds a randomly initialised "
+        "head whose answers mean nothing. Check the model id, or use a task the model was trained for."
+    )
+
+
+# Families the toolkit's suffix table maps to text2text-generation (…ForConditionalGeneration,
+# …EncoderDecoderModel) although AutoModelForSeq2SeqLM cannot load them: the pipeline that can.
+_NOT_TEXT2TEXT_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("Whisper", "automatic-speech-recognition"),
+    ("Speech2Text", "automatic-speech-recognition"),
+    ("SpeechEncoderDecoder", "automatic-speech-recognition"),
+    ("VisionEncoderDecoder", "image-to-text"),
+    ("Blip", "image-to-text"),
+    ("Pix2Struct", "image-to-text"),
+    ("Kosmos2", "image-to-text"),
+    ("Llava", "image-text-to-text"),
+    ("Idefics", "image-text-to-text"),
+    ("PaliGemma", "image-text-to-text"),
+    ("Qwen2VL", "image-text-to-text"),
+    ("Qwen2_5_VL", "image-text-to-text"),
+    ("Mllama", "image-text-to-text"),
+    ("Gemma3ForConditionalGeneration", "image-text-to-text"),
+    ("Musicgen", "text-to-audio"),
+)
+
+
+def inferred_task_problem(architecture: str | None) -> str | None:
+    """Why the toolkit, left to infer the task from ``architecture`` (no ``HF_TASK``), would fail at
+    start-up; ``None`` when the inferred task is one its pipeline can load."""
+    if not isinstance(architecture, str) or (task := task_from_architecture(architecture)) is None:
+        return f"the inference toolkit cannot infer a task from architecture {architecture!r}"
+    if task not in PIPELINE_TASKS:
+        return f"the inference toolkit infers task {task!r} from architecture {architecture}, and no pipeline serves it"
+    if task == "text2text-generation":
+        for family, right_task in _NOT_TEXT2TEXT_FAMILIES:
+            if architecture.startswith(family):
+                return (
+                    f"the inference toolkit infers task 'text2text-generation' from architecture {architecture}, "
+                    f"which that pipeline cannot load; this model is served as {right_task!r}"
+                )
+    return None
 
 
 __all__ = [
     "KNOWN_TASKS",
     "canonical_task",
     "default_serving",
+    "inferred_task_problem",
     "serving_task_problem",
+    "task_architecture_problem",
     "task_problem",
+    "tei_architecture_warning",
+    "tei_loads",
     "toolkit_task_problem",
+    "untrained_head_warning",
 ]
 
 

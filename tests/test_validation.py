@@ -193,8 +193,10 @@ def test_explicit_serving_must_serve_the_task(serving: Serving, task: str) -> No
     ("serving", "task"), [(Serving.TGI, "text2text-generation"), (Serving.TEI, "text-classification")]
 )
 def test_explicit_serving_accepts_the_tasks_it_serves(serving: Serving, task: str) -> None:
+    # A model that can serve the task: SST-2 is a classifier and cannot generate (test_task_architecture.py).
+    model_id = "gpt2" if serving is Serving.TGI else SST2
     endpoint = HubModelEndpoint(
-        new_stack(), "Endpoint", model_id=SST2, task=task, instance_type="ml.g5.xlarge", serving=serving
+        new_stack(), "Endpoint", model_id=model_id, task=task, instance_type="ml.g5.xlarge", serving=serving
     )
     assert endpoint.serving is serving
 

@@ -1,0 +1,210 @@
+"""A task must fit the model's architecture, and Serving.AUTO must pick a server that loads it.
+
+Before these checks, SST-2 with ``task="text-generation"`` went to TGI and GPT-2 with
+``task="feature-extraction"`` went to TEI; both synthesized and failed at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk.assertions import Annotations, Match
+
+from constructs_lib import (
+    ConfigurationError,
+    CustomScriptEndpoint,
+    FineTunedEndpoint,
+    HubModelEndpoint,
+    ModelProfile,
+    Serving,
+)
+from constructs_lib.sizing import resolve_serving
+from constructs_lib.tasks import default_serving, inferred_task_problem, task_architecture_problem, tei_loads
+
+from .support import SST2, container, new_stack, synth
+
+BGE = "BAAI/bge-small-en-v1.5"  # BertModel, cached in tests/data/hub.context.json
+QWEN = "Qwen/Qwen2.5-0.5B-Instruct"  # Qwen2ForCausalLM
+
+
+def hub_endpoint(model_id: str, **props: Any) -> HubModelEndpoint:
+    props.setdefault("instance_type", "ml.g5.xlarge")
+    return HubModelEndpoint(new_stack(), "Endpoint", model_id=model_id, **props)
+
+
+def hub_error(model_id: str, **props: Any) -> str:
+    with pytest.raises(ConfigurationError) as error:
+        hub_endpoint(model_id, **props)
+    return str(error.value)
+
+
+def warnings(endpoint: HubModelEndpoint, pattern: str) -> list[Any]:
+    found: list[Any] = Annotations.from_stack(Stack.of(endpoint)).find_warning("*", Match.string_like_regexp(pattern))
+    return found
+
+
+@pytest.mark.parametrize("task", ["text-generation", "summarization", "translation_en_to_fr", "text2text-generation"])
+def test_generative_task_on_a_classifier_is_an_error(task: str) -> None:
+    message = hub_error(SST2, task=task)
+    assert f"task: {task!r} cannot be served with this model" in message
+    assert "DistilBertForSequenceClassification has a classifier head" in message
+    assert "(text-classification)" in message  # what the model was trained for
+
+
+def test_generative_task_on_a_classifier_is_an_error_without_instance_type() -> None:
+    # Before the fix, AUTO sized SST-2 for TGI and picked a GPU for it.
+    with pytest.raises(ConfigurationError, match="cannot be served with this model"):
+        HubModelEndpoint(new_stack(), "Endpoint", model_id=SST2, task="text-generation")
+
+
+def test_hf_task_in_environment_is_held_against_the_architecture() -> None:
+    # The SageMaker SDK's way of giving a task, for a fine-tuned classifier in S3.
+    classifier = ModelProfile(
+        parameters=66_000_000, dtype="float32", architecture="DistilBertForSequenceClassification"
+    )
+    with pytest.raises(ConfigurationError) as error:
+        FineTunedEndpoint(
+            new_stack(),
+            "Endpoint",
+            model_data="s3://my-bucket/m/model.tar.gz",
+            model_profile=classifier,
+            instance_type="ml.g5.xlarge",
+            environment={"HF_TASK": "text-generation"},
+        )
+    assert "environment['HF_TASK']: 'text-generation' cannot be served with this model" in str(error.value)
+
+
+def test_a_script_that_loads_the_model_may_use_any_task(tmp_path: Path) -> None:
+    (tmp_path / "inference.py").write_text(
+        "def model_fn(model_dir):\n    return None\n\n\ndef predict_fn(data, model):\n    return data\n"
+    )
+    endpoint = CustomScriptEndpoint(
+        new_stack(), "Endpoint", code_dir=tmp_path, model_id=SST2, task="text-generation", instance_type="ml.g5.xlarge"
+    )
+    assert endpoint.serving is Serving.INFERENCE_TOOLKIT
+
+
+def test_the_tasks_a_classifier_serves_are_accepted() -> None:
+    for task in ("text-classification", "sentiment-analysis", "feature-extraction", "zero-shot-classification"):
+        endpoint = hub_endpoint(SST2, task=task)
+        assert endpoint.task == task
+        assert not warnings(endpoint, "randomly initialised head")
+
+
+def test_classification_task_on_a_language_model_warns() -> None:
+    endpoint = hub_endpoint(QWEN, task="text-classification")
+    found = warnings(endpoint, "Qwen2ForCausalLM is a language model")
+    assert len(found) == 1
+    assert "constructs-lib:task-architecture" in json.dumps(found[0].entry.data)
+    # Generation and embeddings of the same model are what it is for: no warning.
+    assert not warnings(hub_endpoint(QWEN, task="text-generation"), "is a language model")
+    assert not warnings(hub_endpoint(QWEN, task="feature-extraction"), "is a language model")
+
+
+def test_auto_serves_embeddings_of_an_architecture_tei_cannot_load_with_the_toolkit() -> None:
+    endpoint = hub_endpoint("gpt2", task="feature-extraction")
+    assert endpoint.serving is Serving.INFERENCE_TOOLKIT
+    assert "huggingface-pytorch-inference" in endpoint.image_uri
+    infos = Annotations.from_stack(Stack.of(endpoint)).find_info("*", Match.string_like_regexp("TEI does not load"))
+    assert len(infos) == 1 and "GPT2LMHeadModel" in json.dumps(infos[0].entry.data)
+    template = synth(lambda stack: HubModelEndpoint(stack, "E", model_id="gpt2", task="feature-extraction"))
+    assert container(template)["Environment"]["HF_TASK"] == "feature-extraction"
+
+
+def test_auto_keeps_tei_for_the_families_it_loads() -> None:
+    endpoint = hub_endpoint(BGE, task="feature-extraction")
+    assert endpoint.serving is Serving.TEI
+    assert not warnings(endpoint, "Text Embeddings Inference loads")
+    infos = Annotations.from_stack(Stack.of(endpoint)).find_info("*", Match.string_like_regexp("TEI does not load"))
+    assert infos == []
+
+
+def test_explicit_toolkit_for_embeddings_gets_no_fallback_note() -> None:
+    endpoint = hub_endpoint(BGE, task="feature-extraction", serving=Serving.INFERENCE_TOOLKIT)
+    infos = Annotations.from_stack(Stack.of(endpoint)).find_info("*", Match.string_like_regexp("TEI does not load"))
+    assert infos == []
+
+
+def test_explicit_tei_on_an_architecture_it_does_not_load_warns() -> None:
+    endpoint = hub_endpoint("gpt2", task="feature-extraction", serving=Serving.TEI)
+    assert endpoint.serving is Serving.TEI  # asked for: warned, not overridden
+    found = warnings(endpoint, "GPT2LMHeadModel")
+    assert len(found) == 1 and "constructs-lib:tei-architecture" in json.dumps(found[0].entry.data)
+
+
+def test_the_preview_resolves_as_the_construct_does() -> None:
+    gpt2 = ModelProfile(
+        parameters=124_000_000, dtype="float32", task="feature-extraction", architecture="GPT2LMHeadModel"
+    )
+    bert = ModelProfile(parameters=33_000_000, dtype="float32", task="feature-extraction", architecture="BertModel")
+    assert resolve_serving("auto", gpt2) == "inference-toolkit"
+    assert resolve_serving("auto", bert) == "tei"
+    assert resolve_serving("tei", gpt2) == "tei"
+
+
+@pytest.mark.parametrize(
+    ("task", "architecture", "serving"),
+    [
+        ("feature-extraction", None, "tei"),  # unknown architecture: the task decides
+        ("feature-extraction", "XLMRobertaModel", "tei"),
+        ("feature-extraction", "NewModel", "tei"),
+        ("feature-extraction", "T5EncoderModel", "inference-toolkit"),
+        ("feature-extraction", "LlamaForCausalLM", "inference-toolkit"),
+        # The toolkit has no sentence-similarity pipeline: TEI stays the only choice (and warns).
+        ("sentence-similarity", "T5EncoderModel", "tei"),
+        ("text-generation", "LlamaForCausalLM", "tgi"),
+    ],
+)
+def test_default_serving_table(task: str, architecture: str | None, serving: str) -> None:
+    assert default_serving(task, architecture) == serving
+
+
+@pytest.mark.parametrize(
+    ("architecture", "loads"),
+    [
+        (None, True),
+        ("BertModel", True),
+        ("NomicBertModel", True),
+        ("MPNetForMaskedLM", True),
+        ("Qwen3Model", True),
+        ("GPT2LMHeadModel", False),
+        ("T5EncoderModel", False),
+    ],
+)
+def test_tei_families(architecture: str | None, loads: bool) -> None:
+    assert tei_loads(architecture) is loads
+
+
+def test_task_architecture_problem_needs_both() -> None:
+    assert task_architecture_problem(None, "BertForSequenceClassification") is None
+    assert task_architecture_problem("text-generation", None) is None
+    assert task_architecture_problem("text-generation", "BertForTokenClassification") is not None
+    assert task_architecture_problem("text-generation", "LlamaForCausalLM") is None
+
+
+@pytest.mark.parametrize(
+    ("architecture", "expected"),
+    [
+        ("BertForMultipleChoice", "infers task 'multiple-choice' from architecture BertForMultipleChoice"),
+        ("WhisperForConditionalGeneration", "served as 'automatic-speech-recognition'"),
+        ("LlavaForConditionalGeneration", "served as 'image-text-to-text'"),
+        ("VisionEncoderDecoderModel", "served as 'image-to-text'"),
+    ],
+)
+def test_local_directory_whose_inferred_task_cannot_load(tmp_path: Path, architecture: str, expected: str) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": [architecture]}))
+    with pytest.raises(ConfigurationError) as error:
+        FineTunedEndpoint(new_stack(), "E", model_data=str(tmp_path), instance_type="ml.g5.xlarge")
+    message = str(error.value)
+    assert "task: None must be set" in message and expected in message
+
+
+@pytest.mark.parametrize(
+    "architecture", ["BartForConditionalGeneration", "T5ForConditionalGeneration", "MarianMTModel", "GPT2LMHeadModel"]
+)
+def test_inferred_text_tasks_are_accepted(architecture: str) -> None:
+    assert inferred_task_problem(architecture) is None
