@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Annotations, ArnFormat, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -140,7 +140,17 @@ class SecurityFeature(EndpointFeature):
             if subnets is not None and not isinstance(subnets, ec2.SubnetSelection):
                 problems.add("vpc_subnets", subnets, "must be an ec2.SubnetSelection")
             else:
-                _check_subnets(vpc, subnets, problems)
+                selected = _check_subnets(vpc, subnets, problems)
+                if endpoint.hub_model_id is not None and selected and _all_isolated(vpc, selected):
+                    # Warned, not refused: CDK calls a subnet isolated when its route table has no NAT or
+                    # internet gateway, and a transit gateway or firewall route may still reach the Hub.
+                    Annotations.of(endpoint).add_warning_v2(
+                        "constructs-lib:isolated-subnets",
+                        f"vpc_subnets selects only isolated subnets (no NAT or internet gateway), and the container "
+                        f"downloads {endpoint.hub_model_id!r} from the Hugging Face Hub at start-up: unless these "
+                        "subnets reach the internet another way, the endpoint fails to start; use subnets with "
+                        "egress (SubnetType.PRIVATE_WITH_EGRESS) or package the model in S3 (FineTunedEndpoint)",
+                    )
             _check_security_groups(groups, problems)
         if serverless:
             if vpc is not None:
@@ -307,16 +317,25 @@ def _select(vpc: ec2.IVpc, subnets: ec2.SubnetSelection | None) -> ec2.SelectedS
     )
 
 
-def _check_subnets(vpc: ec2.IVpc, subnets: ec2.SubnetSelection | None, problems: Problems) -> None:
+def _check_subnets(vpc: ec2.IVpc, subnets: ec2.SubnetSelection | None, problems: Problems) -> list[str]:
+    """The ids of the subnets the selection picks; a problem when it picks none."""
     try:
         selected = _select(vpc, subnets)
     except RuntimeError as error:  # jsii raises the CDK's own error as a RuntimeError
         where = "vpc_subnets" if subnets is not None else "vpc"
         default = "" if subnets is not None else " (the default selection is the private subnets with egress)"
         problems.add(where, "(selection)", f"selects no subnets of the VPC{default}: {error}")
-        return
-    if not selected.subnet_ids:
+        return []
+    subnet_ids = list(selected.subnet_ids)
+    if not subnet_ids:
         problems.add("vpc_subnets", "(selection)", "selects no subnets of the VPC")
+    return subnet_ids
+
+
+def _all_isolated(vpc: ec2.IVpc, subnet_ids: list[str]) -> bool:
+    """Whether every selected subnet is one the VPC knows as isolated (tokens compare as equal strings)."""
+    isolated = {subnet.subnet_id for subnet in vpc.isolated_subnets}
+    return all(subnet_id in isolated for subnet_id in subnet_ids)
 
 
 def _check_security_groups(groups: Sequence[ec2.ISecurityGroup] | None, problems: Problems) -> None:

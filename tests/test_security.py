@@ -251,6 +251,46 @@ def test_vpc_without_private_subnets_needs_a_subnet_selection() -> None:
         tuned(stack, vpc=vpc)
 
 
+def isolated_and_private_vpc(stack: Stack) -> ec2.Vpc:
+    return ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=1,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC),
+            ec2.SubnetConfiguration(name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        ],
+    )
+
+
+def isolated_subnet_warnings(stack: Stack) -> list[Any]:
+    found: list[Any] = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("only isolated subnets")
+    )
+    return found
+
+
+def test_hub_model_in_isolated_subnets_warns() -> None:
+    stack = new_stack()
+    vpc = isolated_and_private_vpc(stack)
+    isolated = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    HubModelEndpoint(stack, "Endpoint", model_id=SST2, instance_type="ml.g5.xlarge", vpc=vpc, vpc_subnets=isolated)
+    found = isolated_subnet_warnings(stack)
+    assert len(found) == 1
+    text = json.dumps(found[0].entry.data)
+    assert "constructs-lib:isolated-subnets" in text and SST2 in text
+
+
+def test_isolated_subnets_are_fine_for_a_model_in_s3_and_egress_subnets_for_a_hub_model() -> None:
+    stack = new_stack()
+    vpc = isolated_and_private_vpc(stack)
+    tuned(stack, vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
+    HubModelEndpoint(stack, "Hub", model_id=SST2, instance_type="ml.g5.xlarge", vpc=vpc)  # default: egress
+    assert isolated_subnet_warnings(stack) == []
+
+
 def test_too_many_security_groups_are_rejected() -> None:
     stack = new_stack()
     groups = [ec2.SecurityGroup.from_security_group_id(stack, f"Sg{i}", f"sg-{i:017x}") for i in range(6)]
