@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Unpack
 
 from aws_cdk import Annotations
 from constructs import Construct
 
-from ._validation import Problems
+from ._validation import ConfigurationError, Problems
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_task
 from .images import Serving, loads_from_model_dir, resolve_serving
-from .model_data import ModelData
+from .model_data import ModelData, ShippedCode
 from .scripts import ScriptReport, check_inference_script
 from .tasks import inferred_task_problem
 
@@ -54,23 +56,47 @@ class FineTunedEndpoint(EndpointBase):
             problems.add_message(layout.message())
             problems.raise_if_any()
         directory = data.local_directory
-        script = _shipped_script(directory, props) if directory is not None else None
-        report = _check_shipped_script(script, task, props) if script is not None else None
-        if task is None and directory is not None and report is None:
-            check_task_inferable(directory, problems)
-            problems.raise_if_any()
-        source = ModelSource(
-            task=task,
-            model_data=data,
-            local_directory=directory,
-            script_warnings=report.warnings if report else (),
-            script=script,
-            script_loads_model=report is not None and "model_fn" in report.handlers,
-        )
-        super().__init__(scope, id, source=source, props=props)
+        shipped = data.shipped_code
+        with _code_of_archive(shipped) as extracted:
+            scripts_root = directory or extracted
+            script = _shipped_script(scripts_root, props) if scripts_root is not None else None
+            report = _check_shipped_script(script, task, props) if script is not None else None
+            if task is None and directory is not None and report is None:
+                check_task_inferable(directory, problems)
+                problems.raise_if_any()
+            source = ModelSource(
+                task=task,
+                model_data=data,
+                local_directory=directory,
+                script_warnings=tuple(_in_archive(w, extracted, shipped) for w in report.warnings) if report else (),
+                script=script,
+                script_loads_model=report is not None and "model_fn" in report.handlers,
+            )
+            super().__init__(scope, id, source=source, props=props)
         if layout is not None:
             note = " (unless your container's image reads the model from there)"
             Annotations.of(self).add_warning_v2("constructs-lib:archive-layout", layout.message() + note)
+
+
+@contextlib.contextmanager
+def _code_of_archive(shipped: ShippedCode | None) -> Iterator[Path | None]:
+    """The ``code/`` of a local archive, extracted to a temporary directory while the endpoint checks
+    it. Paths in errors and warnings name the archive (``model.tar.gz/code/inference.py``)."""
+    if shipped is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="constructs-lib-code-") as temporary:
+        root = Path(temporary)
+        shipped.extract_to(root)
+        try:
+            yield root
+        except ConfigurationError as error:
+            raise ConfigurationError(_in_archive(str(error), root, shipped)) from None
+
+
+def _in_archive(text: str, extracted: Path | None, shipped: ShippedCode | None) -> str:
+    """``text`` with the temporary directory ``code/`` was extracted to replaced by the archive's path."""
+    return text.replace(str(extracted), str(shipped.archive)) if extracted is not None and shipped else text
 
 
 def _shipped_script(directory: Path, props: Mapping[str, Any]) -> Path | None:

@@ -167,6 +167,12 @@ class ModelData(abc.ABC):
         it would, or for S3 forms)."""
         return None
 
+    @property
+    def shipped_code(self) -> ShippedCode | None:
+        """The ``code/`` files a local archive ships (``None`` when it ships none, when it cannot be
+        read to its end within the scan bound, or for other forms)."""
+        return None
+
     @abc.abstractmethod
     def with_code(self, code_dir: Path) -> ModelData:
         """The same model with ``code_dir`` added under ``code/`` in the archive SageMaker loads."""
@@ -353,6 +359,50 @@ def _layout_problem(path: Path, size: int, mtime_ns: int, inode: int) -> Archive
     return ArchiveLayoutProblem(path, None, tuple(sorted(top_directories)))
 
 
+@dataclass(frozen=True)
+class ShippedCode:
+    """The small files under ``code/`` in a local archive: what the toolkit imports and installs."""
+
+    archive: Path
+    """The archive they are in."""
+    files: tuple[tuple[str, bytes], ...]
+    """``(path under code/, content)`` of each regular file."""
+
+    def extract_to(self, directory: Path) -> Path:
+        """Write the files to ``directory/code/`` and return that directory."""
+        code = directory / "code"
+        for name, content in self.files:
+            target = code / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        return code
+
+
+# Files under code/ larger than this are not scripts or requirement lists (wheels, data): not read.
+_CODE_FILE_BYTES = 1024 * 1024
+
+
+@functools.lru_cache(maxsize=64)
+def _shipped_code(path: Path, size: int, mtime_ns: int, inode: int) -> ShippedCode | None:
+    """Read ``code/`` out of an archive, when the whole archive is read within ``_LAYOUT_SCAN_BYTES``
+    (``tar czf`` writes entries in directory order, so ``code/`` may well come after the weights)."""
+    files: list[tuple[str, bytes]] = []
+    with (
+        path.open("rb") as handle,
+        gzip.GzipFile(fileobj=handle) as stream,
+        tarfile.open(fileobj=stream, mode="r|") as tar,
+    ):
+        for member in tar:
+            parts = [part for part in member.name.split("/") if part not in ("", ".")]
+            if len(parts) >= 2 and parts[0] == "code" and member.isfile() and member.size <= _CODE_FILE_BYTES:
+                extracted = tar.extractfile(member)
+                if extracted is not None and ".." not in parts:
+                    files.append(("/".join(parts[1:]), extracted.read()))
+            if tar.offset > _LAYOUT_SCAN_BYTES:
+                return None
+    return ShippedCode(path, tuple(files)) if files else None
+
+
 class _LocalArchive(_StagedArchive):
     def __init__(self, path: Path, layout: ArchiveLayoutProblem | None, code_dir: Path | None = None) -> None:
         self._path = path
@@ -362,6 +412,16 @@ class _LocalArchive(_StagedArchive):
     @property
     def layout_problem(self) -> ArchiveLayoutProblem | None:
         return self._layout
+
+    @property
+    def shipped_code(self) -> ShippedCode | None:
+        if self._code_dir is not None:
+            return None  # CustomScriptEndpoint's code_dir replaces code/, and it is checked on its own
+        try:
+            stat = self._path.stat()
+            return _shipped_code(self._path, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        except (tarfile.TarError, OSError, EOFError, zlib.error):
+            return None  # _check_local_archive has already said what is wrong with it
 
     def with_code(self, code_dir: Path) -> ModelData:
         return _LocalArchive(self._path, self._layout, code_dir)

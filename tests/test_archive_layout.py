@@ -24,6 +24,7 @@ from constructs_lib import (
     FineTunedEndpoint,
     InferenceImage,
     ModelVariant,
+    Serving,
 )
 from constructs_lib import model_data as model_data_module
 
@@ -236,3 +237,74 @@ def test_directory_holding_the_model_one_level_down_is_an_error(tmp_path: Path) 
     problem = model_data_module.ModelData.from_asset(tmp_path / "models").layout_problem
     assert problem is not None and "only 'code/', 'my-model/'" in problem.message()
     assert model_data_module.ModelData.from_asset(model).layout_problem is None
+
+
+# ------------------------------------------------------------------ code/ inside a local archive
+BROKEN_SCRIPT = b"def transform_fn(model, data, ct, accept):\n    pass\n\ndef predict_fn(d, m):\n    pass\n"
+MODEL_FN_SCRIPT = b"def model_fn(model_dir):\n    return None\n\ndef predict_fn(data, model):\n    return data\n"
+
+
+def archive_with_script(path: Path, script: bytes, *, script_first: bool = False) -> Path:
+    model = {"config.json": CONFIG, "model.safetensors": os.urandom(2048)}
+    code = {"code/": None, "code/inference.py": script}
+    return archive(path, {**code, **model} if script_first else {**model, **code})
+
+
+@pytest.mark.parametrize("script_first", [False, True])
+def test_script_inside_a_local_archive_is_checked(tmp_path: Path, script_first: bool) -> None:
+    path = archive_with_script(tmp_path / "model.tar.gz", BROKEN_SCRIPT, script_first=script_first)
+    with pytest.raises(ConfigurationError) as error:
+        fine_tuned(path)
+    message = str(error.value)
+    assert "transform_fn" in message
+    assert f"{path}/code/inference.py" in message  # the archive, not a temporary directory
+    assert "constructs-lib-code-" not in message
+
+
+def test_script_inside_a_local_archive_that_loads_the_model_counts_as_a_custom_loader(tmp_path: Path) -> None:
+    # sentence-similarity has no transformers pipeline: an error on the toolkit unless the script has model_fn.
+    def build(script: bytes) -> FineTunedEndpoint:
+        path = archive_with_script(tmp_path / f"{len(script)}.tar.gz", script)
+        return FineTunedEndpoint(
+            new_stack(),
+            "Tuned",
+            model_data=str(path),
+            task="sentence-similarity",
+            serving=Serving.INFERENCE_TOOLKIT,
+            instance_type="ml.g5.xlarge",
+        )
+
+    assert build(MODEL_FN_SCRIPT).serving is Serving.INFERENCE_TOOLKIT
+    with pytest.raises(ConfigurationError, match="is a Hub pipeline tag"):
+        build(b"def predict_fn(data, model):\n    return data\n")
+
+
+def test_script_inside_a_local_archive_is_checked_against_the_image_python(tmp_path: Path) -> None:
+    script = b"def predict_fn(data, model):\n    match data:\n        case _:\n            return data\n"
+    path = archive_with_script(tmp_path / "model.tar.gz", script)
+    with pytest.raises(ConfigurationError) as error:
+        FineTunedEndpoint(
+            new_stack(),
+            "Tuned",
+            model_data=str(path),
+            task="text-classification",
+            instance_type="ml.g5.xlarge",
+            image=InferenceImage.huggingface(transformers_version="4.26.0", pytorch_version="1.13.1"),
+        )
+    assert f"{path}/code/inference.py" in str(error.value) and "3.9" in str(error.value)
+
+
+def test_script_after_the_scan_budget_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model_data_module, "_LAYOUT_SCAN_BYTES", 1024)
+    path = archive(
+        tmp_path / "model.tar.gz",
+        {"config.json": CONFIG, "model.safetensors": os.urandom(64 * 1024), "code/inference.py": BROKEN_SCRIPT},
+    )
+    # Not judged (the whole archive would have to be decompressed), so the endpoint builds as before.
+    assert model_data_module.ModelData.from_asset(path).shipped_code is None
+    assert fine_tuned(path).serving is Serving.INFERENCE_TOOLKIT
+
+
+def test_archive_code_is_read_without_following_dot_dot(tmp_path: Path) -> None:
+    path = archive(tmp_path / "model.tar.gz", {"config.json": CONFIG, "code/../../evil.py": b"x = 1\n"})
+    assert model_data_module.ModelData.from_asset(path).shipped_code is None
