@@ -154,16 +154,33 @@ def check_inference_script(code_dir: str | Path, entry_point: str = "inference.p
             report = _check_script(script, problems, warnings)
 
     requirements = code_path / "requirements.txt"
-    if requirements.is_file():
+    # Listed, not stat'ed: on a case-insensitive disk (macOS) Requirements.txt passes is_file(), but
+    # the container's file system is case-sensitive.
+    if requirements.name in {entry.name for entry in code_path.iterdir()} and requirements.is_file():
         req_problems, req_warnings = _scan_requirements(requirements, set(), shipped=code_path)
         problems.extend(req_problems)
         warnings.extend(req_warnings)
+    elif (misnamed := _misnamed_requirements(code_path)) is not None:
+        warnings.append(
+            f"{misnamed}: the toolkit installs only a file named exactly requirements.txt (on Linux, names are "
+            "case-sensitive), so these requirements will not be installed; rename it to requirements.txt"
+        )
 
     if problems:
         raise ConfigurationError(_format(script, problems))
     return ScriptReport(
         path=report.path, handlers=report.handlers, uses_context=report.uses_context, warnings=tuple(warnings)
     )
+
+
+def _misnamed_requirements(code_path: Path) -> Path | None:
+    """A file that looks meant as ``requirements.txt`` but is not named so (``Requirements.txt``,
+    ``requirement.txt``, ``requirements.TXT``, ``requirements.txt.txt``)."""
+    for candidate in sorted(code_path.iterdir()):
+        name = candidate.name.lower()
+        if candidate.is_file() and name in ("requirements.txt", "requirement.txt", "requirements.txt.txt"):
+            return candidate
+    return None
 
 
 def check_requirements_file(path: Path) -> list[str]:

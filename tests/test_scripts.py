@@ -589,3 +589,16 @@ def test_syntax_error_names_the_synth_python_when_images_run_a_newer_one(tmp_pat
     note = f"(parsed as Python {synth[0]}.{synth[1]}, which runs this synth;"
     # A line the newest image's Python accepts may be rejected by an older synth Python: say so.
     assert (note in message) == (synth < newest_toolkit_python())
+
+
+@pytest.mark.parametrize("name", ["Requirements.txt", "requirement.txt", "REQUIREMENTS.TXT", "requirements.txt.txt"])
+def test_misnamed_requirements_file_warns(tmp_path: Path, name: str) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / name).write_text("numpy==2.0.0\n")
+    report = check(tmp_path, "def predict_fn(data, model):\n    return data\n")
+    assert any(name in warning and "will not be installed" in warning for warning in report.warnings)
+
+
+def test_requirements_file_named_right_does_not_warn_about_its_name(tmp_path: Path) -> None:
+    report = check(tmp_path, "def predict_fn(data, model):\n    return data\n", requirements="numpy==2.0.0\n")
+    assert not any("will not be installed" in warning for warning in report.warnings)
