@@ -171,6 +171,8 @@ def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings:
     foreign = [key for key in _FOREIGN_KEYS[converted["kind"]] if converted.get(key) is not None]
     if foreign:
         raise ConfigurationError(f"{source}: {foreign} do not apply to kind {converted['kind']!r}")
+    _check_stack_name(converted.get("stack_name"), source)
+    _check_key_arn(converted.get("encryption_key_arn"), source)
     secret = converted.get("hf_token_secret")
     if looks_like_hf_token(secret):  # a value that must never be a secret's *name*
         raise ConfigurationError(
@@ -178,6 +180,30 @@ def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings:
             "Secrets Manager secret that holds it (the token itself would end up in the template)"
         )
     return EndpointSettings(**converted)
+
+
+# CloudFormation's rule for stack names (the CDK checks it too, but with a message that names no key).
+_STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+# kms.Key.from_key_arn needs the key itself: grants on an alias ARN grant nothing.
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+
+
+def _check_stack_name(name: Any, source: str) -> None:
+    if name is not None and (not isinstance(name, str) or not _STACK_NAME.match(name)):
+        raise ConfigurationError(
+            f"{source}: stack_name {name!r} is not a CloudFormation stack name: 1-128 letters, digits and hyphens, "
+            "starting with a letter"
+        )
+
+
+def _check_key_arn(arn: Any, source: str) -> None:
+    if arn is None or (isinstance(arn, str) and _KMS_KEY_ARN.match(arn)):
+        return
+    hint = " (an alias ARN names no key to grant on; give the key's ARN)" if ":alias/" in str(arn) else ""
+    raise ConfigurationError(
+        f"{source}: encryption_key_arn {arn!r} is not a KMS key ARN{hint}; expected "
+        "arn:aws:kms:<region>:<account>:key/<key-id>"
+    )
 
 
 def _infer_kind(values: Mapping[str, Any]) -> str:

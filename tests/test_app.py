@@ -112,6 +112,13 @@ def test_config_file_deploys_several_endpoints(tmp_path: Path) -> None:
         ({"model_id": "gpt2", "kind": "bogus"}, "kind 'bogus' is not one of"),
         ({"model_id": "gpt2", "kind": "custom-script"}, "kind 'custom-script' needs code_dir"),
         ({"model_id": "gpt2", "kind": "fine-tuned"}, "kind 'fine-tuned' needs model_data"),
+        ({"model_id": "gpt2", "stack_name": "my stack"}, "stack_name 'my stack' is not a CloudFormation stack name"),
+        ({"model_id": "gpt2", "stack_name": "1st"}, "stack_name '1st' is not a CloudFormation stack name"),
+        ({"model_id": "gpt2", "encryption_key_arn": "not-an-arn"}, "encryption_key_arn 'not-an-arn' is not a KMS key"),
+        (
+            {"model_id": "gpt2", "encryption_key_arn": "arn:aws:kms:us-east-1:123456789012:alias/models"},
+            "an alias ARN names no key to grant on",
+        ),
     ],
 )
 def test_bad_context_is_a_clear_error(context: dict[str, str], expected: str) -> None:
@@ -293,3 +300,17 @@ def test_cdk_own_context_keys_are_not_mistaken_for_typos() -> None:
         "availability-zones:account=123456789012:region=us-east-1": ["us-east-1a"],
     }
     assert sorted(stacks_of(context)) == sorted(EXAMPLE_STACKS)
+
+
+def test_encryption_key_arn_from_context_encrypts_the_endpoint_storage() -> None:
+    arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    stack = stacks_of(
+        {
+            "model_id": "gpt2",
+            "instance_type": "ml.p3.2xlarge",
+            "serving": "inference-toolkit",
+            "encryption_key_arn": arn,
+        }
+    )["HuggingFaceEndpoint"]
+    config = Template.from_stack(stack).find_resources("AWS::SageMaker::EndpointConfig")
+    assert [c["Properties"]["KmsKeyId"] for c in config.values()] == [arn]
