@@ -701,6 +701,13 @@ class EndpointBase(EndpointMetrics, Construct):
             options=options,
             custom_script=self._source.script_loads_model,
         )
+        if self.serving is Serving.TGI and _INPUT_TOKENS in plan.environment:
+            tgi_version = catalogued_tgi_version(props.get("image"))
+            if tgi_reads_max_input_length(tgi_version):  # TGI 1.x: the plan says what the template will hold
+                environment = {
+                    (_LEGACY_INPUT_TOKENS if k == _INPUT_TOKENS else k): v for k, v in plan.environment.items()
+                }
+                plan = replace(plan, environment=environment)
         # What Annotations.of(self).add_info does, in one round trip instead of two.
         self._node.add_metadata(_INFO_METADATA, plan.summary)
         return plan
@@ -734,8 +741,6 @@ class EndpointBase(EndpointMetrics, Construct):
         environment = serving_environment(self._source, self.serving, self.task)
         sizing = self._sizing_environment()
         tgi_version = catalogued_tgi_version(props.get("image")) if self.serving is Serving.TGI else None
-        if tgi_reads_max_input_length(tgi_version) and _INPUT_TOKENS in sizing:
-            sizing[_LEGACY_INPUT_TOKENS] = sizing.pop(_INPUT_TOKENS)
         environment.update(sizing)
         for feature in self._features:
             environment.update(feature.environment(self, props))

@@ -366,10 +366,13 @@ def test_local_directory_is_sized_from_its_safetensors_header(tmp_path: Path) ->
 
 # ------------------------------------------------------------------------ TGI's input limit name
 def test_tgi_before_2_reads_the_input_limit_as_max_input_length() -> None:
-    stack, _ = hub_endpoint(LLAMA8B_ID, instance_type="ml.g5.2xlarge", image=InferenceImage.tgi("1.4"))
+    stack, endpoint = hub_endpoint(LLAMA8B_ID, instance_type="ml.g5.2xlarge", image=InferenceImage.tgi("1.4"))
     old = container(Template.from_stack(stack))
     assert "-tgi1.4.5-" in old["Image"]
     assert "MAX_INPUT_TOKENS" not in old["Environment"]
+    # The plan users read (and `recommend` prints) says what the template holds.
+    assert endpoint.deployment_plan is not None
+    assert dict(endpoint.deployment_plan.environment).items() <= old["Environment"].items()
     stack, _ = hub_endpoint(LLAMA8B_ID, instance_type="ml.g5.2xlarge")
     new = container(Template.from_stack(stack))
     assert "MAX_INPUT_LENGTH" not in new["Environment"]
