@@ -559,14 +559,22 @@ class _ServerlessFeature:
             )
         profile = endpoint.model_profile
         if profile is not None and is_whole(settings.memory_size_mb):
-            weights = profile.weights_gib()
+            from .sizing import served_weights_gib
+
+            # As loaded, not as stored: the toolkit's default handler casts a bfloat16 checkpoint to float32.
+            weights = served_weights_gib(
+                profile, serving=endpoint.serving.value, custom_script=endpoint._source.script_loads_model
+            )
             memory_gib = settings.memory_size_mb / 1024
             if weights >= memory_gib:
+                loaded = (
+                    f" once loaded ({profile.describe_size()} as stored)" if weights > profile.weights_gib() else ""
+                )
                 problems.add(
                     "serverless.memory_size_mb",
                     settings.memory_size_mb,
-                    f"is too small for the model: its weights alone take {weights:.1f} GiB; serverless containers "
-                    f"have at most {SERVERLESS_MEMORY_RANGE[1]} MB, so use instances for larger models",
+                    f"is too small for the model: its weights alone take {weights:.1f} GiB{loaded}; serverless "
+                    f"containers have at most {SERVERLESS_MEMORY_RANGE[1]} MB, so use instances for larger models",
                 )
 
     @staticmethod

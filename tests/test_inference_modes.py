@@ -372,6 +372,18 @@ def test_serverless_rejects_a_model_too_big_for_its_memory() -> None:
     assert "serverless.memory_size_mb: 4096 is too small for the model" in message
 
 
+def test_serverless_memory_is_checked_against_the_weights_as_the_toolkit_loads_them(code_dir: Path) -> None:
+    # 1.7B bfloat16 parameters: 3.2 GiB on disk, 6.3 GiB once the toolkit's default handler casts them to float32.
+    profile = ModelProfile(parameters=1_700_000_000, dtype="bfloat16")
+    largest = ServerlessInference(memory_size_mb=6144)
+    message = error_of("tuned", serverless=largest, model_profile=profile)
+    assert "serverless.memory_size_mb: 6144 is too small for the model" in message
+    assert "take 6.3 GiB once loaded (1.70B params (bfloat16) as stored)" in message
+    # A script with its own model_fn decides the dtype: the stored size is what is known.
+    endpoint = build("custom", new_stack(), code_dir, serverless=largest, model_profile=profile)
+    assert endpoint.instance_type is None
+
+
 def test_serverless_wrong_type_is_rejected() -> None:
     message = error_of("tuned", serverless=True)
     assert "serverless: True must be a ServerlessInference" in message
