@@ -31,7 +31,7 @@ from .inference_modes import check_config_keys, is_whole
 from .instances import Processor, instance_spec, instance_type_problem, processor_for
 from .model_data import ModelData
 from .sizing import TGI_MIN_STARTUP_TIMEOUT_SECONDS
-from .tasks import serving_task_problem, toolkit_task_problem
+from .tasks import canonical_task, serving_task_problem, task_architecture_problem, toolkit_task_problem
 
 if TYPE_CHECKING:
     from .endpoint import EndpointBase
@@ -74,7 +74,8 @@ class ModelVariant:
     task: str | None = None
     """Pipeline task (``HF_TASK``); also picks the serving stack with ``Serving.AUTO``.
 
-    :default: - the endpoint's task
+    :default: - the endpoint's task (a warning says so when the Hub knows the variant's model as
+      another task)
     """
     weight: float = 1.0
     """Production variant: relative traffic weight (the endpoint's own model has 1.0); 0 sends it no
@@ -293,6 +294,34 @@ class VariantsFeature(EndpointFeature):
         for variant in variants:
             self._validate_variant(endpoint, props, variant, problems)
 
+    @staticmethod
+    def _check_task_fits_variant_model(
+        endpoint: EndpointBase, variant: ModelVariant, task: str | None, problems: Problems
+    ) -> None:
+        """The task a Hub variant runs with, held against what the Hub says about its model.
+
+        A variant without ``task`` inherits the endpoint's, which suits a new version of the same model
+        but not another kind of model. Nothing is said when the model cannot be looked up.
+        """
+        if variant.model_id is None or is_unresolved(variant.model_id) or task is None:
+            return
+        from .hub import HubLookup
+
+        try:
+            profile = HubLookup().profile(variant.model_id)
+        except ConfigurationError:
+            return  # the endpoint's own lookup decides whether a failed lookup matters; here it is a hint
+        prop = variant._prop
+        origin = "" if variant.task else " (the endpoint's task)"
+        if problem := task_architecture_problem(task, profile.architecture):
+            problems.add_message(f"{prop}.task: {describe(task)}{origin} {problem}")
+        elif variant.task is None and profile.task and canonical_task(profile.task) != canonical_task(task):
+            Annotations.of(endpoint).add_warning_v2(
+                "constructs-lib:variant-task",
+                f"{prop}.task is not set, so the variant runs with the endpoint's task {task!r}, but "
+                f"{variant.model_id} is a {profile.task!r} model on the Hub; pass task=... for the variant",
+            )
+
     def _validate_variant(
         self, endpoint: EndpointBase, props: Mapping[str, Any], variant: ModelVariant, problems: Problems
     ) -> None:
@@ -306,6 +335,7 @@ class VariantsFeature(EndpointFeature):
         if serving is Serving.INFERENCE_TOOLKIT and (toolkit_problem := toolkit_task_problem(task)):
             inherited = "" if variant.task else " (the endpoint's task)"
             problems.add_message(f"{prop}.task: {describe(task)}{inherited} {toolkit_problem}")
+        self._check_task_fits_variant_model(endpoint, variant, task, problems)
         if instance_type is not None and not is_unresolved(instance_type):
             if serving is Serving.TGI and processor_for(instance_type) is not Processor.GPU:
                 problems.add(

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Annotations, Match, Template
 
-from constructs_lib import ConfigurationError, FineTunedEndpoint, InferenceImage
+from constructs_lib import ConfigurationError, FineTunedEndpoint, HubModelEndpoint, InferenceImage
 from constructs_lib.inference_modes import AsyncInference
 from constructs_lib.variants import ModelVariant
 
@@ -382,3 +382,50 @@ def test_from_config_round_trip_and_unknown_keys() -> None:
         ModelVariant.from_config({"model_id": ROBERTA})
     with pytest.raises(ConfigurationError, match="image and ModelData objects have no config form"):
         ModelVariant(name="b", model_id=ROBERTA, image=InferenceImage.huggingface()).to_config()
+
+
+# ------------------------------------------------------------------------- a variant's task and its model
+def variant_task_warnings(stack: Stack) -> list[Any]:
+    found: list[Any] = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("endpoint's task"))
+    return found
+
+
+def test_variant_inheriting_a_task_its_hub_model_is_not_for_warns() -> None:
+    stack = new_stack()
+    # The endpoint classifies; the variant is a text generator on the Hub (cached in tests/data/hub.context.json).
+    build("hub", stack, variants=[ModelVariant(name="generator", model_id="Qwen/Qwen2.5-0.5B-Instruct")])
+    found = variant_task_warnings(stack)
+    assert len(found) == 1
+    text = json.dumps(found[0].entry.data)
+    assert "constructs-lib:variant-task" in text and "'text-generation' model on the Hub" in text
+
+
+def test_variant_of_the_same_kind_or_with_its_own_task_does_not_warn() -> None:
+    stack = new_stack()
+    build(
+        "hub",
+        stack,
+        variants=[
+            ModelVariant(name="roberta", model_id=ROBERTA),  # also text-classification
+            ModelVariant(name="generator", model_id="Qwen/Qwen2.5-0.5B-Instruct", task="text-generation"),
+            ModelVariant(name="tuned", model_data=CANDIDATE_URI),  # not on the Hub: nothing to compare
+        ],
+    )
+    assert variant_task_warnings(stack) == []
+
+
+def test_generative_task_inherited_by_a_classifier_variant_is_an_error() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        HubModelEndpoint(
+            new_stack(),
+            "Endpoint",
+            model_id="gpt2",
+            task="text-generation",
+            instance_type="ml.g5.xlarge",
+            variants=[ModelVariant(name="classifier", model_id=SST2)],
+        )
+    message = str(error.value)
+    assert (
+        "variants['classifier'].task: 'text-generation' (the endpoint's task) cannot be served with this model"
+        in message
+    )
