@@ -271,6 +271,8 @@ class ModelSource:
     """The custom script defines ``model_fn`` (it, not the toolkit's float32 loader, decides the dtype)."""
     script: Path | None = None
     """The inference script shipped under ``code/``, checked against the image's Python once it is known."""
+    script_shown_as: Path | None = None
+    """How messages name ``script`` when it was extracted from an archive (``model.tar.gz/code/inference.py``)."""
 
 
 _HF_TOKEN_VALUE = re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")
@@ -436,10 +438,11 @@ class EndpointBase(EndpointMetrics, Construct):
             Annotations.of(self).add_warning_v2("constructs-lib:script", warning)
         requirements = source.script.parent / "requirements.txt" if source.script else None
         if props.get("network_isolation") is True and requirements is not None and requirements.is_file():
+            shown = (source.script_shown_as or requirements).parent / "requirements.txt"
             # Warned, not refused: requirements already in the image, or wheels shipped in code/, still install.
             Annotations.of(self).add_warning_v2(
                 "constructs-lib:isolated-requirements",
-                f"{requirements}: the toolkit runs pip install -r on it at start-up, and with network_isolation the "
+                f"{shown}: the toolkit runs pip install -r on it at start-up, and with network_isolation the "
                 "container has no network: the endpoint fails to start unless every requirement is already in the "
                 "image or shipped in code/ (pip --no-index --find-links)",
             )
@@ -809,6 +812,8 @@ class EndpointBase(EndpointMetrics, Construct):
         if problem is None and not self._source.script_loads_model:
             architecture = self.model_profile.architecture if self.model_profile else None
             problem = toolkit_task_problem(value) or task_architecture_problem(value, architecture)
+            if problem is None and (warning := untrained_head_warning(value, architecture)) is not None:
+                Annotations.of(self).add_warning_v2("constructs-lib:task-architecture", warning)
         return problem
 
     def _tgi_variable_problem(self, key: str, tgi_version: str | None, environment: Mapping[str, Any]) -> str | None:

@@ -70,6 +70,7 @@ class FineTunedEndpoint(EndpointBase):
                 local_directory=directory,
                 script_warnings=tuple(_in_archive(w, extracted, shipped) for w in report.warnings) if report else (),
                 script=script,
+                script_shown_as=Path(_in_archive(str(script), extracted, shipped)) if script and extracted else None,
                 script_loads_model=report is not None and "model_fn" in report.handlers,
             )
             super().__init__(scope, id, source=source, props=props)
@@ -87,7 +88,13 @@ def _code_of_archive(shipped: ShippedCode | None) -> Iterator[Path | None]:
         return
     with tempfile.TemporaryDirectory(prefix="constructs-lib-code-") as temporary:
         root = Path(temporary)
-        shipped.extract_to(root)
+        try:
+            shipped.extract_to(root)
+        except OSError:
+            # Entries no file system can hold side by side (a file and a directory of one name): not
+            # checked, rather than failing the synth on what SageMaker's tar may well extract.
+            yield None
+            return
         try:
             yield root
         except ConfigurationError as error:
@@ -127,11 +134,13 @@ def _requested_serving(task: str | None, directory: Path, props: Mapping[str, An
     if image is not None and getattr(image, "serving", None) is not None:
         return Serving(image.serving)
     requested = props.get("serving", Serving.AUTO)
+    profile = props.get("model_profile")  # what the endpoint resolves with, when given
+    architecture = profile.architecture if profile is not None else _first_architecture(_read_config(directory) or {})
     return resolve_serving(
         requested if isinstance(requested, Serving) else Serving.AUTO,
         task=task,
         custom_script=False,
-        architecture=_first_architecture(_read_config(directory) or {}),
+        architecture=architecture,
     )
 
 
@@ -164,6 +173,6 @@ def check_task_inferable(model_dir: Path, problems: Problems) -> None:
     if config is None:
         problems.add("task", None, f"must be set: {config_path} is missing or not JSON, so no task can be inferred")
         return
-    problem = inferred_task_problem(_first_architecture(config))
+    problem = inferred_task_problem(_first_architecture(config), config)
     if problem is not None:
         problems.add("task", None, f"must be set: {problem} (in {config_path}); pass task='...'")

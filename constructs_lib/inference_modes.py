@@ -562,8 +562,12 @@ class _ServerlessFeature:
             from .sizing import served_weights_gib
 
             # As loaded, not as stored: the toolkit's default handler casts a bfloat16 checkpoint to float32.
-            weights = served_weights_gib(
-                profile, serving=endpoint.serving.value, custom_script=endpoint._source.script_loads_model
+            # Never less than stored: serverless runs CPU images, where TEI keeps float32 weights too.
+            weights = max(
+                profile.weights_gib(),
+                served_weights_gib(
+                    profile, serving=endpoint.serving.value, custom_script=endpoint._source.script_loads_model
+                ),
             )
             memory_gib = settings.memory_size_mb / 1024
             if weights >= memory_gib:

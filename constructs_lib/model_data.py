@@ -384,8 +384,13 @@ _CODE_FILE_BYTES = 1024 * 1024
 
 @functools.lru_cache(maxsize=64)
 def _shipped_code(path: Path, size: int, mtime_ns: int, inode: int) -> ShippedCode | None:
-    """Read ``code/`` out of an archive, when the whole archive is read within ``_LAYOUT_SCAN_BYTES``
-    (``tar czf`` writes entries in directory order, so ``code/`` may well come after the weights)."""
+    """Read ``code/`` out of an archive, as far as ``_LAYOUT_SCAN_BYTES`` into it.
+
+    ``tar czf m.tar.gz *`` writes ``code/`` first (the shell sorts it before ``config.json``);
+    ``tar czf m.tar.gz -C dir .`` writes entries in directory order, so ``code/`` may come after
+    gigabytes of weights, and is then not read. A tar writes a directory's entries together, so the
+    ``code/`` files found before the bound are all of them.
+    """
     files: list[tuple[str, bytes]] = []
     with (
         path.open("rb") as handle,
@@ -399,7 +404,7 @@ def _shipped_code(path: Path, size: int, mtime_ns: int, inode: int) -> ShippedCo
                 if extracted is not None and ".." not in parts:
                     files.append(("/".join(parts[1:]), extracted.read()))
             if tar.offset > _LAYOUT_SCAN_BYTES:
-                return None
+                break
     return ShippedCode(path, tuple(files)) if files else None
 
 

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from ._validation import ConfigurationError
 from .hub import ModelProfile, lookup_hub_profile
 from .sizing import InstanceFit, SizingOptions, fit_table, plan_deployment, resolve_serving, served_weights_gib
+from .tasks import task_architecture_problem, task_problem
 
 _TGI_ENV_SHOWN = ("SM_NUM_GPUS", "MAX_INPUT_TOKENS", "MAX_TOTAL_TOKENS", "HF_MODEL_QUANTIZE")
 
@@ -65,6 +66,10 @@ def run_recommend(args: argparse.Namespace, out: TextIO | None = None) -> int:
             endpoint=args.endpoint,
         )
         if args.task:
+            # What the endpoint refuses with this task, the preview refuses too.
+            problem = task_problem(args.task) or task_architecture_problem(args.task, profile.architecture)
+            if problem:
+                raise ConfigurationError(f"--task: {args.task!r} {problem}")
             profile = _with_task(profile, args.task)
         serving = resolve_serving(args.serving, profile)
         table = fit_table(profile, serving=serving, options=options)

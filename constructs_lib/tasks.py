@@ -8,6 +8,8 @@ static so that the library never imports transformers at synth time.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from ._validation import allowed_list
 
@@ -141,33 +143,21 @@ def default_serving(task: str | None, architecture: str | None = None) -> str:
     return "inference-toolkit"
 
 
-_TEI_FAMILIES: tuple[str, ...] = (
-    "Bert",
-    "Camembert",
-    "DistilBert",
-    "Gemma3",
-    "Gte",
-    "JinaBert",
-    "MPNet",
-    "Mistral",
-    "ModernBert",
-    "NewForSequenceClassification",  # Alibaba GTE v1.5 (model_type "new")
-    "NewModel",
-    "NomicBert",
-    "Qwen2",
-    "Qwen3",
-    "Roberta",
-    "XLMRoberta",
+_TEI_ARCHITECTURE = re.compile(
+    r"^(Bert|Camembert|DistilBert|Gemma3|Gte|JinaBert|MPNet|Mistral|ModernBert|New|NomicBert|Qwen2|Qwen3|Roberta"
+    r"|XLMRoberta)(Model|TextModel|ForMaskedLM|ForCausalLM|ForSequenceClassification|ForTokenClassification)$"
 )
-"""Architecture name prefixes of the model families Text Embeddings Inference loads (its "supported
-models" page: BERT, CamemBERT, RoBERTa, XLM-RoBERTa, DistilBERT, Nomic, JinaBERT, Mistral, Alibaba GTE,
-Qwen2, Qwen3, MPNet, ModernBERT, Gemma3). TEI adds families over time, so a miss is only a warning
-(or, for ``Serving.AUTO``, a reason to pick the inference toolkit, which loads every family)."""
+"""Architectures of the model families Text Embeddings Inference loads (its "supported models" page: BERT,
+CamemBERT, RoBERTa, XLM-RoBERTa, DistilBERT, Nomic, JinaBERT, Mistral, Alibaba GTE (``NewModel``), Qwen2,
+Qwen3, MPNet, ModernBERT, Gemma3), with the heads their checkpoints carry; vision-language models of the
+same names (``Qwen2VLForConditionalGeneration``, ``Mistral3ForConditionalGeneration``) are not among
+them. TEI adds families over time, so a miss is only a warning (or, for ``Serving.AUTO``, a reason to
+pick the inference toolkit, which loads every family)."""
 
 
 def tei_loads(architecture: str | None) -> bool:
     """Whether TEI loads a model of ``architecture`` (``True`` when the architecture is unknown)."""
-    return architecture is None or architecture.startswith(_TEI_FAMILIES)
+    return architecture is None or _TEI_ARCHITECTURE.match(architecture) is not None
 
 
 def tei_architecture_warning(architecture: str | None) -> str | None:
@@ -225,10 +215,13 @@ def task_architecture_problem(task: str | None, architecture: str | None) -> str
         return None
     if not architecture.endswith(_CLASSIFIER_HEADS):
         return None
+    trained_for = task_from_architecture(architecture)
+    if trained_for not in PIPELINE_TASKS:
+        trained_for = "its pipeline tag on the Hub"
     return (
         f"cannot be served with this model: its architecture {architecture} has a classifier head and no "
-        f"language-model head to generate with; use the task the model was trained for "
-        f"({task_from_architecture(architecture) or 'its pipeline tag on the Hub'}) or a generative model"
+        f"language-model head to generate with; use the task the model was trained for ({trained_for}) "
+        "or a generative model"
     )
 
 
@@ -238,6 +231,10 @@ def untrained_head_warning(task: str | None, architecture: str | None) -> str | 
     if task is None or architecture is None or canonical_task(task) not in _HEAD_TASKS:
         return None
     if not architecture.endswith(_LANGUAGE_MODEL_HEADS):
+        return None
+    if canonical_task(task) == "fill-mask" and not architecture.endswith("ForCausalLM"):
+        # XLMWithLMHeadModel, FlaubertWithLMHeadModel and (M)BART's ForConditionalGeneration are what
+        # AutoModelForMaskedLM loads for those models: their masked-LM head is trained.
         return None
     return (
         f"Task {task!r} loads a {canonical_task(task)} head, and the model's architecture {architecture} is a "
@@ -264,24 +261,48 @@ _NOT_TEXT2TEXT_FAMILIES: tuple[tuple[str, str], ...] = (
     ("Mllama", "image-text-to-text"),
     ("Gemma3ForConditionalGeneration", "image-text-to-text"),
     ("Musicgen", "text-to-audio"),
+    ("Moonshine", "automatic-speech-recognition"),
+    ("InstructBlip", "image-to-text"),
+    ("Florence2", "image-to-text"),
+    ("Mistral3", "image-text-to-text"),
+    ("Llama4", "image-text-to-text"),
+    ("Gemma3n", "image-text-to-text"),
+    ("Qwen3VL", "image-text-to-text"),
+    ("Qwen2_5Omni", "image-text-to-text"),
+    ("InternVL", "image-text-to-text"),
+    ("SmolVLM", "image-text-to-text"),
+    ("AyaVision", "image-text-to-text"),
+    ("Glm4v", "image-text-to-text"),
+)
+# config.json keys only multimodal models carry: whatever the family, not a text-to-text model.
+_MULTIMODAL_CONFIG_KEYS: tuple[tuple[str, str], ...] = (
+    ("audio_config", "automatic-speech-recognition"),
+    ("speech_config", "automatic-speech-recognition"),
+    ("vision_config", "image-text-to-text"),
+    ("image_token_index", "image-text-to-text"),
+    ("image_token_id", "image-text-to-text"),
 )
 
 
-def inferred_task_problem(architecture: str | None) -> str | None:
+def inferred_task_problem(architecture: str | None, config: Mapping[str, Any] | None = None) -> str | None:
     """Why the toolkit, left to infer the task from ``architecture`` (no ``HF_TASK``), would fail at
-    start-up; ``None`` when the inferred task is one its pipeline can load."""
+    start-up; ``None`` when the inferred task is one its pipeline can load. ``config`` (``config.json``)
+    tells multimodal models of families not listed here by their vision or audio settings."""
     if not isinstance(architecture, str) or (task := task_from_architecture(architecture)) is None:
         return f"the inference toolkit cannot infer a task from architecture {architecture!r}"
     if task not in PIPELINE_TASKS:
         return f"the inference toolkit infers task {task!r} from architecture {architecture}, and no pipeline serves it"
-    if task == "text2text-generation":
-        for family, right_task in _NOT_TEXT2TEXT_FAMILIES:
-            if architecture.startswith(family):
-                return (
-                    f"the inference toolkit infers task 'text2text-generation' from architecture {architecture}, "
-                    f"which that pipeline cannot load; this model is served as {right_task!r}"
-                )
-    return None
+    if task != "text2text-generation":
+        return None
+    families = (right_task for family, right_task in _NOT_TEXT2TEXT_FAMILIES if architecture.startswith(family))
+    keys = (right_task for key, right_task in _MULTIMODAL_CONFIG_KEYS if config is not None and key in config)
+    right_task = next(families, None) or next(keys, None)
+    if right_task is None:
+        return None
+    return (
+        f"the inference toolkit infers task 'text2text-generation' from architecture {architecture}, "
+        f"which that pipeline cannot load; this model is served as {right_task!r}"
+    )
 
 
 __all__ = [

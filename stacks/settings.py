@@ -197,7 +197,8 @@ def _check_stack_name(name: Any, source: str) -> None:
 
 
 def _check_key_arn(arn: Any, source: str) -> None:
-    if arn is None or (isinstance(arn, str) and _KMS_KEY_ARN.match(arn)):
+    # "" (`-c encryption_key_arn=`) means no key, as it always has.
+    if arn is None or arn == "" or (isinstance(arn, str) and _KMS_KEY_ARN.match(arn)):
         return
     hint = " (an alias ARN names no key to grant on; give the key's ARN)" if ":alias/" in str(arn) else ""
     raise ConfigurationError(

@@ -314,3 +314,11 @@ def test_encryption_key_arn_from_context_encrypts_the_endpoint_storage() -> None
     )["HuggingFaceEndpoint"]
     config = Template.from_stack(stack).find_resources("AWS::SageMaker::EndpointConfig")
     assert [c["Properties"]["KmsKeyId"] for c in config.values()] == [arn]
+
+
+def test_empty_encryption_key_arn_means_no_key() -> None:
+    stack = stacks_of({"model_id": "gpt2", "instance_type": "ml.g5.xlarge", "encryption_key_arn": ""})[
+        "HuggingFaceEndpoint"
+    ]
+    config = Template.from_stack(stack).find_resources("AWS::SageMaker::EndpointConfig")
+    assert [c["Properties"].get("KmsKeyId") for c in config.values()] == [None]

@@ -23,6 +23,7 @@ from constructs_lib import (
     CustomScriptEndpoint,
     FineTunedEndpoint,
     InferenceImage,
+    ModelProfile,
     ModelVariant,
     Serving,
 )
@@ -302,6 +303,66 @@ def test_script_after_the_scan_budget_is_not_read(tmp_path: Path, monkeypatch: p
     )
     # Not judged (the whole archive would have to be decompressed), so the endpoint builds as before.
     assert model_data_module.ModelData.from_asset(path).shipped_code is None
+    assert fine_tuned(path).serving is Serving.INFERENCE_TOOLKIT
+
+
+def test_script_before_the_scan_budget_is_read_however_large_the_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `tar czf model.tar.gz *` writes code/ first: the weights after the budget do not matter.
+    monkeypatch.setattr(model_data_module, "_LAYOUT_SCAN_BYTES", 1024)
+    path = archive(
+        tmp_path / "model.tar.gz",
+        {"code/inference.py": BROKEN_SCRIPT, "config.json": CONFIG, "model.safetensors": os.urandom(64 * 1024)},
+    )
+    with pytest.raises(ConfigurationError, match="transform_fn"):
+        fine_tuned(path)
+
+
+def test_archive_script_is_checked_for_the_serving_stack_the_endpoint_resolves(tmp_path: Path) -> None:
+    # GPT-2 embeddings: AUTO picks the toolkit (TEI does not load GPT-2), which imports the script.
+    path = archive_with_script(tmp_path / "model.tar.gz", BROKEN_SCRIPT)
+    with pytest.raises(ConfigurationError, match="transform_fn"):
+        FineTunedEndpoint(
+            new_stack(),
+            "Tuned",
+            model_data=str(path),
+            task="feature-extraction",
+            instance_type="ml.g5.xlarge",
+            model_profile=ModelProfile(parameters=124_000_000, dtype="float32", architecture="GPT2Model"),
+        )
+
+
+def test_warnings_about_archive_code_name_the_archive(tmp_path: Path) -> None:
+    path = archive(
+        tmp_path / "model.tar.gz",
+        {"config.json": CONFIG, "code/inference.py": MODEL_FN_SCRIPT, "code/requirements.txt": b"numpy\n"},
+    )
+    stack = new_stack()
+    FineTunedEndpoint(
+        stack,
+        "Tuned",
+        model_data=str(path),
+        task="text-classification",
+        instance_type="ml.g5.xlarge",
+        network_isolation=True,
+    )
+    found = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("pip install"))
+    assert len(found) == 1
+    text = json.dumps(found[0].entry.data)
+    assert f"{path}/code/requirements.txt" in text and "constructs-lib-code-" not in text
+
+
+def test_archive_code_no_file_system_can_hold_is_left_unchecked(tmp_path: Path) -> None:
+    path = archive(
+        tmp_path / "model.tar.gz",
+        {
+            "config.json": CONFIG,
+            "code/utils": b"x = 1\n",
+            "code/utils/__init__.py": b"",
+            "code/inference.py": BROKEN_SCRIPT,
+        },
+    )
     assert fine_tuned(path).serving is Serving.INFERENCE_TOOLKIT
 
 

@@ -384,6 +384,15 @@ def test_serverless_memory_is_checked_against_the_weights_as_the_toolkit_loads_t
     assert endpoint.instance_type is None
 
 
+def test_serverless_memory_is_never_checked_below_the_stored_size() -> None:
+    # TEI would serve float32 weights in float16 on a GPU; serverless runs CPU images, which keep float32.
+    profile = ModelProfile(parameters=1_500_000_000, dtype="float32", task="feature-extraction")
+    message = error_of(
+        "tuned", serverless=ServerlessInference(memory_size_mb=4096), model_profile=profile, serving=Serving.TEI
+    )
+    assert "serverless.memory_size_mb: 4096 is too small for the model: its weights alone take 5.6 GiB" in message
+
+
 def test_serverless_wrong_type_is_rejected() -> None:
     message = error_of("tuned", serverless=True)
     assert "serverless: True must be a ServerlessInference" in message

@@ -81,6 +81,16 @@ def test_recommend_task_and_serving_overrides(
     assert rows(capsys.readouterr().out)[0].startswith("ml.g6.xlarge ")
 
 
+def test_recommend_refuses_a_task_the_endpoint_refuses(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A sentiment classifier cannot generate: the endpoint refuses it, so the preview must not size it for TGI.
+    assert run(fake_hub, tmp_path / "c.json", BERT_ID, "--task", "text-generation") == 2
+    captured = capsys.readouterr()
+    assert "--task: 'text-generation' cannot be served with this model" in captured.err
+    assert "serving tgi" not in captured.out
+
+
 def test_recommend_nothing_fits_under_the_price(
     fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -23,7 +23,13 @@ from constructs_lib import (
     Serving,
 )
 from constructs_lib.sizing import resolve_serving
-from constructs_lib.tasks import default_serving, inferred_task_problem, task_architecture_problem, tei_loads
+from constructs_lib.tasks import (
+    default_serving,
+    inferred_task_problem,
+    task_architecture_problem,
+    tei_loads,
+    untrained_head_warning,
+)
 
 from .support import SST2, container, new_stack, synth
 
@@ -208,3 +214,60 @@ def test_local_directory_whose_inferred_task_cannot_load(tmp_path: Path, archite
 )
 def test_inferred_text_tasks_are_accepted(architecture: str) -> None:
     assert inferred_task_problem(architecture) is None
+
+
+@pytest.mark.parametrize(
+    "architecture", ["XLMWithLMHeadModel", "FlaubertWithLMHeadModel", "BartForConditionalGeneration"]
+)
+def test_fill_mask_on_models_whose_masked_lm_head_is_trained_does_not_warn(architecture: str) -> None:
+    assert untrained_head_warning("fill-mask", architecture) is None
+    assert untrained_head_warning("fill-mask", "LlamaForCausalLM") is not None
+
+
+def test_hf_task_in_environment_gets_the_untrained_head_warning() -> None:
+    language_model = ModelProfile(parameters=500_000_000, dtype="bfloat16", architecture="Qwen2ForCausalLM")
+    stack = new_stack()
+    FineTunedEndpoint(
+        stack,
+        "Endpoint",
+        model_data="s3://my-bucket/m/model.tar.gz",
+        model_profile=language_model,
+        instance_type="ml.g5.xlarge",
+        serving=Serving.INFERENCE_TOOLKIT,
+        environment={"HF_TASK": "text-classification"},
+    )
+    found = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("is a language model"))
+    assert len(found) == 1
+
+
+def test_a_classifier_trained_for_no_pipeline_task_is_not_suggested() -> None:
+    problem = task_architecture_problem("text-generation", "BertForMultipleChoice")
+    assert problem is not None and "multiple-choice" not in problem and "pipeline tag on the Hub" in problem
+
+
+@pytest.mark.parametrize(
+    "architecture",
+    ["Qwen2VLForConditionalGeneration", "Mistral3ForConditionalGeneration", "Gemma3ForConditionalGeneration"],
+)
+def test_vision_language_models_of_tei_families_are_not_taken_for_tei_models(architecture: str) -> None:
+    assert not tei_loads(architecture)
+    assert default_serving("feature-extraction", architecture) == "inference-toolkit"
+
+
+@pytest.mark.parametrize(
+    ("architecture", "config", "expected"),
+    [
+        ("Florence2ForConditionalGeneration", {}, "'image-to-text'"),
+        ("InstructBlipForConditionalGeneration", {}, "'image-to-text'"),
+        ("MoonshineForConditionalGeneration", {}, "'automatic-speech-recognition'"),
+        # A family not listed, told by its config.json.
+        ("NewVlmForConditionalGeneration", {"vision_config": {}}, "'image-text-to-text'"),
+        ("NewAsrForConditionalGeneration", {"audio_config": {}}, "'automatic-speech-recognition'"),
+    ],
+)
+def test_multimodal_models_are_not_taken_for_text_to_text(
+    architecture: str, config: dict[str, Any], expected: str
+) -> None:
+    problem = inferred_task_problem(architecture, config)
+    assert problem is not None and f"served as {expected}" in problem
+    assert inferred_task_problem("T5ForConditionalGeneration", {"d_model": 512}) is None
