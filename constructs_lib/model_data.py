@@ -368,14 +368,13 @@ class ShippedCode:
     files: tuple[tuple[str, bytes], ...]
     """``(path under code/, content)`` of each regular file."""
 
-    def extract_to(self, directory: Path) -> Path:
-        """Write the files to ``directory/code/`` and return that directory."""
+    def extract_to(self, directory: Path) -> None:
+        """Write the files to ``directory/code/``."""
         code = directory / "code"
         for name, content in self.files:
             target = code / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
-        return code
 
 
 # Files under code/ larger than this are not scripts or requirement lists (wheels, data): not read.

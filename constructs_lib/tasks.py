@@ -165,7 +165,7 @@ def tei_architecture_warning(architecture: str | None) -> str | None:
     if tei_loads(architecture):
         return None
     return (
-        f"Text Embeddings Inference loads BERT, RoBERTa, XLM-RoBERTa, DistilBERT, Nomic, JinaBERT, MPNet, "
+        "Text Embeddings Inference loads BERT, RoBERTa, XLM-RoBERTa, DistilBERT, Nomic, JinaBERT, MPNet, "
         f"ModernBERT, Mistral, GTE, Qwen2/3 and Gemma3 models, and the model's architecture is {architecture}: "
         "the container will likely fail at start-up; use Serving.INFERENCE_TOOLKIT with task='feature-extraction'"
     )

@@ -13,6 +13,7 @@ import os
 import subprocess
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aws_cdk import Stack
@@ -55,10 +56,10 @@ def archive(path: Path, entries: dict[str, bytes | None]) -> Path:
     return path
 
 
-def fine_tuned(path: Path) -> FineTunedEndpoint:
-    return FineTunedEndpoint(
-        new_stack(), "Tuned", model_data=str(path), task="text-classification", instance_type="ml.g5.xlarge"
-    )
+def fine_tuned(path: Path, **props: Any) -> FineTunedEndpoint:
+    """A text classifier on ml.g5.xlarge from ``path``, in a new stack; ``props`` add to or override that."""
+    props = {"task": "text-classification", "instance_type": "ml.g5.xlarge", **props}
+    return FineTunedEndpoint(new_stack(), "Tuned", model_data=str(path), **props)
 
 
 def test_archive_made_from_the_parent_directory_is_an_error(tmp_path: Path) -> None:
@@ -266,14 +267,7 @@ def test_script_inside_a_local_archive_that_loads_the_model_counts_as_a_custom_l
     # sentence-similarity has no transformers pipeline: an error on the toolkit unless the script has model_fn.
     def build(script: bytes) -> FineTunedEndpoint:
         path = archive_with_script(tmp_path / f"{len(script)}.tar.gz", script)
-        return FineTunedEndpoint(
-            new_stack(),
-            "Tuned",
-            model_data=str(path),
-            task="sentence-similarity",
-            serving=Serving.INFERENCE_TOOLKIT,
-            instance_type="ml.g5.xlarge",
-        )
+        return fine_tuned(path, task="sentence-similarity", serving=Serving.INFERENCE_TOOLKIT)
 
     assert build(MODEL_FN_SCRIPT).serving is Serving.INFERENCE_TOOLKIT
     with pytest.raises(ConfigurationError, match="is a Hub pipeline tag"):
@@ -284,14 +278,7 @@ def test_script_inside_a_local_archive_is_checked_against_the_image_python(tmp_p
     script = b"def predict_fn(data, model):\n    match data:\n        case _:\n            return data\n"
     path = archive_with_script(tmp_path / "model.tar.gz", script)
     with pytest.raises(ConfigurationError) as error:
-        FineTunedEndpoint(
-            new_stack(),
-            "Tuned",
-            model_data=str(path),
-            task="text-classification",
-            instance_type="ml.g5.xlarge",
-            image=InferenceImage.huggingface(transformers_version="4.26.0", pytorch_version="1.13.1"),
-        )
+        fine_tuned(path, image=InferenceImage.huggingface(transformers_version="4.26.0", pytorch_version="1.13.1"))
     assert f"{path}/code/inference.py" in str(error.value) and "3.9" in str(error.value)
 
 
@@ -323,12 +310,9 @@ def test_archive_script_is_checked_for_the_serving_stack_the_endpoint_resolves(t
     # GPT-2 embeddings: AUTO picks the toolkit (TEI does not load GPT-2), which imports the script.
     path = archive_with_script(tmp_path / "model.tar.gz", BROKEN_SCRIPT)
     with pytest.raises(ConfigurationError, match="transform_fn"):
-        FineTunedEndpoint(
-            new_stack(),
-            "Tuned",
-            model_data=str(path),
+        fine_tuned(
+            path,
             task="feature-extraction",
-            instance_type="ml.g5.xlarge",
             model_profile=ModelProfile(parameters=124_000_000, dtype="float32", architecture="GPT2Model"),
         )
 
@@ -338,16 +322,8 @@ def test_warnings_about_archive_code_name_the_archive(tmp_path: Path) -> None:
         tmp_path / "model.tar.gz",
         {"config.json": CONFIG, "code/inference.py": MODEL_FN_SCRIPT, "code/requirements.txt": b"numpy\n"},
     )
-    stack = new_stack()
-    FineTunedEndpoint(
-        stack,
-        "Tuned",
-        model_data=str(path),
-        task="text-classification",
-        instance_type="ml.g5.xlarge",
-        network_isolation=True,
-    )
-    found = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("pip install"))
+    endpoint = fine_tuned(path, network_isolation=True)
+    found = Annotations.from_stack(Stack.of(endpoint)).find_warning("*", Match.string_like_regexp("pip install"))
     assert len(found) == 1
     text = json.dumps(found[0].entry.data)
     assert f"{path}/code/requirements.txt" in text and "constructs-lib-code-" not in text

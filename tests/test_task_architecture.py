@@ -48,6 +48,14 @@ def hub_error(model_id: str, **props: Any) -> str:
     return str(error.value)
 
 
+def fallback_notes(endpoint: HubModelEndpoint) -> list[Any]:
+    """The info AUTO leaves when it serves embeddings with the toolkit because TEI does not load the model."""
+    found: list[Any] = Annotations.from_stack(Stack.of(endpoint)).find_info(
+        "*", Match.string_like_regexp("TEI does not load")
+    )
+    return found
+
+
 def warnings(endpoint: HubModelEndpoint, pattern: str) -> list[Any]:
     found: list[Any] = Annotations.from_stack(Stack.of(endpoint)).find_warning("*", Match.string_like_regexp(pattern))
     return found
@@ -115,7 +123,7 @@ def test_auto_serves_embeddings_of_an_architecture_tei_cannot_load_with_the_tool
     endpoint = hub_endpoint("gpt2", task="feature-extraction")
     assert endpoint.serving is Serving.INFERENCE_TOOLKIT
     assert "huggingface-pytorch-inference" in endpoint.image_uri
-    infos = Annotations.from_stack(Stack.of(endpoint)).find_info("*", Match.string_like_regexp("TEI does not load"))
+    infos = fallback_notes(endpoint)
     assert len(infos) == 1 and "GPT2LMHeadModel" in json.dumps(infos[0].entry.data)
     template = synth(lambda stack: HubModelEndpoint(stack, "E", model_id="gpt2", task="feature-extraction"))
     assert container(template)["Environment"]["HF_TASK"] == "feature-extraction"
@@ -125,13 +133,13 @@ def test_auto_keeps_tei_for_the_families_it_loads() -> None:
     endpoint = hub_endpoint(BGE, task="feature-extraction")
     assert endpoint.serving is Serving.TEI
     assert not warnings(endpoint, "Text Embeddings Inference loads")
-    infos = Annotations.from_stack(Stack.of(endpoint)).find_info("*", Match.string_like_regexp("TEI does not load"))
+    infos = fallback_notes(endpoint)
     assert infos == []
 
 
 def test_explicit_toolkit_for_embeddings_gets_no_fallback_note() -> None:
     endpoint = hub_endpoint(BGE, task="feature-extraction", serving=Serving.INFERENCE_TOOLKIT)
-    infos = Annotations.from_stack(Stack.of(endpoint)).find_info("*", Match.string_like_regexp("TEI does not load"))
+    infos = fallback_notes(endpoint)
     assert infos == []
 
 
