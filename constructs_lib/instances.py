@@ -268,17 +268,18 @@ def instance_type_problem(name: str) -> str | None:
         return None
     if not isinstance(name, str):
         return "is not a SageMaker instance type: instance types are strings such as 'ml.g5.xlarge'"
+    if name in INSTANCE_CATALOGUE:
+        return None
+    # Only a name that fails pays for the fuzzy match (every endpoint checks its instance type).
     close = difflib.get_close_matches(name.lower(), INSTANCE_CATALOGUE, n=1, cutoff=0.85)
     hint = f" (did you mean {close[0]!r}?)" if close and close[0] != name else ""
     if not name.startswith("ml."):
         return f"is not a SageMaker instance type{hint}: instance types start with 'ml.' (e.g. 'ml.g5.xlarge')"
-    if name not in INSTANCE_CATALOGUE:
-        # The catalogue is closed on purpose: sizing, images and GPU checks need each type's shape.
-        return (
-            f"is not a known SageMaker hosting instance type{hint}: this library supports the real-time "
-            f"hosting types it has the shape of; allowed: {allowed_list(INSTANCE_CATALOGUE, 200)}"
-        )
-    return None
+    # The catalogue is closed on purpose: sizing, images and GPU checks need each type's shape.
+    return (
+        f"is not a known SageMaker hosting instance type{hint}: this library supports the real-time "
+        f"hosting types it has the shape of; allowed: {allowed_list(INSTANCE_CATALOGUE, 200)}"
+    )
 
 
 def instance_spec(name: str) -> InstanceSpec | None:

@@ -31,12 +31,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from packaging.markers import InvalidMarker, Marker
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from typing import TYPE_CHECKING
 
 from ._validation import ConfigurationError
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 __all__ = [
     "HANDLER_ARGUMENTS",
@@ -785,6 +785,10 @@ def _looks_like_path(text: str) -> bool:
 
 def _check_requirement(text: str) -> tuple[str | None, Requirement | None]:
     """Check one requirement (the args part of a line); return (problem, parsed requirement)."""
+    # Imported here: only an endpoint that ships a requirements.txt pays for importing packaging.
+    from packaging.markers import InvalidMarker, Marker
+    from packaging.requirements import InvalidRequirement, Requirement
+
     if _URL_RE.match(text):
         # pip splits markers off a URL at '; ' (a bare ';' may belong to the URL).
         url, sep, marker = text.partition("; ")
@@ -912,6 +916,8 @@ def _break_args_options(line: str) -> tuple[str, str]:
 
 
 def _warn_dlc_package(where: str, requirement: Requirement, warnings: list[str]) -> None:
+    from packaging.utils import canonicalize_name
+
     name = canonicalize_name(requirement.name)
     if name not in _DLC_PACKAGES or (not requirement.specifier and not requirement.url):
         return
