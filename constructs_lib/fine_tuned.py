@@ -57,6 +57,8 @@ class FineTunedEndpoint(EndpointBase):
             problems.raise_if_any()
         directory = data.local_directory
         shipped = data.shipped_code
+        link_warnings = _check_links(shipped, props, problems)
+        problems.raise_if_any()
         with _code_of_archive(shipped) as extracted:
             scripts_root = directory or extracted
             script = _shipped_script(scripts_root, props) if scripts_root is not None else None
@@ -68,7 +70,8 @@ class FineTunedEndpoint(EndpointBase):
                 task=task,
                 model_data=data,
                 local_directory=directory,
-                script_warnings=tuple(_in_archive(w, extracted, shipped) for w in report.warnings) if report else (),
+                script_warnings=link_warnings
+                + (tuple(_in_archive(w, extracted, shipped) for w in report.warnings) if report else ()),
                 script=script,
                 script_shown_as=Path(_in_archive(str(script), extracted, shipped)) if script and extracted else None,
                 script_loads_model=report is not None and "model_fn" in report.handlers,
@@ -101,6 +104,34 @@ def _code_of_archive(shipped: ShippedCode | None) -> Iterator[Path | None]:
             raise ConfigurationError(_in_archive(str(error), root, shipped)) from None
 
 
+def _check_links(shipped: ShippedCode | None, props: Mapping[str, Any], problems: Problems) -> tuple[str, ...]:
+    """Symbolic links under ``code/`` that point out of the archive: errors for the files the toolkit
+    looks for by name, warnings for the rest (an absolute link may name a file of the image)."""
+    if shipped is None:
+        return ()
+    looked_for = {
+        _entry_point(props) or _DEFAULT_ENTRY_POINT: "finds no script and serves the model with its default handlers",
+        "requirements.txt": "installs none of the requirements",
+    }
+    warnings: list[str] = []
+    for name, target in shipped.dangling:
+        consequence = looked_for.get(name, "cannot import it")
+        problem = (
+            f"holds code/{name} as a symbolic link to {target!r}, which is not in the archive: SageMaker extracts "
+            f"it into /opt/ml/model/code/ as a link to nothing, and the toolkit {consequence}. Archive the file "
+            "itself (`tar czhf` stores what links point to) or copy it into code/"
+        )
+        if name in looked_for or not target.startswith("/"):
+            problems.add("model_data", str(shipped.archive), problem)
+        else:
+            warnings.append(
+                f"{shipped.archive} holds code/{name} as a symbolic link to {target!r}, outside the archive: in the "
+                "container it resolves only if the image has that file. Archive the file itself (`tar czhf` stores "
+                "what links point to) or copy it into code/"
+            )
+    return tuple(warnings)
+
+
 def _in_archive(text: str, extracted: Path | None, shipped: ShippedCode | None) -> str:
     """``text`` with the temporary directory ``code/`` was extracted to replaced by the archive's path."""
     return text.replace(str(extracted), str(shipped.archive)) if extracted is not None and shipped else text
@@ -108,10 +139,14 @@ def _in_archive(text: str, extracted: Path | None, shipped: ShippedCode | None) 
 
 def _shipped_script(directory: Path, props: Mapping[str, Any]) -> Path | None:
     """The ``code/`` script a model directory ships (``None`` when it ships none)."""
-    program = (props.get("environment") or {}).get("SAGEMAKER_PROGRAM")
-    entry_point = program if isinstance(program, str) and program.endswith(".py") and "/" not in program else None
-    script = directory / "code" / (entry_point or _DEFAULT_ENTRY_POINT)
+    script = directory / "code" / (_entry_point(props) or _DEFAULT_ENTRY_POINT)
     return script if script.is_file() else None
+
+
+def _entry_point(props: Mapping[str, Any]) -> str | None:
+    """The script ``SAGEMAKER_PROGRAM`` names in ``code/`` (``None`` when it names none)."""
+    program = (props.get("environment") or {}).get("SAGEMAKER_PROGRAM")
+    return program if isinstance(program, str) and program.endswith(".py") and "/" not in program else None
 
 
 def _check_shipped_script(script: Path, task: str | None, props: Mapping[str, Any]) -> ScriptReport:

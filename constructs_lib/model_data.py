@@ -366,7 +366,10 @@ class ShippedCode:
     archive: Path
     """The archive they are in."""
     files: tuple[tuple[str, bytes], ...]
-    """``(path under code/, content)`` of each regular file."""
+    """``(path under code/, content)`` of each regular file, and of each link whose target was read."""
+    dangling: tuple[tuple[str, str], ...] = ()
+    """``(path under code/, link target)`` of each symbolic link whose target is not in the archive:
+    SageMaker extracts it as a link to nothing in the container."""
 
     def extract_to(self, directory: Path) -> None:
         """Write the files to ``directory/code/``."""
@@ -379,6 +382,9 @@ class ShippedCode:
 
 # Files under code/ larger than this are not scripts or requirement lists (wheels, data): not read.
 _CODE_FILE_BYTES = 1024 * 1024
+# Small files elsewhere that a link under code/ may point to (a script kept next to the weights).
+_LINKABLE_SUFFIXES = (".py", ".txt")
+_MAX_LINK_HOPS = 8
 
 
 @functools.lru_cache(maxsize=64)
@@ -389,22 +395,85 @@ def _shipped_code(path: Path, size: int, mtime_ns: int, inode: int) -> ShippedCo
     ``tar czf m.tar.gz -C dir .`` writes entries in directory order, so ``code/`` may come after
     gigabytes of weights, and is then not read. A tar writes a directory's entries together, so the
     ``code/`` files found before the bound are all of them.
+
+    Links under ``code/`` (``tar`` stores symbolic links as links unless given ``-h``) are followed
+    to what the archive holds, as the container's file system will: a hard link to the file it
+    names, a symbolic link relative to its directory.
     """
-    files: list[tuple[str, bytes]] = []
+    contents: dict[str, bytes] = {}
+    links: dict[str, tuple[str, bool]] = {}  # archive path -> (target, is a symbolic link)
+    names: set[str] = set()
+    complete = True
     with (
         path.open("rb") as handle,
         gzip.GzipFile(fileobj=handle) as stream,
         tarfile.open(fileobj=stream, mode="r|") as tar,
     ):
         for member in tar:
-            parts = [part for part in member.name.split("/") if part not in ("", ".")]
-            if len(parts) >= 2 and parts[0] == "code" and member.isfile() and member.size <= _CODE_FILE_BYTES:
+            name = _archive_path(member.name)
+            if name is None:
+                continue
+            names.add(name)
+            in_code = name.startswith("code/")
+            if member.isfile() and member.size <= _CODE_FILE_BYTES and (in_code or name.endswith(_LINKABLE_SUFFIXES)):
                 extracted = tar.extractfile(member)
-                if extracted is not None and ".." not in parts:
-                    files.append(("/".join(parts[1:]), extracted.read()))
+                if extracted is not None:
+                    contents[name] = extracted.read()
+            elif (member.issym() or member.islnk()) and in_code:
+                links[name] = (member.linkname, member.issym())
             if tar.offset > _LAYOUT_SCAN_BYTES:
+                complete = False
                 break
-    return ShippedCode(path, tuple(files)) if files else None
+    files = [(name[len("code/") :], content) for name, content in contents.items() if name.startswith("code/")]
+    dangling: list[tuple[str, str]] = []
+    for name, (target, symbolic) in links.items():
+        content, outside = _follow_link(name, target, symbolic, contents, links)
+        if content is not None:
+            files.append((name[len("code/") :], content))
+        elif symbolic and (outside or (complete and _link_target(name, target) not in names)):
+            dangling.append((name[len("code/") :], target))
+    if not files and not dangling:
+        return None
+    return ShippedCode(path, tuple(files), tuple(dangling))
+
+
+def _archive_path(member_name: str) -> str | None:
+    """A member's path from the archive's root (``./code/x`` -> ``code/x``); ``None`` when it escapes it."""
+    parts = [part for part in member_name.split("/") if part not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return "/".join(parts)
+
+
+def _link_target(name: str, target: str) -> str | None:
+    """Where a symbolic link at ``name`` points, from the archive's root (``None``: outside the archive)."""
+    if target.startswith("/"):
+        return None
+    parts = name.split("/")[:-1]
+    for part in target.split("/"):
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/".join(parts)
+
+
+def _follow_link(
+    name: str, target: str, symbolic: bool, contents: dict[str, bytes], links: dict[str, tuple[str, bool]]
+) -> tuple[bytes | None, bool]:
+    """The content a link resolves to (``None`` when not read), and whether it leaves the archive."""
+    for _ in range(_MAX_LINK_HOPS):
+        resolved = _link_target(name, target) if symbolic else _archive_path(target)
+        if resolved is None:
+            return None, True
+        if resolved in contents:
+            return contents[resolved], False
+        if resolved not in links:
+            return None, False
+        name, (target, symbolic) = resolved, links[resolved]
+    return None, False  # a loop of links: left to the archive's own tools
 
 
 class _LocalArchive(_StagedArchive):

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +43,25 @@ def write_model_dir(directory: Path) -> Path:
     return directory
 
 
-def archive(path: Path, entries: dict[str, bytes | None]) -> Path:
+@dataclass(frozen=True)
+class Link:
+    """An archive entry that is a link to ``target`` (symbolic unless ``hard``)."""
+
+    target: str
+    hard: bool = False
+
+
+def archive(path: Path, entries: dict[str, bytes | Link | None]) -> Path:
     """A .tar.gz with ``entries`` in this order (``None`` is a directory)."""
     with tarfile.open(path, "w:gz") as tar:
         for name, data in entries.items():
             info = tarfile.TarInfo(name)
             if data is None:
                 info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            elif isinstance(data, Link):
+                info.type = tarfile.LNKTYPE if data.hard else tarfile.SYMTYPE
+                info.linkname = data.target
                 tar.addfile(info)
             else:
                 info.size = len(data)
@@ -345,3 +358,100 @@ def test_archive_code_no_file_system_can_hold_is_left_unchecked(tmp_path: Path) 
 def test_archive_code_is_read_without_following_dot_dot(tmp_path: Path) -> None:
     path = archive(tmp_path / "model.tar.gz", {"config.json": CONFIG, "code/../../evil.py": b"x = 1\n"})
     assert model_data_module.ModelData.from_asset(path).shipped_code is None
+
+
+def test_script_behind_a_symbolic_link_inside_the_archive_is_checked(tmp_path: Path) -> None:
+    # `tar czf` keeps links: code/inference.py -> ../src/inference.py extracts to the file it names.
+    path = archive(
+        tmp_path / "model.tar.gz",
+        {"config.json": CONFIG, "code/inference.py": Link("../src/inference.py"), "src/inference.py": BROKEN_SCRIPT},
+    )
+    with pytest.raises(ConfigurationError, match="transform_fn"):
+        fine_tuned(path)
+
+
+def test_script_behind_a_hard_link_is_checked(tmp_path: Path) -> None:
+    path = archive(
+        tmp_path / "model.tar.gz",
+        {
+            "config.json": CONFIG,
+            "./inference.py": BROKEN_SCRIPT,
+            "code/inference.py": Link("./inference.py", hard=True),
+        },
+    )
+    with pytest.raises(ConfigurationError, match="transform_fn"):
+        fine_tuned(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "consequence"),
+    [("inference.py", "serves the model with its default handlers"), ("requirements.txt", "installs none")],
+)
+@pytest.mark.parametrize("target", ["/home/me/project/{name}", "../../{name}", "missing/{name}"])
+def test_link_out_of_the_archive_to_a_file_the_toolkit_looks_for_is_an_error(
+    tmp_path: Path, name: str, consequence: str, target: str
+) -> None:
+    # The file the toolkit looks for by name dangles in the container: it would silently not be used.
+    target = target.format(name=name)
+    path = archive(tmp_path / "model.tar.gz", {"config.json": CONFIG, f"code/{name}": Link(target)})
+    with pytest.raises(ConfigurationError) as error:
+        fine_tuned(path)
+    message = str(error.value)
+    assert f"model_data: '{path}' holds code/{name} as a symbolic link to {target!r}" in message
+    assert consequence in message and "tar czhf" in message
+
+
+def test_link_to_the_script_sagemaker_program_names_is_an_error(tmp_path: Path) -> None:
+    path = archive(tmp_path / "model.tar.gz", {"config.json": CONFIG, "code/serve.py": Link("/opt/serve.py")})
+    with pytest.raises(ConfigurationError, match=r"code/serve\.py as a symbolic link"):
+        fine_tuned(path, environment={"SAGEMAKER_PROGRAM": "serve.py"})
+    # Without SAGEMAKER_PROGRAM the toolkit does not look for it: an absolute link may name a file of the image.
+    endpoint = fine_tuned(path)
+    found = Annotations.from_stack(Stack.of(endpoint)).find_warning("*", Match.string_like_regexp("code/serve.py"))
+    assert len(found) == 1
+    assert "resolves only if the image has that file" in json.dumps(found[0].entry.data)
+
+
+def test_helper_linked_out_of_the_archive_by_a_relative_path_is_an_error(tmp_path: Path) -> None:
+    path = archive(
+        tmp_path / "model.tar.gz",
+        {"config.json": CONFIG, "code/inference.py": MODEL_FN_SCRIPT, "code/helpers.py": Link("../../helpers.py")},
+    )
+    with pytest.raises(ConfigurationError, match=r"code/helpers\.py as a symbolic link .* cannot import it"):
+        fine_tuned(path)
+
+
+def test_links_inside_the_archive_are_not_reported(tmp_path: Path) -> None:
+    # A link to a directory, and one to a file not read (not a script), both resolve in the container.
+    entries: dict[str, bytes | Link | None] = {
+        "config.json": CONFIG,
+        "lib/": None,
+        "lib/tool.py": b"x = 1\n",
+        "code/inference.py": MODEL_FN_SCRIPT,
+        "code/lib": Link("../lib"),
+        "code/weights.bin": Link("../model.safetensors"),
+        "model.safetensors": os.urandom(2048),
+    }
+    path = archive(tmp_path / "model.tar.gz", entries)
+    shipped = model_data_module.ModelData.from_asset(path).shipped_code
+    assert shipped is not None and shipped.dangling == ()
+    assert fine_tuned(path).serving is Serving.INFERENCE_TOOLKIT
+
+
+def test_link_whose_target_may_lie_after_the_scan_budget_is_not_judged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(model_data_module, "_LAYOUT_SCAN_BYTES", 1024)
+    entries: dict[str, bytes | Link | None] = {
+        "config.json": CONFIG,
+        "code/inference.py": Link("../src/inference.py"),
+        "model.safetensors": os.urandom(64 * 1024),
+        "src/inference.py": MODEL_FN_SCRIPT,
+    }
+    path = archive(tmp_path / "model.tar.gz", entries)
+    assert fine_tuned(path).serving is Serving.INFERENCE_TOOLKIT
+    # Read to its end, the same archive without the target is an error.
+    del entries["src/inference.py"]
+    monkeypatch.setattr(model_data_module, "_LAYOUT_SCAN_BYTES", 1024 * 1024)
+    with pytest.raises(ConfigurationError, match="which is not in the archive"):
+        fine_tuned(archive(tmp_path / "missing.tar.gz", entries))
