@@ -274,6 +274,13 @@ class ModelSource:
     script_shown_as: Path | None = None
     """How messages name ``script`` when it was extracted from an archive (``model.tar.gz/code/inference.py``)."""
 
+    def shipped_requirements(self) -> Path | None:
+        """The ``requirements.txt`` next to the script, which the toolkit pip-installs at start-up, as messages
+        name it (``None`` without one). Read while the endpoint is built: an archive's is extracted until then."""
+        if self.script is None or not (self.script.parent / "requirements.txt").is_file():
+            return None
+        return (self.script_shown_as or self.script).parent / "requirements.txt"
+
 
 _HF_TOKEN_VALUE = re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")
 """What a Hugging Face access token looks like, whatever it is put in."""
@@ -436,13 +443,12 @@ class EndpointBase(EndpointMetrics, Construct):
         self._add_tags(props)
         for warning in source.script_warnings:
             Annotations.of(self).add_warning_v2("constructs-lib:script", warning)
-        requirements = source.script.parent / "requirements.txt" if source.script else None
-        if props.get("network_isolation") is True and requirements is not None and requirements.is_file():
-            shown = (source.script_shown_as or requirements).parent / "requirements.txt"
+        requirements = source.shipped_requirements() if props.get("network_isolation") is True else None
+        if requirements is not None:
             # Warned, not refused: requirements already in the image, or wheels shipped in code/, still install.
             Annotations.of(self).add_warning_v2(
                 "constructs-lib:isolated-requirements",
-                f"{shown}: the toolkit runs pip install -r on it at start-up, and with network_isolation the "
+                f"{requirements}: the toolkit runs pip install -r on it at start-up, and with network_isolation the "
                 "container has no network: the endpoint fails to start unless every requirement is already in the "
                 "image or shipped in code/ (pip --no-index --find-links)",
             )

@@ -141,15 +141,16 @@ class SecurityFeature(EndpointFeature):
                 problems.add("vpc_subnets", subnets, "must be an ec2.SubnetSelection")
             else:
                 selected = _check_subnets(vpc, subnets, problems)
-                if endpoint.hub_model_id is not None and selected and _all_isolated(vpc, selected):
+                downloads = _start_up_downloads(endpoint)
+                if downloads and selected and _all_isolated(vpc, selected):
                     # Warned, not refused: CDK calls a subnet isolated when its route table has no NAT or
-                    # internet gateway, and a transit gateway or firewall route may still reach the Hub.
+                    # internet gateway, and a transit gateway, firewall route or PyPI mirror may still serve.
                     Annotations.of(endpoint).add_warning_v2(
                         "constructs-lib:isolated-subnets",
-                        f"vpc_subnets selects only isolated subnets (no NAT or internet gateway), and the container "
-                        f"downloads {endpoint.hub_model_id!r} from the Hugging Face Hub at start-up: unless these "
-                        "subnets reach the internet another way, the endpoint fails to start; use subnets with "
-                        "egress (SubnetType.PRIVATE_WITH_EGRESS) or package the model in S3 (FineTunedEndpoint)",
+                        "vpc_subnets selects only isolated subnets (no NAT or internet gateway), and at start-up "
+                        f"the container {' and '.join(what for what, _ in downloads)}: unless these subnets reach "
+                        "the internet another way, the endpoint fails to start; use subnets with egress "
+                        f"(SubnetType.PRIVATE_WITH_EGRESS) or {' and '.join(instead for _, instead in downloads)}",
                     )
             _check_security_groups(groups, problems)
         if serverless:
@@ -330,6 +331,24 @@ def _check_subnets(vpc: ec2.IVpc, subnets: ec2.SubnetSelection | None, problems:
     if not subnet_ids:
         problems.add("vpc_subnets", "(selection)", "selects no subnets of the VPC")
     return subnet_ids
+
+
+def _start_up_downloads(endpoint: EndpointBase) -> list[tuple[str, str]]:
+    """What the container fetches from the internet when it starts, and how to do without it."""
+    downloads = []
+    if endpoint.hub_model_id is not None:
+        downloads.append(
+            (
+                f"downloads {endpoint.hub_model_id!r} from the Hugging Face Hub",
+                "package the model in S3 (FineTunedEndpoint)",
+            )
+        )
+    requirements = endpoint._source.shipped_requirements()
+    if requirements is not None and endpoint.serving is Serving.INFERENCE_TOOLKIT:
+        downloads.append(
+            (f"pip-installs {requirements} from PyPI", "ship wheels in code/ (pip --no-index --find-links)")
+        )
+    return downloads
 
 
 def _all_isolated(vpc: ec2.IVpc, subnet_ids: list[str]) -> bool:

@@ -14,10 +14,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Annotations, Match, Template
 
-from constructs_lib import ConfigurationError, CustomScriptEndpoint, FineTunedEndpoint, HubModelEndpoint
+from constructs_lib import ConfigurationError, CustomScriptEndpoint, FineTunedEndpoint, HubModelEndpoint, Serving
 from constructs_lib.inference_modes import ServerlessInference
 from constructs_lib.security import secret_from_config
 
+from .fake_hub import safetensors_bytes
 from .support import actions_of, container, new_stack, only, policy_statements, resources
 
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
@@ -281,6 +282,69 @@ def test_hub_model_in_isolated_subnets_warns() -> None:
     assert len(found) == 1
     text = json.dumps(found[0].entry.data)
     assert "constructs-lib:isolated-subnets" in text and SST2 in text
+
+
+def test_script_requirements_to_install_from_isolated_subnets_warn(tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text("def model_fn(model_dir):\n    return model_dir\n")
+    isolated = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+
+    def build() -> Stack:
+        stack = new_stack()
+        vpc = isolated_and_private_vpc(stack)
+        CustomScriptEndpoint(
+            stack, "E", code_dir=code, model_data=TUNED_URI, instance_type="ml.m5.xlarge", vpc=vpc, vpc_subnets=isolated
+        )
+        return stack
+
+    assert isolated_subnet_warnings(build()) == []  # the model is in S3 and nothing is installed
+    (code / "requirements.txt").write_text("langdetect==1.0.9\n")
+    found = isolated_subnet_warnings(build())
+    assert len(found) == 1
+    text = json.dumps(found[0].entry.data)
+    assert f"pip-installs {code / 'requirements.txt'} from PyPI" in text and "Hugging Face Hub" not in text
+
+
+def test_hub_model_with_requirements_in_isolated_subnets_names_both_downloads(tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text("def predict_fn(data, model):\n    return model(data)\n")
+    (code / "requirements.txt").write_text("langdetect==1.0.9\n")
+    stack = new_stack()
+    vpc = isolated_and_private_vpc(stack)
+    isolated = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    CustomScriptEndpoint(
+        stack, "E", code_dir=code, model_id=SST2, instance_type="ml.g5.xlarge", vpc=vpc, vpc_subnets=isolated
+    )
+    found = isolated_subnet_warnings(stack)
+    assert len(found) == 1
+    text = json.dumps(found[0].entry.data)
+    assert f"downloads '{SST2}' from the Hugging Face Hub and pip-installs" in text
+    assert "package the model in S3 (FineTunedEndpoint) and ship wheels in code/" in text
+
+
+def test_requirements_tgi_does_not_install_need_no_internet(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    (model / "code").mkdir(parents=True)
+    (model / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"], "torch_dtype": "float16"}))
+    (model / "model.safetensors").write_bytes(safetensors_bytes({"w": ("F16", [64, 64])}, with_data=True))
+    (model / "code" / "inference.py").write_text("def predict_fn(data, model):\n    return data\n")
+    (model / "code" / "requirements.txt").write_text("langdetect==1.0.9\n")
+    stack = new_stack()
+    vpc = isolated_and_private_vpc(stack)
+    isolated = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    endpoint = FineTunedEndpoint(
+        stack,
+        "E",
+        model_data=str(model),
+        task="text-generation",
+        instance_type="ml.g5.xlarge",
+        vpc=vpc,
+        vpc_subnets=isolated,
+    )
+    assert endpoint.serving is Serving.TGI  # which ignores code/
+    assert isolated_subnet_warnings(stack) == []
 
 
 def test_isolated_subnets_are_fine_for_a_model_in_s3_and_egress_subnets_for_a_hub_model() -> None:
