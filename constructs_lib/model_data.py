@@ -413,7 +413,8 @@ def _shipped_code(path: Path, size: int, mtime_ns: int, inode: int) -> ShippedCo
             name = _archive_path(member.name)
             if name is None:
                 continue
-            names.add(name)
+            # Every directory on the way counts as present: tar extracts them even without their own entries.
+            names.update("/".join(name.split("/")[:depth]) for depth in range(1, name.count("/") + 2))
             in_code = name.startswith("code/")
             if member.isfile() and member.size <= _CODE_FILE_BYTES and (in_code or name.endswith(_LINKABLE_SUFFIXES)):
                 extracted = tar.extractfile(member)

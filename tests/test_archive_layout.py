@@ -422,10 +422,10 @@ def test_helper_linked_out_of_the_archive_by_a_relative_path_is_an_error(tmp_pat
 
 
 def test_links_inside_the_archive_are_not_reported(tmp_path: Path) -> None:
-    # A link to a directory, and one to a file not read (not a script), both resolve in the container.
+    # A link to a directory (written without an entry of its own), and one to a file not read (not a
+    # script), both resolve in the container.
     entries: dict[str, bytes | Link | None] = {
         "config.json": CONFIG,
-        "lib/": None,
         "lib/tool.py": b"x = 1\n",
         "code/inference.py": MODEL_FN_SCRIPT,
         "code/lib": Link("../lib"),
