@@ -74,7 +74,11 @@ class CustomScriptEndpoint(EndpointBase):
         assert code_path is not None  # guaranteed by the checks above
         report = check_inference_script(code_path, entry_point)
 
-        data = code_only(code_path) if model_data is None else ModelData.parse(model_data).with_code(code_path)
+        data = (
+            code_only(code_path)
+            if model_data is None
+            else ModelData.parse(model_data).with_code(code_path, entry_point)
+        )
         layout = data.layout_problem
         loads_model = "model_fn" in report.handlers
         if layout is not None and not loads_model:

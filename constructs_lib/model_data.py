@@ -33,7 +33,16 @@ _S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.*)$")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # ...and not an IP address, nor a prefix or suffix S3 reserves (access point aliases and the like).
 _RESERVED_BUCKET_NAME = re.compile(r"^(\d+\.\d+\.\d+\.\d+|xn--.*|sthree-.*)$")
-_ARCHIVE_SUFFIXES = (".tar.gz",)
+_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
+_DEFAULT_ENTRY_POINT = "inference.py"
+
+
+def is_archive_name(name: str) -> bool:
+    """Whether a key or file name says gzip tar (``.tar.gz`` or ``.tgz``, in any case): SageMaker reads the
+    content, not the name, but a name is all there is to tell an object from a prefix someone forgot
+    the ``/`` of."""
+    return name.lower().endswith(_ARCHIVE_SUFFIXES)
+
 
 MODEL_DATA_FORMS = (
     "an 's3://bucket/key.tar.gz' URI, an uncompressed 's3://bucket/prefix/' (ending in '/'), "
@@ -82,11 +91,17 @@ class ModelData(abc.ABC):
                 "ModelData.from_bucket)"
             )
         if key.endswith("/"):
+            if is_archive_name(key.rstrip("/")):
+                raise ConfigurationError(
+                    f"{prop}: {describe(uri)} names an archive but ends in '/', which makes it an uncompressed "
+                    f"prefix that SageMaker would look for files under; did you mean 's3://{bucket}/"
+                    f"{key.rstrip('/')}'? (If the prefix really is so named, use ModelData.from_bucket.)"
+                )
             return _S3Prefix(bucket, key)
-        if not key.endswith(_ARCHIVE_SUFFIXES):
+        if not is_archive_name(key):
             raise ConfigurationError(
-                f"{prop}: {describe(uri)} is neither a gzip tar archive (key ending in .tar.gz) nor a prefix "
-                f"(ending in '/'); SageMaker can only load {MODEL_DATA_FORMS}"
+                f"{prop}: {describe(uri)} is neither a gzip tar archive (key ending in .tar.gz or .tgz) nor a "
+                f"prefix (ending in '/'); SageMaker can only load {MODEL_DATA_FORMS}"
             )
         return _S3Object(bucket, key)
 
@@ -96,9 +111,10 @@ class ModelData(abc.ABC):
 
         Use this when the bucket name is only known at deploy time (a token).
         """
-        if not is_unresolved(key) and not key.endswith("/") and not key.endswith(_ARCHIVE_SUFFIXES):
+        if not is_unresolved(key) and not key.endswith("/") and not is_archive_name(key):
             raise ConfigurationError(
-                f"model_data: key {describe(key)} must end in .tar.gz (an archive) or '/' (an uncompressed prefix)"
+                f"model_data: key {describe(key)} must end in .tar.gz or .tgz (an archive) or '/' (an uncompressed "
+                "prefix)"
             )
         if not is_unresolved(key) and key.endswith("/"):
             return _S3Prefix(bucket.bucket_name, key, bucket)
@@ -123,9 +139,9 @@ class ModelData(abc.ABC):
         if local.is_dir():
             return _LocalDirectory(local)
         if local.is_file():
-            if not local.name.endswith(_ARCHIVE_SUFFIXES):
+            if not is_archive_name(local.name):
                 raise ConfigurationError(
-                    f"{prop}: {describe(str(path))} is a local file but not a gzip tar archive (.tar.gz); "
+                    f"{prop}: {describe(str(path))} is a local file but not a gzip tar archive (.tar.gz or .tgz); "
                     f"expected {MODEL_DATA_FORMS}"
                 )
             return _LocalArchive(local, _check_local_archive(local, prop))
@@ -174,8 +190,9 @@ class ModelData(abc.ABC):
         return None
 
     @abc.abstractmethod
-    def with_code(self, code_dir: Path) -> ModelData:
-        """The same model with ``code_dir`` added under ``code/`` in the archive SageMaker loads."""
+    def with_code(self, code_dir: Path, entry_point: str = _DEFAULT_ENTRY_POINT) -> ModelData:
+        """The same model with ``code_dir`` added under ``code/`` in the archive SageMaker loads; ``entry_point``
+        is the script there the toolkit imports."""
 
     @abc.abstractmethod
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ModelDataConfig:
@@ -200,8 +217,8 @@ class _S3Object(ModelData):
 
         return s3.Bucket.from_bucket_name(scope, "ModelDataBucket", self._bucket_name)
 
-    def with_code(self, code_dir: Path) -> ModelData:
-        return _RepackedS3Object(self, code_dir)
+    def with_code(self, code_dir: Path, entry_point: str = _DEFAULT_ENTRY_POINT) -> ModelData:
+        return _RepackedS3Object(self, code_dir, entry_point)
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ModelDataConfig:
         grant_read_object(grantee, self._bucket_in(scope), self._key)
@@ -209,7 +226,7 @@ class _S3Object(ModelData):
 
 
 class _S3Prefix(_S3Object):
-    def with_code(self, code_dir: Path) -> ModelData:
+    def with_code(self, code_dir: Path, entry_point: str = _DEFAULT_ENTRY_POINT) -> ModelData:
         raise ConfigurationError(
             f"model_data: {describe(f's3://{self._bucket_name}/{self._key}')} is an uncompressed S3 prefix, which "
             "this library cannot add code/ to; upload the script to <prefix>code/ yourself and use "
@@ -497,7 +514,7 @@ class _LocalArchive(_StagedArchive):
         except (tarfile.TarError, OSError, EOFError, zlib.error):
             return None  # _check_local_archive has already said what is wrong with it
 
-    def with_code(self, code_dir: Path) -> ModelData:
+    def with_code(self, code_dir: Path, entry_point: str = _DEFAULT_ENTRY_POINT) -> ModelData:
         return _LocalArchive(self._path, self._layout, code_dir)
 
     def _archive(self) -> tuple[Path, str | None]:
@@ -539,7 +556,7 @@ class _LocalDirectory(_StagedArchive):
     def local_directory(self) -> Path | None:
         return self._path
 
-    def with_code(self, code_dir: Path) -> ModelData:
+    def with_code(self, code_dir: Path, entry_point: str = _DEFAULT_ENTRY_POINT) -> ModelData:
         return _LocalDirectory(self._path, code_dir)
 
     def _archive(self) -> tuple[Path, str | None]:
@@ -553,7 +570,7 @@ class _LocalCodeOnly(_StagedArchive):
     def __init__(self, code_dir: Path) -> None:
         self._code_dir = code_dir
 
-    def with_code(self, code_dir: Path) -> ModelData:
+    def with_code(self, code_dir: Path, entry_point: str = _DEFAULT_ENTRY_POINT) -> ModelData:
         return _LocalCodeOnly(code_dir)
 
     def _archive(self) -> tuple[Path, str | None]:
@@ -566,12 +583,13 @@ class _LocalCodeOnly(_StagedArchive):
 class _RepackedS3Object(ModelData):
     """An S3 ``model.tar.gz`` that gets ``code/`` added at deploy time by a custom resource."""
 
-    def __init__(self, source: _S3Object, code_dir: Path) -> None:
+    def __init__(self, source: _S3Object, code_dir: Path, entry_point: str) -> None:
         self._source = source
         self._code_dir = code_dir
+        self._entry_point = entry_point
 
-    def with_code(self, code_dir: Path) -> ModelData:
-        return _RepackedS3Object(self._source, code_dir)
+    def with_code(self, code_dir: Path, entry_point: str = _DEFAULT_ENTRY_POINT) -> ModelData:
+        return _RepackedS3Object(self._source, code_dir, entry_point)
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ModelDataConfig:
         from .repack import ScriptRepack
@@ -582,6 +600,7 @@ class _RepackedS3Object(ModelData):
             model_data_bucket=self._source._bucket_in(scope),
             model_data_key=self._source._key,
             code_dir=str(self._code_dir),
+            entry_point=self._entry_point,
         )
         repack.grant_read(grantee)
         return ModelDataConfig(repack.model_data_url, compressed=True)

@@ -27,6 +27,7 @@ from constructs import Construct
 from ._buckets import secure_bucket
 from ._grants import acknowledge_wildcard
 from ._validation import Problems, is_unresolved
+from .model_data import is_archive_name
 
 HANDLER_DIR = Path(__file__).parent / "_repack_handler"
 """Source of the repack Lambda function (standard library + boto3 only)."""
@@ -70,6 +71,7 @@ class ScriptRepack(Construct):
         model_data_bucket: s3.IBucket,
         model_data_key: str,
         code_dir: str,
+        entry_point: str = "inference.py",
         output_bucket: s3.IBucket | None = None,
         memory_size: int = DEFAULT_MEMORY_MB,
         timeout: Duration | None = None,
@@ -80,6 +82,8 @@ class ScriptRepack(Construct):
         :param code_dir: a local directory with ``inference.py`` (and optionally ``requirements.txt``); it is
             uploaded as a CDK asset and lands under ``code/`` in the output, replacing any ``code/`` already
             in the source archive. At most 100 MB.
+        :param entry_point: the script in ``code_dir`` the toolkit imports (``SAGEMAKER_PROGRAM`` names any other
+            than ``inference.py``).
         :param output_bucket: where the repacked archive is written, under a prefix owned by this construct.
         :param memory_size: memory of the repack function in MB; more memory also means more CPU.
         :param timeout: the repack function's timeout, at most 15 minutes.
@@ -88,12 +92,13 @@ class ScriptRepack(Construct):
             stack's shared log bucket, and
             ``RemovalPolicy.DESTROY`` (it holds only derived data, and the custom resource deletes its object
             when it is deleted, so the bucket is empty when the stack goes).
+        :default entry_point: ``"inference.py"``
         :default memory_size: 3008
         :default timeout: ``Duration.minutes(15)``
         """
         super().__init__(scope, id)
         timeout = timeout or MAX_TIMEOUT
-        self._validate(model_data_key, code_dir, memory_size, timeout)
+        self._validate(model_data_key, code_dir, entry_point, memory_size, timeout)
 
         self.output_prefix = f"script-repack/{self.node.addr}/"
         """The key prefix under which this construct writes (and deletes) its archives."""
@@ -221,15 +226,17 @@ class ScriptRepack(Construct):
         if bucket.encryption_key is not None:
             bucket.encryption_key.grant_decrypt(role)
 
-    def _validate(self, model_data_key: str, code_dir: str, memory_size: int, timeout: Duration) -> None:
+    def _validate(
+        self, model_data_key: str, code_dir: str, entry_point: str, memory_size: int, timeout: Duration
+    ) -> None:
         problems = Problems(f"ScriptRepack {self.node.path}")
-        if not is_unresolved(model_data_key) and not model_data_key.endswith(".tar.gz"):
-            problems.add("model_data_key", model_data_key, "must name a gzip tar archive (ending in .tar.gz)")
+        if not is_unresolved(model_data_key) and not is_archive_name(model_data_key):
+            problems.add("model_data_key", model_data_key, "must name a gzip tar archive (ending in .tar.gz or .tgz)")
         code_path = Path(code_dir)
         if not code_path.is_dir():
             problems.add("code_dir", code_dir, "is not a local directory")
-        elif not (code_path / "inference.py").is_file():
-            problems.add("code_dir", code_dir, "holds no inference.py; SageMaker would ignore the code")
+        elif not (code_path / entry_point).is_file():
+            problems.add("code_dir", code_dir, f"holds no {entry_point}; SageMaker would ignore the code")
         if not Token.is_unresolved(memory_size) and not 128 <= memory_size <= 10240:
             problems.add("memory_size", memory_size, "must be between 128 and 10240 (MB)")
         if not timeout.is_unresolved() and not 1000 <= timeout.to_milliseconds() <= MAX_TIMEOUT.to_milliseconds():

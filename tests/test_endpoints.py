@@ -185,6 +185,20 @@ def test_custom_script_entry_point_name_is_configurable(code_dir: Path) -> None:
     assert container(template)["Environment"]["SAGEMAKER_PROGRAM"] == "serve.py"
 
 
+def test_custom_entry_point_alone_is_repacked_into_an_s3_archive(tmp_path: Path) -> None:
+    # No inference.py at all: the toolkit imports SAGEMAKER_PROGRAM, so serve.py is enough.
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "serve.py").write_text("def transform_fn(model, data, content_type, accept):\n    return data\n")
+    template = synth(
+        lambda s: CustomScriptEndpoint(
+            s, "E", code_dir=code, entry_point="serve.py", model_data=TUNED_URI, instance_type="ml.g5.xlarge"
+        )
+    )
+    assert container(template)["Environment"]["SAGEMAKER_PROGRAM"] == "serve.py"
+    template.resource_count_is("Custom::ScriptRepack", 1)
+
+
 # -------------------------------------------------------------------------------- images
 @pytest.mark.parametrize(
     ("instance_type", "tag"),

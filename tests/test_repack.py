@@ -562,6 +562,21 @@ def test_invalid_props_are_reported_together(tmp_path: Path) -> None:
         assert fragment in message
 
 
+def test_code_dir_must_hold_the_entry_point(tmp_path: Path) -> None:
+    (tmp_path / "inference.py").write_text("def predict_fn(data, model):\n    return data\n")
+    stack = new_stack()
+    bucket = s3.Bucket.from_bucket_name(stack, "Models", "my-models")
+    with pytest.raises(ConfigurationError, match=r"code_dir: .* holds no serve\.py; SageMaker would ignore the code"):
+        ScriptRepack(
+            stack,
+            "Repack",
+            model_data_bucket=bucket,
+            model_data_key="m.tgz",
+            code_dir=str(tmp_path),
+            entry_point="serve.py",
+        )
+
+
 def test_missing_code_dir(tmp_path: Path) -> None:
     stack = new_stack()
     bucket = s3.Bucket.from_bucket_name(stack, "Models", "my-models")

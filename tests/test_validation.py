@@ -23,7 +23,7 @@ from constructs_lib import (
 from constructs_lib._validation import Problems
 from constructs_lib.hub_model import check_hub_reference
 
-from .support import new_stack
+from .support import container, new_stack, synth
 
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 
@@ -276,7 +276,9 @@ def test_all_problems_are_reported_at_once() -> None:
     ("model_data", "expected"),
     [
         ("s3://bucket/model.zip", "neither a gzip tar archive"),
-        ("s3://bucket/models/model", "neither a gzip tar archive"),
+        ("s3://bucket/models/model", "neither a gzip tar archive (key ending in .tar.gz or .tgz)"),
+        # An archive's name with a '/' after it: a prefix nobody writes files under.
+        ("s3://bucket/models/model.tar.gz/", "did you mean 's3://bucket/models/model.tar.gz'?"),
         ("s3://Bad_Bucket/model.tar.gz", "invalid bucket name"),
         ("https://bucket.s3.amazonaws.com/model.tar.gz", "is not an S3 URI"),
         ("./does/not/exist", "does not exist"),
@@ -291,6 +293,17 @@ def test_bad_model_data(model_data: str, expected: str) -> None:
         FineTunedEndpoint(new_stack(), "E", model_data=model_data, task="fill-mask", instance_type="ml.g5.xlarge")
     assert f"model_data: {model_data!r}" in str(error.value)
     assert expected in str(error.value)
+
+
+@pytest.mark.parametrize("key", ["models/model.tgz", "models/MODEL.TAR.GZ", "models/model.tar.gz"])
+def test_gzip_tar_archives_are_known_by_either_suffix_in_any_case(key: str) -> None:
+    # SageMaker reads the content; .tgz is the same format under its short name.
+    template = synth(
+        lambda s: FineTunedEndpoint(
+            s, "E", model_data=f"s3://bucket/{key}", task="fill-mask", instance_type="ml.g5.xlarge"
+        )
+    )
+    assert container(template)["ModelDataUrl"] == f"s3://bucket/{key}"
 
 
 def test_local_file_that_is_not_an_archive(tmp_path: Path) -> None:
