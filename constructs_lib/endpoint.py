@@ -769,6 +769,14 @@ class EndpointBase(EndpointMetrics, Construct):
                 problems.add(f"environment[{key!r}]", value, name_problem)
             elif key == "HF_TASK" and (task_error := self._environment_task_problem(value)):
                 problems.add(f"environment[{key!r}]", value, task_error)
+            elif key in _TOOLKIT_INTEGER_SETTINGS and self.serving is Serving.INFERENCE_TOOLKIT:
+                if not is_unresolved(value) and not _is_positive_integer_text(value):
+                    problems.add(
+                        f"environment[{key!r}]",
+                        value,
+                        f"must be a whole number above 0 ({_TOOLKIT_INTEGER_SETTINGS[key]}): the toolkit reads it "
+                        "with int() when the container starts, and any other value stops the model server",
+                    )
             elif not is_unresolved(value):
                 self._check_sizing_override(key, value, sizing, problems)
         environment.update(user)
@@ -1070,6 +1078,16 @@ def _same_environment(first: Stack, second: Stack) -> bool:
     pairs = ((first.account, second.account), (first.region, second.region))
     return all(a == b and not is_unresolved(a) for a, b in pairs)
 
+
+# Server settings the inference toolkit parses as integers at start-up (sagemaker_inference.environment), and
+# what each one counts.
+_TOOLKIT_INTEGER_SETTINGS = {
+    "SAGEMAKER_MODEL_SERVER_TIMEOUT": "seconds",
+    "SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": "seconds",
+    "SAGEMAKER_STARTUP_TIMEOUT": "seconds",
+    "SAGEMAKER_MAX_PAYLOAD_IN_MB": "MB",
+    "SAGEMAKER_MODEL_SERVER_WORKERS": "worker processes",
+}
 
 # The input shapes the toolkit compiles an uncompiled model for on Inferentia (optimum_utils.get_input_shapes).
 _NEURON_SHAPE_VARIABLES = ("HF_OPTIMUM_SEQUENCE_LENGTH", "HF_OPTIMUM_BATCH_SIZE")

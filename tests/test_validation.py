@@ -255,6 +255,30 @@ def test_token_in_environment_points_to_hf_token_secret() -> None:
     assert "hf_secret" not in message
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("SAGEMAKER_MODEL_SERVER_TIMEOUT", "60s"),
+        ("SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS", "1.5"),
+        ("SAGEMAKER_STARTUP_TIMEOUT", "ten minutes"),
+        ("SAGEMAKER_MAX_PAYLOAD_IN_MB", "6MB"),
+        ("SAGEMAKER_MODEL_SERVER_WORKERS", "0"),
+    ],
+)
+def test_toolkit_server_settings_must_be_whole_numbers(key: str, value: str) -> None:
+    # sagemaker_inference.environment.Environment() calls int() on them when the container starts.
+    message = hub_error(task="text-classification", environment={key: value})
+    assert f"environment[{key!r}]: {value!r} must be a whole number above 0" in message
+
+
+def test_toolkit_server_settings_that_parse_build() -> None:
+    settings = {"SAGEMAKER_MODEL_SERVER_TIMEOUT": "120", "SAGEMAKER_MODEL_SERVER_WORKERS": "2"}
+    endpoint = HubModelEndpoint(
+        new_stack(), "E", model_id=SST2, task="text-classification", instance_type="ml.g5.xlarge", environment=settings
+    )
+    assert endpoint.serving is Serving.INFERENCE_TOOLKIT
+
+
 def test_environment_contradicting_a_prop() -> None:
     message = hub_error(task="text-classification", environment={"HF_TASK": "fill-mask"})
     assert "environment['HF_TASK']: 'fill-mask' conflicts with the task prop" in message
