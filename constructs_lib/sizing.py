@@ -27,8 +27,10 @@ GPUs in use: the inference toolkit's default handler and TEI run on one GPU, so 
 one GPU; TGI shards over all GPUs of the instance (``SM_NUM_GPUS``), and the shard count must
 divide the attention heads (and the key/value heads when there are at least as many; with fewer
 key/value heads than shards, TGI replicates them and the shard count must be a multiple of them).
-TGI also needs an Ampere-or-newer GPU (flash attention), so T4 (g4dn) and V100 (p3) are not
-eligible for TGI; ``quantize="fp8"`` needs Ada/Hopper (L4, L40S, H100, H200).
+TGI's optimized models need a T4 or newer GPU (TGI's "Using TGI with Nvidia GPUs"), so V100 (p3)
+is not eligible; T4 (g4dn) is, when asked for (``instance_type``, or ``families`` naming g4dn), but
+the automatic pick passes it over: it has no bfloat16 and no FlashAttention-2, which TGI's newer
+kernels use. ``quantize="fp8"`` needs Ada/Hopper (L4, L40S, H100, H200).
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ PREQUANTIZED_METHODS: frozenset[str] = frozenset({"awq", "gptq", "marlin", "exl2
 """``quantize`` values that load a checkpoint already quantized with that method; the others
 (bitsandbytes*, eetq, fp8) quantize 16-bit weights while loading them."""
 
-_TGI_UNSUPPORTED_GPUS = frozenset({"T4", "V100"})
+_TGI_UNSUPPORTED_GPUS = frozenset({"V100"})
+_TGI_NOT_PICKED_GPUS = frozenset({"T4"})  # supported, but chosen only when asked for
 _FP8_GPUS = frozenset({"L4", "L40S", "H100", "H200"})
 _HALF_PRECISION_BYTES = 2  # TGI and TEI serve float32 checkpoints in float16
 _FULL_PRECISION_BYTES = 4  # transformers loads every float checkpoint as float32 unless told otherwise
@@ -336,7 +339,10 @@ def _tgi_shard_problem(profile: ModelProfile, shards: int) -> str | None:
     return None
 
 
-def _evaluate(spec: InstanceSpec, profile: ModelProfile, demand: _Demand, options: SizingOptions) -> InstanceFit:
+def _evaluate(
+    spec: InstanceSpec, profile: ModelProfile, demand: _Demand, options: SizingOptions, *, picking: bool = False
+) -> InstanceFit:
+    """How ``spec`` fits the model; ``picking`` when the instance was not asked for by name or family."""
     price = spec.price_per_hour
     headroom = 1 + options.headroom
     if spec.processor is Processor.CPU:
@@ -371,7 +377,15 @@ def _evaluate(spec: InstanceSpec, profile: ModelProfile, demand: _Demand, option
     reasons: list[str] = []
     if demand.serving == "tgi":
         if spec.accelerator_model in _TGI_UNSUPPORTED_GPUS:
-            reasons.append(f"TGI needs an Ampere-or-newer GPU; {spec.accelerator_model} is not supported")
+            reasons.append(
+                f"TGI's optimized models need a T4 or newer GPU (flash and paged attention); "
+                f"{spec.accelerator_model} is not supported"
+            )
+        elif picking and spec.accelerator_model in _TGI_NOT_PICKED_GPUS:
+            reasons.append(
+                f"not picked for TGI automatically: {spec.accelerator_model} has no bfloat16 and no "
+                f"FlashAttention-2; pass instance_type={spec.name!r} (or families=[{spec.family!r}]) to use it"
+            )
         if options.quantize == "fp8" and spec.accelerator_model not in _FP8_GPUS:
             reasons.append(
                 f"quantize='fp8' needs an Ada or Hopper GPU (L4, L40S, H100, H200), not {spec.accelerator_model}"
@@ -457,7 +471,7 @@ def fit_table(
     for spec in _catalogue(options).values():
         if spec.processor is not Processor.GPU or spec.family not in families:
             continue
-        fit = _evaluate(spec, profile, demand, options)
+        fit = _evaluate(spec, profile, demand, options, picking=options.families is None)
         if fit.fits and options.max_price_per_hour is not None:
             total = (fit.price_per_hour or math.inf) * options.min_instance_count
             if total > options.max_price_per_hour:

@@ -212,10 +212,24 @@ def test_shards_must_divide_key_value_heads() -> None:
         plan_deployment(replicated, serving="tgi", instance_type="ml.g6.12xlarge")
 
 
-def test_tgi_needs_an_ampere_gpu(profiles: dict[str, ModelProfile]) -> None:
-    with pytest.raises(ConfigurationError, match="TGI needs an Ampere-or-newer GPU; T4"):
-        plan_deployment(profiles[BERT_ID], serving="tgi", instance_type="ml.g4dn.xlarge")
+def test_tgi_runs_on_t4_when_asked_for_and_never_on_v100(profiles: dict[str, ModelProfile]) -> None:
+    # TGI's docs list H100, A100, A10G and T4 for its optimized models.
+    plan = plan_deployment(profiles[BERT_ID], serving="tgi", instance_type="ml.g4dn.xlarge")
+    assert plan.instance_type == "ml.g4dn.xlarge" and plan.environment["SM_NUM_GPUS"] == "1"
+    with pytest.raises(ConfigurationError, match=r"TGI's optimized models need a T4 or newer GPU .*V100"):
+        plan_deployment(profiles[BERT_ID], serving="tgi", instance_type="ml.p3.2xlarge")
+
+
+def test_automatic_tgi_pick_passes_t4_over_unless_its_family_is_named(profiles: dict[str, ModelProfile]) -> None:
+    # g4dn is the cheapest GPU, but without bfloat16 or FlashAttention-2 it is no default for TGI.
     assert plan_deployment(profiles[BERT_ID], serving="tgi", instance_type=None).instance_type == "ml.g6.xlarge"
+    table = fit_table(profiles[BERT_ID], serving="tgi")
+    t4 = next(fit for fit in table if fit.spec.name == "ml.g4dn.xlarge")
+    assert not t4.fits and "instance_type='ml.g4dn.xlarge'" in (t4.reason or "")
+    chosen = plan_deployment(
+        profiles[BERT_ID], serving="tgi", instance_type=None, options=SizingOptions(families=["g4dn"])
+    )
+    assert chosen.instance_type == "ml.g4dn.xlarge"
 
 
 def test_toolkit_uses_one_gpu_even_on_multi_gpu_instances(profiles: dict[str, ModelProfile]) -> None:
