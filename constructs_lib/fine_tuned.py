@@ -114,20 +114,20 @@ def _check_links(shipped: ShippedCode | None, props: Mapping[str, Any], problems
         "requirements.txt": "installs none of the requirements",
     }
     warnings: list[str] = []
+    fix = "Archive the file itself (`tar czhf` stores what links point to) or copy it into code/"
     for name, target in shipped.dangling:
-        consequence = looked_for.get(name, "cannot import it")
-        problem = (
-            f"holds code/{name} as a symbolic link to {target!r}, which is not in the archive: SageMaker extracts "
-            f"it into /opt/ml/model/code/ as a link to nothing, and the toolkit {consequence}. Archive the file "
-            "itself (`tar czhf` stores what links point to) or copy it into code/"
-        )
         if name in looked_for or not target.startswith("/"):
-            problems.add("model_data", str(shipped.archive), problem)
+            problems.add(
+                "model_data",
+                str(shipped.archive),
+                f"holds code/{name} as a symbolic link to {target!r}, which is not in the archive: SageMaker "
+                f"extracts it into /opt/ml/model/code/ as a link to nothing, and the toolkit "
+                f"{looked_for.get(name, 'cannot import it')}. {fix}",
+            )
         else:
             warnings.append(
                 f"{shipped.archive} holds code/{name} as a symbolic link to {target!r}, outside the archive: in the "
-                "container it resolves only if the image has that file. Archive the file itself (`tar czhf` stores "
-                "what links point to) or copy it into code/"
+                f"container it resolves only if the image has that file. {fix}"
             )
     return tuple(warnings)
 

@@ -252,6 +252,10 @@ def test_vpc_without_private_subnets_needs_a_subnet_selection() -> None:
         tuned(stack, vpc=vpc)
 
 
+ISOLATED = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+"""The isolated subnets of ``isolated_and_private_vpc``: no NAT, no internet gateway."""
+
+
 def isolated_and_private_vpc(stack: Stack) -> ec2.Vpc:
     return ec2.Vpc(
         stack,
@@ -276,8 +280,7 @@ def isolated_subnet_warnings(stack: Stack) -> list[Any]:
 def test_hub_model_in_isolated_subnets_warns() -> None:
     stack = new_stack()
     vpc = isolated_and_private_vpc(stack)
-    isolated = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-    HubModelEndpoint(stack, "Endpoint", model_id=SST2, instance_type="ml.g5.xlarge", vpc=vpc, vpc_subnets=isolated)
+    HubModelEndpoint(stack, "Endpoint", model_id=SST2, instance_type="ml.g5.xlarge", vpc=vpc, vpc_subnets=ISOLATED)
     found = isolated_subnet_warnings(stack)
     assert len(found) == 1
     text = json.dumps(found[0].entry.data)
@@ -288,13 +291,12 @@ def test_script_requirements_to_install_from_isolated_subnets_warn(tmp_path: Pat
     code = tmp_path / "code"
     code.mkdir()
     (code / "inference.py").write_text("def model_fn(model_dir):\n    return model_dir\n")
-    isolated = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
     def build() -> Stack:
         stack = new_stack()
         vpc = isolated_and_private_vpc(stack)
         CustomScriptEndpoint(
-            stack, "E", code_dir=code, model_data=TUNED_URI, instance_type="ml.m5.xlarge", vpc=vpc, vpc_subnets=isolated
+            stack, "E", code_dir=code, model_data=TUNED_URI, instance_type="ml.m5.xlarge", vpc=vpc, vpc_subnets=ISOLATED
         )
         return stack
 
@@ -313,9 +315,8 @@ def test_hub_model_with_requirements_in_isolated_subnets_names_both_downloads(tm
     (code / "requirements.txt").write_text("langdetect==1.0.9\n")
     stack = new_stack()
     vpc = isolated_and_private_vpc(stack)
-    isolated = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
     CustomScriptEndpoint(
-        stack, "E", code_dir=code, model_id=SST2, instance_type="ml.g5.xlarge", vpc=vpc, vpc_subnets=isolated
+        stack, "E", code_dir=code, model_id=SST2, instance_type="ml.g5.xlarge", vpc=vpc, vpc_subnets=ISOLATED
     )
     found = isolated_subnet_warnings(stack)
     assert len(found) == 1
@@ -333,7 +334,6 @@ def test_requirements_tgi_does_not_install_need_no_internet(tmp_path: Path) -> N
     (model / "code" / "requirements.txt").write_text("langdetect==1.0.9\n")
     stack = new_stack()
     vpc = isolated_and_private_vpc(stack)
-    isolated = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
     endpoint = FineTunedEndpoint(
         stack,
         "E",
@@ -341,7 +341,7 @@ def test_requirements_tgi_does_not_install_need_no_internet(tmp_path: Path) -> N
         task="text-generation",
         instance_type="ml.g5.xlarge",
         vpc=vpc,
-        vpc_subnets=isolated,
+        vpc_subnets=ISOLATED,
     )
     assert endpoint.serving is Serving.TGI  # which ignores code/
     assert isolated_subnet_warnings(stack) == []
@@ -350,7 +350,7 @@ def test_requirements_tgi_does_not_install_need_no_internet(tmp_path: Path) -> N
 def test_isolated_subnets_are_fine_for_a_model_in_s3_and_egress_subnets_for_a_hub_model() -> None:
     stack = new_stack()
     vpc = isolated_and_private_vpc(stack)
-    tuned(stack, vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
+    tuned(stack, vpc=vpc, vpc_subnets=ISOLATED)
     HubModelEndpoint(stack, "Hub", model_id=SST2, instance_type="ml.g5.xlarge", vpc=vpc)  # default: egress
     assert isolated_subnet_warnings(stack) == []
 
