@@ -9,7 +9,7 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING
 
-from ._validation import ConfigurationError
+from ._core.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from .autoscaling import AutoScaling, ScheduledCapacity

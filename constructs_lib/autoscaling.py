@@ -30,7 +30,8 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._validation import ConfigurationError, Problems, describe, duration_seconds, is_number, is_unresolved
+from ._core.errors import ConfigurationError, Problems, describe
+from ._core.tokens import duration_seconds, is_number, is_unresolved
 from .features import EndpointFeature
 from .inference_modes import check_config_keys, is_whole
 

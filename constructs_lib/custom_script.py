@@ -8,7 +8,7 @@ from typing import Unpack
 from aws_cdk import Annotations
 from constructs import Construct
 
-from ._validation import Problems
+from ._core.errors import Problems
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_hub_reference, check_task
 from .model_data import ModelData, code_only

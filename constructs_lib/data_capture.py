@@ -17,9 +17,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 
-from ._buckets import KEY_PREFIX, MAX_URI_LENGTH, S3Location, as_prefix, match_s3_uri, secure_bucket
-from ._grants import acknowledge_wildcard
-from ._validation import ConfigurationError, Problems, allowed_list, describe, is_unresolved
+from ._core.buckets import KEY_PREFIX, MAX_URI_LENGTH, S3Location, as_prefix, match_s3_uri, secure_bucket
+from ._core.errors import ConfigurationError, Problems, allowed_list, describe
+from ._core.nag import acknowledge_wildcard
+from ._core.tokens import is_unresolved
 from .features import EndpointFeature
 
 if TYPE_CHECKING:

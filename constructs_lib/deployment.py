@@ -20,15 +20,8 @@ from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sagemaker as sagemaker
 
-from ._validation import (
-    ConfigurationError,
-    Problems,
-    allowed_list,
-    describe,
-    duration_seconds,
-    is_number,
-    is_unresolved,
-)
+from ._core.errors import ConfigurationError, Problems, allowed_list, describe
+from ._core.tokens import duration_seconds, is_number, is_unresolved
 from .features import EndpointFeature
 from .monitoring import alarm_settings, rollback_alarms
 

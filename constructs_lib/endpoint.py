@@ -20,8 +20,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct, Node
 
-from ._grants import StackFacts, Statement, acknowledge_wildcards, allow, grant_statements, policy_document, stack_facts
-from ._validation import ConfigurationError, Problems, allowed_list, describe, duration_seconds, is_unresolved
+from ._core.errors import ConfigurationError, Problems, allowed_list, describe
+from ._core.iam import Statement, allow, grant_statements, policy_document
+from ._core.nag import acknowledge_wildcards, nag_name
+from ._core.stack_facts import StackFacts, stack_facts
+from ._core.tokens import duration_seconds, is_unresolved
 from .features import EndpointFeature, features_for, merge_properties
 from .hub import (
     HubAccessError,
@@ -921,10 +924,10 @@ class EndpointBase(EndpointMetrics, Construct):
         """Acknowledge cdk-nag's IAM5 for the two wildcards the serving access needs, on the role."""
         name = self.physical_endpoint_name
         log_streams = (
-            facts.nag_name(f"{self._log_group_arn(facts)}:log-stream:*")
+            nag_name(facts, f"{self._log_group_arn(facts)}:log-stream:*")
             if is_unresolved(name)
             # The same rendering, with the stack's part resolved once for all its endpoints.
-            else f"{facts.nag_name(facts.arn('logs', 'log-group:'))}{_LOG_GROUP_PREFIX}{name}:log-stream:*"
+            else f"{nag_name(facts, facts.arn('logs', 'log-group:'))}{_LOG_GROUP_PREFIX}{name}:log-stream:*"
         )
         acknowledge_wildcards(
             self.role,

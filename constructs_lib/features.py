@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_cdk import aws_iam as iam
 
-from ._validation import Problems
+from ._core.errors import Problems
 
 if TYPE_CHECKING:
     from .endpoint import EndpointBase

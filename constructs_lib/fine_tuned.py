@@ -12,7 +12,7 @@ from typing import Any, Unpack
 from aws_cdk import Annotations
 from constructs import Construct
 
-from ._validation import ConfigurationError, Problems
+from ._core.errors import ConfigurationError, Problems
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_task
 from .images import Serving, loads_from_model_dir, resolve_serving

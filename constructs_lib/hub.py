@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._validation import ConfigurationError, allowed_list, describe
+from ._core.errors import ConfigurationError, allowed_list, describe
 from .tasks import task_problem
 
 DTYPE_BYTES: Mapping[str, float] = {

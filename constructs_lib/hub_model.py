@@ -7,7 +7,8 @@ from typing import Unpack
 
 from constructs import Construct
 
-from ._validation import Problems, is_unresolved
+from ._core.errors import Problems
+from ._core.tokens import is_unresolved
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .tasks import task_problem
 

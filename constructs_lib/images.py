@@ -27,8 +27,10 @@ from aws_cdk import Aws, CfnMapping, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._grants import StackFacts, Statement, allow, grant_statements, stack_facts
-from ._validation import ConfigurationError, Problems, describe, is_unresolved
+from ._core.errors import ConfigurationError, Problems, describe
+from ._core.iam import Statement, allow, grant_statements
+from ._core.stack_facts import StackFacts, stack_facts
+from ._core.tokens import is_unresolved
 from .instances import Processor, processor_for
 from .tasks import default_serving
 

@@ -23,9 +23,10 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ._buckets import KEY_PREFIX, MAX_URI_LENGTH, S3Location, as_prefix, match_s3_uri, secure_bucket
-from ._grants import acknowledge_wildcard
-from ._validation import ConfigurationError, Problems, allowed_list, describe, is_unresolved
+from ._core.buckets import KEY_PREFIX, MAX_URI_LENGTH, S3Location, as_prefix, match_s3_uri, secure_bucket
+from ._core.errors import ConfigurationError, Problems, allowed_list, describe
+from ._core.nag import acknowledge_wildcard
+from ._core.tokens import is_unresolved
 from .features import EndpointFeature
 from .images import Serving
 

@@ -12,7 +12,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from ._validation import ConfigurationError, allowed_list, describe, is_unresolved
+from ._core.errors import ConfigurationError, allowed_list, describe
+from ._core.tokens import is_unresolved
 
 
 class Processor(enum.StrEnum):

@@ -123,7 +123,7 @@ def invoke_local(
     :raises MissingLocalExtraError: the ``[local]`` extra is not installed.
     :raises LocalInvokeError: the worker crashed or timed out without producing a response.
     """
-    from ._validation import ConfigurationError
+    from ._core.errors import ConfigurationError
     from .scripts import check_inference_script
 
     _require_local_extra()
@@ -409,7 +409,7 @@ def add_invoke_local_command(subparsers: argparse._SubParsersAction[argparse.Arg
 
 def _run_invoke_local(args: argparse.Namespace) -> int:
     """Run ``invoke-local`` for parsed arguments; return the process exit code."""
-    from ._validation import ConfigurationError
+    from ._core.errors import ConfigurationError
 
     if args.data is not None:
         data = str(args.data).encode("utf-8")

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._grants import acknowledge_wildcard, grant_read_object, grant_read_prefix
-from ._validation import ConfigurationError, describe, is_unresolved
+from ._core.errors import ConfigurationError, describe
+from ._core.iam import grant_read_object, grant_read_prefix
+from ._core.nag import acknowledge_wildcard
+from ._core.tokens import is_unresolved
 
 if TYPE_CHECKING:
     from aws_cdk import aws_s3 as s3

@@ -21,7 +21,8 @@ from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from ._validation import ConfigurationError, Problems, allowed_list, describe, is_number, is_unresolved
+from ._core.errors import ConfigurationError, Problems, allowed_list, describe
+from ._core.tokens import is_number, is_unresolved
 from .features import EndpointFeature
 from .images import Serving
 from .instances import Processor, instance_spec, processor_for

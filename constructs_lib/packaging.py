@@ -67,7 +67,7 @@ try:  # ISA-L's crc32 runs ~6x faster than zlib's here (same value); it has whee
 except ImportError:  # pragma: no cover - other machines
     from zlib import crc32 as _crc32
 
-from ._validation import ConfigurationError, describe
+from ._core.errors import ConfigurationError, describe
 
 try:  # tqdm draws the progress bar of long packs; without it packing is silent.
     from tqdm import tqdm as _tqdm  # type: ignore[import-untyped,unused-ignore]

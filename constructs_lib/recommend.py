@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._validation import ConfigurationError
+from ._core.errors import ConfigurationError
 from .hub import ModelProfile, lookup_hub_profile
 from .sizing import InstanceFit, SizingOptions, fit_table, plan_deployment, resolve_serving, served_weights_gib
 from .tasks import task_architecture_problem, task_problem

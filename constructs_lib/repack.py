@@ -24,9 +24,10 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from ._buckets import secure_bucket
-from ._grants import acknowledge_wildcard
-from ._validation import Problems, is_unresolved
+from ._core.buckets import secure_bucket
+from ._core.errors import Problems
+from ._core.nag import acknowledge_wildcard
+from ._core.tokens import is_unresolved
 from .model_data import is_archive_name
 
 HANDLER_DIR = Path(__file__).parent / "_repack_handler"

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._validation import ConfigurationError
+from ._core.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement

@@ -25,8 +25,9 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from ._grants import acknowledge_wildcard
-from ._validation import ConfigurationError, Problems, describe, is_unresolved
+from ._core.errors import ConfigurationError, Problems, describe
+from ._core.nag import acknowledge_wildcard
+from ._core.tokens import is_unresolved
 from .features import EndpointFeature
 from .images import Serving
 

@@ -39,7 +39,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from ._validation import ConfigurationError, Problems, allowed_list, describe, is_number, is_unresolved
+from ._core.errors import ConfigurationError, Problems, allowed_list, describe
+from ._core.tokens import is_number, is_unresolved
 from .hub import ModelProfile
 from .instances import GPU_FAMILIES, INSTANCE_CATALOGUE, InstanceSpec, Processor, instance_type_problem, with_prices
 from .tasks import default_serving

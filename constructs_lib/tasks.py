@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._validation import allowed_list
+from ._core.errors import allowed_list
 
 PIPELINE_TASKS: frozenset[str] = frozenset(
     {

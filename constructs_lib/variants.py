@@ -24,7 +24,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ._validation import ConfigurationError, Problems, describe, is_number, is_unresolved
+from ._core.errors import ConfigurationError, Problems, describe
+from ._core.tokens import is_number, is_unresolved
 from .features import EndpointFeature
 from .images import InferenceImage, Serving, loads_from_model_dir, resolve_serving
 from .inference_modes import check_config_keys, is_whole

@@ -10,7 +10,7 @@ from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Template
 
 from constructs_lib import CustomScriptEndpoint, FineTunedEndpoint, HubModelEndpoint
-from constructs_lib._access_logs import ACCESS_LOGS_ID
+from constructs_lib._core.access_logs import ACCESS_LOGS_ID
 
 ACCOUNT = "123456789012"
 GPU_TOOLKIT_TAG = "2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from constructs_lib._validation import ConfigurationError
+from constructs_lib._core.errors import ConfigurationError
 from constructs_lib.hub import (
     CONTEXT_FILE_ENV,
     HubLookup,

@@ -17,7 +17,7 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
-from constructs_lib._validation import ConfigurationError
+from constructs_lib._core.errors import ConfigurationError
 from constructs_lib.images import ImageConfig, InferenceImage, Serving, resolve_serving
 
 # Stacks that are never synthesized share one app: only synthesis is slow, and an app cannot be

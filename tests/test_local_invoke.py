@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from constructs_lib import local_invoke
-from constructs_lib._validation import ConfigurationError
+from constructs_lib._core.errors import ConfigurationError
 from constructs_lib.local_invoke import (
     LocalInvokeResult,
     MissingLocalExtraError,

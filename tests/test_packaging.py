@@ -19,7 +19,7 @@ import blake3
 import pytest
 
 from constructs_lib import packaging
-from constructs_lib._validation import ConfigurationError
+from constructs_lib._core.errors import ConfigurationError
 from constructs_lib.packaging import (
     FORMAT_VERSION,
     PackagedArchive,

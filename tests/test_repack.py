@@ -23,8 +23,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 from moto.server import ThreadedMotoServer
 
-from constructs_lib._grants import render_for_nag
-from constructs_lib._validation import ConfigurationError
+from constructs_lib._core.errors import ConfigurationError
+from constructs_lib._core.nag import render_for_nag
 from constructs_lib.repack import HANDLER_DIR, ScriptRepack
 
 from .support import actions_of, created_buckets, new_stack, only, policy_statements, resources

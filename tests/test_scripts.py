@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._validation import ConfigurationError
+from constructs_lib._core.errors import ConfigurationError
 from constructs_lib.scripts import (
     ScriptReport,
     check_inference_script,

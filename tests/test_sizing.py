@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._validation import ConfigurationError
+from constructs_lib._core.errors import ConfigurationError
 from constructs_lib.hub import ModelProfile, lookup_hub_profile
 from constructs_lib.sizing import (
     SizingOptions,

@@ -10,7 +10,7 @@ from aws_cdk import CfnParameter, CfnResource, Stack, TagManager
 from aws_cdk.assertions import Template
 
 from constructs_lib import ConfigurationError, CustomScriptEndpoint, FineTunedEndpoint, HubModelEndpoint
-from constructs_lib._access_logs import ACCESS_LOGS_ID
+from constructs_lib._core.access_logs import ACCESS_LOGS_ID
 from constructs_lib.deployment import DeploymentGuardrails
 from constructs_lib.endpoint import MODEL_ID_TAG
 from constructs_lib.monitoring import safe_tag_value, tag_problem

@@ -20,7 +20,7 @@ from constructs_lib import (
     ModelVariant,
     Serving,
 )
-from constructs_lib._validation import Problems
+from constructs_lib._core.errors import Problems
 from constructs_lib.hub_model import check_hub_reference
 
 from .support import container, new_stack, synth
@@ -400,7 +400,7 @@ def test_custom_script_with_an_uncompressed_prefix(code_dir: Path) -> None:
     ],
 )
 def test_plain_values_are_not_tokens(value: Any) -> None:
-    from constructs_lib._validation import is_unresolved
+    from constructs_lib._core.tokens import is_unresolved
 
     assert is_unresolved(value) is False
 
@@ -408,7 +408,7 @@ def test_plain_values_are_not_tokens(value: Any) -> None:
 def test_token_check_agrees_with_cdk_for_every_token_kind() -> None:
     from aws_cdk import Aws, Token
 
-    from constructs_lib._validation import is_unresolved
+    from constructs_lib._core.tokens import is_unresolved
 
     tokens = [Aws.REGION, f"prefix-{Aws.ACCOUNT_ID}", Token.as_list(Aws.NOTIFICATION_ARNS), Token.as_number(Aws.REGION)]
     for token in tokens:

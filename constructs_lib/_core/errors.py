@@ -1,4 +1,4 @@
-"""Synth-time validation: collect every problem with a construct's props, then fail once.
+"""Synth-time validation errors: collect every problem with a construct's props, then fail once.
 
 Modelled on aws-sagemaker-alpha's "Invalid Production Variant Props:" errors: users fix
 all their mistakes in one round instead of one per ``cdk synth``.
@@ -6,11 +6,10 @@ all their mistakes in one round instead of one per ``cdk synth``.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from aws_cdk import Duration, Token
+from constructs import IConstruct
 
 
 class ConfigurationError(ValueError):
@@ -33,34 +32,30 @@ def allowed_list(values: Iterable[str], limit: int = 40) -> str:
     return shown if len(items) <= limit else f"{shown}, ... ({len(items)} in all)"
 
 
-# How CDK encodes tokens in strings and string lists. Checking the text in Python saves a jsii
-# round trip per check, which adds up to hundreds per app (see benchmarks/README.md).
-_STRING_TOKEN = "${Token["
-_LIST_TOKEN = "#{Token["
+def check_config_keys(subject: str, data: Any, allowed: Iterable[str]) -> None:
+    """Raise a ``ConfigurationError`` when ``data`` is not a mapping or has keys outside ``allowed``.
+
+    Shared by the ``from_config`` classmethods that read the app's JSON settings.
+    """
+    known = set(allowed)
+    if not isinstance(data, Mapping):
+        raise ConfigurationError(f"{subject}: {describe(data)} must be a mapping; allowed keys: {allowed_list(known)}")
+    unknown = sorted(str(key) for key in set(data) - known)
+    if unknown:
+        raise ConfigurationError(f"{subject}: unknown key(s) {', '.join(unknown)}; allowed: {allowed_list(known)}")
 
 
-def is_number(value: Any) -> bool:
-    """An ``int`` or a finite ``float``: not a bool, not NaN or infinity (which jsii cannot even send)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def subject_of(construct_class: type, scope: IConstruct | None, id: str) -> Callable[[], str]:
+    """How error messages name a construct: its class and path (``HubModelEndpoint 'Stack/Llm'``).
 
+    Returned as a function for :class:`Problems`, so that the path is read only for an error.
+    """
 
-def duration_seconds(value: Duration) -> float:
-    """Seconds of a resolved ``Duration``, fractions included (``to_seconds()`` throws inside jsii on them)."""
-    return float(value.to_milliseconds(integral=False)) / 1000
+    def subject() -> str:
+        scope_path = scope.node.path if scope is not None else ""
+        return f"{construct_class.__name__} '{f'{scope_path}/{id}' if scope_path else id}'"
 
-
-def is_unresolved(value: Any) -> bool:
-    """True for CDK tokens, which are only known at deploy time and so cannot be checked."""
-    if value is None or isinstance(value, (bool, int)):
-        return False
-    if isinstance(value, float) and not math.isfinite(value):
-        return False  # NaN and infinity are plain (bad) values, and jsii cannot even serialise them
-    if isinstance(value, str):
-        return _STRING_TOKEN in value
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return any(_LIST_TOKEN in item or _STRING_TOKEN in item for item in value)
-    # Number tokens (encoded as special floats) and IResolvable objects.
-    return bool(Token.is_unresolved(value))
+    return subject
 
 
 class Problems:

@@ -1,7 +1,7 @@
 """The buckets the library creates and the ``s3://`` URIs it accepts.
 
 Every bucket created here is encrypted, SSL-only, blocks public access and logs to the stack's
-access-log bucket (:mod:`._access_logs`).
+access-log bucket (:mod:`.access_logs`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ._access_logs import enable_access_logs
+from .access_logs import enable_access_logs
 
 S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<key>.*))?$")
 KEY_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/=+-]*$")

@@ -1,0 +1,59 @@
+"""What the constructs of one stack read from it, read once per stack.
+
+Every read of a stack attribute is a round trip to the jsii kernel; with many endpoints in a
+stack, reading partition, region and account once per stack instead of per endpoint saves
+several round trips for each endpoint. This is the one place that caches jsii reads.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from aws_cdk import CfnMapping, Stack
+from constructs import IConstruct
+
+
+class StackFacts:
+    """What the constructs of one stack read from it, read once per stack.
+
+    Every read of a stack attribute is a round trip to the jsii kernel; with many endpoints in a
+    stack, reading partition, region and account once per stack instead of per endpoint saves
+    several round trips for each endpoint.
+    """
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.partition: str = stack.partition
+        self.region: str = stack.region
+        self.account: str = stack.account
+        self.account_mappings: dict[str, CfnMapping] = {}
+        """The DLC region -> account mappings by logical id, one per region set (see ``images.dlc``)."""
+        self.nag_names: dict[str, str] = {}
+        """How cdk-nag names each token the stack's constructs acknowledged (see ``nag.nag_name``)."""
+
+    def arn(self, service: str, resource: str, *, region: str | None = None, account: str | None = None) -> str:
+        """``arn:<partition>:<service>:<region>:<account>:<resource>``, like ``Stack.format_arn``."""
+        region = self.region if region is None else region
+        account = self.account if account is None else account
+        return f"arn:{self.partition}:{service}:{region}:{account}:{resource}"
+
+
+_FACTS: weakref.WeakKeyDictionary[IConstruct, StackFacts] = weakref.WeakKeyDictionary()
+
+
+def stack_facts(scope: IConstruct, *, child: IConstruct | None = None) -> StackFacts:
+    """The :class:`StackFacts` of ``scope``'s stack, remembered for ``scope`` (a construct never moves)
+    and for ``child``, a construct just created in ``scope``."""
+    try:
+        facts = _FACTS.get(scope)
+        if facts is None:
+            stack = scope if isinstance(scope, Stack) else Stack.of(scope)
+            facts = _FACTS.get(stack)
+            if facts is None:
+                facts = _FACTS[stack] = StackFacts(stack)
+            _FACTS[scope] = facts
+        if child is not None:
+            _FACTS[child] = facts
+    except TypeError:  # a construct class that is not hashable or weak-referenceable: read afresh
+        return StackFacts(Stack.of(scope))
+    return facts

@@ -1,0 +1,64 @@
+"""CDK tokens and the plain values props hold: what can be checked at synth time, and how.
+
+Checking the text of a token in Python saves a jsii round trip per check, which adds up to hundreds
+per app (see benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from aws_cdk import Duration, Token
+
+# How CDK encodes tokens in strings and string lists.
+_STRING_TOKEN = "${Token["
+_LIST_TOKEN = "#{Token["
+
+
+def is_number(value: Any) -> bool:
+    """An ``int`` or a finite ``float``: not a bool, not NaN or infinity (which jsii cannot even send)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_whole(value: Any) -> bool:
+    """True for an ``int`` that is not a ``bool``."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_positive_integer_text(value: Any) -> bool:
+    """A string of ASCII digits above 0 (how containers read whole-number settings)."""
+    return isinstance(value, str) and value.isascii() and value.isdigit() and int(value) > 0
+
+
+def duration_seconds(value: Duration) -> float:
+    """Seconds of a resolved ``Duration``, fractions included (``to_seconds()`` throws inside jsii on them)."""
+    return float(value.to_milliseconds(integral=False)) / 1000
+
+
+def whole_seconds(value: Duration | None) -> int | None:
+    """Whole seconds of a resolved ``Duration`` (``None`` stays ``None``)."""
+    return None if value is None else int(value.to_seconds())
+
+
+def implements(value: object, *attributes: str) -> bool:
+    """Whether ``value`` has every member of a jsii interface that the caller uses.
+
+    jsii interfaces are not runtime-checkable protocols, and imported resources are dynamic proxies:
+    checking for the members used is the only test that works for both.
+    """
+    return all(hasattr(value, attribute) for attribute in attributes)
+
+
+def is_unresolved(value: Any) -> bool:
+    """True for CDK tokens, which are only known at deploy time and so cannot be checked."""
+    if value is None or isinstance(value, (bool, int)):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False  # NaN and infinity are plain (bad) values, and jsii cannot even serialise them
+    if isinstance(value, str):
+        return _STRING_TOKEN in value
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return any(_LIST_TOKEN in item or _STRING_TOKEN in item for item in value)
+    # Number tokens (encoded as special floats) and IResolvable objects.
+    return bool(Token.is_unresolved(value))
