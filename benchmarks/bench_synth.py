@@ -326,7 +326,8 @@ def run_worker(variant: str, endpoints: int, profile_file: str | None) -> dict[s
 
 def seed_context(path: Path) -> None:
     """Write the model's profile into a ``hub.context.json``, the way a synth with network access would."""
-    from constructs_lib.hub import ModelProfile, context_key, write_context_entry
+    from constructs_lib.model.context_file import context_key, write_context_entry
+    from constructs_lib.model.profile import ModelProfile
 
     profile = ModelProfile.from_json(DISTILBERT_PROFILE)
     write_context_entry(path, context_key(MODEL_ID, None), profile.to_json())

@@ -13,16 +13,16 @@ from ._core.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from .autoscaling import AutoScaling, ScheduledCapacity
+    from .catalogue.instances import INSTANCE_CATALOGUE, InstanceSpec, InstanceType, Processor
     from .custom_script import CustomScriptEndpoint
     from .data_capture import DataCapture
     from .deployment import DeploymentGuardrails, DeploymentType
     from .endpoint import DEFAULT_INSTANCE_TYPE, EndpointBase, EndpointProps
     from .fine_tuned import FineTunedEndpoint
-    from .hub import ModelProfile
     from .hub_model import HubModelEndpoint
     from .images import ImageConfig, InferenceImage, Serving
     from .inference_modes import AsyncInference, ServerlessInference, async_inference_locations
-    from .instances import INSTANCE_CATALOGUE, InstanceSpec, InstanceType, Processor
+    from .model.profile import ModelProfile
     from .model_data import ArchiveLayoutProblem, ModelData, ModelDataConfig
     from .monitoring import EndpointAlarms
     from .repack import ScriptRepack
@@ -47,18 +47,18 @@ _EXPORTS = {
     "EndpointProps": "endpoint",
     "FineTunedEndpoint": "fine_tuned",
     "HubModelEndpoint": "hub_model",
-    "INSTANCE_CATALOGUE": "instances",
+    "INSTANCE_CATALOGUE": "catalogue.instances",
     "ImageConfig": "images",
     "InferenceImage": "images",
     "InstanceFit": "sizing",
-    "InstanceSpec": "instances",
-    "InstanceType": "instances",
+    "InstanceSpec": "catalogue.instances",
+    "InstanceType": "catalogue.instances",
     "ArchiveLayoutProblem": "model_data",
     "ModelData": "model_data",
     "ModelDataConfig": "model_data",
-    "ModelProfile": "hub",
+    "ModelProfile": "model.profile",
     "ModelVariant": "variants",
-    "Processor": "instances",
+    "Processor": "catalogue.instances",
     "ScheduledCapacity": "autoscaling",
     "ScriptRepack": "repack",
     "ScriptReport": "scripts",

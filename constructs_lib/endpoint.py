@@ -25,35 +25,8 @@ from ._core.iam import Statement, allow, grant_statements, policy_document
 from ._core.nag import acknowledge_wildcards, nag_name
 from ._core.stack_facts import StackFacts, stack_facts
 from ._core.tokens import duration_seconds, is_unresolved
-from .features import EndpointFeature, features_for, merge_properties
-from .hub import (
-    HubAccessError,
-    HubLookup,
-    HubModelNotFoundError,
-    HubRevisionNotFoundError,
-    ModelProfile,
-    profile_from_directory,
-)
-from .images import (
-    ImageConfig,
-    InferenceImage,
-    Serving,
-    catalogued_tgi_version,
-    resolve_serving,
-    tgi_reads_max_input_length,
-)
-from .instances import InstanceSpec, Processor, instance_spec, instance_type_problem, processor_for
-from .model_data import ModelData, ModelDataConfig
-from .monitoring import EndpointMetrics, safe_tag_value
-from .scripts import script_grammar_problem
-from .sizing import (
-    TGI_MIN_STARTUP_TIMEOUT_SECONDS,
-    DeploymentPlan,
-    SizingOptions,
-    plan_deployment,
-    selection_conflicts,
-)
-from .tasks import (
+from .catalogue.instances import InstanceSpec, Processor, instance_spec, instance_type_problem, processor_for
+from .catalogue.tasks import (
     default_serving,
     serving_task_problem,
     task_architecture_problem,
@@ -62,6 +35,22 @@ from .tasks import (
     toolkit_task_problem,
     untrained_head_warning,
 )
+from .features import EndpointFeature, features_for, merge_properties
+from .images import (
+    ImageConfig,
+    InferenceImage,
+    Serving,
+    catalogued_tgi_version,
+    resolve_serving,
+    tgi_reads_max_input_length,
+)
+from .model.hub_lookup import HubAccessError, HubLookup, HubModelNotFoundError, HubRevisionNotFoundError
+from .model.local import profile_from_directory
+from .model.profile import ModelProfile
+from .model_data import ModelData, ModelDataConfig
+from .monitoring import EndpointMetrics, safe_tag_value
+from .scripts import script_grammar_problem
+from .sizing import TGI_MIN_STARTUP_TIMEOUT_SECONDS, DeploymentPlan, SizingOptions, plan_deployment, selection_conflicts
 
 if TYPE_CHECKING:
     # Types of props only: importing these modules (and registering them with jsii) is left to

@@ -13,12 +13,12 @@ from aws_cdk import Annotations
 from constructs import Construct
 
 from ._core.errors import ConfigurationError, Problems
+from .catalogue.tasks import inferred_task_problem
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_task
 from .images import Serving, loads_from_model_dir, resolve_serving
 from .model_data import ModelData, ShippedCode
 from .scripts import ScriptReport, check_inference_script
-from .tasks import inferred_task_problem
 
 
 class FineTunedEndpoint(EndpointBase):

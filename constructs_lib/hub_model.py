@@ -9,8 +9,8 @@ from constructs import Construct
 
 from ._core.errors import Problems
 from ._core.tokens import is_unresolved
+from .catalogue.tasks import task_problem
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
-from .tasks import task_problem
 
 # Git refs as the Hub accepts them: branch and tag names or a commit sha, no "..", no "//".
 _PLAINLY_VALID_REPO_ID = re.compile(

@@ -31,8 +31,8 @@ from ._core.errors import ConfigurationError, Problems, describe
 from ._core.iam import Statement, allow, grant_statements
 from ._core.stack_facts import StackFacts, stack_facts
 from ._core.tokens import is_unresolved
-from .instances import Processor, processor_for
-from .tasks import default_serving
+from .catalogue.instances import Processor, processor_for
+from .catalogue.tasks import default_serving
 
 if TYPE_CHECKING:
     from aws_cdk import aws_ecr as ecr
@@ -125,7 +125,7 @@ _PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCh
 
 @functools.cache
 def _catalogue() -> dict[str, Any]:
-    text = (resources.files(__package__) / "_data" / "dlc_catalogue.json").read_text(encoding="utf-8")
+    text = (resources.files("constructs_lib.catalogue") / "_data" / "dlc_catalogue.json").read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 

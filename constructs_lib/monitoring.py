@@ -23,9 +23,9 @@ from constructs import Construct
 
 from ._core.errors import ConfigurationError, Problems, allowed_list, describe
 from ._core.tokens import is_number, is_unresolved
+from .catalogue.instances import Processor, instance_spec, processor_for
 from .features import EndpointFeature
 from .images import Serving
-from .instances import Processor, instance_spec, processor_for
 
 if TYPE_CHECKING:
     from .endpoint import EndpointBase

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._core.errors import ConfigurationError
-from .hub import ModelProfile, lookup_hub_profile
+from .catalogue.tasks import task_architecture_problem, task_problem
+from .model.hub_lookup import lookup_hub_profile
+from .model.profile import ModelProfile
 from .sizing import InstanceFit, SizingOptions, fit_table, plan_deployment, resolve_serving, served_weights_gib
-from .tasks import task_architecture_problem, task_problem
 
 _TGI_ENV_SHOWN = ("SM_NUM_GPUS", "MAX_INPUT_TOKENS", "MAX_TOTAL_TOKENS", "HF_MODEL_QUANTIZE")
 

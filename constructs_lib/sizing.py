@@ -41,9 +41,16 @@ from dataclasses import dataclass, field, replace
 
 from ._core.errors import ConfigurationError, Problems, allowed_list, describe
 from ._core.tokens import is_number, is_unresolved
-from .hub import ModelProfile
-from .instances import GPU_FAMILIES, INSTANCE_CATALOGUE, InstanceSpec, Processor, instance_type_problem, with_prices
-from .tasks import default_serving
+from .catalogue.instances import (
+    GPU_FAMILIES,
+    INSTANCE_CATALOGUE,
+    InstanceSpec,
+    Processor,
+    instance_type_problem,
+    with_prices,
+)
+from .catalogue.tasks import default_serving
+from .model.profile import ModelProfile
 
 GIB = 1024**3
 

@@ -26,13 +26,13 @@ from constructs import Construct
 
 from ._core.errors import ConfigurationError, Problems, describe
 from ._core.tokens import is_number, is_unresolved
+from .catalogue.instances import Processor, instance_spec, instance_type_problem, processor_for
+from .catalogue.tasks import canonical_task, serving_task_problem, task_architecture_problem, toolkit_task_problem
 from .features import EndpointFeature
 from .images import InferenceImage, Serving, loads_from_model_dir, resolve_serving
 from .inference_modes import check_config_keys, is_whole
-from .instances import Processor, instance_spec, instance_type_problem, processor_for
 from .model_data import ModelData
 from .sizing import TGI_MIN_STARTUP_TIMEOUT_SECONDS
-from .tasks import canonical_task, serving_task_problem, task_architecture_problem, toolkit_task_problem
 
 if TYPE_CHECKING:
     from .endpoint import EndpointBase
@@ -306,7 +306,7 @@ class VariantsFeature(EndpointFeature):
         """
         if variant.model_id is None or is_unresolved(variant.model_id) or task is None:
             return
-        from .hub import HubLookup
+        from .model.hub_lookup import HubLookup
 
         try:
             profile = HubLookup().profile(variant.model_id)

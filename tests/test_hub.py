@@ -11,15 +11,10 @@ from typing import Any
 import pytest
 
 from constructs_lib._core.errors import ConfigurationError
-from constructs_lib.hub import (
-    CONTEXT_FILE_ENV,
-    HubLookup,
-    ModelProfile,
-    context_key,
-    default_context_file,
-    lookup_hub_profile,
-    profile_from_directory,
-)
+from constructs_lib.model.context_file import CONTEXT_FILE_ENV, context_key, default_context_file
+from constructs_lib.model.hub_lookup import HubLookup, lookup_hub_profile
+from constructs_lib.model.local import profile_from_directory
+from constructs_lib.model.profile import ModelProfile
 from tests.fake_hub import (
     BERT_ID,
     BERT_PARAMETERS,

@@ -16,12 +16,12 @@ from aws_cdk.assertions import Template
 
 from constructs_lib import ConfigurationError, FineTunedEndpoint, Serving
 from constructs_lib.autoscaling import AutoScaling
-from constructs_lib.hub import ModelProfile
 from constructs_lib.inference_modes import (
     AsyncInference,
     ServerlessInference,
     async_inference_locations,
 )
+from constructs_lib.model.profile import ModelProfile
 from constructs_lib.sizing import SizingOptions
 from constructs_lib.variants import ModelVariant
 

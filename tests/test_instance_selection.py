@@ -16,7 +16,8 @@ from aws_cdk.assertions import Annotations, Match, Template
 
 from constructs_lib import ConfigurationError, FineTunedEndpoint, HubModelEndpoint, InferenceImage, Serving
 from constructs_lib import endpoint as endpoint_module
-from constructs_lib.hub import HubLookup, ModelProfile
+from constructs_lib.model.hub_lookup import HubLookup
+from constructs_lib.model.profile import ModelProfile
 from constructs_lib.security import TOKEN_VARIABLES_BY_SERVING
 from constructs_lib.sizing import SizingOptions, plan_deployment
 from tests.fake_hub import (

@@ -11,14 +11,9 @@ from pathlib import Path
 import pytest
 
 from constructs_lib._core.errors import ConfigurationError
-from constructs_lib.hub import ModelProfile, lookup_hub_profile
-from constructs_lib.sizing import (
-    SizingOptions,
-    fit_table,
-    plan_deployment,
-    resolve_serving,
-    served_weights_gib,
-)
+from constructs_lib.model.hub_lookup import lookup_hub_profile
+from constructs_lib.model.profile import ModelProfile
+from constructs_lib.sizing import SizingOptions, fit_table, plan_deployment, resolve_serving, served_weights_gib
 from tests.fake_hub import (
     AWQ70B_FLOAT16,
     AWQ70B_ID,

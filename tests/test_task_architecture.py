@@ -22,14 +22,14 @@ from constructs_lib import (
     ModelProfile,
     Serving,
 )
-from constructs_lib.sizing import resolve_serving
-from constructs_lib.tasks import (
+from constructs_lib.catalogue.tasks import (
     default_serving,
     inferred_task_problem,
     task_architecture_problem,
     tei_loads,
     untrained_head_warning,
 )
+from constructs_lib.sizing import resolve_serving
 
 from .support import SST2, container, new_stack, synth
 

@@ -1,0 +1,1 @@
+"""Data and lookups, no constructs: hosting instances, Deep Learning Container images, pipeline tasks."""

@@ -1,0 +1,320 @@
+"""SageMaker real-time hosting instance types: shapes, accelerators, local storage, prices.
+
+The GPU rows follow the reference table of GPU instances for real-time endpoints. Prices are
+indicative us-east-1 on-demand hosting prices in USD per hour (third-party sources, good for
+ranking, not billing); users override them through ``InstancePrices``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from .._core.errors import ConfigurationError, allowed_list, describe
+from .._core.tokens import is_unresolved
+
+
+class Processor(enum.StrEnum):
+    """Which kind of Deep Learning Container an instance runs."""
+
+    GPU = "gpu"
+    CPU = "cpu"
+    NEURONX = "neuronx"
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """The shape of one SageMaker hosting instance type."""
+
+    name: str
+    """Instance type as SageMaker spells it, e.g. ``ml.g5.xlarge``."""
+    family: str
+    """Family, e.g. ``g5``."""
+    vcpus: int
+    """Virtual CPUs on the instance."""
+    memory_gib: float
+    """Host memory in GiB."""
+    accelerators: int = 0
+    """GPUs (or Inferentia chips) on the instance; 0 for CPU instances.
+
+    :default: 0
+    """
+    accelerator_model: str | None = None
+    """e.g. ``A10G``.
+
+    :default: - none
+    """
+    accelerator_memory_gib: float = 0.0
+    """Nominal memory per accelerator in GiB.
+
+    :default: 0.0
+    """
+    usable_accelerator_memory_gib: float = 0.0
+    """Memory per accelerator that a process can actually allocate (below nominal).
+
+    :default: 0.0
+    """
+    local_nvme: bool = False
+    """True when the instance has local NVMe storage: SageMaker then rejects ``VolumeSizeInGB``
+    and a KMS key for the storage volume.
+
+    :default: False
+    """
+    burstable: bool = False
+    """True for ``ml.t*`` instances, which cannot use autoscaling.
+
+    :default: False
+    """
+    price_per_hour: float | None = None
+    """Indicative us-east-1 on-demand hosting price (USD/hour); ``None`` when not catalogued.
+
+    :default: - not catalogued
+    """
+
+    @property
+    def processor(self) -> Processor:
+        """Which Deep Learning Container the instance runs: ``NEURONX`` for ``inf*`` families, ``GPU`` for
+        ``g*``/``p*`` instances with accelerators, else ``CPU``."""
+        if self.family.startswith("inf"):
+            return Processor.NEURONX
+        return Processor.GPU if self.accelerators and self.family[0] in "gp" else Processor.CPU
+
+
+@dataclass(frozen=True)
+class _GpuModel:
+    name: str
+    memory_gib: float
+    usable_gib: float
+
+
+# Usable memory is what `nvidia-smi` reports as total, minus nothing else: the CUDA context and
+# activations are covered by the sizing headroom, not here.
+_T4 = _GpuModel("T4", 16, 15.0)
+_A10G = _GpuModel("A10G", 24, 22.4)
+_L4 = _GpuModel("L4", 24, 22.4)
+_L40S = _GpuModel("L40S", 48, 44.9)
+_V100 = _GpuModel("V100", 16, 15.7)
+_A100_40 = _GpuModel("A100", 40, 39.4)
+_A100_80 = _GpuModel("A100", 80, 79.1)
+_H100 = _GpuModel("H100", 80, 79.1)
+_H200 = _GpuModel("H200", 141, 139.8)
+
+# (size, gpus, vcpus, host GiB, price) per family.
+_G5_SHAPES = (
+    ("xlarge", 1, 4, 16),
+    ("2xlarge", 1, 8, 32),
+    ("4xlarge", 1, 16, 64),
+    ("8xlarge", 1, 32, 128),
+    ("12xlarge", 4, 48, 192),
+    ("16xlarge", 1, 64, 256),
+    ("24xlarge", 4, 96, 384),
+    ("48xlarge", 8, 192, 768),
+)
+_G6E_SHAPES = (
+    ("xlarge", 1, 4, 32),
+    ("2xlarge", 1, 8, 64),
+    ("4xlarge", 1, 16, 128),
+    ("8xlarge", 1, 32, 256),
+    ("12xlarge", 4, 48, 384),
+    ("16xlarge", 1, 64, 512),
+    ("24xlarge", 4, 96, 768),
+    ("48xlarge", 8, 192, 1536),
+)
+_GPU_FAMILIES: dict[str, tuple[_GpuModel, bool, tuple[tuple[str, int, int, int], ...]]] = {
+    # family: (gpu, local NVMe, shapes)
+    "g4dn": (_T4, True, _G5_SHAPES[:6]),
+    "g5": (_A10G, True, _G5_SHAPES),
+    "g6": (_L4, True, _G5_SHAPES),
+    "g6e": (_L40S, True, _G6E_SHAPES),
+    "p3": (_V100, False, (("2xlarge", 1, 8, 61), ("8xlarge", 4, 32, 244), ("16xlarge", 8, 64, 488))),
+    "p4d": (_A100_40, True, (("24xlarge", 8, 96, 1152),)),
+    "p4de": (_A100_80, True, (("24xlarge", 8, 96, 1152),)),
+    "p5": (_H100, True, (("48xlarge", 8, 192, 2048),)),
+    "p5e": (_H200, True, (("48xlarge", 8, 192, 2048),)),
+}
+
+# Indicative us-east-1 real-time hosting prices, USD/hour (unverified third-party figures).
+DEFAULT_PRICES: Mapping[str, float] = {
+    "ml.g4dn.xlarge": 0.736, "ml.g4dn.2xlarge": 1.053, "ml.g4dn.4xlarge": 1.686,
+    "ml.g4dn.8xlarge": 3.046, "ml.g4dn.12xlarge": 5.477, "ml.g4dn.16xlarge": 6.115,
+    "ml.g5.xlarge": 1.408, "ml.g5.2xlarge": 1.515, "ml.g5.4xlarge": 2.03,
+    "ml.g5.8xlarge": 3.06, "ml.g5.12xlarge": 7.09, "ml.g5.16xlarge": 5.124,
+    "ml.g5.24xlarge": 10.18, "ml.g5.48xlarge": 20.36,
+    "ml.g6.xlarge": 1.006, "ml.g6.2xlarge": 1.222, "ml.g6.4xlarge": 1.654,
+    "ml.g6.8xlarge": 2.518, "ml.g6.12xlarge": 5.752, "ml.g6.16xlarge": 4.246,
+    "ml.g6.24xlarge": 8.352, "ml.g6.48xlarge": 17.402,
+    "ml.g6e.xlarge": 2.326, "ml.g6e.2xlarge": 2.81, "ml.g6e.4xlarge": 3.78,
+    "ml.g6e.8xlarge": 5.704, "ml.g6e.12xlarge": 13.12, "ml.g6e.16xlarge": 9.51,
+    "ml.g6e.24xlarge": 18.67, "ml.g6e.48xlarge": 37.34,
+    "ml.p3.2xlarge": 3.825, "ml.p3.8xlarge": 14.688, "ml.p3.16xlarge": 28.152,
+    "ml.p4d.24xlarge": 37.688, "ml.p4de.24xlarge": 47.11,
+    "ml.p5.48xlarge": 113.07, "ml.p5e.48xlarge": 130.0,
+}  # fmt: skip
+
+
+def _gpu_specs() -> list[InstanceSpec]:
+    specs = []
+    for family, (gpu, nvme, shapes) in _GPU_FAMILIES.items():
+        for size, gpus, vcpus, memory in shapes:
+            name = f"ml.{family}.{size}"
+            specs.append(
+                InstanceSpec(
+                    name=name,
+                    family=family,
+                    vcpus=vcpus,
+                    memory_gib=memory,
+                    accelerators=gpus,
+                    accelerator_model=gpu.name,
+                    accelerator_memory_gib=gpu.memory_gib,
+                    usable_accelerator_memory_gib=gpu.usable_gib,
+                    local_nvme=nvme,
+                    price_per_hour=DEFAULT_PRICES.get(name),
+                )
+            )
+    return specs
+
+
+# vCPUs and GiB per size for the general CPU families (m: 4 GiB/vCPU, c: 2, r: 8).
+_CPU_SIZES = {
+    "large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32,
+    "9xlarge": 36, "12xlarge": 48, "16xlarge": 64, "18xlarge": 72, "24xlarge": 96,
+}  # fmt: skip
+_CPU_FAMILIES: dict[str, tuple[int, tuple[str, ...], bool]] = {
+    # family: (GiB per vCPU, sizes, local NVMe)
+    "m5": (4, ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge"), False),
+    "m5d": (4, ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge"), True),
+    "c5": (2, ("large", "xlarge", "2xlarge", "4xlarge", "9xlarge", "18xlarge"), False),
+    "c5d": (2, ("large", "xlarge", "2xlarge", "4xlarge", "9xlarge", "18xlarge"), True),
+    "r5": (8, ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge"), False),
+    "r5d": (8, ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge"), True),
+    "m6i": (4, ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"), False),
+    "c6i": (2, ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"), False),
+    "r6i": (8, ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"), False),
+    "m7i": (4, ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"), False),
+    "c7i": (2, ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"), False),
+    "r7i": (8, ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"), False),
+}  # fmt: skip
+
+
+def _cpu_specs() -> list[InstanceSpec]:
+    specs = [
+        InstanceSpec(f"ml.t2.{size}", "t2", vcpus, memory, burstable=True)
+        for size, vcpus, memory in (("medium", 2, 4), ("large", 2, 8), ("xlarge", 4, 16), ("2xlarge", 8, 32))
+    ]
+    for family, (gib_per_vcpu, sizes, nvme) in _CPU_FAMILIES.items():
+        for size in sizes:
+            vcpus = _CPU_SIZES[size]
+            specs.append(InstanceSpec(f"ml.{family}.{size}", family, vcpus, vcpus * gib_per_vcpu, local_nvme=nvme))
+    return specs
+
+
+def _inferentia_specs() -> list[InstanceSpec]:
+    # Inferentia2: 32 GiB of accelerator memory per chip.
+    shapes = (("xlarge", 1, 4, 16), ("8xlarge", 1, 32, 128), ("24xlarge", 6, 96, 384), ("48xlarge", 12, 192, 768))
+    return [
+        InstanceSpec(f"ml.inf2.{size}", "inf2", vcpus, memory, chips, "Inferentia2", 32, 32)
+        for size, chips, vcpus, memory in shapes
+    ]
+
+
+INSTANCE_CATALOGUE: Mapping[str, InstanceSpec] = {
+    spec.name: spec for spec in (*_gpu_specs(), *_cpu_specs(), *_inferentia_specs())
+}
+"""Every instance type this library knows, by name."""
+
+GPU_FAMILIES: tuple[str, ...] = tuple(_GPU_FAMILIES)
+"""GPU families that instance selection considers."""
+
+
+class InstanceType:
+    """SageMaker hosting instance types, as constants plus ``of()`` for any other name.
+
+    Instance types are plain strings everywhere in this library; the constants exist for
+    discoverability and typo safety (``InstanceType.G5_XLARGE``).
+    """
+
+    G4DN_XLARGE = "ml.g4dn.xlarge"
+    G4DN_2XLARGE = "ml.g4dn.2xlarge"
+    G4DN_12XLARGE = "ml.g4dn.12xlarge"
+    G5_XLARGE = "ml.g5.xlarge"
+    G5_2XLARGE = "ml.g5.2xlarge"
+    G5_4XLARGE = "ml.g5.4xlarge"
+    G5_12XLARGE = "ml.g5.12xlarge"
+    G5_48XLARGE = "ml.g5.48xlarge"
+    G6_XLARGE = "ml.g6.xlarge"
+    G6_12XLARGE = "ml.g6.12xlarge"
+    G6E_XLARGE = "ml.g6e.xlarge"
+    G6E_12XLARGE = "ml.g6e.12xlarge"
+    G6E_48XLARGE = "ml.g6e.48xlarge"
+    P4D_24XLARGE = "ml.p4d.24xlarge"
+    P5_48XLARGE = "ml.p5.48xlarge"
+    M5_XLARGE = "ml.m5.xlarge"
+    C5_XLARGE = "ml.c5.xlarge"
+    INF2_XLARGE = "ml.inf2.xlarge"
+
+    @staticmethod
+    def of(name: str) -> str:
+        """Validate an instance type name and return it (tokens pass through unchecked)."""
+        problem = instance_type_problem(name)
+        if problem:
+            raise ConfigurationError(f"instance_type: {describe(name)} {problem}")
+        return name
+
+
+def instance_type_problem(name: str) -> str | None:
+    """Why ``name`` is not a usable hosting instance type, or ``None`` when it is."""
+    if is_unresolved(name):
+        return None
+    if not isinstance(name, str):
+        return "is not a SageMaker instance type: instance types are strings such as 'ml.g5.xlarge'"
+    if name in INSTANCE_CATALOGUE:
+        return None
+    # Only a name that fails pays for the fuzzy match (every endpoint checks its instance type).
+    close = difflib.get_close_matches(name.lower(), INSTANCE_CATALOGUE, n=1, cutoff=0.85)
+    hint = f" (did you mean {close[0]!r}?)" if close and close[0] != name else ""
+    if not name.startswith("ml."):
+        return f"is not a SageMaker instance type{hint}: instance types start with 'ml.' (e.g. 'ml.g5.xlarge')"
+    # The catalogue is closed on purpose: sizing, images and GPU checks need each type's shape.
+    return (
+        f"is not a known SageMaker hosting instance type{hint}: this library supports the real-time "
+        f"hosting types it has the shape of; allowed: {allowed_list(INSTANCE_CATALOGUE, 200)}"
+    )
+
+
+def instance_spec(name: str) -> InstanceSpec | None:
+    """The catalogued shape of ``name`` (``None`` for tokens and unknown names)."""
+    if is_unresolved(name):
+        return None
+    return INSTANCE_CATALOGUE.get(name)
+
+
+def processor_for(instance_type: str | None) -> Processor:
+    """The DLC processor for an instance type; ``None`` (serverless) means CPU.
+
+    Families ``g*``/``p*`` run GPU images, ``inf2`` runs neuronx images, everything else CPU.
+    """
+    if instance_type is None:
+        return Processor.CPU
+    spec = instance_spec(instance_type)
+    if spec is not None:
+        return spec.processor
+    family = instance_type.split(".")[1] if instance_type.count(".") >= 2 else ""
+    if family.startswith("inf"):
+        return Processor.NEURONX
+    return Processor.GPU if family[:1] in ("g", "p") else Processor.CPU
+
+
+def with_prices(overrides: Mapping[str, float]) -> Mapping[str, InstanceSpec]:
+    """The catalogue with some prices replaced (for users with negotiated or regional prices)."""
+    unknown = sorted(set(overrides) - set(INSTANCE_CATALOGUE))
+    if unknown:
+        raise ConfigurationError(
+            f"instance_prices: {describe(unknown)} are not known instance types; "
+            f"allowed: {allowed_list(INSTANCE_CATALOGUE, 200)}"
+        )
+    return {
+        name: replace(spec, price_per_hour=overrides.get(name, spec.price_per_hour))
+        for name, spec in INSTANCE_CATALOGUE.items()
+    }

@@ -1,0 +1,347 @@
+"""Tasks (``HF_TASK``) that the Hugging Face serving stacks accept.
+
+The inference toolkit accepts the keys of ``transformers.pipelines.SUPPORTED_TASKS`` of the
+transformers version in the DLC, their aliases, and ``text-to-image`` (diffusers). The list is
+static so that the library never imports transformers at synth time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .._core.errors import allowed_list
+
+PIPELINE_TASKS: frozenset[str] = frozenset(
+    {
+        "audio-classification",
+        "automatic-speech-recognition",
+        "depth-estimation",
+        "document-question-answering",
+        "feature-extraction",
+        "fill-mask",
+        "image-classification",
+        "image-feature-extraction",
+        "image-segmentation",
+        "image-text-to-text",
+        "image-to-image",
+        "image-to-text",
+        "mask-generation",
+        "object-detection",
+        "question-answering",
+        "summarization",
+        "table-question-answering",
+        "text-classification",
+        "text-generation",
+        "text-to-audio",
+        "text2text-generation",
+        "token-classification",
+        "translation",
+        "video-classification",
+        "visual-question-answering",
+        "zero-shot-audio-classification",
+        "zero-shot-classification",
+        "zero-shot-image-classification",
+        "zero-shot-object-detection",
+        # diffusers, served by the toolkit when the DLC has diffusers installed
+        "text-to-image",
+        # Hub pipeline tags served by Text Embeddings Inference
+        "sentence-similarity",
+    }
+)
+
+TASK_ALIASES: dict[str, str] = {
+    "sentiment-analysis": "text-classification",
+    "ner": "token-classification",
+    "vqa": "visual-question-answering",
+    "text-to-speech": "text-to-audio",
+}
+
+KNOWN_TASKS: frozenset[str] = PIPELINE_TASKS | frozenset(TASK_ALIASES)
+
+
+# transformers' pipeline() accepts "translation_XX_to_YY" (it splits on "_" and wants exactly these
+# four parts) besides "translation".
+_TRANSLATION_PAIR = re.compile(r"^translation_[^_]+_to_[^_]+$")
+
+
+def canonical_task(task: str) -> str:
+    """Map an alias (``sentiment-analysis``) to the pipeline task it stands for."""
+    return TASK_ALIASES.get(task, task)
+
+
+def task_problem(task: str) -> str | None:
+    """Why ``task`` is not a task the serving stacks know, or ``None`` when it is.
+
+    ``translation_xx_to_yy`` variants are accepted, as transformers does.
+    """
+    if task in KNOWN_TASKS or _TRANSLATION_PAIR.match(task):
+        return None
+    return f"is not a known Hugging Face task; allowed: {allowed_list(KNOWN_TASKS, 100)}"
+
+
+TGI_TASKS: frozenset[str] = frozenset({"text-generation"})
+"""Tasks ``Serving.AUTO`` serves with Text Generation Inference."""
+TEI_TASKS: frozenset[str] = frozenset({"feature-extraction", "sentence-similarity"})
+"""Tasks ``Serving.AUTO`` serves with Text Embeddings Inference."""
+
+
+SERVABLE_TASKS: dict[str, frozenset[str]] = {
+    # Causal LMs, seq2seq LMs (T5, BART) and vision-language models.
+    "tgi": frozenset({"text-generation", "text2text-generation", "image-text-to-text"}),
+    # Embeddings, re-rankers and classifiers (sequence classification), SPLADE (masked LM heads).
+    "tei": frozenset({"feature-extraction", "sentence-similarity", "text-classification", "fill-mask"}),
+}
+"""Tasks TGI and TEI can serve; the inference toolkit serves every task in ``KNOWN_TASKS``."""
+
+
+def serving_task_problem(serving: str, task: str | None) -> str | None:
+    """Why ``serving`` (a ``Serving`` value) cannot serve ``task``, or ``None`` when it can, when
+    ``task`` is ``None`` or when ``serving`` is the inference toolkit (which serves every task)."""
+    servable = SERVABLE_TASKS.get(serving)
+    if task is None or servable is None or canonical_task(task) in servable:
+        return None
+    return (
+        f"cannot serve task {task!r}: {serving.upper()} serves {', '.join(sorted(servable))}; "
+        "use Serving.INFERENCE_TOOLKIT (or Serving.AUTO) for this task"
+    )
+
+
+TEI_ONLY_TASKS: frozenset[str] = frozenset({"sentence-similarity"})
+"""Hub pipeline tags that no transformers pipeline implements: the inference toolkit's default
+``model_fn`` builds ``pipeline(HF_TASK)`` and fails at start-up with ``Unknown task``."""
+
+
+def toolkit_task_problem(task: str | None) -> str | None:
+    """Why the inference toolkit's default handlers cannot serve ``task`` (``None`` when they can)."""
+    if task is None or canonical_task(task) not in TEI_ONLY_TASKS:
+        return None
+    return (
+        "is a Hub pipeline tag, not a transformers pipeline: the inference toolkit's default model_fn cannot "
+        "build it, and the endpoint would fail at start-up; serve it with Serving.TEI (what Serving.AUTO picks "
+        "for it), pass task='feature-extraction' for the toolkit's embeddings, or load the model in your own "
+        "model_fn"
+    )
+
+
+def default_serving(task: str | None, architecture: str | None = None) -> str:
+    """The serving stack ``Serving.AUTO`` picks for a model without a custom script, as a ``Serving``
+    value: ``tgi`` for text generation, ``tei`` for embeddings, ``inference-toolkit`` otherwise.
+
+    ``feature-extraction`` of a model whose architecture TEI does not load (GPT-2, T5 encoders...)
+    goes to the inference toolkit, which embeds with any transformers model, rather than to a TEI
+    container that would fail at start-up.
+
+    The one table both the constructs and ``recommend`` read, so that a preview never differs from
+    the synth.
+    """
+    if task in TGI_TASKS:
+        return "tgi"
+    if task in TEI_TASKS and (task in TEI_ONLY_TASKS or tei_loads(architecture)):
+        return "tei"
+    return "inference-toolkit"
+
+
+_TEI_ARCHITECTURE = re.compile(
+    r"^(Bert|Camembert|DistilBert|Gemma3|Gte|JinaBert|MPNet|Mistral|ModernBert|New|NomicBert|Qwen2|Qwen3|Roberta"
+    r"|XLMRoberta)(Model|TextModel|ForMaskedLM|ForCausalLM|ForSequenceClassification|ForTokenClassification)$"
+)
+"""Architectures of the model families Text Embeddings Inference loads (its "supported models" page: BERT,
+CamemBERT, RoBERTa, XLM-RoBERTa, DistilBERT, Nomic, JinaBERT, Mistral, Alibaba GTE (``NewModel``), Qwen2,
+Qwen3, MPNet, ModernBERT, Gemma3), with the heads their checkpoints carry; vision-language models of the
+same names (``Qwen2VLForConditionalGeneration``, ``Mistral3ForConditionalGeneration``) are not among
+them. TEI adds families over time, so a miss is only a warning (or, for ``Serving.AUTO``, a reason to
+pick the inference toolkit, which loads every family)."""
+
+
+def tei_loads(architecture: str | None) -> bool:
+    """Whether TEI loads a model of ``architecture`` (``True`` when the architecture is unknown)."""
+    return architecture is None or _TEI_ARCHITECTURE.match(architecture) is not None
+
+
+def tei_architecture_warning(architecture: str | None) -> str | None:
+    """A warning when TEI would likely fail to load a model of ``architecture``."""
+    if tei_loads(architecture):
+        return None
+    return (
+        "Text Embeddings Inference loads BERT, RoBERTa, XLM-RoBERTa, DistilBERT, Nomic, JinaBERT, MPNet, "
+        f"ModernBERT, Mistral, GTE, Qwen2/3 and Gemma3 models, and the model's architecture is {architecture}: "
+        "the container will likely fail at start-up; use Serving.INFERENCE_TOOLKIT with task='feature-extraction'"
+    )
+
+
+# Checkpoints whose only head is a classifier: nothing in them can generate text.
+_CLASSIFIER_HEADS: tuple[str, ...] = (
+    "ForAudioClassification",
+    "ForCTC",
+    "ForImageClassification",
+    "ForMultipleChoice",
+    "ForObjectDetection",
+    "ForQuestionAnswering",
+    "ForSemanticSegmentation",
+    "ForSequenceClassification",
+    "ForTokenClassification",
+)
+_LANGUAGE_MODEL_HEADS: tuple[str, ...] = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
+_GENERATIVE_TASKS: frozenset[str] = frozenset(
+    {"text-generation", "text2text-generation", "summarization", "translation", "image-text-to-text"}
+)
+# Tasks whose pipeline loads a task-specific head (AutoModelFor<Task>) from the checkpoint.
+_HEAD_TASKS: frozenset[str] = frozenset(
+    {
+        "fill-mask",
+        "question-answering",
+        "table-question-answering",
+        "text-classification",
+        "token-classification",
+        "zero-shot-classification",
+    }
+)
+
+
+def _is_generative(task: str) -> bool:
+    return canonical_task(task) in _GENERATIVE_TASKS or _TRANSLATION_PAIR.match(task) is not None
+
+
+def task_architecture_problem(task: str | None, architecture: str | None) -> str | None:
+    """Why no server can run ``task`` with a checkpoint of ``architecture`` (``None`` when one can,
+    or when either is unknown): a generative task on a checkpoint whose only head is a classifier.
+
+    ``Serving.AUTO`` would send ``text-generation`` of a sentiment classifier to TGI, which cannot
+    load it; the toolkit's pipeline cannot either.
+    """
+    if task is None or architecture is None or not _is_generative(task):
+        return None
+    if not architecture.endswith(_CLASSIFIER_HEADS):
+        return None
+    trained_for = task_from_architecture(architecture)
+    if trained_for not in PIPELINE_TASKS:
+        trained_for = "its pipeline tag on the Hub"
+    return (
+        f"cannot be served with this model: its architecture {architecture} has a classifier head and no "
+        f"language-model head to generate with; use the task the model was trained for ({trained_for}) "
+        "or a generative model"
+    )
+
+
+def untrained_head_warning(task: str | None, architecture: str | None) -> str | None:
+    """A warning when the pipeline for ``task`` would put an untrained head on a language model:
+    ``text-classification`` of ``LlamaForCausalLM`` starts, and returns meaningless labels."""
+    if task is None or architecture is None or canonical_task(task) not in _HEAD_TASKS:
+        return None
+    if not architecture.endswith(_LANGUAGE_MODEL_HEADS):
+        return None
+    if canonical_task(task) == "fill-mask" and not architecture.endswith("ForCausalLM"):
+        # XLMWithLMHeadModel, FlaubertWithLMHeadModel and (M)BART's ForConditionalGeneration are what
+        # AutoModelForMaskedLM loads for those models: their masked-LM head is trained.
+        return None
+    return (
+        f"Task {task!r} loads a {canonical_task(task)} head, and the model's architecture {architecture} is a "
+        "language model without one: the pipeline either fails at start-up or adds a randomly initialised "
+        "head whose answers mean nothing. Check the model id, or use a task the model was trained for."
+    )
+
+
+# Families the toolkit's suffix table maps to text2text-generation (…ForConditionalGeneration,
+# …EncoderDecoderModel) although AutoModelForSeq2SeqLM cannot load them: the pipeline that can.
+_NOT_TEXT2TEXT_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("Whisper", "automatic-speech-recognition"),
+    ("Speech2Text", "automatic-speech-recognition"),
+    ("SpeechEncoderDecoder", "automatic-speech-recognition"),
+    ("VisionEncoderDecoder", "image-to-text"),
+    ("Blip", "image-to-text"),
+    ("Pix2Struct", "image-to-text"),
+    ("Kosmos2", "image-to-text"),
+    ("Llava", "image-text-to-text"),
+    ("Idefics", "image-text-to-text"),
+    ("PaliGemma", "image-text-to-text"),
+    ("Qwen2VL", "image-text-to-text"),
+    ("Qwen2_5_VL", "image-text-to-text"),
+    ("Mllama", "image-text-to-text"),
+    ("Gemma3ForConditionalGeneration", "image-text-to-text"),
+    ("Musicgen", "text-to-audio"),
+    ("Moonshine", "automatic-speech-recognition"),
+    ("InstructBlip", "image-to-text"),
+    ("Florence2", "image-to-text"),
+    ("Mistral3", "image-text-to-text"),
+    ("Llama4", "image-text-to-text"),
+    ("Gemma3n", "image-text-to-text"),
+    ("Qwen3VL", "image-text-to-text"),
+    ("Qwen2_5Omni", "image-text-to-text"),
+    ("InternVL", "image-text-to-text"),
+    ("SmolVLM", "image-text-to-text"),
+    ("AyaVision", "image-text-to-text"),
+    ("Glm4v", "image-text-to-text"),
+)
+# config.json keys only multimodal models carry: whatever the family, not a text-to-text model.
+_MULTIMODAL_CONFIG_KEYS: tuple[tuple[str, str], ...] = (
+    ("audio_config", "automatic-speech-recognition"),
+    ("speech_config", "automatic-speech-recognition"),
+    ("vision_config", "image-text-to-text"),
+    ("image_token_index", "image-text-to-text"),
+    ("image_token_id", "image-text-to-text"),
+)
+
+
+def inferred_task_problem(architecture: str | None, config: Mapping[str, Any] | None = None) -> str | None:
+    """Why the toolkit, left to infer the task from ``architecture`` (no ``HF_TASK``), would fail at
+    start-up; ``None`` when the inferred task is one its pipeline can load. ``config`` (``config.json``)
+    tells multimodal models of families not listed here by their vision or audio settings."""
+    if not isinstance(architecture, str) or (task := task_from_architecture(architecture)) is None:
+        return f"the inference toolkit cannot infer a task from architecture {architecture!r}"
+    if task not in PIPELINE_TASKS:
+        return f"the inference toolkit infers task {task!r} from architecture {architecture}, and no pipeline serves it"
+    if task != "text2text-generation":
+        return None
+    families = (right_task for family, right_task in _NOT_TEXT2TEXT_FAMILIES if architecture.startswith(family))
+    keys = (right_task for key, right_task in _MULTIMODAL_CONFIG_KEYS if config is not None and key in config)
+    right_task = next(families, None) or next(keys, None)
+    if right_task is None:
+        return None
+    return (
+        f"the inference toolkit infers task 'text2text-generation' from architecture {architecture}, "
+        f"which that pipeline cannot load; this model is served as {right_task!r}"
+    )
+
+
+__all__ = [
+    "KNOWN_TASKS",
+    "canonical_task",
+    "default_serving",
+    "inferred_task_problem",
+    "serving_task_problem",
+    "task_architecture_problem",
+    "task_problem",
+    "tei_architecture_warning",
+    "tei_loads",
+    "toolkit_task_problem",
+    "untrained_head_warning",
+]
+
+
+# The inference toolkit's table (transformers_utils.ARCHITECTURES_2_TASK), in its order: it scans
+# every suffix without stopping, so the LAST matching suffix wins, and we mirror that.
+_ARCHITECTURE_SUFFIX_TASKS: tuple[tuple[str, str], ...] = (
+    ("TapasForQuestionAnswering", "table-question-answering"),
+    ("ForQuestionAnswering", "question-answering"),
+    ("ForTokenClassification", "token-classification"),
+    ("ForSequenceClassification", "text-classification"),
+    ("ForMultipleChoice", "multiple-choice"),
+    ("ForMaskedLM", "fill-mask"),
+    ("ForCausalLM", "text-generation"),
+    ("ForConditionalGeneration", "text2text-generation"),
+    ("MTModel", "text2text-generation"),
+    ("EncoderDecoderModel", "text2text-generation"),
+    ("GPT2LMHeadModel", "text-generation"),
+    ("T5WithLMHeadModel", "text2text-generation"),
+)
+
+
+def task_from_architecture(architecture: str) -> str | None:
+    """The task the inference toolkit infers from ``config.json``'s first architecture, if any."""
+    task = None
+    for suffix, candidate in _ARCHITECTURE_SUFFIX_TASKS:
+        if architecture.endswith(suffix):
+            task = candidate
+    return task
