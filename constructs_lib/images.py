@@ -16,11 +16,9 @@ import abc
 import enum
 import functools
 import hashlib
-import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Aws, CfnMapping, Stack
@@ -31,6 +29,7 @@ from ._core.errors import ConfigurationError, Problems, describe
 from ._core.iam import Statement, allow, grant_statements
 from ._core.stack_facts import StackFacts, stack_facts
 from ._core.tokens import is_unresolved
+from .catalogue import dlc
 from .catalogue.instances import Processor, processor_for
 from .catalogue.tasks import default_serving
 
@@ -123,57 +122,8 @@ _MAPPING_VALUE_KEY = "account"
 _PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
 
 
-@functools.cache
-def _catalogue() -> dict[str, Any]:
-    text = (resources.files("constructs_lib.catalogue") / "_data" / "dlc_catalogue.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
-def _family(name: str) -> dict[str, Any]:
-    family: dict[str, Any] = _catalogue()["families"][name]
-    return family
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
-
-
-def _versions_text(versions: Iterable[str]) -> str:
-    return ", ".join(sorted(set(versions), key=_version_key))
-
-
-def _newest(versions: Iterable[str]) -> str:
-    return max(versions, key=_version_key)
-
-
-def _lookup(family: str, version: str | None) -> str | None:
-    """The catalogue key for ``version`` (``None`` -> newest; short SDK aliases resolved)."""
-    fam = _family(family)
-    return _resolve_version(fam["versions"], fam["aliases"], version)
-
-
-def _allowed_text(families: Iterable[str]) -> str:
-    full: set[str] = set()
-    short: set[str] = set()
-    for family in families:
-        full.update(_family(family)["versions"])
-        short.update(_family(family)["aliases"])
-    text = _versions_text(full)
-    return f"{text} (or a short form: {_versions_text(short)})" if short else text
-
-
 def _pytorch_key(entry: Mapping[str, Any], pytorch_version: str | None) -> str | None:
-    return _resolve_version(entry["pytorch"], entry["pytorch_aliases"], pytorch_version)
-
-
-def _resolve_version(versions: Mapping[str, Any], aliases: Mapping[str, str], version: str | None) -> str | None:
-    """The key of ``version`` in ``versions``: ``None`` -> the newest, a short alias -> its target, else ``None``."""
-    if version is None:
-        return _newest(versions)
-    if version in versions:
-        return version
-    return aliases.get(version)
+    return dlc.resolve_version(entry["pytorch"], entry["pytorch_aliases"], pytorch_version)
 
 
 def _default_pytorch_tag(entry: Mapping[str, Any], pytorch_key: str, *, short: bool) -> str:
@@ -194,21 +144,6 @@ def _pytorch_choices(entry: Mapping[str, Any]) -> list[str]:
     return [*entry["pytorch"], *entry["pytorch_aliases"]]
 
 
-def _url_suffix(region: str) -> str:
-    """The DNS suffix of a concrete region's partition (what ``AWS::URLSuffix`` resolves to)."""
-    if region.startswith("cn-"):
-        return "amazonaws.com.cn"
-    if region.startswith("us-isob-"):
-        return "sc2s.sgov.gov"
-    if region.startswith("us-isof-"):
-        return "csp.hci.ic.gov"
-    if region.startswith("us-iso-"):
-        return "c2s.ic.gov"
-    if region.startswith("eu-isoe-"):
-        return "cloud.adc-e.uk"
-    return "amazonaws.com"
-
-
 @dataclass(frozen=True)
 class _ResolvedDlc:
     """One catalogued image, before the region is applied."""
@@ -222,25 +157,9 @@ class _ResolvedDlc:
 
 
 def _resolved(item: Mapping[str, Any], family: str, tag: str, description: str) -> _ResolvedDlc:
-    regions = tuple(_catalogue()["region_sets"][item["regions"]])
-    python = _python_version(item["py"])
-    return _ResolvedDlc(item["repository"], tag, _family(family)["accounts"], regions, description, python)
-
-
-def _python_version(tag_part: str) -> tuple[int, int]:
-    """``py312`` -> ``(3, 12)``: the DLC tags' spelling of the image's Python."""
-    return 3, int(tag_part.removeprefix("py3"))
-
-
-@functools.cache
-def newest_toolkit_python() -> tuple[int, int]:
-    """The newest Python a catalogued inference-toolkit DLC runs (the images that run user scripts)."""
-    return max(
-        _python_version(item["py"])
-        for family in (_TOOLKIT, _NEURONX)
-        for entry in _family(family)["versions"].values()
-        for item in entry["pytorch"].values()
-    )
+    regions = tuple(dlc.catalogue()["region_sets"][item["regions"]])
+    python = dlc.python_version(item["py"])
+    return _ResolvedDlc(item["repository"], tag, dlc.family(family)["accounts"], regions, description, python)
 
 
 def _describe_instance(instance_type: str | None) -> str:
@@ -308,15 +227,15 @@ class InferenceImage(abc.ABC):
         families = (_TOOLKIT, _NEURONX)
         if transformers_version is not None:
             entries = [
-                _family(family)["versions"][key]
+                dlc.family(family)["versions"][key]
                 for family in families
-                if (key := _lookup(family, transformers_version)) is not None
+                if (key := dlc.lookup(family, transformers_version)) is not None
             ]
             if not entries:
                 problems.add(
                     "transformers_version",
                     transformers_version,
-                    "is not a catalogued Hugging Face inference DLC version; allowed: " + _allowed_text(families),
+                    "is not a catalogued Hugging Face inference DLC version; allowed: " + dlc.allowed_text(families),
                 )
             elif pytorch_version is not None and all(_pytorch_key(e, pytorch_version) is None for e in entries):
                 choices = [choice for entry in entries for choice in _pytorch_choices(entry)]
@@ -324,17 +243,17 @@ class InferenceImage(abc.ABC):
                     "pytorch_version",
                     pytorch_version,
                     f"is not catalogued with transformers_version {describe(transformers_version)}; "
-                    f"allowed: {_versions_text(choices)}",
+                    f"allowed: {dlc.versions_text(choices)}",
                 )
         elif pytorch_version is not None:
-            entries = [entry for family in families for entry in _family(family)["versions"].values()]
+            entries = [entry for family in families for entry in dlc.family(family)["versions"].values()]
             if all(_pytorch_key(entry, pytorch_version) is None for entry in entries):
                 choices = [choice for entry in entries for choice in _pytorch_choices(entry)]
                 problems.add(
                     "pytorch_version",
                     pytorch_version,
                     "is not a catalogued Hugging Face inference DLC PyTorch version; allowed: "
-                    + _versions_text(choices),
+                    + dlc.versions_text(choices),
                 )
         problems.raise_if_any()
         return _ToolkitImage(transformers_version, pytorch_version)
@@ -419,10 +338,11 @@ class InferenceImage(abc.ABC):
 
 
 def _check_version(subject: str, prop: str, version: str | None, families: tuple[str, ...], what: str) -> None:
-    if version is None or any(_lookup(family, version) is not None for family in families):
+    if version is None or any(dlc.lookup(family, version) is not None for family in families):
         return
     raise ConfigurationError(
-        f"{subject}: {prop}: {describe(version)} is not a catalogued {what} version; allowed: {_allowed_text(families)}"
+        f"{subject}: {prop}: {describe(version)} is not a catalogued {what} version; "
+        f"allowed: {dlc.allowed_text(families)}"
     )
 
 
@@ -467,7 +387,7 @@ class _DlcImage(InferenceImage):
         image = self._resolve(self._processor(instance_type), instance_type)
         facts = stack_facts(scope)
         region = facts.region
-        accounts: Mapping[str, str] = _catalogue()["accounts"][image.account_table]
+        accounts: Mapping[str, str] = dlc.catalogue()["accounts"][image.account_table]
         if not is_unresolved(region):
             if region not in image.regions:
                 raise ConfigurationError(
@@ -475,7 +395,7 @@ class _DlcImage(InferenceImage):
                     f"({image.repository}:{image.tag}); supported regions: {', '.join(sorted(image.regions))}"
                 )
             account = accounts[region]
-            uri = f"{account}.dkr.ecr.{region}.{_url_suffix(region)}/{image.repository}:{image.tag}"
+            uri = f"{account}.dkr.ecr.{region}.{dlc.url_suffix(region)}/{image.repository}:{image.tag}"
             arn = _repository_arn(facts, image.repository, account=account, region=region)
         else:
             account = _account_from_mapping(facts, image)
@@ -502,7 +422,7 @@ def _account_from_mapping(facts: StackFacts, image: _ResolvedDlc) -> str:
     mapping = facts.account_mappings.get(mapping_id)
     if mapping is None:
         mapping = facts.account_mappings[mapping_id] = _account_mapping(facts.stack, mapping_id)
-        accounts: Mapping[str, str] = _catalogue()["accounts"][image.account_table]
+        accounts: Mapping[str, str] = dlc.catalogue()["accounts"][image.account_table]
         for name in sorted(image.regions):
             mapping.set_value(name, _MAPPING_VALUE_KEY, accounts[name])
     return mapping.find_in_map(Aws.REGION, _MAPPING_VALUE_KEY)
@@ -521,9 +441,9 @@ def _mapping_id(image: _ResolvedDlc) -> str:
 @functools.cache
 def _main_regions(table: str) -> frozenset[str]:
     """The regions of the newest image of the table's first family (the toolkit; TEI on GPU)."""
-    family = next(f for f in _catalogue()["families"].values() if f["accounts"] == table)
+    family = next(f for f in dlc.catalogue()["families"].values() if f["accounts"] == table)
     newest = list(family["versions"].values())[-1]  # the catalogue lists versions oldest first
-    return frozenset(_catalogue()["region_sets"][_first_region_set(newest)])
+    return frozenset(dlc.catalogue()["region_sets"][_first_region_set(newest)])
 
 
 def _first_region_set(item: Any) -> str:
@@ -558,7 +478,7 @@ class _ToolkitImage(_DlcImage):
 
     def _resolve(self, processor: Processor, instance_type: str | None) -> _ResolvedDlc:
         family = _NEURONX if processor is Processor.NEURONX else _TOOLKIT
-        versions: dict[str, Any] = _family(family)["versions"]
+        versions: dict[str, Any] = dlc.family(family)["versions"]
         where = f"instance_type {_describe_instance(instance_type)} ({processor.value} images)"
         if self._transformers is None and self._pytorch is not None:
             keys = [k for k, entry in versions.items() if _pytorch_key(entry, self._pytorch) is not None]
@@ -566,22 +486,22 @@ class _ToolkitImage(_DlcImage):
                 choices = [c for entry in versions.values() for c in _pytorch_choices(entry)]
                 raise ConfigurationError(
                     f"pytorch_version: {describe(self._pytorch)} has no {processor.value} Hugging Face "
-                    f"inference DLC for {where}; allowed: {_versions_text(choices)}"
+                    f"inference DLC for {where}; allowed: {dlc.versions_text(choices)}"
                 )
-            key: str | None = _newest(keys)
+            key: str | None = dlc.newest(keys)
         else:
-            key = _lookup(family, self._transformers)
+            key = dlc.lookup(family, self._transformers)
         if key is None:
             raise ConfigurationError(
                 f"transformers_version: {describe(self._transformers)} has no {processor.value} Hugging Face "
-                f"inference DLC for {where}; allowed: {_allowed_text((family,))}"
+                f"inference DLC for {where}; allowed: {dlc.allowed_text((family,))}"
             )
         entry = versions[key]
         pytorch_key = _pytorch_key(entry, self._pytorch)
         if pytorch_key is None:
             raise ConfigurationError(
                 f"pytorch_version: {describe(self._pytorch)} has no {processor.value} Hugging Face inference "
-                f"DLC with transformers {key} for {where}; allowed: {_versions_text(_pytorch_choices(entry))}"
+                f"DLC with transformers {key} for {where}; allowed: {dlc.versions_text(_pytorch_choices(entry))}"
             )
         item = entry["pytorch"][pytorch_key]
         container = item["container"][processor.value]
@@ -601,15 +521,15 @@ def catalogued_tgi_version(image: InferenceImage | None) -> str | None:
     """The TGI version an endpoint with ``image`` runs (``None`` = the default image), when it is a
     catalogued TGI image; ``None`` for other and custom images, or a version not in the catalogue."""
     if image is None:
-        return _lookup(_TGI, None)
+        return dlc.lookup(_TGI, None)
     if isinstance(image, _TaggedImage) and image.serving is Serving.TGI:
-        return _lookup(_TGI, image._version)
+        return dlc.lookup(_TGI, image._version)
     return None
 
 
 def tgi_reads_max_input_length(version: str | None) -> bool:
     """TGI before 2.0 reads ``MAX_INPUT_LENGTH``; 2.0 renamed it ``MAX_INPUT_TOKENS``."""
-    return version is not None and _version_key(version) < (2,)
+    return version is not None and dlc.version_key(version) < (2,)
 
 
 class _TaggedImage(_DlcImage):
@@ -642,14 +562,14 @@ class _TaggedImage(_DlcImage):
 
     def _resolve(self, processor: Processor, instance_type: str | None) -> _ResolvedDlc:
         family = self._family_for(processor, instance_type)
-        key = _lookup(family, self._version)
+        key = dlc.lookup(family, self._version)
         name = "TGI" if self._serving is Serving.TGI else "TEI"
         if key is None:
             raise ConfigurationError(
                 f"version: {describe(self._version)} has no {processor.value} {name} DLC; "
-                f"allowed: {_allowed_text((family,))}"
+                f"allowed: {dlc.allowed_text((family,))}"
             )
-        item = _family(family)["versions"][key]
+        item = dlc.family(family)["versions"][key]
         tag = "-".join((item["tag_prefix"], processor.value, item["py"], item["container"][processor.value]))
         return _resolved(item, family, tag, f"{name} {key} ({processor.value})")
 
@@ -661,7 +581,7 @@ _TOKEN = r"\$\{Token\[[^\]]+\]\}"
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 _REPOSITORY = r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
-# Every partition's DNS suffix (see _url_suffix); which one a region needs is checked after matching.
+# Every partition's DNS suffix (see catalogue.dlc.url_suffix); which one a region needs is checked after matching.
 _SUFFIXES = r"amazonaws\.com(?:\.cn)?|c2s\.ic\.gov|sc2s\.sgov\.gov|csp\.hci\.ic\.gov|cloud\.adc-e\.uk"
 _ECR_URI = re.compile(
     rf"(?P<account>\d{{12}})\.dkr\.ecr\.(?P<region>[a-z]{{2}}(?:-[a-z]+)+-\d+)\.(?P<suffix>{_SUFFIXES})"
@@ -699,10 +619,10 @@ def _parse_ecr_uri(uri: str) -> _EcrUri:
         problem = None
         if match is None:
             problem = "is not an ECR image URI"
-        elif match["suffix"] != _url_suffix(match["region"]):
+        elif match["suffix"] != dlc.url_suffix(match["region"]):
             problem = (
                 f"has a URL suffix that does not fit its region ({match['region']} images are at "
-                f"*.dkr.ecr.{match['region']}.{_url_suffix(match['region'])})"
+                f"*.dkr.ecr.{match['region']}.{dlc.url_suffix(match['region'])})"
             )
         if problem:
             raise ConfigurationError(

@@ -414,7 +414,7 @@ def _where(error: SyntaxError) -> str:
 
 def _older_synth_note() -> str:
     """Why a syntax error may be a false alarm: the image may run a newer Python than the synth."""
-    from .images import newest_toolkit_python  # images imports much more; only needed on this path
+    from .catalogue.dlc import newest_toolkit_python  # reads the catalogue: only needed on this path
 
     synth = sys.version_info[:2]
     newest = newest_toolkit_python()

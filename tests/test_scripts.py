@@ -582,7 +582,7 @@ def test_syntax_the_image_python_accepts_is_not_reported(tmp_path: Path) -> None
 
 
 def test_syntax_error_names_the_synth_python_when_images_run_a_newer_one(tmp_path: Path) -> None:
-    from constructs_lib.images import newest_toolkit_python
+    from constructs_lib.catalogue.dlc import newest_toolkit_python
 
     message = problems_of(tmp_path, "def predict_fn(data, model)\n")
     synth = sys.version_info[:2]

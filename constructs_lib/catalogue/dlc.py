@@ -1,0 +1,112 @@
+"""The Deep Learning Container catalogue: families, versions, tags, regions and registry accounts.
+
+``_data/dlc_catalogue.json`` is generated from the SageMaker Python SDK's image configs, so every
+catalogued URI is the one ``sagemaker.image_uris.retrieve`` returns. The SDK itself is not a
+dependency. This module only reads the data; the serving stacks (``constructs_lib.serving``) say
+which family and version an endpoint runs, and ``constructs_lib.images`` renders the URI.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from typing import Any
+
+
+@functools.cache
+def catalogue() -> dict[str, Any]:
+    """The whole catalogue, parsed once per process."""
+    text = (resources.files(__package__) / "_data" / "dlc_catalogue.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def family(name: str) -> dict[str, Any]:
+    """One image family (an SDK framework key such as ``huggingface-llm``)."""
+    found: dict[str, Any] = catalogue()["families"][name]
+    return found
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """A sort key for dotted versions (``"3.3.6"`` -> ``(3, 3, 6)``); non-numeric parts sort first."""
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+
+
+def versions_text(versions: Iterable[str]) -> str:
+    """Versions sorted oldest first, comma-separated, for messages."""
+    return ", ".join(sorted(set(versions), key=version_key))
+
+
+def newest(versions: Iterable[str]) -> str:
+    """The newest of ``versions``."""
+    return max(versions, key=version_key)
+
+
+def resolve_version(versions: Mapping[str, Any], aliases: Mapping[str, str], version: str | None) -> str | None:
+    """The key of ``version`` in ``versions``: ``None`` -> the newest, a short alias -> its target, else ``None``."""
+    if version is None:
+        return newest(versions)
+    if version in versions:
+        return version
+    return aliases.get(version)
+
+
+def lookup(family_name: str, version: str | None) -> str | None:
+    """The catalogue key for ``version`` of a family (``None`` -> newest; short SDK aliases resolved)."""
+    found = family(family_name)
+    return resolve_version(found["versions"], found["aliases"], version)
+
+
+def allowed_text(families: Iterable[str]) -> str:
+    """The versions the families hold, and their short forms, for messages."""
+    full: set[str] = set()
+    short: set[str] = set()
+    for name in families:
+        full.update(family(name)["versions"])
+        short.update(family(name)["aliases"])
+    text = versions_text(full)
+    return f"{text} (or a short form: {versions_text(short)})" if short else text
+
+
+def regions_of(item: Mapping[str, Any]) -> tuple[str, ...]:
+    """The regions of one catalogued image (its ``regions`` set)."""
+    return tuple(catalogue()["region_sets"][item["regions"]])
+
+
+def accounts(table: str) -> Mapping[str, str]:
+    """Region -> registry account of one account table (``dlc``, ``tei``)."""
+    found: Mapping[str, str] = catalogue()["accounts"][table]
+    return found
+
+
+def python_version(tag_part: str) -> tuple[int, int]:
+    """``py312`` -> ``(3, 12)``: the DLC tags' spelling of the image's Python."""
+    return 3, int(tag_part.removeprefix("py3"))
+
+
+@functools.cache
+def newest_toolkit_python() -> tuple[int, int]:
+    """The newest Python a catalogued inference-toolkit DLC runs (the images that run user scripts)."""
+    return max(
+        python_version(item["py"])
+        for name in ("huggingface", "huggingface-neuronx")
+        for entry in family(name)["versions"].values()
+        for item in entry["pytorch"].values()
+    )
+
+
+def url_suffix(region: str) -> str:
+    """The DNS suffix of a concrete region's partition (what ``AWS::URLSuffix`` resolves to)."""
+    if region.startswith("cn-"):
+        return "amazonaws.com.cn"
+    if region.startswith("us-isob-"):
+        return "sc2s.sgov.gov"
+    if region.startswith("us-isof-"):
+        return "csp.hci.ic.gov"
+    if region.startswith("us-iso-"):
+        return "c2s.ic.gov"
+    if region.startswith("eu-isoe-"):
+        return "cloud.adc-e.uk"
+    return "amazonaws.com"
