@@ -1,4 +1,4 @@
-"""Benchmark ``constructs_lib.packaging`` against a plain copy and ``tar czf``.
+"""Benchmark ``constructs_lib.archives`` against a plain copy and ``tar czf``.
 
 Builds a synthetic model directory (a few large random "safetensors" shards plus small JSON
 files), then times, each in a fresh subprocess that reports its own wall time and peak RSS:
@@ -94,7 +94,7 @@ print(json.dumps({"seconds": seconds, "rss_kib": usage.ru_maxrss, "cpu": usage.r
 
 _PACK = """
 import json, resource, sys, time
-from constructs_lib.packaging import package_model_directory
+from constructs_lib.archives import package_model_directory
 before = resource.getrusage(resource.RUSAGE_SELF)
 start = time.perf_counter()
 packed = package_model_directory(sys.argv[1], cache_dir=sys.argv[2])
@@ -109,7 +109,7 @@ _SYNTH = """
 import json, resource, sys, tempfile, time
 import aws_cdk as cdk
 from aws_cdk import aws_s3_assets as s3_assets
-from constructs_lib.packaging import package_model_directory
+from constructs_lib.archives import package_model_directory
 outdir = tempfile.mkdtemp(prefix="bench-synth-", dir=sys.argv[3])
 start = time.perf_counter()
 app = cdk.App(outdir=outdir)

@@ -522,7 +522,7 @@ class _LocalArchive(_StagedArchive):
     def _archive(self) -> tuple[Path, str | None]:
         if self._code_dir is None:
             return self._path, None
-        from .packaging import add_code_to_archive
+        from .archives import add_code_to_archive
 
         packed = add_code_to_archive(self._path, self._code_dir)
         return packed.path, packed.asset_hash
@@ -562,7 +562,7 @@ class _LocalDirectory(_StagedArchive):
         return _LocalDirectory(self._path, code_dir)
 
     def _archive(self) -> tuple[Path, str | None]:
-        from .packaging import package_model_directory
+        from .archives import package_model_directory
 
         packed = package_model_directory(self._path, code_dir=self._code_dir)
         return packed.path, packed.asset_hash
@@ -576,7 +576,7 @@ class _LocalCodeOnly(_StagedArchive):
         return _LocalCodeOnly(code_dir)
 
     def _archive(self) -> tuple[Path, str | None]:
-        from .packaging import package_code_only
+        from .archives import package_code_only
 
         packed = package_code_only(self._code_dir)
         return packed.path, packed.asset_hash

@@ -38,7 +38,7 @@ DEFAULT_MEMORY_MB = 3008
 
 MAX_TIMEOUT = Duration.minutes(15)
 _JUNK = [".git", "__pycache__", ".ipynb_checkpoints", ".DS_Store", "*.pyc"]
-"""Left out of the code asset and the function bundle (as in ``packaging``): they would only change the hash."""
+"""Left out of the code asset and the function bundle (as in ``archives``): they would only change the hash."""
 RESOURCE_TYPE = "Custom::ScriptRepack"
 _OUTPUT_PREFIX_REASON = (
     "The repacked archive's key is derived at deploy time from the source object's ETag and the code hash; "
