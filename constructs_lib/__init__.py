@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .model_data import ArchiveLayoutProblem, ModelData, ModelDataConfig
     from .monitoring import EndpointAlarms
     from .repack import ScriptRepack
-    from .scripts import ScriptReport, check_inference_script
+    from .scripts.handlers import ScriptReport, check_inference_script
     from .sizing import DeploymentPlan, InstanceFit, SizingOptions, fit_table, plan_deployment
     from .variants import ModelVariant
 
@@ -61,12 +61,12 @@ _EXPORTS = {
     "Processor": "catalogue.instances",
     "ScheduledCapacity": "autoscaling",
     "ScriptRepack": "repack",
-    "ScriptReport": "scripts",
+    "ScriptReport": "scripts.handlers",
     "ServerlessInference": "inference_modes",
     "Serving": "images",
     "SizingOptions": "sizing",
     "async_inference_locations": "inference_modes",
-    "check_inference_script": "scripts",
+    "check_inference_script": "scripts.handlers",
     "fit_table": "sizing",
     "plan_deployment": "sizing",
 }

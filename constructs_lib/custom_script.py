@@ -12,7 +12,7 @@ from ._core.errors import Problems
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_hub_reference, check_task
 from .model_data import ModelData, code_only
-from .scripts import check_inference_script
+from .scripts.handlers import check_inference_script
 
 
 class CustomScriptEndpoint(EndpointBase):

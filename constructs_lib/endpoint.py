@@ -49,7 +49,7 @@ from .model.local import profile_from_directory
 from .model.profile import ModelProfile
 from .model_data import ModelData, ModelDataConfig
 from .monitoring import EndpointMetrics, safe_tag_value
-from .scripts import script_grammar_problem
+from .scripts.grammar import script_grammar_problem
 from .sizing import TGI_MIN_STARTUP_TIMEOUT_SECONDS, DeploymentPlan, SizingOptions, plan_deployment, selection_conflicts
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_task
 from .images import Serving, loads_from_model_dir, resolve_serving
 from .model_data import ModelData, ShippedCode
-from .scripts import ScriptReport, check_inference_script
+from .scripts.handlers import ScriptReport, check_inference_script
 
 
 class FineTunedEndpoint(EndpointBase):

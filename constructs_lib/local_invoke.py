@@ -124,7 +124,7 @@ def invoke_local(
     :raises LocalInvokeError: the worker crashed or timed out without producing a response.
     """
     from ._core.errors import ConfigurationError
-    from .scripts import check_inference_script
+    from .scripts.handlers import check_inference_script
 
     _require_local_extra()
     model_path = Path(model_dir)

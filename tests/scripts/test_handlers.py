@@ -3,47 +3,14 @@
 from __future__ import annotations
 
 import re
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from constructs_lib._core.errors import ConfigurationError
-from constructs_lib.scripts import (
-    ScriptReport,
-    check_inference_script,
-    check_requirements_file,
-    script_grammar_problem,
-)
+from constructs_lib.scripts.handlers import check_inference_script
 
-
-@pytest.fixture(autouse=True)
-def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run in tmp_path so that messages name the script as ``code/inference.py``, as a user's app would."""
-    monkeypatch.chdir(tmp_path)
-
-
-def write_code(tmp_path: Path, source: str, *, name: str = "inference.py", requirements: str | None = None) -> Path:
-    """Write ``code/<name>`` (and ``code/requirements.txt``) under tmp_path; return the relative ``code`` dir."""
-    code = Path("code")
-    assert (tmp_path / code).resolve() == code.resolve()
-    code.mkdir(exist_ok=True)
-    (code / name).write_text(textwrap.dedent(source), encoding="utf-8")
-    if requirements is not None:
-        (code / "requirements.txt").write_text(textwrap.dedent(requirements), encoding="utf-8")
-    return code
-
-
-def check(tmp_path: Path, source: str, **kwargs: str) -> ScriptReport:
-    return check_inference_script(write_code(tmp_path, source, **kwargs))
-
-
-def problems_of(tmp_path: Path, source: str, **kwargs: str) -> str:
-    with pytest.raises(ConfigurationError) as caught:
-        check(tmp_path, source, **kwargs)
-    return str(caught.value)
-
+from .support import check, problems_of, write_code
 
 # --- valid scripts of each style ---------------------------------------------------------------------
 
@@ -217,7 +184,7 @@ def test_constant_handler_is_rejected(tmp_path: Path) -> None:
     assert "model_fn (line 1) is 'bert', not a function" in message
 
 
-# --- combinations, presence, syntax, files -------------------------------------------------------------
+# --- combinations, presence, files ----------------------------------------------------------------------
 
 
 def test_transform_fn_cannot_combine_with_input_fn(tmp_path: Path) -> None:
@@ -268,11 +235,6 @@ def test_unrelated_vars_and_setattr_do_not_excuse_a_script_without_handlers(tmp_
         tmp_path, "import argparse\nsettings = vars(argparse.Namespace())\nsetattr(settings, 'x', 1)\n"
     )
     assert "defines none of model_fn, input_fn, predict_fn, output_fn, transform_fn" in message
-
-
-def test_syntax_error_with_line(tmp_path: Path) -> None:
-    message = problems_of(tmp_path, "def model_fn(model_dir):\n    return model_dir\n\ndef predict_fn(data, model)\n")
-    assert message.startswith("code/inference.py: syntax error at line 4")
 
 
 def test_missing_entry_point(tmp_path: Path) -> None:
@@ -402,203 +364,3 @@ def test_other_warnings(tmp_path: Path) -> None:
     assert "'from helpers import *' (line 3) may define handlers" in warnings
     assert "input_fn (line 18) is defined inside class Handler, not at module level" in warnings
     assert "function predict (line 14) looks like a misspelt predict_fn" in warnings
-
-
-def test_requirements_pinning_dlc_packages_warn(tmp_path: Path) -> None:
-    report = check(
-        tmp_path,
-        "def predict_fn(data, model):\n    pass\n",
-        requirements="torch==2.0.1\ntransformers>=4.50\naccelerate==1.0\nnumpy\ntorch\n",
-    )
-    assert len(report.warnings) == 2
-    assert report.warnings[0].startswith(
-        "code/requirements.txt line 1: torch==2.0.1 pins torch, which the Hugging Face"
-    )
-    assert report.warnings[1].startswith("code/requirements.txt line 2: transformers>=4.50 pins transformers")
-
-
-# --- requirements.txt ---------------------------------------------------------------------------------
-
-
-def test_requirements_accepts_what_pip_accepts(tmp_path: Path) -> None:
-    (tmp_path / "base.txt").write_text("requests>=2\n", encoding="utf-8")
-    (tmp_path / "constraints.txt").write_text("urllib3<3\n", encoding="utf-8")
-    path = tmp_path / "requirements.txt"
-    path.write_text(
-        textwrap.dedent(
-            """\
-            # a comment
-
-            -r base.txt
-            --requirement=base.txt
-            -c constraints.txt
-            -i https://pypi.org/simple
-            --extra-index-url https://download.pytorch.org/whl/cpu
-            --extra-index https://example.com/simple
-            --find-links ./wheels
-            --trusted-host example.com
-            --pre
-            --prefer-binary
-            --only-binary :all:
-            -e git+https://github.com/org/repo.git#egg=repo
-            -e ./local/pkg
-            numpy>=1.26,<2  # inline comment
-            scipy == 1.13.1
-            pandas[performance]~=2.2; python_version >= "3.10"
-            sentencepiece
-            accelerate==1.*
-            mylib @ https://example.com/mylib-1.0-py3-none-any.whl
-            https://example.com/other-1.0.tar.gz
-            git+https://github.com/org/another.git@v1#egg=another
-            ./vendor/thing-1.0-py3-none-any.whl
-            ./localpkg[extra]
-            protobuf==4.25.3 \\
-                --hash=sha256:abc \\
-                --hash=sha256:def
-            foo>=1.0 --config-settings=key=value
-            """
-        ),
-        encoding="utf-8",
-    )
-    assert check_requirements_file(path) == []
-
-
-@pytest.mark.parametrize(
-    ("line", "expected"),
-    [
-        ("torch===", "'torch===' is not a requirement pip can parse: operator '===' has no version after it"),
-        ("numpy>=", "'numpy>=' is not a requirement pip can parse"),
-        ("foo bar", "'foo bar' is not a requirement pip can parse"),
-        ("numpy=>1.0", "'numpy=>1.0' is not a requirement pip can parse"),
-        ("--bogus-option", "'--bogus-option' is not an option pip accepts in a requirements file"),
-        ("--index-url", "option --index-url needs a value"),
-        ("--pre=yes", "option --pre takes no value"),
-        ("--hash=sha256:abc", "--hash must follow a requirement on the same line"),
-        ("-e notapath", "an editable requirement must be a local directory or a VCS URL"),
-    ],
-)
-def test_requirements_rejects_garbage(tmp_path: Path, line: str, expected: str) -> None:
-    path = tmp_path / "requirements.txt"
-    path.write_text(f"numpy\n{line}\n", encoding="utf-8")
-    problems = check_requirements_file(path)
-    assert len(problems) == 1
-    assert problems[0].startswith(f"{path} line 2: ")
-    assert expected in problems[0]
-
-
-def test_requirements_missing_included_file(tmp_path: Path) -> None:
-    nested = tmp_path / "nested"
-    nested.mkdir()
-    (nested / "requirements.txt").write_text("-r other.txt\n-r ../shared.txt\n", encoding="utf-8")
-    (tmp_path / "shared.txt").write_text("numpy>=\n", encoding="utf-8")
-    problems = check_requirements_file(nested / "requirements.txt")
-    assert problems == [
-        f"{nested / 'requirements.txt'} line 1: '-r other.txt': file {nested / 'other.txt'} does not exist "
-        f"(pip resolves it relative to {nested / 'requirements.txt'})",
-        f"{nested / '../shared.txt'} line 1: 'numpy>=' is not a requirement pip can parse: "
-        "Expected semicolon (after name with no version specifier) or end",
-    ]
-
-
-PREDICT_ONLY = """
-def predict_fn(data, model):
-    return data
-"""
-
-
-def test_requirements_option_after_a_requirement_is_a_warning(tmp_path: Path) -> None:
-    code = write_code(tmp_path, PREDICT_ONLY, requirements="numpy --index-url https://x\n")
-    report = check_inference_script(code)
-    assert any("pip ignores --index-url after a requirement" in warning for warning in report.warnings)
-
-
-def test_requirements_included_from_outside_code_dir_is_an_error(tmp_path: Path) -> None:
-    code = write_code(tmp_path, PREDICT_ONLY, requirements="-r ../base-requirements.txt\n")
-    (tmp_path / "base-requirements.txt").write_text("numpy\n", encoding="utf-8")
-    with pytest.raises(ConfigurationError, match=r"is outside code_dir .*copy it into code_dir"):
-        check_inference_script(code)
-    (code / "requirements.txt").write_text("-r base.txt\n", encoding="utf-8")
-    (code / "base.txt").write_text("numpy\n", encoding="utf-8")
-    check_inference_script(code)  # included from inside code_dir: shipped with it
-    (code / "base.txt").unlink()
-    (code / "base.txt").symlink_to(tmp_path / "base-requirements.txt")
-    check_inference_script(code)  # a symlink in code_dir is followed when packaging: shipped too
-
-
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
-def test_requirements_with_a_byte_order_mark_are_read_like_pip(tmp_path: Path, encoding: str) -> None:
-    path = tmp_path / "requirements.txt"
-    bom = {"utf-16-be": b"\xfe\xff"}.get(encoding, b"")
-    path.write_bytes(bom + "numpy>=1.24\nscipy\n".encode(encoding))
-    assert check_requirements_file(path) == []
-    path.write_bytes(bom + "numpy>=\n".encode(encoding))
-    assert len(check_requirements_file(path)) == 1
-
-
-def test_requirements_include_cycle_terminates(tmp_path: Path) -> None:
-    (tmp_path / "a.txt").write_text("-r b.txt\nnumpy\n", encoding="utf-8")
-    (tmp_path / "b.txt").write_text("-r a.txt\nscipy\n", encoding="utf-8")
-    assert check_requirements_file(tmp_path / "a.txt") == []
-
-
-MATCH_STATEMENT = """\
-def predict_fn(data, model):
-    match data:
-        case {"inputs": text}:
-            return model(text)
-    return None
-"""
-EXCEPT_STAR = """\
-def predict_fn(data, model):
-    try:
-        return model(data)
-    except* ValueError:
-        return None
-"""
-
-
-@pytest.mark.parametrize(
-    ("source", "python_version", "feature"),
-    [(MATCH_STATEMENT, (3, 9), "Pattern matching is"), (EXCEPT_STAR, (3, 10), "Exception groups are")],
-    ids=["match-on-py39", "except-star-on-py310"],
-)
-def test_syntax_newer_than_the_image_python_is_reported(
-    tmp_path: Path, source: str, python_version: tuple[int, int], feature: str
-) -> None:
-    script = write_code(tmp_path, source) / "inference.py"
-    check_inference_script(script.parent)  # the synth's own grammar accepts it
-    problem = script_grammar_problem(script, python_version)
-    assert problem is not None
-    image = ".".join(map(str, python_version))
-    assert problem.startswith(f"{script}: {feature} only supported in Python")
-    assert f"but the image runs Python {image} (the syntax is near line " in problem
-    assert f"rewrite it for Python {image} or pick an image with a newer Python" in problem
-
-
-def test_syntax_the_image_python_accepts_is_not_reported(tmp_path: Path) -> None:
-    script = write_code(tmp_path, MATCH_STATEMENT) / "inference.py"
-    assert script_grammar_problem(script, (3, 10)) is None
-    assert script_grammar_problem(script, (3, 12)) is None
-
-
-def test_syntax_error_names_the_synth_python_when_images_run_a_newer_one(tmp_path: Path) -> None:
-    from constructs_lib.catalogue.dlc import newest_toolkit_python
-
-    message = problems_of(tmp_path, "def predict_fn(data, model)\n")
-    synth = sys.version_info[:2]
-    note = f"(parsed as Python {synth[0]}.{synth[1]}, which runs this synth;"
-    # A line the newest image's Python accepts may be rejected by an older synth Python: say so.
-    assert (note in message) == (synth < newest_toolkit_python())
-
-
-@pytest.mark.parametrize("name", ["Requirements.txt", "requirement.txt", "REQUIREMENTS.TXT", "requirements.txt.txt"])
-def test_misnamed_requirements_file_warns(tmp_path: Path, name: str) -> None:
-    (tmp_path / "code").mkdir()
-    (tmp_path / "code" / name).write_text("numpy==2.0.0\n")
-    report = check(tmp_path, "def predict_fn(data, model):\n    return data\n")
-    assert any(name in warning and "will not be installed" in warning for warning in report.warnings)
-
-
-def test_requirements_file_named_right_does_not_warn_about_its_name(tmp_path: Path) -> None:
-    report = check(tmp_path, "def predict_fn(data, model):\n    return data\n", requirements="numpy==2.0.0\n")
-    assert not any("will not be installed" in warning for warning in report.warnings)
