@@ -27,8 +27,8 @@ from constructs import Construct
 from ._core.buckets import secure_bucket
 from ._core.errors import Problems
 from ._core.nag import acknowledge_wildcard
+from ._core.names import is_archive_name
 from ._core.tokens import is_unresolved
-from .model_data import is_archive_name
 
 HANDLER_DIR = Path(__file__).parent / "_repack_handler"
 """Source of the repack Lambda function (standard library + boto3 only)."""

@@ -27,14 +27,22 @@ from constructs_lib._core.errors import ConfigurationError
 from constructs_lib._core.nag import render_for_nag
 from constructs_lib.repack import HANDLER_DIR, ScriptRepack
 
-from .support import actions_of, created_buckets, new_stack, only, policy_statements, resources
+from .support import (
+    SOURCE_KEY,
+    actions_of,
+    created_buckets,
+    new_stack,
+    only,
+    policy_statements,
+    resources,
+    statements_of,
+)
 
 MIB = 1024 * 1024
 SOURCE_BUCKET = "source-models"
 CODE_BUCKET = "cdk-assets"
 OUTPUT_BUCKET = "repacked-models"
 OTHER_BUCKET = "someone-elses"
-SOURCE_KEY = "fine-tuned/model.tar.gz"
 PREFIX = "script-repack/abc123/"
 WEIGHTS = os.urandom(12 * MIB)  # incompressible: ~12 MiB of gzip output, three 5 MiB parts
 CONFIG = b'{"architectures": ["BertForSequenceClassification"]}'
@@ -402,15 +410,6 @@ def built(code_dir: Path) -> tuple[Stack, ScriptRepack, Template]:
     return stack, repack, Template.from_stack(stack)
 
 
-def _statements_of(template: Template, role_fragment: str) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
-    for policy in resources(template, "AWS::IAM::Policy").values():
-        roles = str(policy["Properties"]["Roles"])
-        if role_fragment in roles:
-            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
-    return statements
-
-
 def test_function_and_custom_resource(built: tuple[Stack, ScriptRepack, Template]) -> None:
     _, _, template = built
     functions = resources(template, "AWS::Lambda::Function")
@@ -443,7 +442,7 @@ def test_function_role_is_scoped_to_single_objects_and_the_output_prefix(
     built: tuple[Stack, ScriptRepack, Template],
 ) -> None:
     _, repack, template = built
-    statements = _statements_of(template, "RepackServiceRole")
+    statements = statements_of(template, "RepackServiceRole")
     s3_statements = [s for s in statements if any(a.startswith("s3:") for a in actions_of(s))]
     by_resource = {render_for_nag(s["Resource"]): sorted(actions_of(s)) for s in s3_statements}
     assert by_resource.pop("arn:<AWS::Partition>:s3:::my-models/fine-tuned/model.tar.gz") == ["s3:GetObject"]
@@ -510,7 +509,7 @@ def test_output_bucket_defaults(built: tuple[Stack, ScriptRepack, Template]) -> 
 
 def test_grant_read_gives_get_object_on_the_output_prefix_only(built: tuple[Stack, ScriptRepack, Template]) -> None:
     _, repack, template = built
-    statements = _statements_of(template, "SageMakerRole")
+    statements = statements_of(template, "SageMakerRole")
     assert len(statements) == 1
     assert actions_of(statements[0]) == ["s3:GetObject"]
     assert render_for_nag(statements[0]["Resource"]).endswith(f"/{repack.output_prefix}*")
@@ -632,19 +631,3 @@ def test_code_asset_ignores_bytecode_caches(tmp_path: Path) -> None:
     assert code_key(tmp_path) == clean
     (tmp_path / "inference.py").write_bytes(INFERENCE + b"# changed\n")
     assert code_key(tmp_path) != clean
-
-
-def test_model_data_with_code_binds_a_script_repack(code_dir: Path) -> None:
-    from constructs_lib.model_data import ModelData
-
-    stack = new_stack()
-    bucket = s3.Bucket.from_bucket_name(stack, "Models", "my-models")
-    role = iam.Role(stack, "SageMakerRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
-    config = ModelData.from_bucket(bucket, SOURCE_KEY).with_code(code_dir).bind(stack, role)
-    template = Template.from_stack(stack)
-    (logical_id,) = resources(template, "Custom::ScriptRepack")
-    assert stack.resolve(config.s3_uri) == {"Fn::GetAtt": [logical_id, "ModelDataUrl"]}
-    assert config.compressed
-    (statement,) = _statements_of(template, "SageMakerRole")
-    assert actions_of(statement) == ["s3:GetObject"]
-    assert "/script-repack/" in render_for_nag(statement["Resource"])
