@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .model_data.inspect import ArchiveLayoutProblem
     from .model_data.sources import ModelData, ModelDataConfig
     from .monitoring import EndpointAlarms
-    from .repack import ScriptRepack
+    from .repack.construct import ScriptRepack
     from .scripts import ScriptReport, check_inference_script
     from .sizing import DeploymentPlan, InstanceFit, SizingOptions, fit_table, plan_deployment
     from .variants import ModelVariant
@@ -61,7 +61,7 @@ _EXPORTS = {
     "ModelVariant": "variants",
     "Processor": "catalogue.instances",
     "ScheduledCapacity": "autoscaling",
-    "ScriptRepack": "repack",
+    "ScriptRepack": "repack.construct",
     "ScriptReport": "scripts",
     "ServerlessInference": "inference_modes",
     "Serving": "images",

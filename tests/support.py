@@ -19,6 +19,8 @@ SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 TUNED_URI = "s3://my-bucket/models/model.tar.gz"
 SOURCE_KEY = "fine-tuned/model.tar.gz"
 """The S3 ``model.tar.gz`` that ScriptRepack adds ``code/`` to in the repack and model-data tests."""
+INFERENCE = b"def model_fn(model_dir):\n    return model_dir\n"
+"""A minimal ``inference.py`` (the one the ``code_dir`` fixture of ``conftest`` writes)."""
 
 
 def new_stack(region: str | None = "us-east-1", **kwargs: Any) -> Stack:

@@ -289,7 +289,7 @@ class _RepackedS3Object(ModelData):
         return _RepackedS3Object(self._source, code_dir, entry_point)
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ModelDataConfig:
-        from ..repack import ScriptRepack
+        from ..repack.construct import ScriptRepack
 
         repack = ScriptRepack(
             scope,
