@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from .images import ImageConfig, InferenceImage, Serving
     from .inference_modes import AsyncInference, ServerlessInference, async_inference_locations
     from .model.profile import ModelProfile
-    from .model_data import ArchiveLayoutProblem, ModelData, ModelDataConfig
+    from .model_data.inspect import ArchiveLayoutProblem
+    from .model_data.sources import ModelData, ModelDataConfig
     from .monitoring import EndpointAlarms
-    from .repack import ScriptRepack
+    from .repack.construct import ScriptRepack
     from .scripts.handlers import ScriptReport, check_inference_script
     from .sizing import DeploymentPlan, InstanceFit, SizingOptions, fit_table, plan_deployment
     from .variants import ModelVariant
@@ -53,14 +54,14 @@ _EXPORTS = {
     "InstanceFit": "sizing",
     "InstanceSpec": "catalogue.instances",
     "InstanceType": "catalogue.instances",
-    "ArchiveLayoutProblem": "model_data",
-    "ModelData": "model_data",
-    "ModelDataConfig": "model_data",
+    "ArchiveLayoutProblem": "model_data.inspect",
+    "ModelData": "model_data.sources",
+    "ModelDataConfig": "model_data.sources",
     "ModelProfile": "model.profile",
     "ModelVariant": "variants",
     "Processor": "catalogue.instances",
     "ScheduledCapacity": "autoscaling",
-    "ScriptRepack": "repack",
+    "ScriptRepack": "repack.construct",
     "ScriptReport": "scripts.handlers",
     "ServerlessInference": "inference_modes",
     "Serving": "images",

@@ -11,7 +11,7 @@ from constructs import Construct
 from ._core.errors import Problems
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_hub_reference, check_task
-from .model_data import ModelData, code_only
+from .model_data.sources import ModelData, code_only
 from .scripts.handlers import check_inference_script
 
 

@@ -47,7 +47,7 @@ from .images import (
 from .model.hub_lookup import HubAccessError, HubLookup, HubModelNotFoundError, HubRevisionNotFoundError
 from .model.local import profile_from_directory
 from .model.profile import ModelProfile
-from .model_data import ModelData, ModelDataConfig
+from .model_data.sources import ModelData, ModelDataConfig
 from .monitoring import EndpointMetrics, safe_tag_value
 from .scripts.grammar import script_grammar_problem
 from .sizing import TGI_MIN_STARTUP_TIMEOUT_SECONDS, DeploymentPlan, SizingOptions, plan_deployment, selection_conflicts

@@ -17,7 +17,8 @@ from .catalogue.tasks import inferred_task_problem
 from .endpoint import EndpointBase, EndpointProps, ModelSource, subject_of
 from .hub_model import check_task
 from .images import Serving, loads_from_model_dir, resolve_serving
-from .model_data import ModelData, ShippedCode
+from .model_data.inspect import ShippedCode
+from .model_data.sources import ModelData
 from .scripts.handlers import ScriptReport, check_inference_script
 
 

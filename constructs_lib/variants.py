@@ -31,7 +31,7 @@ from .catalogue.tasks import canonical_task, serving_task_problem, task_architec
 from .features import EndpointFeature
 from .images import InferenceImage, Serving, loads_from_model_dir, resolve_serving
 from .inference_modes import check_config_keys, is_whole
-from .model_data import ModelData
+from .model_data.sources import ModelData
 from .sizing import TGI_MIN_STARTUP_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:

@@ -17,6 +17,10 @@ GPU_TOOLKIT_TAG = "2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04"
 CPU_TOOLKIT_TAG = "2.6.0-transformers4.51.3-cpu-py312-ubuntu22.04"
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 TUNED_URI = "s3://my-bucket/models/model.tar.gz"
+SOURCE_KEY = "fine-tuned/model.tar.gz"
+"""The S3 ``model.tar.gz`` that ScriptRepack adds ``code/`` to in the repack and model-data tests."""
+INFERENCE = b"def model_fn(model_dir):\n    return model_dir\n"
+"""A minimal ``inference.py`` (the one the ``code_dir`` fixture of ``conftest`` writes)."""
 
 
 def new_stack(region: str | None = "us-east-1", **kwargs: Any) -> Stack:
@@ -90,3 +94,13 @@ def policy_statements(template: Template) -> list[dict[str, Any]]:
 def actions_of(statement: dict[str, Any]) -> list[str]:
     action = statement["Action"]
     return [action] if isinstance(action, str) else list(action)
+
+
+def statements_of(template: Template, role_fragment: str) -> list[dict[str, Any]]:
+    """The statements of the AWS::IAM::Policy resources attached to roles whose reference holds ``role_fragment``."""
+    statements: list[dict[str, Any]] = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        roles = str(policy["Properties"]["Roles"])
+        if role_fragment in roles:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements

@@ -34,8 +34,8 @@ def test_wheel_installs_and_synthesizes_in_another_cdk_app(tmp_path: Path) -> No
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {
         "constructs_lib/py.typed",
-        "constructs_lib/_data/dlc_catalogue.json",
-        "constructs_lib/_repack_handler/index.py",
+        "constructs_lib/catalogue/_data/dlc_catalogue.json",
+        "constructs_lib/repack/handler/index.py",
     } <= names
     assert not any(name.startswith(("tests/", "stacks/")) for name in names)
 

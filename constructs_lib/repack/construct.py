@@ -4,7 +4,7 @@ SageMaker's Hugging Face inference toolkit only runs ``inference.py`` from ``cod
 model archive. For a fine-tuned model that already lives in S3 (often tens of GB) repacking at
 synth time would mean downloading it; instead a custom resource streams the archive from S3,
 drops any old ``code/``, appends the new code and writes a new object, all in one Lambda
-invocation and without holding the archive in memory or on disk (see ``_repack_handler``).
+invocation and without holding the archive in memory or on disk (see ``handler/index.py``).
 
 The new object's key is derived from the inputs (source ETag/version, code asset hash), so a
 changed model or script gives a new key, CloudFormation replaces the resource and deletes the
@@ -24,13 +24,13 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from ._core.buckets import secure_bucket
-from ._core.errors import Problems
-from ._core.nag import acknowledge_wildcard
-from ._core.tokens import is_unresolved
-from .model_data import is_archive_name
+from .._core.buckets import secure_bucket
+from .._core.errors import Problems
+from .._core.nag import acknowledge_wildcard
+from .._core.names import is_archive_name
+from .._core.tokens import is_unresolved
 
-HANDLER_DIR = Path(__file__).parent / "_repack_handler"
+HANDLER_DIR = Path(__file__).parent / "handler"
 """Source of the repack Lambda function (standard library + boto3 only)."""
 
 DEFAULT_MEMORY_MB = 3008

@@ -20,6 +20,7 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Annotations, Match, Template
 
+import constructs_lib.model_data.inspect as model_data_inspect
 from constructs_lib import (
     ConfigurationError,
     CustomScriptEndpoint,
@@ -29,9 +30,9 @@ from constructs_lib import (
     ModelVariant,
     Serving,
 )
-from constructs_lib import model_data as model_data_module
+from constructs_lib.model_data.sources import ModelData
 
-from .support import new_stack
+from ..support import new_stack
 
 CONFIG = json.dumps({"architectures": ["BertForSequenceClassification"], "model_type": "bert"}).encode()
 
@@ -115,19 +116,19 @@ def test_archive_made_inside_the_model_directory_builds(tmp_path: Path) -> None:
 )
 def test_other_layouts_are_not_reported_as_nested(tmp_path: Path, entries: dict[str, bytes | None]) -> None:
     path = archive(tmp_path / "model.tar.gz", entries)
-    assert model_data_module.ModelData.from_asset(path).layout_problem is None
+    assert ModelData.from_asset(path).layout_problem is None
 
 
 def test_scan_stops_within_its_budget_without_judging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A big first member under one directory: the rest is unknown (a config.json may follow at the root),
     # so nothing is reported, and the member is not decompressed to find out. The archive is cut short
     # after the first member's header: reading any further would fail.
-    monkeypatch.setattr(model_data_module, "_LAYOUT_SCAN_BYTES", 1024)
+    monkeypatch.setattr(model_data_inspect, "_LAYOUT_SCAN_BYTES", 1024)
     whole = archive(tmp_path / "whole.tar.gz", {"original/": None, "original/weights.pth": os.urandom(1 << 20)})
     cut = tmp_path / "model.tar.gz"
     cut.write_bytes(whole.read_bytes()[: 64 * 1024])
 
-    assert model_data_module.ModelData.from_asset(cut).layout_problem is None
+    assert ModelData.from_asset(cut).layout_problem is None
 
 
 def test_large_subdirectory_before_the_root_files_is_not_reported(tmp_path: Path) -> None:
@@ -166,7 +167,7 @@ def test_archives_without_files_at_the_root_are_an_error(
 
 def test_code_only_archive_is_not_a_nested_model(tmp_path: Path) -> None:
     path = archive(tmp_path / "model.tar.gz", {"code/": None, "code/inference.py": b"def model_fn(d):\n    pass\n"})
-    assert model_data_module.ModelData.from_asset(path).layout_problem is None
+    assert ModelData.from_asset(path).layout_problem is None
 
 
 def test_multi_member_gzip_is_read_like_tar_does(tmp_path: Path) -> None:
@@ -176,7 +177,7 @@ def test_multi_member_gzip_is_read_like_tar_does(tmp_path: Path) -> None:
     path = tmp_path / "model.tar.gz"
     path.write_bytes(gzip.compress(raw[:512]) + gzip.compress(raw[512:]))
 
-    assert model_data_module.ModelData.from_asset(path).layout_problem is None
+    assert ModelData.from_asset(path).layout_problem is None
 
 
 def test_custom_container_with_a_nested_archive_is_a_warning(tmp_path: Path) -> None:
@@ -249,9 +250,9 @@ def test_directory_holding_the_model_one_level_down_is_an_error(tmp_path: Path) 
     assert f"pass the directory that holds config.json and the weights ({str(model)!r})" in message
     # Next to code/ it is the same mistake; code/ alone, or files at the root, are not.
     (tmp_path / "models" / "code").mkdir()
-    problem = model_data_module.ModelData.from_asset(tmp_path / "models").layout_problem
+    problem = ModelData.from_asset(tmp_path / "models").layout_problem
     assert problem is not None and "only 'code/', 'my-model/'" in problem.message()
-    assert model_data_module.ModelData.from_asset(model).layout_problem is None
+    assert ModelData.from_asset(model).layout_problem is None
 
 
 # ------------------------------------------------------------------ code/ inside a local archive
@@ -296,13 +297,13 @@ def test_script_inside_a_local_archive_is_checked_against_the_image_python(tmp_p
 
 
 def test_script_after_the_scan_budget_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(model_data_module, "_LAYOUT_SCAN_BYTES", 1024)
+    monkeypatch.setattr(model_data_inspect, "_LAYOUT_SCAN_BYTES", 1024)
     path = archive(
         tmp_path / "model.tar.gz",
         {"config.json": CONFIG, "model.safetensors": os.urandom(64 * 1024), "code/inference.py": BROKEN_SCRIPT},
     )
     # Not judged (the whole archive would have to be decompressed), so the endpoint builds as before.
-    assert model_data_module.ModelData.from_asset(path).shipped_code is None
+    assert ModelData.from_asset(path).shipped_code is None
     assert fine_tuned(path).serving is Serving.INFERENCE_TOOLKIT
 
 
@@ -310,7 +311,7 @@ def test_script_before_the_scan_budget_is_read_however_large_the_archive(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # `tar czf model.tar.gz *` writes code/ first: the weights after the budget do not matter.
-    monkeypatch.setattr(model_data_module, "_LAYOUT_SCAN_BYTES", 1024)
+    monkeypatch.setattr(model_data_inspect, "_LAYOUT_SCAN_BYTES", 1024)
     path = archive(
         tmp_path / "model.tar.gz",
         {"code/inference.py": BROKEN_SCRIPT, "config.json": CONFIG, "model.safetensors": os.urandom(64 * 1024)},
@@ -357,7 +358,7 @@ def test_archive_code_no_file_system_can_hold_is_left_unchecked(tmp_path: Path) 
 
 def test_archive_code_is_read_without_following_dot_dot(tmp_path: Path) -> None:
     path = archive(tmp_path / "model.tar.gz", {"config.json": CONFIG, "code/../../evil.py": b"x = 1\n"})
-    assert model_data_module.ModelData.from_asset(path).shipped_code is None
+    assert ModelData.from_asset(path).shipped_code is None
 
 
 def test_script_behind_a_symbolic_link_inside_the_archive_is_checked(tmp_path: Path) -> None:
@@ -433,7 +434,7 @@ def test_links_inside_the_archive_are_not_reported(tmp_path: Path) -> None:
         "model.safetensors": os.urandom(2048),
     }
     path = archive(tmp_path / "model.tar.gz", entries)
-    shipped = model_data_module.ModelData.from_asset(path).shipped_code
+    shipped = ModelData.from_asset(path).shipped_code
     assert shipped is not None and shipped.dangling == ()
     assert fine_tuned(path).serving is Serving.INFERENCE_TOOLKIT
 
@@ -441,7 +442,7 @@ def test_links_inside_the_archive_are_not_reported(tmp_path: Path) -> None:
 def test_link_whose_target_may_lie_after_the_scan_budget_is_not_judged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(model_data_module, "_LAYOUT_SCAN_BYTES", 1024)
+    monkeypatch.setattr(model_data_inspect, "_LAYOUT_SCAN_BYTES", 1024)
     entries: dict[str, bytes | Link | None] = {
         "config.json": CONFIG,
         "code/inference.py": Link("../src/inference.py"),
@@ -452,6 +453,6 @@ def test_link_whose_target_may_lie_after_the_scan_budget_is_not_judged(
     assert fine_tuned(path).serving is Serving.INFERENCE_TOOLKIT
     # Read to its end, the same archive without the target is an error.
     del entries["src/inference.py"]
-    monkeypatch.setattr(model_data_module, "_LAYOUT_SCAN_BYTES", 1024 * 1024)
+    monkeypatch.setattr(model_data_inspect, "_LAYOUT_SCAN_BYTES", 1024 * 1024)
     with pytest.raises(ConfigurationError, match="which is not in the archive"):
         fine_tuned(archive(tmp_path / "missing.tar.gz", entries))
