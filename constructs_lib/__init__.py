@@ -3,6 +3,8 @@
 - ``HubModelEndpoint``: a pre-trained model straight from the Hugging Face Hub.
 - ``FineTunedEndpoint``: your own fine-tuned model (S3 or a local directory).
 - ``CustomScriptEndpoint``: your ``inference.py`` with a fine-tuned or a Hub model.
+
+Import everything from here: the package's folders are its inside (see CONTRIBUTING.md).
 """
 
 import importlib
@@ -12,64 +14,79 @@ from typing import TYPE_CHECKING
 from ._core.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from .autoscaling import AutoScaling, ScheduledCapacity
     from .catalogue.instances import INSTANCE_CATALOGUE, InstanceSpec, InstanceType, Processor
-    from .custom_script import CustomScriptEndpoint
-    from .data_capture import DataCapture
-    from .deployment import DeploymentGuardrails, DeploymentType
-    from .endpoint import DEFAULT_INSTANCE_TYPE, EndpointBase, EndpointProps
-    from .fine_tuned import FineTunedEndpoint
-    from .hub_model import HubModelEndpoint
-    from .images import ImageConfig, InferenceImage, Serving
-    from .inference_modes import AsyncInference, ServerlessInference, async_inference_locations
+    from .contract.facts import AsyncInferenceLocations
+    from .contract.interfaces import IHuggingFaceEndpoint
+    from .endpoints.base import EndpointBase, async_inference_locations
+    from .endpoints.custom_script import CustomScriptEndpoint
+    from .endpoints.fine_tuned import FineTunedEndpoint
+    from .endpoints.hub_model import HubModelEndpoint
+    from .endpoints.imported import EndpointAttributes
+    from .endpoints.props import DEFAULT_INSTANCE_TYPE, EndpointProps
+    from .features.async_inference import AsyncInference
+    from .features.autoscaling.settings import AutoScaling, ScheduledCapacity
+    from .features.data_capture import DataCapture
+    from .features.deployment.capacity import DeploymentType
+    from .features.deployment.guardrails import DeploymentGuardrails
+    from .features.observability.alarms import EndpointAlarms
+    from .features.serverless import ServerlessInference
+    from .features.variants import ModelVariant
+    from .images.base import ImageConfig, InferenceImage
     from .model.profile import ModelProfile
     from .model_data.inspect import ArchiveLayoutProblem
     from .model_data.sources import ModelData, ModelDataConfig
-    from .monitoring import EndpointAlarms
     from .repack.construct import ScriptRepack
     from .scripts.handlers import ScriptReport, check_inference_script
-    from .sizing import DeploymentPlan, InstanceFit, SizingOptions, fit_table, plan_deployment
-    from .variants import ModelVariant
+    from .serving.base import Serving, ServingStack
+    from .serving.registry import register_serving_stack
+    from .sizing.fit import DeploymentPlan, InstanceFit
+    from .sizing.options import SizingOptions
+    from .sizing.planner import fit_table, plan_deployment
 
 # Where each public name lives. The package imports a module on first use of one of its names
 # (PEP 562): `from constructs_lib import HubModelEndpoint` does not load (and register with jsii)
 # autoscaling, async inference, VPC or ScriptRepack support that the app never uses.
 _EXPORTS = {
-    "AsyncInference": "inference_modes",
-    "AutoScaling": "autoscaling",
-    "CustomScriptEndpoint": "custom_script",
-    "DEFAULT_INSTANCE_TYPE": "endpoint",
-    "DataCapture": "data_capture",
-    "DeploymentGuardrails": "deployment",
-    "DeploymentPlan": "sizing",
-    "DeploymentType": "deployment",
-    "EndpointAlarms": "monitoring",
-    "EndpointBase": "endpoint",
-    "EndpointProps": "endpoint",
-    "FineTunedEndpoint": "fine_tuned",
-    "HubModelEndpoint": "hub_model",
+    "ArchiveLayoutProblem": "model_data.inspect",
+    "AsyncInference": "features.async_inference",
+    "AsyncInferenceLocations": "contract.facts",
+    "AutoScaling": "features.autoscaling.settings",
+    "CustomScriptEndpoint": "endpoints.custom_script",
+    "DEFAULT_INSTANCE_TYPE": "endpoints.props",
+    "DataCapture": "features.data_capture",
+    "DeploymentGuardrails": "features.deployment.guardrails",
+    "DeploymentPlan": "sizing.fit",
+    "DeploymentType": "features.deployment.capacity",
+    "EndpointAlarms": "features.observability.alarms",
+    "EndpointAttributes": "endpoints.imported",
+    "EndpointBase": "endpoints.base",
+    "EndpointProps": "endpoints.props",
+    "FineTunedEndpoint": "endpoints.fine_tuned",
+    "HubModelEndpoint": "endpoints.hub_model",
+    "IHuggingFaceEndpoint": "contract.interfaces",
     "INSTANCE_CATALOGUE": "catalogue.instances",
-    "ImageConfig": "images",
-    "InferenceImage": "images",
-    "InstanceFit": "sizing",
+    "ImageConfig": "images.base",
+    "InferenceImage": "images.base",
+    "InstanceFit": "sizing.fit",
     "InstanceSpec": "catalogue.instances",
     "InstanceType": "catalogue.instances",
-    "ArchiveLayoutProblem": "model_data.inspect",
     "ModelData": "model_data.sources",
     "ModelDataConfig": "model_data.sources",
     "ModelProfile": "model.profile",
-    "ModelVariant": "variants",
+    "ModelVariant": "features.variants",
     "Processor": "catalogue.instances",
-    "ScheduledCapacity": "autoscaling",
+    "ScheduledCapacity": "features.autoscaling.settings",
     "ScriptRepack": "repack.construct",
     "ScriptReport": "scripts.handlers",
-    "ServerlessInference": "inference_modes",
-    "Serving": "images",
-    "SizingOptions": "sizing",
-    "async_inference_locations": "inference_modes",
+    "ServerlessInference": "features.serverless",
+    "Serving": "serving.base",
+    "ServingStack": "serving.base",
+    "SizingOptions": "sizing.options",
+    "async_inference_locations": "endpoints.base",
     "check_inference_script": "scripts.handlers",
-    "fit_table": "sizing",
-    "plan_deployment": "sizing",
+    "fit_table": "sizing.planner",
+    "plan_deployment": "sizing.planner",
+    "register_serving_stack": "serving.registry",
 }
 
 
@@ -92,8 +109,9 @@ def __dir__() -> list[str]:
 __all__ = [
     "DEFAULT_INSTANCE_TYPE",
     "INSTANCE_CATALOGUE",
-    "AsyncInference",
     "ArchiveLayoutProblem",
+    "AsyncInference",
+    "AsyncInferenceLocations",
     "AutoScaling",
     "ConfigurationError",
     "CustomScriptEndpoint",
@@ -102,10 +120,12 @@ __all__ = [
     "DeploymentPlan",
     "DeploymentType",
     "EndpointAlarms",
+    "EndpointAttributes",
     "EndpointBase",
     "EndpointProps",
     "FineTunedEndpoint",
     "HubModelEndpoint",
+    "IHuggingFaceEndpoint",
     "ImageConfig",
     "InferenceImage",
     "InstanceFit",
@@ -121,9 +141,11 @@ __all__ = [
     "ScriptReport",
     "ServerlessInference",
     "Serving",
+    "ServingStack",
     "SizingOptions",
     "async_inference_locations",
     "check_inference_script",
     "fit_table",
     "plan_deployment",
+    "register_serving_stack",
 ]

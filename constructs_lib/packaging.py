@@ -4,7 +4,7 @@ The module moved to :mod:`constructs_lib.archives`; its old name shadowed the Py
 package, which the library also uses.
 """
 
-from .archives import (  # noqa: F401
+from .archives import (
     CACHE_DIR_ENV,
     FORMAT_VERSION,
     PackagedArchive,
@@ -13,3 +13,13 @@ from .archives import (  # noqa: F401
     package_code_only,
     package_model_directory,
 )
+
+__all__ = [
+    "CACHE_DIR_ENV",
+    "FORMAT_VERSION",
+    "PackagedArchive",
+    "add_code_to_archive",
+    "default_cache_dir",
+    "package_code_only",
+    "package_model_directory",
+]

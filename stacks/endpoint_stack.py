@@ -20,17 +20,6 @@ from constructs_lib import (
 from .features import feature_props
 from .settings import EndpointSettings
 
-# A request body that each kind of task understands, for the invoke example in the outputs.
-_SAMPLE_INPUTS: dict[str | None, Any] = {
-    "text-generation": {"inputs": "What is Amazon SageMaker?", "parameters": {"max_new_tokens": 64}},
-    "question-answering": {"inputs": {"question": "What is served?", "context": "A Hugging Face model is served."}},
-    "zero-shot-classification": {
-        "inputs": "I love this!",
-        "parameters": {"candidate_labels": ["positive", "negative"]},
-    },
-}
-_DEFAULT_INPUT = {"inputs": "I love using Hugging Face models on Amazon SageMaker!"}
-
 
 class HuggingFaceEndpointStack(Stack):
     """One endpoint described by ``EndpointSettings``; outputs its name, ARN and an invoke command."""
@@ -74,7 +63,7 @@ def add_endpoint_outputs(stack: Stack, endpoint: EndpointBase, *, task: str | No
     """Endpoint name, ARN and a ready-to-run ``aws sagemaker-runtime invoke-endpoint`` command."""
     CfnOutput(stack, "EndpointName", value=endpoint.endpoint_name, description="Name of the SageMaker endpoint")
     CfnOutput(stack, "EndpointArn", value=endpoint.endpoint_arn, description="ARN of the SageMaker endpoint")
-    body = json.dumps(_SAMPLE_INPUTS.get(task, _DEFAULT_INPUT))
+    body = json.dumps(endpoint.serving_stack.invoke_example(task))
     # Tokens inside an f-string become an Fn::Join in the template.
     command = (
         f"aws sagemaker-runtime invoke-endpoint --endpoint-name {endpoint.endpoint_name} --region {stack.region}"

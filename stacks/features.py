@@ -12,15 +12,18 @@ from typing import Any
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from constructs_lib import ConfigurationError
-from constructs_lib.autoscaling import AutoScaling
-from constructs_lib.data_capture import DataCapture
-from constructs_lib.deployment import DeploymentGuardrails
-from constructs_lib.inference_modes import AsyncInference, ServerlessInference
-from constructs_lib.monitoring import EndpointAlarms
-from constructs_lib.security import secret_from_config
-from constructs_lib.sizing import SizingOptions
-from constructs_lib.variants import ModelVariant
+from constructs_lib import (
+    AsyncInference,
+    AutoScaling,
+    ConfigurationError,
+    DataCapture,
+    DeploymentGuardrails,
+    EndpointAlarms,
+    ModelVariant,
+    ServerlessInference,
+    SizingOptions,
+)
+from constructs_lib.features.security.token import secret_from_config
 
 from .settings import EndpointSettings
 

@@ -17,7 +17,7 @@ from typing import Any
 from constructs import Node
 
 from constructs_lib import ConfigurationError
-from constructs_lib.endpoint import looks_like_hf_token
+from constructs_lib._core.hf_token import looks_like_hf_token
 
 KINDS = ("hub", "fine-tuned", "custom-script")
 # What each kind cannot do without (custom scripts also need model_data or model_id: the

@@ -11,8 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
-from constructs_lib import ConfigurationError, FineTunedEndpoint, HubModelEndpoint
-from constructs_lib.data_capture import DataCapture, capture_bucket_of
+from constructs_lib import ConfigurationError, DataCapture, FineTunedEndpoint, HubModelEndpoint
 from constructs_lib.inference_modes import ServerlessInference
 
 from .support import actions_of, created_bucket, created_buckets, new_stack, only, policy_statements, resources
@@ -50,7 +49,7 @@ def test_default_capture_writes_everything_to_a_created_bucket() -> None:
         "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
         "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
     }
-    bucket = capture_bucket_of(created)
+    bucket = created.data_capture_bucket
     assert bucket is not None and stack.resolve(bucket.bucket_name) == {"Ref": bucket_id}
     # The role may only put objects under the prefix.
     statements = put_statements(template)
@@ -173,7 +172,7 @@ def test_without_data_capture_nothing_is_added() -> None:
     template = Template.from_stack(stack)
     assert "DataCaptureConfig" not in only(template, "AWS::SageMaker::EndpointConfig")["Properties"]
     template.resource_count_is("AWS::S3::Bucket", 0)
-    assert capture_bucket_of(created) is None
+    assert created.data_capture_bucket is None
 
 
 # ----------------------------------------------------------------------------- validation

@@ -3,7 +3,6 @@ directory or an explicit ModelProfile decides the instance, TGI's settings and t
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from pathlib import Path
@@ -15,10 +14,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Annotations, Match, Template
 
 from constructs_lib import ConfigurationError, FineTunedEndpoint, HubModelEndpoint, InferenceImage, Serving
-from constructs_lib import endpoint as endpoint_module
-from constructs_lib.model.hub_lookup import HubLookup
 from constructs_lib.model.profile import ModelProfile
-from constructs_lib.security import TOKEN_VARIABLES_BY_SERVING
 from constructs_lib.sizing import SizingOptions, plan_deployment
 from tests.fake_hub import (
     BERT_ID,
@@ -41,7 +37,7 @@ def lookups_go_to_the_fake_hub(
 ) -> Path:
     """Point the constructs' Hub lookups at the fake Hub with an empty cache of their own."""
     context = tmp_path / "hub.context.json"
-    monkeypatch.setattr(endpoint_module, "HubLookup", functools.partial(HubLookup, endpoint=fake_hub.url))
+    monkeypatch.setenv("HF_ENDPOINT", fake_hub.url)
     monkeypatch.setenv("CONSTRUCTS_LIB_HUB_CONTEXT", str(context))
     return context
 
@@ -179,7 +175,7 @@ def test_gated_model_with_a_token_secret_deploys(monkeypatch: pytest.MonkeyPatch
     endpoint = HubModelEndpoint(stack, "Endpoint", model_id=GATED_ID, hf_token_secret=secret)
     env = container(Template.from_stack(stack))["Environment"]
 
-    names = TOKEN_VARIABLES_BY_SERVING[endpoint.serving]
+    names = endpoint.serving_stack.token_variables
     assert names and all("resolve:secretsmanager" in json.dumps(env[name]) for name in names)
     assert endpoint.model_profile is not None and endpoint.model_profile.gated
     plan = plan_deployment(endpoint.model_profile, serving=endpoint.serving.value, instance_type=None)

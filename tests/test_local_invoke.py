@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from constructs_lib import local_invoke
 from constructs_lib._core.errors import ConfigurationError
-from constructs_lib.local_invoke import (
+from constructs_lib.cli import local_invoke
+from constructs_lib.cli.local_invoke import (
     LocalInvokeResult,
     MissingLocalExtraError,
     add_invoke_local_command,

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import constructs_lib
-from constructs_lib import features
+from constructs_lib.features import registry
+from constructs_lib.features.base import EndpointFeature
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -35,15 +36,16 @@ def test_unknown_name_is_an_attribute_error() -> None:
         constructs_lib.NoSuchConstruct  # type: ignore[attr-defined]  # noqa: B018
 
 
-def test_feature_table_matches_each_feature_s_own_props() -> None:
-    table = features.feature_props()
-    for module, owned in table.items():
-        feature = features._feature(module)
-        assert feature.props == owned, module
-    # Every prop a feature owns is a real endpoint prop.
-    from constructs_lib.endpoint import EndpointProps
+def test_every_feature_of_the_table_exists_and_owns_real_props() -> None:
+    table = registry.feature_props()
+    for module in table:
+        assert issubclass(registry.feature_class(module), EndpointFeature), module
+    # Every prop a feature owns is a real endpoint prop, owned once.
+    from constructs_lib import EndpointProps
 
-    assert {prop for owned in table.values() for prop in owned} <= set(EndpointProps.__annotations__)
+    owned = [prop for props in table.values() for prop in props]
+    assert len(owned) == len(set(owned))
+    assert set(owned) <= set(EndpointProps.__annotations__)
 
 
 def test_a_plain_hub_endpoint_loads_no_feature_module() -> None:
@@ -59,8 +61,8 @@ def test_a_plain_hub_endpoint_loads_no_feature_module() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True, timeout=120
     )
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
-    assert "constructs_lib.hub_model" in loaded
-    for module in ("autoscaling", "inference_modes", "security", "data_capture", "variants", "deployment", "repack"):
-        assert f"constructs_lib.{module}" not in loaded, module
+    assert "constructs_lib.endpoints.hub_model" in loaded
+    for module in (*registry.feature_props(), "repack"):
+        assert f"constructs_lib.features.{module}" not in loaded and f"constructs_lib.{module}" not in loaded, module
     # packaging parses requirements.txt files: an endpoint without one does not import it.
     assert "packaging.requirements" not in loaded

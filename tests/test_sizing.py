@@ -13,7 +13,8 @@ import pytest
 from constructs_lib._core.errors import ConfigurationError
 from constructs_lib.model.hub_lookup import lookup_hub_profile
 from constructs_lib.model.profile import ModelProfile
-from constructs_lib.sizing import SizingOptions, fit_table, plan_deployment, resolve_serving, served_weights_gib
+from constructs_lib.sizing import SizingOptions, fit_table, plan_deployment, served_weights_gib
+from constructs_lib.sizing.planner import serving_stack
 from tests.fake_hub import (
     AWQ70B_FLOAT16,
     AWQ70B_ID,
@@ -136,11 +137,11 @@ def test_small_models_need_no_longer_health_check(profiles: dict[str, ModelProfi
 def test_serving_enum_members_and_auto(profiles: dict[str, ModelProfile]) -> None:
     plan = plan_deployment(profiles[LLAMA8B_ID], serving=Serving.TGI, instance_type=None)
     assert plan.instance_type == "ml.g6.xlarge"
-    assert resolve_serving(Serving.AUTO, profiles[BGE_ID]) == "tei"
-    assert resolve_serving("auto", profiles[LLAMA8B_ID]) == "tgi"
-    assert resolve_serving("auto", profiles[BERT_ID]) == "inference-toolkit"
+    assert serving_stack(Serving.AUTO, profiles[BGE_ID]).key == "tei"
+    assert serving_stack("auto", profiles[LLAMA8B_ID]).key == "tgi"
+    assert serving_stack("auto", profiles[BERT_ID]).key == "inference-toolkit"
     with pytest.raises(ConfigurationError, match="serving: 'vllm' is not allowed"):
-        resolve_serving("vllm", profiles[BERT_ID])
+        serving_stack("vllm", profiles[BERT_ID])
 
 
 # --------------------------------------------------------------------------- explicit instance types
@@ -489,7 +490,7 @@ def test_recommend_and_synth_pick_the_same_serving_stack(task: str | None, expec
     from constructs_lib.images import Serving as RealServing
     from constructs_lib.images import resolve_serving as synth_serving
 
-    assert resolve_serving("auto", ModelProfile(parameters=10**8, task=task)) == expected
+    assert serving_stack("auto", ModelProfile(parameters=10**8, task=task)).key == expected
     assert synth_serving(RealServing.AUTO, task=task, custom_script=False).value == expected
 
 

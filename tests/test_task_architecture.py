@@ -23,13 +23,14 @@ from constructs_lib import (
     Serving,
 )
 from constructs_lib.catalogue.tasks import (
-    default_serving,
     inferred_task_problem,
     task_architecture_problem,
-    tei_loads,
     untrained_head_warning,
 )
-from constructs_lib.sizing import resolve_serving
+from constructs_lib.serving import tei
+from constructs_lib.serving.base import AutoRequest
+from constructs_lib.serving.registry import auto_stack
+from constructs_lib.sizing.planner import serving_stack
 
 from .support import SST2, container, new_stack, synth
 
@@ -155,9 +156,9 @@ def test_the_preview_resolves_as_the_construct_does() -> None:
         parameters=124_000_000, dtype="float32", task="feature-extraction", architecture="GPT2LMHeadModel"
     )
     bert = ModelProfile(parameters=33_000_000, dtype="float32", task="feature-extraction", architecture="BertModel")
-    assert resolve_serving("auto", gpt2) == "inference-toolkit"
-    assert resolve_serving("auto", bert) == "tei"
-    assert resolve_serving("tei", gpt2) == "tei"
+    assert serving_stack("auto", gpt2).key == "inference-toolkit"
+    assert serving_stack("auto", bert).key == "tei"
+    assert serving_stack("tei", gpt2).key == "tei"
 
 
 @pytest.mark.parametrize(
@@ -174,7 +175,7 @@ def test_the_preview_resolves_as_the_construct_does() -> None:
     ],
 )
 def test_default_serving_table(task: str, architecture: str | None, serving: str) -> None:
-    assert default_serving(task, architecture) == serving
+    assert _auto_key(task, architecture) == serving
 
 
 @pytest.mark.parametrize(
@@ -190,7 +191,7 @@ def test_default_serving_table(task: str, architecture: str | None, serving: str
     ],
 )
 def test_tei_families(architecture: str | None, loads: bool) -> None:
-    assert tei_loads(architecture) is loads
+    assert tei.loads(architecture) is loads
 
 
 def test_task_architecture_problem_needs_both() -> None:
@@ -258,8 +259,8 @@ def test_a_classifier_trained_for_no_pipeline_task_is_not_suggested() -> None:
     ["Qwen2VLForConditionalGeneration", "Mistral3ForConditionalGeneration", "Gemma3ForConditionalGeneration"],
 )
 def test_vision_language_models_of_tei_families_are_not_taken_for_tei_models(architecture: str) -> None:
-    assert not tei_loads(architecture)
-    assert default_serving("feature-extraction", architecture) == "inference-toolkit"
+    assert not tei.loads(architecture)
+    assert _auto_key("feature-extraction", architecture) == "inference-toolkit"
 
 
 @pytest.mark.parametrize(
@@ -279,3 +280,8 @@ def test_multimodal_models_are_not_taken_for_text_to_text(
     problem = inferred_task_problem(architecture, config)
     assert problem is not None and f"served as {expected}" in problem
     assert inferred_task_problem("T5ForConditionalGeneration", {"d_model": 512}) is None
+
+
+def _auto_key(task: str | None, architecture: str | None = None) -> str:
+    """The serving stack Serving.AUTO picks for a model without a custom script, by its Serving value."""
+    return auto_stack(AutoRequest(task=task, architecture=architecture)).key

@@ -21,7 +21,7 @@ from constructs_lib import (
     Serving,
 )
 from constructs_lib._core.errors import Problems
-from constructs_lib.hub_model import check_hub_reference
+from constructs_lib.model.hub_reference import check_hub_reference
 
 from .support import container, new_stack, synth
 
@@ -82,7 +82,7 @@ def test_unknown_task() -> None:
 def test_repo_id_check_agrees_with_huggingface_hub(model_id: str) -> None:
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-    from constructs_lib.hub_model import _is_valid_repo_id
+    from constructs_lib.model.hub_reference import _is_valid_repo_id
 
     try:
         validate_repo_id(model_id)

@@ -7,7 +7,7 @@ per app (see benchmarks/README.md).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, overload
 
 from aws_cdk import Duration, Token
 
@@ -36,6 +36,12 @@ def duration_seconds(value: Duration) -> float:
     return float(value.to_milliseconds(integral=False)) / 1000
 
 
+@overload
+def whole_seconds(value: Duration) -> int: ...
+@overload
+def whole_seconds(value: None) -> None: ...
+@overload
+def whole_seconds(value: Duration | None) -> int | None: ...
 def whole_seconds(value: Duration | None) -> int | None:
     """Whole seconds of a resolved ``Duration`` (``None`` stays ``None``)."""
     return None if value is None else int(value.to_seconds())

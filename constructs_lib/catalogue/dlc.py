@@ -11,8 +11,31 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+
+
+@dataclass(frozen=True)
+class ResolvedImage:
+    """One catalogued image, before a region is applied."""
+
+    family: str
+    """The catalogue family (an SDK framework key, e.g. ``huggingface-llm``)."""
+    version: str
+    """The catalogued version (for the toolkit: the transformers version)."""
+    repository: str
+    """The ECR repository name."""
+    tag: str
+    """The image tag."""
+    account_table: str
+    """Which account table the registry accounts come from."""
+    regions: tuple[str, ...]
+    """The regions that have the image."""
+    description: str
+    """How messages name the image."""
+    python_version: tuple[int, int]
+    """The Python that runs in the image (from the tag's ``py3xx``)."""
 
 
 @functools.cache
@@ -68,6 +91,31 @@ def allowed_text(families: Iterable[str]) -> str:
         short.update(family(name)["aliases"])
     text = versions_text(full)
     return f"{text} (or a short form: {versions_text(short)})" if short else text
+
+
+def resolved(item: Mapping[str, Any], family_name: str, version: str, tag: str, description: str) -> ResolvedImage:
+    """A catalogued image entry with its tag and description."""
+    return ResolvedImage(
+        family=family_name,
+        version=version,
+        repository=item["repository"],
+        tag=tag,
+        account_table=family(family_name)["accounts"],
+        regions=regions_of(item),
+        description=description,
+        python_version=python_version(item["py"]),
+    )
+
+
+def tagged_image(family_name: str, version: str, processor: str, name: str) -> ResolvedImage:
+    """The image of a family whose tag is the SDK's generic rule: tag prefix, processor, Python, container.
+
+    :param version: a catalogued version key of the family.
+    :param name: how messages name the server (``TGI``).
+    """
+    item = family(family_name)["versions"][version]
+    tag = "-".join((item["tag_prefix"], processor, item["py"], item["container"][processor]))
+    return resolved(item, family_name, version, tag, f"{name} {version} ({processor})")
 
 
 def regions_of(item: Mapping[str, Any]) -> tuple[str, ...]:

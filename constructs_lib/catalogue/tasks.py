@@ -1,8 +1,9 @@
-"""Tasks (``HF_TASK``) that the Hugging Face serving stacks accept.
+"""Tasks (``HF_TASK``) and what a model's architecture says about them, whatever the serving stack.
 
 The inference toolkit accepts the keys of ``transformers.pipelines.SUPPORTED_TASKS`` of the
 transformers version in the DLC, their aliases, and ``text-to-image`` (diffusers). The list is
-static so that the library never imports transformers at synth time.
+static so that the library never imports transformers at synth time. Which tasks each serving stack
+serves, and picks with ``Serving.AUTO``, is the stack's own knowledge (``constructs_lib.serving``).
 """
 
 from __future__ import annotations
@@ -79,96 +80,6 @@ def task_problem(task: str) -> str | None:
     if task in KNOWN_TASKS or _TRANSLATION_PAIR.match(task):
         return None
     return f"is not a known Hugging Face task; allowed: {allowed_list(KNOWN_TASKS, 100)}"
-
-
-TGI_TASKS: frozenset[str] = frozenset({"text-generation"})
-"""Tasks ``Serving.AUTO`` serves with Text Generation Inference."""
-TEI_TASKS: frozenset[str] = frozenset({"feature-extraction", "sentence-similarity"})
-"""Tasks ``Serving.AUTO`` serves with Text Embeddings Inference."""
-
-
-SERVABLE_TASKS: dict[str, frozenset[str]] = {
-    # Causal LMs, seq2seq LMs (T5, BART) and vision-language models.
-    "tgi": frozenset({"text-generation", "text2text-generation", "image-text-to-text"}),
-    # Embeddings, re-rankers and classifiers (sequence classification), SPLADE (masked LM heads).
-    "tei": frozenset({"feature-extraction", "sentence-similarity", "text-classification", "fill-mask"}),
-}
-"""Tasks TGI and TEI can serve; the inference toolkit serves every task in ``KNOWN_TASKS``."""
-
-
-def serving_task_problem(serving: str, task: str | None) -> str | None:
-    """Why ``serving`` (a ``Serving`` value) cannot serve ``task``, or ``None`` when it can, when
-    ``task`` is ``None`` or when ``serving`` is the inference toolkit (which serves every task)."""
-    servable = SERVABLE_TASKS.get(serving)
-    if task is None or servable is None or canonical_task(task) in servable:
-        return None
-    return (
-        f"cannot serve task {task!r}: {serving.upper()} serves {', '.join(sorted(servable))}; "
-        "use Serving.INFERENCE_TOOLKIT (or Serving.AUTO) for this task"
-    )
-
-
-TEI_ONLY_TASKS: frozenset[str] = frozenset({"sentence-similarity"})
-"""Hub pipeline tags that no transformers pipeline implements: the inference toolkit's default
-``model_fn`` builds ``pipeline(HF_TASK)`` and fails at start-up with ``Unknown task``."""
-
-
-def toolkit_task_problem(task: str | None) -> str | None:
-    """Why the inference toolkit's default handlers cannot serve ``task`` (``None`` when they can)."""
-    if task is None or canonical_task(task) not in TEI_ONLY_TASKS:
-        return None
-    return (
-        "is a Hub pipeline tag, not a transformers pipeline: the inference toolkit's default model_fn cannot "
-        "build it, and the endpoint would fail at start-up; serve it with Serving.TEI (what Serving.AUTO picks "
-        "for it), pass task='feature-extraction' for the toolkit's embeddings, or load the model in your own "
-        "model_fn"
-    )
-
-
-def default_serving(task: str | None, architecture: str | None = None) -> str:
-    """The serving stack ``Serving.AUTO`` picks for a model without a custom script, as a ``Serving``
-    value: ``tgi`` for text generation, ``tei`` for embeddings, ``inference-toolkit`` otherwise.
-
-    ``feature-extraction`` of a model whose architecture TEI does not load (GPT-2, T5 encoders...)
-    goes to the inference toolkit, which embeds with any transformers model, rather than to a TEI
-    container that would fail at start-up.
-
-    The one table both the constructs and ``recommend`` read, so that a preview never differs from
-    the synth.
-    """
-    if task in TGI_TASKS:
-        return "tgi"
-    if task in TEI_TASKS and (task in TEI_ONLY_TASKS or tei_loads(architecture)):
-        return "tei"
-    return "inference-toolkit"
-
-
-_TEI_ARCHITECTURE = re.compile(
-    r"^(Bert|Camembert|DistilBert|Gemma3|Gte|JinaBert|MPNet|Mistral|ModernBert|New|NomicBert|Qwen2|Qwen3|Roberta"
-    r"|XLMRoberta)(Model|TextModel|ForMaskedLM|ForCausalLM|ForSequenceClassification|ForTokenClassification)$"
-)
-"""Architectures of the model families Text Embeddings Inference loads (its "supported models" page: BERT,
-CamemBERT, RoBERTa, XLM-RoBERTa, DistilBERT, Nomic, JinaBERT, Mistral, Alibaba GTE (``NewModel``), Qwen2,
-Qwen3, MPNet, ModernBERT, Gemma3), with the heads their checkpoints carry; vision-language models of the
-same names (``Qwen2VLForConditionalGeneration``, ``Mistral3ForConditionalGeneration``) are not among
-them. TEI adds families over time, so a miss is only a warning (or, for ``Serving.AUTO``, a reason to
-pick the inference toolkit, which loads every family)."""
-
-
-def tei_loads(architecture: str | None) -> bool:
-    """Whether TEI loads a model of ``architecture`` (``True`` when the architecture is unknown)."""
-    return architecture is None or _TEI_ARCHITECTURE.match(architecture) is not None
-
-
-def tei_architecture_warning(architecture: str | None) -> str | None:
-    """A warning when TEI would likely fail to load a model of ``architecture``."""
-    if tei_loads(architecture):
-        return None
-    return (
-        "Text Embeddings Inference loads BERT, RoBERTa, XLM-RoBERTa, DistilBERT, Nomic, JinaBERT, MPNet, "
-        f"ModernBERT, Mistral, GTE, Qwen2/3 and Gemma3 models, and the model's architecture is {architecture}: "
-        "the container will likely fail at start-up; use Serving.INFERENCE_TOOLKIT with task='feature-extraction'"
-    )
 
 
 # Checkpoints whose only head is a classifier: nothing in them can generate text.
@@ -307,15 +218,13 @@ def inferred_task_problem(architecture: str | None, config: Mapping[str, Any] | 
 
 __all__ = [
     "KNOWN_TASKS",
+    "PIPELINE_TASKS",
+    "TASK_ALIASES",
     "canonical_task",
-    "default_serving",
     "inferred_task_problem",
-    "serving_task_problem",
     "task_architecture_problem",
+    "task_from_architecture",
     "task_problem",
-    "tei_architecture_warning",
-    "tei_loads",
-    "toolkit_task_problem",
     "untrained_head_warning",
 ]
 

@@ -80,7 +80,8 @@ class HubLookup:
     ) -> None:
         self.token = token
         self.context_file = Path(context_file) if context_file is not None else default_context_file()
-        self.endpoint = endpoint
+        # Read here, not at import as huggingface_hub does: an app (or a test) may point it elsewhere later.
+        self.endpoint = endpoint if endpoint is not None else os.environ.get("HF_ENDPOINT") or None
         self.timeout = timeout
 
     def cached(self, model_id: str, revision: str | None = None) -> ModelProfile | None:

@@ -1,0 +1,241 @@
+"""From props to facts: the model's profile, the serving stack, the instance and its sizing.
+
+Each step records problems rather than raising, so that a user fixes every mistake of one kind in
+one round; the endpoint raises between steps whose results the next step needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from aws_cdk import Annotations
+from constructs import Construct
+
+from .._core.errors import ConfigurationError, Problems, describe
+from .._core.tokens import is_unresolved
+from ..catalogue.instances import processor_for
+from ..catalogue.tasks import task_architecture_problem, untrained_head_warning
+from ..images.base import InferenceImage
+from ..model.hub_lookup import HubAccessError, HubLookup, HubModelNotFoundError, HubRevisionNotFoundError
+from ..model.local import profile_from_directory
+from ..model.profile import ModelProfile
+from ..serving.base import AutoRequest, ImageRequest, Serving, ServingStack
+from ..serving.registry import auto_notes, auto_stack, stack_of
+from ..sizing.fit import DeploymentPlan
+from ..sizing.options import SizingOptions
+from ..sizing.planner import plan_deployment
+from .props import DEFAULT_INSTANCE_TYPE, ModelSource
+
+_INFO_METADATA = "aws:cdk:info"  # what Annotations.add_info writes, in one jsii round trip instead of two
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The model profile, and why the Hub could not give one when it could not."""
+
+    profile: ModelProfile | None
+    unavailable: str | None = None
+    """The lookup's error, when a failed Hub lookup was accepted (the instance was given)."""
+
+
+def load_profile(scope: Construct, source: ModelSource, props: Mapping[str, Any]) -> Profile:
+    """The model profile: given, read from a local directory, or looked up on the Hub (cached).
+
+    A failed lookup is an error only when the instance must be chosen; when ``instance_type`` is
+    given, the endpoint is still built and a warning says the fit was not checked.
+    """
+    explicit: ModelProfile | None = props.get("model_profile")
+    if explicit is not None:
+        return Profile(explicit)
+    try:
+        if source.local_directory is not None:
+            return Profile(profile_from_directory(source.local_directory))
+        if source.model_id is None or is_unresolved(source.model_id):
+            return Profile(None)
+        return Profile(HubLookup().profile(source.model_id, source.revision))
+    except ConfigurationError as error:
+        if not _can_build_without_profile(props, error):
+            raise
+        Annotations.of(scope).add_warning_v2(
+            "constructs-lib:profile-unavailable", f"The model's fit on the instance was not checked: {error}"
+        )
+        # Unlike a directory, a Hub lookup can fail today and work tomorrow.
+        return Profile(None, unavailable=str(error) if source.local_directory is None else None)
+
+
+def _can_build_without_profile(props: Mapping[str, Any], error: ConfigurationError) -> bool:
+    """Whether a failed profile lookup may be a warning: only when nothing needs the profile and the
+    failure says nothing about whether the container can download the model."""
+    if props.get("instance_type") is None and props.get("serverless") is None:
+        return False  # the instance must be chosen from the profile
+    if isinstance(error, HubRevisionNotFoundError):
+        return False  # the container would fail to download it too
+    if isinstance(error, (HubModelNotFoundError, HubAccessError)):
+        # Not found, gated or private: only a token can let the container download it.
+        return props.get("hf_token_secret") is not None
+    return True
+
+
+def requested_serving(props: Mapping[str, Any], problems: Problems) -> Serving | ServingStack:
+    """The ``serving`` prop, checked (``Serving.AUTO`` by default)."""
+    requested = props.get("serving", Serving.AUTO)
+    if isinstance(requested, Serving | ServingStack):
+        return requested
+    problems.add("serving", requested, f"is not a Serving; allowed: {', '.join(s.name for s in Serving)}")
+    return Serving.AUTO
+
+
+def resolve_stack(
+    scope: Construct,
+    source: ModelSource,
+    props: Mapping[str, Any],
+    profile: Profile,
+    task: str | None,
+    requested: Serving | ServingStack,
+    problems: Problems,
+) -> ServingStack:
+    """The serving stack: the image's, else the ``serving`` prop, with ``Serving.AUTO`` picking by task."""
+    image: InferenceImage | None = props.get("image")
+    image_stack = image.serving_stack if isinstance(image, InferenceImage) else None
+    custom_script = source.entry_point is not None
+    if image_stack is not None and requested is not Serving.AUTO and stack_of(requested) is not image_stack:
+        problems.add("serving", _name(requested), f"does not match the image, which runs {_name(image_stack)}")
+    auto = requested is Serving.AUTO and image_stack is None
+    if auto and not custom_script and task is None and profile.unavailable is not None:
+        # AUTO picks by task; guessing without it would make the template depend on whether the
+        # lookup worked (TGI online, the toolkit offline).
+        problems.add(
+            "task",
+            None,
+            "is required when the model's profile cannot be read: serving=Serving.AUTO picks the serving "
+            "stack from the task (TGI for 'text-generation', TEI for embeddings, the toolkit otherwise); "
+            "pass task=... or serving=...",
+        )
+    architecture = profile.profile.architecture if profile.profile else None
+    request = AutoRequest(task=task, architecture=architecture, custom_script=custom_script)
+    stack = image_stack or (auto_stack(request) if requested is Serving.AUTO else stack_of(requested))
+    if auto:
+        for note in auto_notes(request, stack):
+            Annotations.of(scope).add_info(note)
+    _check_task(scope, source, stack, architecture, task, image_stack is not None, problems)
+    if custom_script and not stack.runs_custom_scripts:
+        problems.add(
+            "serving",
+            _name(stack),
+            "cannot run a custom inference script: only the inference toolkit (Serving.INFERENCE_TOOLKIT) "
+            "loads code/inference.py",
+        )
+    return stack
+
+
+def _check_task(
+    scope: Construct,
+    source: ModelSource,
+    stack: ServingStack,
+    architecture: str | None,
+    task: str | None,
+    from_image: bool,
+    problems: Problems,
+) -> None:
+    """The task against the model's architecture and against what the stack serves."""
+    given = source.task
+    if not source.script_loads_model:
+        if (problem := task_architecture_problem(given, architecture)) is not None:
+            problems.add("task", given, problem)
+        elif (warning := untrained_head_warning(given, architecture)) is not None:
+            Annotations.of(scope).add_warning_v2("constructs-lib:task-architecture", warning)
+    if (warning := stack.architecture_warning(architecture)) is not None:
+        Annotations.of(scope).add_warning_v2(f"constructs-lib:{stack.key}-architecture", warning)
+    # Only a task the user gave: a Hub pipeline tag (e.g. 'translation' on a decoder LLM) says less
+    # about what the stack can serve than the model's architecture does.
+    if (mismatch := stack.task_problem(given)) is not None:
+        problems.add("image" if from_image else "serving", _name(stack), mismatch)
+    if not source.script_loads_model and (default := stack.default_handler_task_problem(task)) is not None:
+        origin = "" if source.task else " (the model's pipeline tag on the Hub)"
+        problems.add_message(f"task: {describe(task)}{origin} {default}")
+
+
+def check_hardware(
+    stack: ServingStack, props: Mapping[str, Any], profile: ModelProfile | None, problems: Problems
+) -> None:
+    """An instance the stack has no image for, and a gated or private model without a token."""
+    requested = props.get("instance_type")
+    # A deploy-time instance type is taken to run what the stack needs.
+    if requested and not is_unresolved(requested):
+        hardware = stack.hardware_problem(processor_for(requested))
+        if hardware is not None:
+            problems.add(
+                "instance_type",
+                requested,
+                f"cannot run {stack.name}: the {hardware}; use {stack.hardware_remedy()} or "
+                "serving=Serving.INFERENCE_TOOLKIT",
+            )
+    if profile is not None and (profile.gated or profile.private) and props.get("hf_token_secret") is None:
+        kind = "gated" if profile.gated else "private"
+        problems.add(
+            "hf_token_secret",
+            None,
+            f"is required: {profile.model_id or 'the model'} is {kind} on the Hugging Face Hub, so the container "
+            "needs a token to download it; store one in Secrets Manager and pass hf_token_secret=...",
+        )
+
+
+def image_version(stack: ServingStack, image: InferenceImage | None) -> str | None:
+    """The catalogued version of the image the endpoint runs (``None``: a custom image)."""
+    if image is None:
+        return stack.image_version(ImageRequest())
+    return image.catalogue_version
+
+
+def plan(
+    scope: Construct,
+    stack: ServingStack,
+    profile: ModelProfile | None,
+    props: Mapping[str, Any],
+    *,
+    custom_script: bool,
+    version: str | None,
+) -> DeploymentPlan | None:
+    """How the model fits the instance asked for, or the instance picked for it (``None`` without a profile)."""
+    if props.get("serverless") is not None:
+        return None
+    requested: str | None = props.get("instance_type")
+    if profile is None:
+        if requested is None:
+            Annotations.of(scope).add_warning_v2(
+                "constructs-lib:default-instance",
+                f"instance_type defaults to {DEFAULT_INSTANCE_TYPE} without a check: the model's size is unknown "
+                "for artifacts in S3. Pass instance_type=... or model_profile=ModelProfile(...).",
+            )
+        return None
+    options: SizingOptions = props.get("instance_selection") or SizingOptions()
+    count = props.get("instance_count", 1)
+    if isinstance(count, int) and count > options.min_instance_count:
+        # Prices (and the price cap) are for every instance the endpoint runs.
+        options = replace(options, min_instance_count=count)
+    result = plan_deployment(
+        profile, serving=stack, instance_type=requested, options=options, custom_script=custom_script
+    )
+    environment = stack.image_environment(result.environment, version)
+    if environment != dict(result.environment):  # the plan says what the template will hold
+        result = replace(result, environment=environment)
+    scope.node.add_metadata(_INFO_METADATA, result.summary)
+    return result
+
+
+def instance_type(props: Mapping[str, Any], deployment_plan: DeploymentPlan | None) -> str | None:
+    """The instance type the endpoint runs on: planned, given, or the default; ``None`` for serverless."""
+    if props.get("serverless") is not None:
+        return None
+    if deployment_plan is not None:
+        return deployment_plan.instance_type
+    requested: str | None = props.get("instance_type")
+    return requested or DEFAULT_INSTANCE_TYPE
+
+
+def _name(serving: Serving | ServingStack) -> str:
+    if isinstance(serving, Serving):
+        return serving.name
+    return serving.serving.name if serving.serving is not None else serving.name

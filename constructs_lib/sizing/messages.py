@@ -1,0 +1,125 @@
+"""What instance selection tells users: the one-line plan summary and the reasons nothing fits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..catalogue.instances import Processor
+from ..model.profile import ModelProfile
+from ..serving.base import MemoryDemand, ServingStack
+from .fit import InstanceFit
+from .options import CUDA_CONTEXT_GIB, SizingOptions
+
+
+def summary(
+    profile: ModelProfile,
+    stack: ServingStack,
+    demand: MemoryDemand,
+    fit: InstanceFit,
+    options: SizingOptions,
+    environment: Mapping[str, str],
+    *,
+    chosen: bool,
+) -> str:
+    """One readable line: model size, memory math, instance, indicative price."""
+    name = profile.model_id or "model"
+    quant = f" quantized {options.quantize}" if options.quantize else ""
+    precision = f" ({demand.precision})" if demand.precision else ""
+    parts = [f"{name}: {profile.describe_size()} = {demand.weights_gib:.1f} GiB weights{quant}{precision}"]
+    if fit.spec.processor is Processor.CPU:
+        parts.append(f"needs {fit.needed_host_gib:.1f} GiB host memory")
+    else:
+        if demand.kv_bytes_per_token:
+            parts.append(f"+ {fit.kv_cache_gib:.1f} GiB KV cache ({demand.required_tokens} tokens)")
+        parts.append(
+            f"+ {options.headroom:.0%} headroom + {CUDA_CONTEXT_GIB:g} GiB/GPU CUDA context "
+            f"= {fit.needed_gpu_gib:.1f} GiB needed"
+        )
+    verb = "picked" if chosen else "checked"
+    price = f"; ~${fit.price_per_hour:.2f}/h indicative" if fit.price_per_hour is not None else ""
+    tokens = f"; MAX_TOTAL_TOKENS={environment['MAX_TOTAL_TOKENS']}" if "MAX_TOTAL_TOKENS" in environment else ""
+    return f"{' '.join(parts)}; {verb} {_where(fit)}{price}{tokens}"
+
+
+def _where(fit: InstanceFit) -> str:
+    spec = fit.spec
+    if spec.accelerators and spec.processor is Processor.GPU:
+        gpus = f"{spec.accelerators} x {spec.accelerator_model}, {fit.available_gpu_gib:.1f} GiB usable"
+        if fit.gpus_used != spec.accelerators:
+            gpus += f" on the {fit.gpus_used} GPU used"
+        return f"{spec.name} ({gpus})"
+    return f"{spec.name} ({spec.memory_gib:g} GiB host memory)"
+
+
+def describe_demand(profile: ModelProfile, demand: MemoryDemand, options: SizingOptions) -> str:
+    """``<model> (<size>) has N GiB of weights [and needs M GiB of KV cache for T tokens]``."""
+    quant = f" ({options.quantize})" if options.quantize else ""
+    precision = f" ({demand.precision})" if demand.precision else ""
+    text = f"{profile.model_id or 'The model'} ({profile.describe_size()}) has {demand.weights_gib:.1f} GiB of weights"
+    text += quant + precision
+    if demand.kv_bytes_per_token:
+        text += f" and needs {demand.kv_cache_gib:.1f} GiB of KV cache for {demand.required_tokens} tokens"
+    return text
+
+
+def cheapest_alternative(
+    stack: ServingStack, options: SizingOptions, alternative: InstanceFit | None, *, picking: bool
+) -> str:
+    """Where to go instead: the cheapest instance that fits without the narrowing constraints, or a hint."""
+    if alternative is None:
+        return f"No catalogued instance fits; consider {stack.no_fit_hint()}"
+    price = f", ~${alternative.price_per_hour:.2f}/h" if alternative.price_per_hour is not None else ""
+    spec = alternative.spec
+    shape = f"{spec.name} ({spec.accelerators} x {spec.accelerator_model}, "
+    shape += f"{alternative.available_gpu_gib:.1f} GiB usable{price})"
+    if not picking:
+        return f"The cheapest instance that fits is {shape}; omit instance_type to pick it automatically"
+    narrowed = [
+        f"instance_selection.{name}"
+        for name, value in (("families", options.families), ("max_price_per_hour", options.max_price_per_hour))
+        if value is not None
+    ]
+    if not narrowed:
+        return f"The cheapest instance that fits is {shape}"
+    return f"Without {' and '.join(narrowed)}, the cheapest instance that fits is {shape}: relax them"
+
+
+def too_small_message(
+    profile: ModelProfile,
+    stack: ServingStack,
+    demand: MemoryDemand,
+    fit: InstanceFit,
+    options: SizingOptions,
+    subject: str,
+    alternative: InstanceFit | None,
+) -> str:
+    """Why the instance asked for cannot serve the model, with the numbers and where to go instead."""
+    instead = cheapest_alternative(stack, options, alternative, picking=False)
+    return (
+        f"{subject}: {fit.spec.name!r} cannot serve the model with {stack.key}: {fit.reason}. "
+        f"{describe_demand(profile, demand, options)}. {instead}"
+    )
+
+
+def no_fit_message(
+    profile: ModelProfile,
+    stack: ServingStack,
+    demand: MemoryDemand,
+    options: SizingOptions,
+    table: list[InstanceFit],
+    alternative: InstanceFit | None,
+) -> str:
+    """Why no instance can be picked, with the largest one considered and where to go instead."""
+    constraints = []
+    if options.families:
+        constraints.append(f"families {list(options.families)}")
+    if options.max_price_per_hour is not None:
+        constraints.append(f"max_price_per_hour ${options.max_price_per_hour:.2f}")
+    within = f" within {' and '.join(constraints)}" if constraints else ""
+    largest = max(table, key=lambda f: f.available_gpu_gib, default=None)
+    biggest = f"; the largest considered, {largest.spec.name}: {largest.reason}" if largest else ""
+    tail = cheapest_alternative(stack, options, alternative, picking=True)
+    return (
+        f"instance_type: no GPU instance{within} can serve the model with {stack.key}: "
+        f"{describe_demand(profile, demand, options)}{biggest}. {tail}"
+    )
