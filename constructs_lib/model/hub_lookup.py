@@ -64,10 +64,10 @@ class HubLookup:
     """Reads model profiles from the Hugging Face Hub, cached in a ``hub.context.json`` file.
 
     :param token: Hub token for private or gated models.
-        :default: - the token huggingface_hub finds (``HF_TOKEN`` or a saved login)
-    :param context_file: cache file. :default: - ``default_context_file()``
-    :param endpoint: Hub URL. :default: - ``HF_ENDPOINT``, else https://huggingface.co
-    :param timeout: seconds per request. :default: 10
+        Default: the token huggingface_hub finds (``HF_TOKEN`` or a saved login)
+    :param context_file: cache file. Default: ``default_context_file()``
+    :param endpoint: Hub URL. Default: ``HF_ENDPOINT``, else https://huggingface.co
+    :param timeout: seconds per request. Default: 10
     """
 
     def __init__(
@@ -260,11 +260,11 @@ def lookup_hub_profile(
     (``model_info`` with file metadata, safetensors headers, ``config.json``) and the answer is
     merged into the cache file.
 
-    :param revision: branch, tag or commit. :default: - the main branch
-    :param token: Hub token for gated/private models. :default: - ``HF_TOKEN`` or a saved login
-    :param context_file: cache file. :default: - ``$CONSTRUCTS_LIB_HUB_CONTEXT``, else
+    :param revision: branch, tag or commit. Default: the main branch
+    :param token: Hub token for gated/private models. Default: ``HF_TOKEN`` or a saved login
+    :param context_file: cache file. Default: ``$CONSTRUCTS_LIB_HUB_CONTEXT``, else
         ``hub.context.json`` next to the nearest ``cdk.json``, else in the working directory
-    :param endpoint: Hub URL. :default: - ``HF_ENDPOINT``, else https://huggingface.co
+    :param endpoint: Hub URL. Default: ``HF_ENDPOINT``, else https://huggingface.co
     :raises ConfigurationError: offline without a cached answer, unknown, gated or private model.
     """
     return HubLookup(token=token, context_file=context_file, endpoint=endpoint).profile(model_id, revision)

@@ -64,8 +64,7 @@ class ModelData(abc.ABC):
         """An object ``s3://bucket/key.tar.gz`` or an uncompressed prefix ``s3://bucket/prefix/``.
 
         :param uri: the S3 URI.
-        :param prop: the property name used in error messages.
-        :default prop: ``"model_data"``
+        :param prop: the property name used in error messages. Default: ``"model_data"``
         """
         match = _S3_URI.match(uri)
         if match is None:
@@ -124,7 +123,6 @@ class ModelData(abc.ABC):
 
         :param path: the local archive or directory.
         :param prop: the property name used in error messages.
-        :default prop: ``"model_data"``
         """
         if not str(path).strip() or (isinstance(path, Path) and path == Path("")):
             # Path("") is the current directory (as is Path(os.environ.get("MODEL_DIR", ""))): packaging
@@ -148,7 +146,6 @@ class ModelData(abc.ABC):
 
         :param value: a ``ModelData``, an S3 URI or a local path.
         :param prop: the property name used in error messages.
-        :default prop: ``"model_data"``
         """
         if isinstance(value, ModelData):
             return value

@@ -113,14 +113,12 @@ class DeploymentGuardrails:
     ) -> Self:
         """Blue/green: shift all traffic to the new fleet, bake, then terminate the old fleet.
 
-        :param wait_interval: baking period after the shift (0 to 3600 s).
-        :param termination_wait: extra wait before terminating the old fleet (0 to 3600 s).
-        :param max_execution_timeout: time limit of the deployment (600 to 28800 s).
-        :param auto_rollback_alarms: alarms that roll the deployment back; ``[]`` for none.
-        :default wait_interval: Duration.minutes(5)
-        :default termination_wait: - SageMaker's default (0)
-        :default max_execution_timeout: - SageMaker's default
-        :default auto_rollback_alarms: - a 5XX error-rate alarm and a p99 model-latency alarm
+        :param wait_interval: baking period after the shift (0 to 3600 s). Default: Duration.minutes(5)
+        :param termination_wait: extra wait before terminating the old fleet (0 to 3600 s). Default: SageMaker's
+            default (0)
+        :param max_execution_timeout: time limit of the deployment (600 to 28800 s). Default: SageMaker's default
+        :param auto_rollback_alarms: alarms that roll the deployment back; ``[]`` for none. Default: a 5XX error-rate
+            alarm and a p99 model-latency alarm
         """
         return cls(
             type=DeploymentType.ALL_AT_ONCE,
@@ -145,18 +143,13 @@ class DeploymentGuardrails:
 
         Give ``percent`` or ``instances`` (at most half the variant's instances).
 
-        :param percent: canary size in percent of the capacity (1 to 50).
-        :param instances: canary size in instances (at most half the instance count).
+        :param percent: canary size in percent of the capacity (1 to 50). Default: 10 when ``instances`` is not given
+            either
+        :param instances: canary size in instances (at most half the instance count). Default: the size is a percentage
         :param wait_interval: baking period after each shift (0 to 3600 s).
         :param termination_wait: extra wait before terminating the old fleet (0 to 3600 s).
         :param max_execution_timeout: time limit of the deployment (600 to 28800 s).
         :param auto_rollback_alarms: alarms that roll the deployment back; ``[]`` for none.
-        :default percent: - 10 when ``instances`` is not given either
-        :default instances: - the size is a percentage
-        :default wait_interval: Duration.minutes(5)
-        :default termination_wait: - SageMaker's default (0)
-        :default max_execution_timeout: - SageMaker's default
-        :default auto_rollback_alarms: - a 5XX error-rate alarm and a p99 model-latency alarm
         """
         return cls._blue_green_steps(
             DeploymentType.CANARY,
@@ -185,18 +178,14 @@ class DeploymentGuardrails:
 
         Give ``step_percent`` or ``step_instances`` (10 % to 50 % of the variant's instances).
 
-        :param step_percent: step size in percent of the capacity (10 to 50).
-        :param step_instances: step size in instances (10 % to 50 % of the instance count).
+        :param step_percent: step size in percent of the capacity (10 to 50). Default: 20 when ``step_instances`` is
+            not given either
+        :param step_instances: step size in instances (10 % to 50 % of the instance count). Default: the step is a
+            percentage
         :param wait_interval: baking period after each step (0 to 3600 s).
         :param termination_wait: extra wait before terminating the old fleet (0 to 3600 s).
         :param max_execution_timeout: time limit of the deployment (600 to 28800 s).
         :param auto_rollback_alarms: alarms that roll the deployment back; ``[]`` for none.
-        :default step_percent: - 20 when ``step_instances`` is not given either
-        :default step_instances: - the step is a percentage
-        :default wait_interval: Duration.minutes(5)
-        :default termination_wait: - SageMaker's default (0)
-        :default max_execution_timeout: - SageMaker's default
-        :default auto_rollback_alarms: - a 5XX error-rate alarm and a p99 model-latency alarm
         """
         return cls._blue_green_steps(
             DeploymentType.LINEAR,
@@ -255,20 +244,17 @@ class DeploymentGuardrails:
         possible on serverless or multi-variant endpoints. Give ``batch_percent`` or
         ``batch_instances`` (5 % to 50 % of the variant's instances).
 
-        :param batch_percent: batch size in percent of the capacity (5 to 50).
-        :param batch_instances: batch size in instances (at most half the instance count).
+        :param batch_percent: batch size in percent of the capacity (5 to 50). Default: 25 when ``batch_instances`` is
+            not given either
+        :param batch_instances: batch size in instances (at most half the instance count). Default: the batch is a
+            percentage
         :param wait_interval: baking period after each batch (0 to 3600 s).
-        :param rollback_batch_percent: batch size of a rollback in percent (1 to 100).
-        :param rollback_batch_instances: batch size of a rollback in instances.
+        :param rollback_batch_percent: batch size of a rollback in percent (1 to 100). Default: 100 % (the whole old
+            fleet at once)
+        :param rollback_batch_instances: batch size of a rollback in instances. Default: the rollback batch is a
+            percentage
         :param max_execution_timeout: time limit of the deployment (600 to 28800 s).
         :param auto_rollback_alarms: alarms that roll the deployment back; ``[]`` for none.
-        :default batch_percent: - 25 when ``batch_instances`` is not given either
-        :default batch_instances: - the batch is a percentage
-        :default wait_interval: Duration.minutes(5)
-        :default rollback_batch_percent: - 100 % (the whole old fleet at once)
-        :default rollback_batch_instances: - the rollback batch is a percentage
-        :default max_execution_timeout: - SageMaker's default
-        :default auto_rollback_alarms: - a 5XX error-rate alarm and a p99 model-latency alarm
         """
         problems = Problems("DeploymentGuardrails.rolling")
         size = size_of(DeploymentType.ROLLING, batch_percent, batch_instances, problems, default_percent=25)

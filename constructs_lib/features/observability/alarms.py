@@ -66,14 +66,15 @@ class EndpointAlarms:
         4XX error (client errors, often not the endpoint's fault).
     :param model_latency_p99: alarm when the p99 ``ModelLatency`` is above this.
     :param gpu_memory_utilization_percent: alarm when the average GPU memory in use, per GPU, is above
-        this percentage. Skipped with TGI, which reserves most GPU memory for its KV cache by design.
-    :param disk_utilization_percent: alarm when the disk is fuller than this percentage.
+        this percentage. Skipped with TGI, which reserves most GPU memory for its KV cache by design. Default: 95.0
+    :param disk_utilization_percent: alarm when the disk is fuller than this percentage. Default: 90.0
     :param period: period of the alarms' metrics (a multiple of 60 s: SageMaker publishes endpoint
-        metrics once a minute).
-    :param evaluation_periods: how many periods the alarms look at.
-    :param datapoints_to_alarm: how many of those periods must breach.
-    :param alarm_actions: actions when an alarm fires (e.g. ``cloudwatch_actions.SnsAction(topic)``).
-    :param ok_actions: actions when an alarm returns to OK.
+        metrics once a minute). Default: Duration.minutes(1)
+    :param evaluation_periods: how many periods the alarms look at. Default: 3
+    :param datapoints_to_alarm: how many of those periods must breach. Default: ``evaluation_periods`` (every period
+        must breach)
+    :param alarm_actions: actions when an alarm fires (e.g. ``cloudwatch_actions.SnsAction(topic)``). Default: none
+    :param ok_actions: actions when an alarm returns to OK. Default: none
     """
 
     def __init__(
@@ -95,13 +96,6 @@ class EndpointAlarms:
         :default error_5xx_rate_percent: 1.0
         :default error_4xx_rate_percent: - no 4XX alarm
         :default model_latency_p99: - the serving stack's: 30 seconds with TGI, 2 seconds otherwise
-        :default gpu_memory_utilization_percent: 95.0
-        :default disk_utilization_percent: 90.0
-        :default period: Duration.minutes(1)
-        :default evaluation_periods: 3
-        :default datapoints_to_alarm: - ``evaluation_periods`` (every period must breach)
-        :default alarm_actions: - none
-        :default ok_actions: - none
         """
         problems = Problems("EndpointAlarms")
         for name, value in (
