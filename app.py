@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CDK app: deploy Hugging Face models to SageMaker real-time endpoints.
 
-    cdk synth                                   # the three example stacks, offline
+    cdk synth                                   # the example stacks, offline
     cdk deploy -c model_id=org/model -c task=text-classification -c instance_type=ml.g5.xlarge
     cdk deploy -c config=endpoints.json         # one or more endpoints from a file
 

@@ -38,6 +38,8 @@ def build_endpoint(scope: Construct, id: str, settings: EndpointSettings) -> End
         "serving": _serving(settings.serving),
         "endpoint_name": settings.endpoint_name,
         "environment": dict(settings.environment) or None,
+        "engine_args": dict(settings.engine_args) if settings.engine_args is not None else None,
+        "inference_ami_version": settings.inference_ami_version,
         **feature_props(scope, settings),
     }
     if settings.kind == "custom-script":

@@ -1,4 +1,4 @@
-"""The example stacks ``cdk synth`` builds with no context: one per way of deploying a model."""
+"""The example stacks ``cdk synth`` builds with no context: one per way of deploying a model, and an LLM."""
 
 from __future__ import annotations
 
@@ -21,7 +21,15 @@ EXAMPLE_SETTINGS = (
         # No instance_type: the cheapest GPU instance that fits is chosen from the model's size,
         # read from hub.context.json (committed, so this synth is offline and deterministic).
     ),
-    # 2. Your fine-tuned model.tar.gz in S3.
+    # 2. An LLM from the Hub on vLLM (what Serving.AUTO picks for text-generation): the instance is the
+    # cheapest that holds the weights and a KV cache, with max_model_len set to what fits.
+    EndpointSettings(
+        kind="hub",
+        stack_name="HfLlmExample",
+        model_id="Qwen/Qwen2.5-7B-Instruct",
+        task="text-generation",
+    ),
+    # 3. Your fine-tuned model.tar.gz in S3.
     EndpointSettings(
         kind="fine-tuned",
         stack_name="HfFineTunedExample",
@@ -29,7 +37,7 @@ EXAMPLE_SETTINGS = (
         task="text-classification",
         instance_type="ml.g4dn.xlarge",
     ),
-    # 3. A custom inference.py with a Hub model: shipped as a code-only archive plus HF_MODEL_ID.
+    # 4. A custom inference.py with a Hub model: shipped as a code-only archive plus HF_MODEL_ID.
     EndpointSettings(
         kind="custom-script",
         stack_name="HfCustomScriptExample",
@@ -43,7 +51,7 @@ EXAMPLE_SETTINGS = (
 def add_example_stacks(
     app: App, *, env: Environment | None = None, synthesizer: IStackSynthesizer | None = None
 ) -> list[HuggingFaceEndpointStack]:
-    """Add the three example stacks to ``app``."""
+    """Add the example stacks to ``app``."""
     return [
         HuggingFaceEndpointStack(app, s.stack_name, settings=s, env=env, synthesizer=synthesizer)
         for s in EXAMPLE_SETTINGS

@@ -43,6 +43,9 @@ class EndpointSettings:
     serving: str = "auto"
     endpoint_name: str | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
+    engine_args: Mapping[str, Any] | None = None
+    """Server flags (vLLM), as a JSON object: ``{"max_num_seqs": 64, "enable_prefix_caching": true}``."""
+    inference_ami_version: str | None = None
     # Production features, as JSON (see stacks/features.py and the README):
     instance_selection: Mapping[str, Any] | None = None
     autoscaling: Mapping[str, Any] | None = None
@@ -62,7 +65,7 @@ class EndpointSettings:
 # Keys whose value is JSON (an object, a list or a boolean); from `-c key=value` they arrive as text.
 JSON_KEYS = frozenset(
     {
-        "environment", "instance_selection", "autoscaling", "async_inference", "serverless", "variants",
+        "environment", "engine_args", "instance_selection", "autoscaling", "async_inference", "serverless", "variants",
         "data_capture", "deployment", "alarms", "dashboard", "tags", "network_isolation",
     }
 )  # fmt: skip
@@ -157,6 +160,8 @@ def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings:
         converted["instance_count"] = _as_int("instance_count", converted["instance_count"], source)
     if "environment" in converted:
         converted["environment"] = _as_mapping("environment", converted["environment"], source)
+    if "engine_args" in converted:
+        converted["engine_args"] = _as_mapping("engine_args", converted["engine_args"], source)
     converted.setdefault("kind", _infer_kind(converted))
     if converted["kind"] not in KINDS:
         raise ConfigurationError(f"{source}: kind {converted['kind']!r} is not one of {', '.join(KINDS)}")
@@ -232,8 +237,8 @@ def _from_json(key: str, value: Any, source: str) -> Any:
         raise ConfigurationError(f"{source}: {key} {value!r} is not valid JSON") from None
 
 
-def _as_mapping(key: str, value: Any, source: str) -> Mapping[str, str]:
+def _as_mapping(key: str, value: Any, source: str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
-        raise ConfigurationError(f"{source}: {key} must be a JSON object of strings")
-    # Values go to the construct as given: it rejects anything that is not a string.
+        raise ConfigurationError(f"{source}: {key} must be a JSON object")
+    # Values go to the construct as given: it rejects the ones it cannot use.
     return {str(k): v for k, v in value.items()}

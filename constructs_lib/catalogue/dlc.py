@@ -1,8 +1,9 @@
 """The Deep Learning Container catalogue: families, versions, tags, regions and registry accounts.
 
-``_data/dlc_catalogue.json`` is generated from the SageMaker Python SDK's image configs, so every
-catalogued URI is the one ``sagemaker.image_uris.retrieve`` returns. The SDK itself is not a
-dependency. This module only reads the data; the serving stacks (``constructs_lib.serving``) say
+``_data/dlc_catalogue.json`` is generated from the SageMaker Python SDK's image configs
+(``python -m tools.generate_dlc_catalogue``, with the dev dependency ``sagemaker-core``), so every
+catalogued URI is the one ``sagemaker.core.image_uris.retrieve`` returns. The SDK itself is not a
+runtime dependency. This module only reads the data; the serving stacks (``constructs_lib.serving``) say
 which family and version an endpoint runs, and ``constructs_lib.images`` renders the URI.
 """
 
@@ -34,8 +35,12 @@ class ResolvedImage:
     """The regions that have the image."""
     description: str
     """How messages name the image."""
-    python_version: tuple[int, int]
-    """The Python that runs in the image (from the tag's ``py3xx``)."""
+    python_version: tuple[int, int] | None
+    """The Python that runs in the image (from the tag's ``py3xx``); ``None`` for images without Python."""
+    cuda_version: str | None = None
+    """The CUDA the image is built for (``"13.0"``); ``None`` for CPU and Neuron images."""
+    transformers_version: str | None = None
+    """The transformers version in the image, when its tag names one."""
 
 
 @functools.cache
@@ -94,7 +99,7 @@ def allowed_text(families: Iterable[str]) -> str:
 
 
 def resolved(item: Mapping[str, Any], family_name: str, version: str, tag: str, description: str) -> ResolvedImage:
-    """A catalogued image entry with its tag and description."""
+    """A catalogued image (one processor's entry) with its tag and description."""
     return ResolvedImage(
         family=family_name,
         version=version,
@@ -103,19 +108,39 @@ def resolved(item: Mapping[str, Any], family_name: str, version: str, tag: str, 
         account_table=family(family_name)["accounts"],
         regions=regions_of(item),
         description=description,
-        python_version=python_version(item["py"]),
+        python_version=python_version(item["py"]) if item["py"] else None,
+        cuda_version=item["cuda"],
+        transformers_version=item["transformers"],
     )
 
 
+def image_of(family_name: str, version: str, processor: str) -> Mapping[str, Any] | None:
+    """The catalogued entry of ``version`` for ``processor`` in a family without a base framework, if any."""
+    images: Mapping[str, Any] = family(family_name)["versions"][version]["images"]
+    return images.get(processor)
+
+
 def tagged_image(family_name: str, version: str, processor: str, name: str) -> ResolvedImage:
-    """The image of a family whose tag is the SDK's generic rule: tag prefix, processor, Python, container.
+    """The image of ``version`` for ``processor``, with the tag the SDK renders for the full version.
 
     :param version: a catalogued version key of the family.
     :param name: how messages name the server (``TGI``).
     """
-    item = family(family_name)["versions"][version]
-    tag = "-".join((item["tag_prefix"], processor, item["py"], item["container"][processor]))
-    return resolved(item, family_name, version, tag, f"{name} {version} ({processor})")
+    item = image_of(family_name, version, processor)
+    assert item is not None, f"{family_name} {version} has no {processor} image"
+    return resolved(item, family_name, version, item["tag"], f"{name} {version} ({processor})")
+
+
+@functools.cache
+def family_regions(family_name: str) -> frozenset[str]:
+    """The regions of a family's newest version (of its first image, when it has several)."""
+    newest_version = lookup(family_name, None)
+    assert newest_version is not None
+    entry = family(family_name)["versions"][newest_version]
+    if "pytorch" in entry:
+        entry = entry["pytorch"][newest(entry["pytorch"])]
+    first = next(iter(entry["images"].values()))
+    return frozenset(regions_of(first))
 
 
 def regions_of(item: Mapping[str, Any]) -> tuple[str, ...]:
@@ -138,10 +163,11 @@ def python_version(tag_part: str) -> tuple[int, int]:
 def newest_toolkit_python() -> tuple[int, int]:
     """The newest Python a catalogued inference-toolkit DLC runs (the images that run user scripts)."""
     return max(
-        python_version(item["py"])
+        python_version(image["py"])
         for name in ("huggingface", "huggingface-neuronx")
         for entry in family(name)["versions"].values()
         for item in entry["pytorch"].values()
+        for image in item["images"].values()
     )
 
 
@@ -157,4 +183,6 @@ def url_suffix(region: str) -> str:
         return "c2s.ic.gov"
     if region.startswith("eu-isoe-"):
         return "cloud.adc-e.uk"
+    if region.startswith("eusc-"):
+        return "amazonaws.eu"
     return "amazonaws.com"

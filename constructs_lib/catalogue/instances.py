@@ -1,8 +1,10 @@
 """SageMaker real-time hosting instance types: shapes, accelerators, local storage, prices.
 
-The GPU rows follow the reference table of GPU instances for real-time endpoints. Prices are
-indicative us-east-1 on-demand hosting prices in USD per hour (third-party sources, good for
-ranking, not billing); users override them through ``InstancePrices``.
+The GPU rows follow AWS's accelerated computing table (docs.aws.amazon.com/ec2/latest/instancetypes/ac.html),
+whose EC2 shapes the ml.* types share. Prices are indicative us-east-1 on-demand hosting prices in USD per
+hour from third-party sources, good for ranking, not billing; the families added since (g7e, p5.4xlarge,
+p5en, p6-b200, p6-b300) have no sourced price and are picked only when no priced instance fits. Users
+give their own prices with ``SizingOptions(prices=...)``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,17 @@ class InstanceSpec:
 
     :default: - not catalogued
     """
+    compute_capability: float | None = None
+    """The NVIDIA compute capability of the GPUs (``8.6`` for A10G), which decides the number formats
+    and kernels a server can use (bfloat16 from 8.0, FP8 from 8.9) and the CUDA versions that run on them.
+
+    :default: - not a GPU instance
+    """
+    neuron_cores: int = 0
+    """NeuronCores on an Inferentia or Trainium instance (2 per Inferentia2 or Trainium chip).
+
+    :default: 0
+    """
 
     @property
     def processor(self) -> Processor:
@@ -87,19 +100,29 @@ class _GpuModel:
     name: str
     memory_gib: float
     usable_gib: float
+    compute_capability: float
 
 
 # Usable memory is what `nvidia-smi` reports as total, minus nothing else: the CUDA context and
-# activations are covered by the sizing headroom, not here.
-_T4 = _GpuModel("T4", 16, 15.0)
-_A10G = _GpuModel("A10G", 24, 22.4)
-_L4 = _GpuModel("L4", 24, 22.4)
-_L40S = _GpuModel("L40S", 48, 44.9)
-_V100 = _GpuModel("V100", 16, 15.7)
-_A100_40 = _GpuModel("A100", 40, 39.4)
-_A100_80 = _GpuModel("A100", 80, 79.1)
-_H100 = _GpuModel("H100", 80, 79.1)
-_H200 = _GpuModel("H200", 141, 139.8)
+# activations are covered by the sizing, not here. AWS's accelerated computing table
+# (docs.aws.amazon.com/ec2/latest/instancetypes/ac.html) gives the usable memory of A10G and L4 as
+# "22 GiB" and of L40S as "44 GiB", and the nominal size of the others. Compute capabilities are
+# NVIDIA's (developer.nvidia.com/cuda-gpus).
+_T4 = _GpuModel("T4", 16, 15.0, 7.5)
+_A10G = _GpuModel("A10G", 24, 22.4, 8.6)
+_L4 = _GpuModel("L4", 24, 22.4, 8.9)
+_L40S = _GpuModel("L40S", 48, 44.9, 8.9)
+_V100 = _GpuModel("V100", 16, 15.7, 7.0)
+_A100_40 = _GpuModel("A100", 40, 39.4, 8.0)
+_A100_80 = _GpuModel("A100", 80, 79.1, 8.0)
+_H100 = _GpuModel("H100", 80, 79.1, 9.0)
+_H200 = _GpuModel("H200", 141, 139.8, 9.0)
+# ac.html: "1 x NVIDIA RTX PRO Server 6000 GPU | 96 GiB (1 x 96 GiB)" (G7e).
+_RTX_PRO_6000 = _GpuModel("RTX PRO 6000", 96, 94.5, 12.0)
+# ac.html: "8 x NVIDIA B200 GPU | 1432 GiB (8 x 179 GiB)" (P6-B200).
+_B200 = _GpuModel("B200", 179, 178.0, 10.0)
+# ac.html: "8 x NVIDIA B300 GPU | 2148 GiB (8 x 268 GiB)" (P6-B300).
+_B300 = _GpuModel("B300", 268, 266.5, 10.3)
 
 # (size, gpus, vcpus, host GiB, price) per family.
 _G5_SHAPES = (
@@ -131,8 +154,31 @@ _GPU_FAMILIES: dict[str, tuple[_GpuModel, bool, tuple[tuple[str, int, int, int],
     "p3": (_V100, False, (("2xlarge", 1, 8, 61), ("8xlarge", 4, 32, 244), ("16xlarge", 8, 64, 488))),
     "p4d": (_A100_40, True, (("24xlarge", 8, 96, 1152),)),
     "p4de": (_A100_80, True, (("24xlarge", 8, 96, 1152),)),
-    "p5": (_H100, True, (("48xlarge", 8, 192, 2048),)),
+    # ac.html: "p5.4xlarge | 256.00 | ... | 16 | ... | 1 x NVIDIA H100 GPU | 80 GiB (1 x 80 GiB)", "1 x 3800 GB NVMe".
+    "p5": (_H100, True, (("4xlarge", 1, 16, 256), ("48xlarge", 8, 192, 2048))),
     "p5e": (_H200, True, (("48xlarge", 8, 192, 2048),)),
+    # ac.html: "p5en.48xlarge | 2048.00 | ... | 192 | ... | 8 x NVIDIA H200 GPU | 1128 GiB (8 x 141 GiB)", NVMe.
+    "p5en": (_H200, True, (("48xlarge", 8, 192, 2048),)),
+    # ac.html, G7e rows: host GiB 64/128/256/512/1024/2048, vCPUs 8/16/32/48/96/192, GPUs 1/1/1/2/4/8, NVMe at every
+    # size. SageMaker accepts 2xlarge to 48xlarge (botocore ProductionVariantInstanceType).
+    "g7e": (
+        _RTX_PRO_6000,
+        True,
+        (
+            ("2xlarge", 1, 8, 64),
+            ("4xlarge", 1, 16, 128),
+            ("8xlarge", 1, 32, 256),
+            ("12xlarge", 2, 48, 512),
+            ("24xlarge", 4, 96, 1024),
+            ("48xlarge", 8, 192, 2048),
+        ),
+    ),
+    # ac.html: "p6-b200.48xlarge | 2048.00 | ... | 192 | ... | 8 x NVIDIA B200 GPU", "8 x 3800 GB NVMe SSD".
+    "p6-b200": (_B200, True, (("48xlarge", 8, 192, 2048),)),
+    # ac.html: "p6-b300.48xlarge | 4096.00 | ... | 192 | ... | 8 x NVIDIA B300 GPU", "8 x 3800 GB NVMe SSD".
+    "p6-b300": (_B300, True, (("48xlarge", 8, 192, 4096),)),
+    # Not catalogued: g7 (no AWS page gives its GPUs yet) and p6e-gb200 (arm64 Grace hosts, which the x86_64 DLCs do
+    # not run on).
 }
 
 # Indicative us-east-1 real-time hosting prices, USD/hour (unverified third-party figures).
@@ -169,6 +215,7 @@ def _gpu_specs() -> list[InstanceSpec]:
                     accelerator_model=gpu.name,
                     accelerator_memory_gib=gpu.memory_gib,
                     usable_accelerator_memory_gib=gpu.usable_gib,
+                    compute_capability=gpu.compute_capability,
                     local_nvme=nvme,
                     price_per_hour=DEFAULT_PRICES.get(name),
                 )

@@ -95,6 +95,7 @@ def invoke_local(
     task: str | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = _DEFAULT_TIMEOUT,
+    image_transformers_version: str | None = None,
 ) -> LocalInvokeResult:
     """Send one request to ``model_dir`` (+ ``code_dir``) served by the real inference toolkit, in a subprocess.
 
@@ -113,6 +114,10 @@ def invoke_local(
     :param task: ``HF_TASK`` for the default handlers. Default: none (the toolkit infers it from ``config.json``)
     :param env: more container environment variables (applied last). Default: none
     :param timeout: seconds for loading and answering, before the worker is stopped. Default: 900 seconds
+    :param image_transformers_version: the transformers version of the image the endpoint runs; a warning says
+        when its major version differs from the one installed here. Default: what an endpoint with the default
+        image runs for this model (the newest toolkit image, or the newest transformers-4 one for a model with
+        only TensorFlow or Flax weights)
     :raises ConfigurationError: the script breaks the toolkit contract (checked before anything loads),
         or ``model_dir``/``code_dir`` does not exist.
     :raises MissingLocalExtraError: the ``[local]`` extra is not installed.
@@ -126,6 +131,9 @@ def invoke_local(
     if not model_path.is_dir():
         raise ConfigurationError(f"model_dir: {str(model_dir)!r} is not an existing directory")
     warnings: list[str] = []
+    mismatch = _transformers_mismatch(model_path, image_transformers_version)
+    if mismatch is not None:
+        warnings.append(mismatch)
     effective_code: Path | None = None
     if code_dir is not None:
         effective_code = Path(code_dir)
@@ -184,6 +192,39 @@ def invoke_local(
         content_type=str(result["content_type"]),
         warnings=tuple(warnings),
         logs=logs,
+    )
+
+
+def _transformers_mismatch(model_path: Path, image_version: str | None) -> str | None:
+    """A warning when the endpoint's image runs another transformers major version than this machine."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .._core.errors import ConfigurationError
+    from ..catalogue import dlc
+    from ..model.local import profile_from_directory
+    from ..serving.base import Serving
+    from ..serving.registry import stack_of
+
+    try:
+        local = version("transformers")
+    except PackageNotFoundError:
+        return None  # the missing extra is reported on its own
+    if image_version is None:
+        try:
+            profile = profile_from_directory(model_path)
+        except ConfigurationError:
+            profile = None
+        toolkit = stack_of(Serving.INFERENCE_TOOLKIT)
+        request, _ = toolkit.default_image_request(profile)
+        image_version = dlc.lookup("huggingface", request.version)
+    if image_version is None or image_version.split(".")[0] == local.split(".")[0]:
+        return None
+    return (
+        f"the endpoint's image runs transformers {image_version}, and this machine has transformers {local}: "
+        "behaviour differs between major versions (transformers 5 removed TensorFlow and Flax, load_in_8bit and "
+        f"TRANSFORMERS_CACHE), so this run may pass or fail where the endpoint does not; install transformers "
+        f"{image_version.split('.')[0]}.x here, or pin the endpoint's image with "
+        "InferenceImage.huggingface(transformers_version=...)"
     )
 
 
@@ -398,6 +439,11 @@ def add_invoke_local_command(subparsers: argparse._SubParsersAction[argparse.Arg
         "--env", action="append", default=[], type=_key_value, metavar="KEY=VALUE", help="container env (repeatable)"
     )
     parser.add_argument("--timeout", type=float, default=_DEFAULT_TIMEOUT, help="seconds (default: %(default)s)")
+    parser.add_argument(
+        "--transformers-version",
+        help="transformers version of the endpoint's image, to warn when this machine runs another major version "
+        "(default: the image an endpoint picks for the model)",
+    )
     parser.add_argument("--verbose", action="store_true", help="print the worker's logs to stderr")
     parser.set_defaults(func=_run_invoke_local)
 
@@ -427,6 +473,7 @@ def _run_invoke_local(args: argparse.Namespace) -> int:
             task=args.task,
             env=dict(args.env),
             timeout=args.timeout,
+            image_transformers_version=args.transformers_version,
         )
     except (ConfigurationError, MissingLocalExtraError, LocalInvokeError) as error:
         print(f"error: {error}", file=sys.stderr)

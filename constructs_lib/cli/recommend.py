@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from .._core.errors import ConfigurationError
+from .._core.errors import ConfigurationError, Problems
 from ..catalogue.tasks import task_architecture_problem, task_problem
 from ..model.hub_lookup import lookup_hub_profile
 from ..model.profile import ModelProfile
-from ..serving.base import ServingStack
+from ..serving.base import Serving, ServingStack
+from ..serving.environment import check_engine_args
+from ..serving.facts import GpuFit, ModelFacts
 from ..sizing.fit import InstanceFit
 from ..sizing.options import SizingOptions
 from ..sizing.planner import fit_table, plan_deployment, served_weights_gib, serving_stack
@@ -30,18 +33,29 @@ def add_recommend_command(subparsers: Any) -> None:
         "recommend",
         help="list the instances that can serve a Hugging Face model, cheapest first",
         description="Look a Hub model up (cached in hub.context.json) and list the GPU instances that can "
-        "serve it, cheapest first, with the memory math and TGI settings.",
+        "serve it, cheapest first, with the memory math and the server's settings (for vLLM, the max_model_len "
+        "each instance allows).",
     )
     parser.add_argument("model_id", metavar="MODEL_ID", help="Hub model id, e.g. meta-llama/Llama-3.1-8B-Instruct")
     parser.add_argument("--task", help="pipeline task (default: the Hub's pipeline_tag)")
     parser.add_argument(
         "--serving",
         default="auto",
-        help="auto, inference-toolkit, tgi or tei (default: auto, "
-        "from the task: tei for embeddings, tgi for text generation)",
+        help=f"{', '.join(s.value for s in Serving)} (default: auto, from the task: vllm for text generation, "
+        "tei for embeddings, the inference toolkit otherwise)",
     )
+    parser.add_argument(
+        "--engine-arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server flag the sizing takes into account, as engine_args (vLLM), e.g. max_model_len=8192 or "
+        "gpu_memory_utilization=0.85; repeatable",
+    )
+    parser.add_argument("--min-context", type=int, help="the shortest context (tokens) to size for (default: 4096)")
+    parser.add_argument("--concurrent-sequences", type=int, help="full-length sequences the KV cache must hold")
     parser.add_argument("--revision", help="branch, tag or commit (default: main)")
-    parser.add_argument("--quantize", help="TGI quantization, e.g. awq, gptq, bitsandbytes-nf4, fp8")
+    parser.add_argument("--quantize", help="quantization the server applies, e.g. fp8, awq, bitsandbytes-nf4")
     parser.add_argument("--families", help="comma-separated GPU families, e.g. g5,g6 (default: all)")
     parser.add_argument("--max-price", type=float, help="maximum USD per hour")
     parser.add_argument("--all", action="store_true", help="also list instances that do not fit, with the reason")
@@ -59,7 +73,10 @@ def run_recommend(args: argparse.Namespace, out: TextIO | None = None) -> int:
             families=[f.strip() for f in args.families.split(",") if f.strip()] if args.families else None,
             max_price_per_hour=args.max_price,
             quantize=args.quantize,
+            min_context_tokens=args.min_context,
+            concurrent_sequences=args.concurrent_sequences,
         )
+        engine_args = _engine_args(args.engine_arg)
         profile = lookup_hub_profile(
             args.model_id,
             revision=args.revision,
@@ -74,6 +91,8 @@ def run_recommend(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 raise ConfigurationError(f"--task: {args.task!r} {problem}")
             profile = _with_task(profile, args.task)
         stack = serving_stack(args.serving, profile)
+        if engine_args:
+            stack = _with_engine_args(stack, engine_args, profile)
         table = fit_table(profile, serving=stack, options=options)
     except ConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -88,8 +107,7 @@ def run_recommend(args: argparse.Namespace, out: TextIO | None = None) -> int:
     rows = table if args.all else fitting
     if not fitting:
         print(
-            "No GPU instance fits. Consider a 4-bit AWQ or GPTQ checkpoint of the model, --quantize "
-            "bitsandbytes-nf4 (TGI), other --families or a higher --max-price.",
+            f"No GPU instance fits. Consider {stack.no_fit_hint()}, other --families or a higher --max-price.",
             file=stream,
         )
     if rows:
@@ -101,9 +119,52 @@ def run_recommend(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 1
 
 
-def _with_task(profile: ModelProfile, task: str) -> ModelProfile:
-    from dataclasses import replace
+def _engine_args(pairs: list[str]) -> dict[str, str | int | float | bool]:
+    """``--engine-arg NAME=VALUE`` pairs, with numbers and ``true``/``false`` read as such."""
+    parsed: dict[str, str | int | float | bool] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise ConfigurationError(f"--engine-arg: {pair!r} is not NAME=VALUE, e.g. max_model_len=8192")
+        parsed[name] = _engine_value(text)
+    return parsed
 
+
+def _engine_value(text: str) -> str | int | float | bool:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def _with_engine_args(
+    stack: ServingStack, engine_args: dict[str, str | int | float | bool], profile: ModelProfile
+) -> ServingStack:
+    """The stack with the flags, checked as an endpoint checks them."""
+    problems = Problems("--engine-arg")
+    check_engine_args(stack, engine_args, ModelFacts(profile=profile), _Errors(problems))
+    problems.raise_if_any()
+    return stack.configured(replace(stack.settings, engine_args=engine_args))
+
+
+class _Errors:
+    """A ``Reporter`` for the command line: errors only."""
+
+    def __init__(self, problems: Problems) -> None:
+        self.problems = problems
+
+    def error(self, prop: str, value: object, problem: str) -> None:
+        self.problems.add(prop, value, problem)
+
+    def warning(self, id: str, message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+
+def _with_task(profile: ModelProfile, task: str) -> ModelProfile:
     return replace(profile, task=task)
 
 
@@ -112,7 +173,9 @@ def _env_summary(profile: ModelProfile, stack: ServingStack, options: SizingOpti
     if not shown or not fit.fits:
         return fit.reason or ""
     plan = plan_deployment(profile, serving=stack, instance_type=fit.spec.name, options=options)
-    return " ".join(f"{key}={plan.environment[key]}" for key in shown if key in plan.environment)
+    settings = " ".join(f"{key}={plan.environment[key]}" for key in shown if key in plan.environment)
+    note = stack.fit_note(profile, GpuFit(fit.spec, fit.gpus_used, fit.kv_capacity_tokens), plan.environment)
+    return f"{settings}; {note}" if note and note not in settings else settings
 
 
 def format_table(profile: ModelProfile, stack: ServingStack, options: SizingOptions, fits: list[InstanceFit]) -> str:

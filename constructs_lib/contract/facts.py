@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from ..catalogue.instances import InstanceSpec
     from ..images.base import InferenceImage
     from ..model_data.sources import ModelData
-    from ..serving.base import ModelFacts, Serving, ServingStack
+    from ..serving.base import Serving, ServingStack
+    from ..serving.facts import ModelFacts
     from ..sizing.fit import DeploymentPlan
     from .metrics import EndpointMetrics
 
@@ -65,6 +66,8 @@ class EndpointFacts:
     """The endpoint's name as known at synth time."""
     plan: DeploymentPlan | None
     """How the model fits the instance (``None`` without a model profile, or serverless)."""
+    host_ami: str | None
+    """The production variant's ``InferenceAmiVersion`` (``None``: SageMaker's default host, or serverless)."""
     given_startup_timeout_seconds: int | None
     """The ``startup_health_check_timeout`` prop in seconds (``None``: not given)."""
     download_timeout_seconds: int | None
@@ -75,6 +78,16 @@ class EndpointFacts:
     """The endpoint's CloudWatch metrics."""
     alarms: dict[str, cloudwatch.Alarm] = field(default_factory=dict)
     """The alarms created for the endpoint so far, by key: one alarm per metric, whichever feature asks."""
+
+
+@dataclass(frozen=True)
+class RenderedModel:
+    """Another model of the endpoint, and the host it needs."""
+
+    model: sagemaker.CfnModel
+    """The model."""
+    host_ami: str | None
+    """The ``InferenceAmiVersion`` its image needs (``None``: SageMaker's default host)."""
 
 
 class ModelRenderer(Protocol):
@@ -91,8 +104,8 @@ class ModelRenderer(Protocol):
         model_data: ModelData | None,
         environment: Mapping[str, str] | None,
         prop: str,
-    ) -> sagemaker.CfnModel:
-        """A ``CfnModel`` under ``scope``; ``prop`` prefixes error messages (``variants['b']``)."""
+    ) -> RenderedModel:
+        """A ``CfnModel`` under ``scope``, and its host; ``prop`` prefixes error messages (``variants['b']``)."""
         ...
 
 

@@ -30,10 +30,12 @@ from ..contract.facts import EndpointFacts, EndpointResources, FeatureOutputs
 from ..contract.metrics import EndpointMetrics
 from ..features.base import EndpointFeature
 from ..features.registry import features_for
-from ..images.base import ImageConfig, InferenceImage
+from ..images.base import ImageConfig
 from ..model.profile import ModelProfile
 from ..scripts.grammar import script_grammar_problem
-from ..serving.base import ModelFacts, Serving, ServingStack
+from ..serving.base import Serving, ServingStack
+from ..serving.environment import check_engine_args
+from ..serving.facts import ModelFacts
 from ..sizing.fit import DeploymentPlan
 from . import checks, render, resolve
 from .environment import EnvironmentInputs, Report, assemble
@@ -90,12 +92,15 @@ class EndpointBase(EndpointMetrics, Resource):
         """The task (``HF_TASK``): given, or the model's pipeline tag on the Hub."""
         requested = resolve.requested_serving(props, problems)
         stack = resolve.resolve_stack(self, source, props, profile, self.task, requested, problems)
-        self.serving_stack: ServingStack = stack
-        """The serving stack that runs the model, with its container contract."""
         resolve.check_hardware(stack, props, profile.profile, problems)
         problems.raise_if_any()
-        image: InferenceImage | None = props.get("image")
-        self._image_version = resolve.image_version(stack, image)
+        self._image = resolve.choose_image(self, stack, props, profile.profile, problems)
+        self._image_version = self._image.catalogue_version
+        stack = resolve.configure(stack, self._image, props)
+        self.serving_stack: ServingStack = stack
+        """The serving stack that runs the model, with its container contract."""
+        check_engine_args(stack, props.get("engine_args"), self._model_facts(source), Report(problems, self))
+        problems.raise_if_any()
         self.deployment_plan: DeploymentPlan | None = resolve.plan(
             self,
             stack,
@@ -108,6 +113,10 @@ class EndpointBase(EndpointMetrics, Resource):
         self.instance_type: str | None = resolve.instance_type(props, self.deployment_plan)
         """The instance type the endpoint runs on (given or chosen); ``None`` for serverless inference."""
         checks.check_volume(props.get("volume_size_gb"), self.instance_spec, problems)
+        self.inference_ami_version: str | None = resolve.host_ami(
+            stack, self._image, props, self.instance_type, self.instance_spec, problems
+        )
+        """The host AMI of the production variant (``None``: SageMaker's default host, or serverless)."""
         self.physical_endpoint_name: str = props.get("endpoint_name") or Names.unique_resource_name(
             self, max_length=63, separator="-"
         )
@@ -145,6 +154,7 @@ class EndpointBase(EndpointMetrics, Resource):
             encryption_key=props.get("encryption_key") if hasattr(props.get("encryption_key"), "key_arn") else None,
             physical_endpoint_name=self.physical_endpoint_name,
             plan=self.deployment_plan,
+            host_ami=self.inference_ami_version,
             given_startup_timeout_seconds=whole_seconds(props.get("startup_health_check_timeout")),
             download_timeout_seconds=whole_seconds(props.get("model_data_download_timeout")),
             shipped_requirements=source.shipped_requirements(),
@@ -166,7 +176,7 @@ class EndpointBase(EndpointMetrics, Resource):
     # -------------------------------------------------------------------------------- building
     def _build(self, scope: Construct, source: ModelSource, props: Mapping[str, Any], problems: Problems) -> None:
         facts, features = self._facts, self._features
-        image: InferenceImage = props.get("image") or InferenceImage.for_serving(self.serving_stack)
+        image = self._image
         rendered = image._render(self, instance_type=self.instance_type)
         stack_facts_ = stack_facts(scope, child=self)
         serving_access = (rendered.pull if rendered else []) + logs_and_metrics(
@@ -235,6 +245,7 @@ class EndpointBase(EndpointMetrics, Resource):
             sized=plan is not None and bool(plan.environment),
             features=features_env,
             user=props.get("environment") or {},
+            engine_args=props.get("engine_args") or {},
             instance_type=self.instance_type,
             spec=self.instance_spec,
             image_version=self._image_version,
@@ -365,7 +376,9 @@ class EndpointBase(EndpointMetrics, Resource):
         ``InvokeEndpointWithResponseStream``, plus what features add (e.g. ``InvokeEndpointAsync`` and the
         async S3 locations). Returns one ``Grant`` covering all of it."""
         grant = iam.Grant.add_to_principal(
-            grantee=grantee, actions=["sagemaker:InvokeEndpoint"], resource_arns=[self.endpoint_arn]
+            grantee=grantee,
+            actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+            resource_arns=[self.endpoint_arn],
         )
         for feature in self._features:
             for more in feature.grant_invoke(self._facts, self._resources, grantee):

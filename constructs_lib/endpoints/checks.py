@@ -16,6 +16,7 @@ from .._core.errors import ConfigurationError, Problems, allowed_list
 from .._core.names import MODEL_ID_TAG, RESOURCE_NAME
 from .._core.tags import MAX_TAGS, tag_problem
 from .._core.tokens import duration_seconds, is_unresolved
+from ..catalogue.host_amis import HOST_AMIS
 from ..catalogue.instances import InstanceSpec, instance_type_problem
 from ..images.base import InferenceImage
 from ..model.profile import ModelProfile
@@ -37,6 +38,8 @@ _PROP_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     "image": (InferenceImage, "an InferenceImage, e.g. InferenceImage.from_uri(uri)"),
     "model_profile": (ModelProfile, "a ModelProfile(parameters=..., dtype=...)"),
     "instance_selection": (SizingOptions, "a SizingOptions(...)"),
+    "engine_args": (Mapping, "a mapping of flag names to values, e.g. {'max_num_seqs': 64}"),
+    "inference_ami_version": (str, "a string such as 'al2023-ami-sagemaker-inference-gpu-4-1'"),
 }
 
 
@@ -117,6 +120,19 @@ def check_requested_instance(props: Mapping[str, Any], problems: Problems) -> No
             requested, props["instance_selection"], count if isinstance(count, int) else 1
         ):
             problems.add("instance_type", requested, conflict)
+
+
+def check_host_ami(props: Mapping[str, Any], problems: Problems) -> None:
+    """``inference_ami_version``: one of SageMaker's values, and not for serverless endpoints (no instances)."""
+    ami = props.get("inference_ami_version")
+    if not isinstance(ami, str) or is_unresolved(ami):
+        return
+    if ami not in HOST_AMIS:
+        problems.add("inference_ami_version", ami, f"is not a SageMaker host AMI; allowed: {allowed_list(HOST_AMIS)}")
+    elif props.get("serverless") is not None:
+        problems.add(
+            "inference_ami_version", ami, "cannot be combined with serverless: serverless endpoints have no instances"
+        )
 
 
 def check_volume(volume: Any, spec: InstanceSpec | None, problems: Problems) -> None:

@@ -12,8 +12,9 @@ from constructs import Construct
 
 from .._core.errors import Problems
 from ..catalogue.instances import InstanceSpec
-from ..serving.base import EnvironmentEntry, ModelFacts, ServingStack
+from ..serving.base import ServingStack
 from ..serving.environment import TOKEN_PROBLEM, check_limits, owned_conflict, token_in_plain_text
+from ..serving.facts import EnvironmentEntry, ModelFacts
 
 
 @dataclass
@@ -45,17 +46,20 @@ class EnvironmentInputs:
     """What the endpoint's features set (e.g. the token)."""
     user: Mapping[str, Any]
     """The ``environment`` prop."""
+    engine_args: Mapping[str, Any]
+    """The ``engine_args`` prop (checked already)."""
     instance_type: str | None
     spec: InstanceSpec | None
     image_version: str | None
 
 
 def assemble(inputs: EnvironmentInputs, report: Report) -> dict[str, str]:
-    """The environment: derived settings, then sizing, features and the user's, each entry of the user's
+    """The environment: derived settings, then sizing, server flags, features and the user's, each entry of the user's
     checked against what it overrides; then SageMaker's limits and the stack's checks of the whole."""
     environment = inputs.stack.model_environment(inputs.model)
     derived = dict(environment)
     environment.update(inputs.sizing)
+    environment.update(inputs.stack.engine_environment(inputs.engine_args, inputs.image_version))
     environment.update(inputs.features)
     for key, value in inputs.user.items():
         _check_entry(key, value, inputs, derived, report)
@@ -84,5 +88,6 @@ def _check_entry(key: str, value: Any, inputs: EnvironmentInputs, derived: Mappi
         spec=inputs.spec,
         image_version=inputs.image_version,
         model=inputs.model,
+        engine_args=inputs.engine_args,
     )
     inputs.stack.check_environment_entry(entry, report)

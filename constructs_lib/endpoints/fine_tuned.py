@@ -20,7 +20,8 @@ from ..model.hub_reference import check_task
 from ..model_data.inspect import ShippedCode
 from ..model_data.sources import ModelData
 from ..scripts.handlers import ScriptReport, check_inference_script
-from ..serving.base import AutoRequest, Serving, ServingStack
+from ..serving.base import Serving, ServingStack
+from ..serving.facts import AutoRequest
 from ..serving.registry import auto_stack, stack_of
 from .base import EndpointBase
 from .props import EndpointProps, ModelSource

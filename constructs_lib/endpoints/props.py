@@ -55,11 +55,29 @@ class EndpointProps(TypedDict, total=False):
       neuronx tag that matches the instance type
     """
     serving: Serving | ServingStack
-    """Which serving stack runs the model. ``AUTO`` picks TGI for ``text-generation``, TEI for
-    ``feature-extraction`` and ``sentence-similarity``, and the inference toolkit otherwise (and
-    for every custom script). A ``ServingStack`` of your own may be given too.
+    """Which serving stack runs the model. ``AUTO`` picks vLLM for ``text-generation`` and
+    ``image-text-to-text`` on GPU instances, TEI for ``feature-extraction`` and ``sentence-similarity``,
+    and the inference toolkit otherwise (and for every custom script). TGI, retired upstream, runs only
+    when asked for. A ``ServingStack`` of your own may be given too.
 
     :default: Serving.AUTO
+    """
+    engine_args: Mapping[str, str | int | float | bool] | None
+    """Server flags, by name (``{"enable_prefix_caching": True, "max_num_seqs": 64}``). vLLM reads each as
+    ``SM_VLLM_<NAME>``, written the way the image's version reads it (booleans included). Flags that the
+    sizing depends on (``tensor_parallel_size``, ``max_model_len``, ``gpu_memory_utilization``, ``dtype``,
+    ``quantization``) are taken into account and checked against the instance; ``model``, ``port`` and
+    ``revision`` belong to the library. Only for serving stacks with server flags (vLLM).
+
+    :default: - only the flags the sizing decides (e.g. ``tensor_parallel_size``, ``max_model_len``)
+    """
+    inference_ami_version: str | None
+    """The host AMI of the production variant (``InferenceAmiVersion``), which decides the NVIDIA driver,
+    e.g. ``al2023-ami-sagemaker-inference-gpu-4-1``. It must run the image's CUDA on the instance's
+    processor.
+
+    :default: - what the image needs: ``al2023-ami-sagemaker-inference-gpu-4-1`` (driver 580) for CUDA 13
+      images; SageMaker's default host for the others
     """
     role: iam.IRole | None
     """Execution role SageMaker assumes. A role passed in is used as is; grants are added to it
@@ -104,7 +122,7 @@ class EndpointProps(TypedDict, total=False):
     """
     instance_selection: SizingOptions | None
     """How to pick the instance when ``instance_type`` is omitted: allowed families, a price cap,
-    prices, TGI token limits, quantization.
+    prices, the context and concurrency to size for, TGI token limits, quantization.
 
     :default: - the cheapest catalogued GPU instance that fits
     """

@@ -17,13 +17,16 @@ from constructs import Construct
 
 from .._core.errors import Problems
 from .._core.names import VARIANT_NAME
-from ..catalogue.instances import instance_spec
-from ..contract.facts import EndpointFacts
+from .._core.tokens import is_unresolved
+from ..catalogue.instances import instance_spec, processor_for
+from ..contract.facts import EndpointFacts, RenderedModel
 from ..features.base import EndpointFeature, merge_properties
 from ..images.base import InferenceImage
 from ..model_data.sources import ModelData, ModelDataConfig
-from ..serving.base import ModelFacts, ServingStack
+from ..serving.base import ServingStack
+from ..serving.facts import ModelFacts
 from .environment import EnvironmentInputs, Report, assemble
+from .resolve import configure
 
 
 def container(image_uri: str, environment: Mapping[str, str], data: ModelDataConfig | None) -> Any:
@@ -85,6 +88,7 @@ def build_endpoint_config(
             container_startup_health_check_timeout_in_seconds=startup_timeout_seconds,
             model_data_download_timeout_in_seconds=facts.download_timeout_seconds,
             volume_size_in_gb=volume_size_gb,
+            inference_ami_version=facts.host_ami,
         )
     for feature in features:
         merge_properties(variant, feature.variant_properties(facts), owner=type(feature).__name__)
@@ -138,8 +142,9 @@ class VariantModels:
         model_data: ModelData | None,
         environment: Mapping[str, str] | None,
         prop: str,
-    ) -> sagemaker.CfnModel:
+    ) -> RenderedModel:
         chosen = image or InferenceImage.for_serving(stack)
+        stack = configure(stack, chosen, {"environment": environment})
         image_uri = chosen.bind(scope, self.role, instance_type=instance_type).image_uri
         data = model_data.bind(scope, self.role) if model_data is not None else None
         problems = Problems(lambda: f"{self.facts.subject()} {prop}")
@@ -153,6 +158,7 @@ class VariantModels:
             sized=False,
             features=features_env,
             user=environment or {},
+            engine_args={},
             instance_type=instance_type,
             spec=instance_spec(instance_type) if instance_type else None,
             image_version=chosen.catalogue_version,
@@ -161,7 +167,18 @@ class VariantModels:
         problems.raise_if_any()
         # VPC and network isolation apply to every model of the endpoint.
         extra = [(type(f).__name__, f.model_properties(self.facts, self.role)) for f in self.features]
-        return build_model(scope, self.role, container(image_uri, variables, data), extra, after_policies=True)
+        cfn_model = build_model(scope, self.role, container(image_uri, variables, data), extra, after_policies=True)
+        return RenderedModel(cfn_model, _host_ami(stack, chosen, instance_type))
+
+
+def _host_ami(stack: ServingStack, image: InferenceImage, instance_type: str | None) -> str | None:
+    """The AMI a variant's image needs (a variant has no ``inference_ami_version`` of its own)."""
+    if instance_type is None:
+        return None
+    processor = stack.processor_for_token() if is_unresolved(instance_type) else processor_for(instance_type)
+    if processor is None:
+        return None
+    return stack.host_ami(processor, image.facts_for(processor).cuda_version)
 
 
 def _uncompressed_source(data: ModelDataConfig) -> sagemaker.CfnModel.ModelDataSourceProperty:

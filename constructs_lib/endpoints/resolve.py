@@ -15,13 +15,15 @@ from constructs import Construct
 
 from .._core.errors import ConfigurationError, Problems, describe
 from .._core.tokens import is_unresolved
-from ..catalogue.instances import processor_for
+from ..catalogue.host_amis import HOST_AMIS, gpu_cuda_problem, host_ami_problem
+from ..catalogue.instances import InstanceSpec, Processor, processor_for
 from ..catalogue.tasks import task_architecture_problem, untrained_head_warning
-from ..images.base import InferenceImage
+from ..images.base import InferenceImage, catalogued_image
 from ..model.hub_lookup import HubAccessError, HubLookup, HubModelNotFoundError, HubRevisionNotFoundError
 from ..model.local import profile_from_directory
 from ..model.profile import ModelProfile
-from ..serving.base import AutoRequest, ImageRequest, Serving, ServingStack
+from ..serving.base import Serving, ServingStack
+from ..serving.facts import AutoRequest, StackSettings
 from ..serving.registry import auto_notes, auto_stack, stack_of
 from ..sizing.fit import DeploymentPlan
 from ..sizing.options import SizingOptions
@@ -110,24 +112,108 @@ def resolve_stack(
             "task",
             None,
             "is required when the model's profile cannot be read: serving=Serving.AUTO picks the serving "
-            "stack from the task (TGI for 'text-generation', TEI for embeddings, the toolkit otherwise); "
+            "stack from the task (vLLM for 'text-generation', TEI for embeddings, the toolkit otherwise); "
             "pass task=... or serving=...",
         )
     architecture = profile.profile.architecture if profile.profile else None
-    request = AutoRequest(task=task, architecture=architecture, custom_script=custom_script)
+    request = _auto_request(props, profile.profile, task, custom_script)
     stack = image_stack or (auto_stack(request) if requested is Serving.AUTO else stack_of(requested))
     if auto:
         for note in auto_notes(request, stack):
             Annotations.of(scope).add_info(note)
+    elif (warning := stack.explicit_warning()) is not None:
+        Annotations.of(scope).add_warning_v2(*warning)
     _check_task(scope, source, stack, architecture, task, image_stack is not None, problems)
     if custom_script and not stack.runs_custom_scripts:
         problems.add(
-            "serving",
+            "image" if image_stack is not None else "serving",
             _name(stack),
-            "cannot run a custom inference script: only the inference toolkit (Serving.INFERENCE_TOOLKIT) "
-            "loads code/inference.py",
+            f"cannot run a custom inference script: {stack.name} never loads code/inference.py, only the inference "
+            "toolkit does; serve the model without the script (HubModelEndpoint, or FineTunedEndpoint for your "
+            f"artifacts, with serving=Serving.{_name(stack)}), or keep the script on the inference toolkit "
+            "(serving=Serving.AUTO or Serving.INFERENCE_TOOLKIT)",
         )
     return stack
+
+
+def _auto_request(
+    props: Mapping[str, Any], profile: ModelProfile | None, task: str | None, custom_script: bool
+) -> AutoRequest:
+    """What ``Serving.AUTO`` decides from: the task and model, and the processor of the instance asked for."""
+    requested = props.get("instance_type")
+    processor: Processor | None = None
+    if props.get("serverless") is not None:
+        processor = Processor.CPU
+    elif isinstance(requested, str) and not is_unresolved(requested):
+        processor = processor_for(requested)
+    options = props.get("instance_selection")
+    families = tuple(options.families) if isinstance(options, SizingOptions) and options.families else None
+    return AutoRequest(
+        task=task,
+        architecture=profile.architecture if profile else None,
+        custom_script=custom_script,
+        processor=processor,
+        families=families,
+        profile=profile,
+    )
+
+
+def choose_image(
+    scope: Construct, stack: ServingStack, props: Mapping[str, Any], profile: ModelProfile | None, problems: Problems
+) -> InferenceImage:
+    """The image: given (checked against the model), else the stack's default for the model."""
+    given: InferenceImage | None = props.get("image")
+    if given is not None:
+        processor = min(stack.processors)  # an image's transformers is the same for every processor
+        transformers = given.facts_for(processor).transformers_version
+        problem = stack.image_problem(transformers, profile)
+        if problem is not None:
+            problems.add("image", transformers, problem)
+        return given
+    request, note = stack.default_image_request(profile)
+    if note is not None:
+        Annotations.of(scope).add_info(note)
+    return catalogued_image(stack, request)
+
+
+def configure(stack: ServingStack, image: InferenceImage, props: Mapping[str, Any]) -> ServingStack:
+    """The stack as this endpoint runs it: the image's version and CUDA, the server flags and the environment."""
+    gpu = image.facts_for(Processor.GPU) if Processor.GPU in stack.processors else None
+    return stack.configured(
+        StackSettings(
+            engine_args=dict(props.get("engine_args") or {}),
+            image_version=image.catalogue_version,
+            environment=dict(props.get("environment") or {}),
+            cuda_version=gpu.cuda_version if gpu is not None else None,
+        )
+    )
+
+
+def host_ami(
+    stack: ServingStack,
+    image: InferenceImage,
+    props: Mapping[str, Any],
+    instance_type: str | None,
+    spec: InstanceSpec | None,
+    problems: Problems,
+) -> str | None:
+    """The production variant's ``InferenceAmiVersion``: given (checked against the image's CUDA and the
+    instance), else what the image needs (``None``: SageMaker's default host, or serverless)."""
+    given = props.get("inference_ami_version")
+    if instance_type is None:
+        return None  # serverless: no instances, no AMI (a given one is refused with the props)
+    processor = stack.processor_for_token() if is_unresolved(instance_type) else processor_for(instance_type)
+    if processor is None:
+        return given if isinstance(given, str) else None
+    cuda = image.facts_for(processor).cuda_version
+    if spec is not None and (problem := gpu_cuda_problem(spec, cuda)) is not None:
+        problems.add("instance_type", instance_type, f"cannot run the image: {problem}")
+    if isinstance(given, str):
+        ami = HOST_AMIS.get(given)
+        if ami is not None and (problem := host_ami_problem(ami, processor, cuda, instance_type)) is not None:
+            problems.add("inference_ami_version", given, problem)
+        return given
+    return stack.host_ami(processor, cuda)
 
 
 def _check_task(
@@ -180,13 +266,6 @@ def check_hardware(
             f"is required: {profile.model_id or 'the model'} is {kind} on the Hugging Face Hub, so the container "
             "needs a token to download it; store one in Secrets Manager and pass hf_token_secret=...",
         )
-
-
-def image_version(stack: ServingStack, image: InferenceImage | None) -> str | None:
-    """The catalogued version of the image the endpoint runs (``None``: a custom image)."""
-    if image is None:
-        return stack.image_version(ImageRequest())
-    return image.catalogue_version
 
 
 def plan(

@@ -33,8 +33,9 @@ from ..contract.facts import EndpointFacts, EndpointResources, FeatureOutputs
 from ..images.base import InferenceImage, loads_from_model_dir
 from ..model.hub_reference import check_hub_reference, check_task
 from ..model_data.sources import ModelData
-from ..serving.base import AutoRequest, ModelFacts, ServingStack
+from ..serving.base import ServingStack
 from ..serving.environment import owned_conflict, token_in_plain_text
+from ..serving.facts import AutoRequest, ModelFacts
 from ..serving.registry import auto_stack, stack_of
 from .base import EndpointFeature
 
@@ -409,7 +410,7 @@ def _build_variant(
     stack = _stack_of(facts, variant)
     instance_type = _instance_type_of(facts, variant)
     data = ModelData.parse(variant.model_data, prop=f"{variant._prop}.model_data") if variant.model_data else None
-    model = resources.renderer.render_model(
+    rendered = resources.renderer.render_model(
         scope,
         model=_facts_of(facts, variant),
         stack=stack,
@@ -425,7 +426,7 @@ def _build_variant(
         Tags.of(scope).remove(MODEL_ID_TAG)
     return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
         variant_name=variant.name,
-        model_name=model.attr_model_name,
+        model_name=rendered.model.attr_model_name,
         initial_variant_weight=float(variant.weight),
         instance_type=instance_type,
         initial_instance_count=variant.instance_count,
@@ -436,4 +437,5 @@ def _build_variant(
             else stack.startup_timeout_seconds(None)
         ),
         model_data_download_timeout_in_seconds=facts.download_timeout_seconds,
+        inference_ami_version=rendered.host_ami,
     )

@@ -10,6 +10,7 @@ instance, is the stack's own knowledge (``constructs_lib.serving``).
 from __future__ import annotations
 
 import abc
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,8 @@ from .._core.iam import Statement, grant_statements
 from .._core.stack_facts import stack_facts
 from .._core.tokens import is_unresolved
 from ..catalogue.instances import Processor, processor_for
-from ..serving.base import ImageRequest, Serving, ServingStack
+from ..serving.base import Serving, ServingStack
+from ..serving.facts import ImageRequest
 from ..serving.registry import stack_of
 from .ecr_uri import DIGEST, TAG, EcrUri, parse_ecr_uri
 from .regions import image_location, pull_statements, repository_arn
@@ -46,8 +48,30 @@ class ImageConfig:
     python_version: tuple[int, int] | None = None
     """The Python that runs in the image (from the DLC tag, e.g. ``py312`` is ``(3, 12)``).
 
-    :default: - unknown (custom images)
+    :default: - unknown (custom images, and images without Python)
     """
+    cuda_version: str | None = None
+    """The CUDA the image is built for, e.g. ``"13.0"``.
+
+    :default: - none or unknown (CPU and Neuron images, custom images)
+    """
+    transformers_version: str | None = None
+    """The transformers version in the image.
+
+    :default: - unknown (custom images, and images whose tag names none)
+    """
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What an image is known to run before it is rendered for a region: what the endpoint checks it against."""
+
+    version: str | None = None
+    """The catalogued version of its serving stack (``None``: a custom image)."""
+    cuda_version: str | None = None
+    """The CUDA it is built for (``None``: none, or unknown)."""
+    transformers_version: str | None = None
+    """The transformers version it carries (``None``: unknown)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +94,7 @@ def loads_from_model_dir(image: object) -> bool:
 class InferenceImage(abc.ABC):
     """The container image a SageMaker model runs.
 
-    Create one with a static factory (:meth:`huggingface`, :meth:`tgi`, :meth:`tei`,
+    Create one with a static factory (:meth:`huggingface`, :meth:`vllm`, :meth:`tgi`, :meth:`tei`,
     :meth:`for_serving`, :meth:`from_uri`, :meth:`from_ecr_repository`); the model construct
     calls :meth:`bind`.
     """
@@ -92,6 +116,10 @@ class InferenceImage(abc.ABC):
     def catalogue_version(self) -> str | None:
         """The catalogued version of the image where its stack's environment depends on it (``None``: unknown)."""
         return None
+
+    def facts_for(self, processor: Processor) -> ImageFacts:
+        """What the image runs on instances of ``processor``, as far as it is known before rendering."""
+        return ImageFacts(version=self.catalogue_version)
 
     def _render(self, scope: Construct, *, instance_type: str | None) -> RenderedImage | None:
         """The image for ``scope``'s stack and its pull permissions as JSON statements, granted to nobody.
@@ -137,11 +165,27 @@ class InferenceImage(abc.ABC):
     def tgi(version: str | None = None) -> InferenceImage:
         """The Text Generation Inference DLC (``huggingface-pytorch-tgi-inference``), GPU only.
 
+        TGI is in maintenance mode upstream since 2025-12: endpoints that use it get the
+        ``constructs-lib:tgi-retired`` warning; :meth:`vllm` is its successor.
+
         :param version: TGI version, e.g. ``"3.3.6"`` (SDK short forms such as ``"3.3"`` work). Default:
             the newest catalogued TGI version.
         :raises ConfigurationError: when the version is not catalogued.
         """
         return _catalogued("InferenceImage.tgi", stack_of(Serving.TGI), ImageRequest(version=version))
+
+    @staticmethod
+    def vllm(version: str | None = None) -> InferenceImage:
+        """The Hugging Face vLLM DLC (``huggingface-vllm``), GPU only.
+
+        Images from 0.21 on are built for CUDA 13.0, which needs the driver-580 host AMI: the endpoint sets
+        ``al2023-ami-sagemaker-inference-gpu-4-1`` unless ``inference_ami_version`` says otherwise.
+
+        :param version: vLLM version, e.g. ``"0.29.0"`` (SDK short forms such as ``"0.29"`` work). Default: the
+            newest catalogued vLLM version.
+        :raises ConfigurationError: when the version is not catalogued.
+        """
+        return _catalogued("InferenceImage.vllm", stack_of(Serving.VLLM), ImageRequest(version=version))
 
     @staticmethod
     def tei(version: str | None = None) -> InferenceImage:
@@ -203,6 +247,15 @@ class InferenceImage(abc.ABC):
         return _RepositoryImage(repository, tag, _stack_or_none(serving))
 
 
+_TAG_CUDA = re.compile(r"(?:^|-)cu(?P<major>1[0-9])(?P<minor>[0-9])(?:-|$)")
+_TAG_TRANSFORMERS = re.compile(r"(?:^|-)transformers([0-9]+\.[0-9]+(?:\.[0-9]+)?)(?:-|$)")
+
+
+def catalogued_image(stack: ServingStack, request: ImageRequest) -> InferenceImage:
+    """The catalogued image of ``stack`` that ``request`` names (an endpoint's default image)."""
+    return _DlcImage(stack, request)
+
+
 def _catalogued(subject: str, stack: ServingStack, request: ImageRequest) -> InferenceImage:
     problems = Problems(subject)
     stack.check_image_request(request, problems)
@@ -236,6 +289,13 @@ class _DlcImage(InferenceImage):
     def catalogue_version(self) -> str | None:
         return self._stack.image_version(self._request)
 
+    def facts_for(self, processor: Processor) -> ImageFacts:
+        try:
+            image = self._stack.resolve_image(self._request, processor, f"a {processor.value} instance")
+        except ConfigurationError:
+            return ImageFacts(version=self.catalogue_version)  # no such image: binding it says why
+        return ImageFacts(self.catalogue_version, image.cuda_version, image.transformers_version)
+
     def _processor(self, instance_type: str | None) -> Processor:
         if is_unresolved(instance_type):
             assumed = self._stack.processor_for_token()
@@ -261,6 +321,8 @@ class _DlcImage(InferenceImage):
             repository_arn=arn,
             serving=self.serving,
             python_version=image.python_version,
+            cuda_version=image.cuda_version,
+            transformers_version=image.transformers_version,
         )
         return RenderedImage(config, pull_statements(arn))
 
@@ -269,6 +331,16 @@ class _UriImage(InferenceImage):
     def __init__(self, uri: EcrUri, stack: ServingStack | None) -> None:
         super().__init__(stack)
         self._uri = uri
+
+    def facts_for(self, processor: Processor) -> ImageFacts:
+        """What a DLC-style tag says: ``-cu130-`` is CUDA 13.0, ``transformers5.5.3`` the transformers version."""
+        tag = self._uri.tag if isinstance(self._uri.tag, str) and not is_unresolved(self._uri.tag) else ""
+        cuda = _TAG_CUDA.search(tag)
+        transformers = _TAG_TRANSFORMERS.search(tag)
+        return ImageFacts(
+            cuda_version=f"{cuda['major']}.{cuda['minor']}" if cuda else None,
+            transformers_version=transformers[1] if transformers else None,
+        )
 
     def bind(self, scope: Construct, grantee: iam.IGrantable, *, instance_type: str | None) -> ImageConfig:
         return _bind_rendered(self._render(scope, instance_type=instance_type), grantee)

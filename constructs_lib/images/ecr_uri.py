@@ -14,7 +14,7 @@ TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 _REPOSITORY = r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
 # Every partition's DNS suffix (see catalogue.dlc.url_suffix); which one a region needs is checked after matching.
-_SUFFIXES = r"amazonaws\.com(?:\.cn)?|c2s\.ic\.gov|sc2s\.sgov\.gov|csp\.hci\.ic\.gov|cloud\.adc-e\.uk"
+_SUFFIXES = r"amazonaws\.com(?:\.cn)?|amazonaws\.eu|c2s\.ic\.gov|sc2s\.sgov\.gov|csp\.hci\.ic\.gov|cloud\.adc-e\.uk"
 _ECR_URI = re.compile(
     rf"(?P<account>\d{{12}})\.dkr\.ecr\.(?P<region>[a-z]{{2}}(?:-[a-z]+)+-\d+)\.(?P<suffix>{_SUFFIXES})"
     rf"/(?P<repository>{_REPOSITORY})(?::(?P<tag>{TAG.pattern})|@(?P<digest>{DIGEST.pattern}))?"
@@ -33,6 +33,8 @@ class EcrUri:
     account: str
     region: str
     repository: str
+    tag: str | None = None
+    """The image tag (``None``: a digest, or no tag)."""
 
 
 def parse_ecr_uri(uri: str) -> EcrUri:
@@ -64,4 +66,4 @@ def parse_ecr_uri(uri: str) -> EcrUri:
                 f"e.g. {_URI_EXAMPLE}"
             )
     assert match is not None
-    return EcrUri(uri, match["account"], match["region"], match["repository"])
+    return EcrUri(uri, match["account"], match["region"], match["repository"], match["tag"])

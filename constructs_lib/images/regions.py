@@ -8,10 +8,8 @@ that has not.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Mapping
-from typing import Any
 
 from aws_cdk import Aws, CfnMapping, Stack
 
@@ -21,8 +19,8 @@ from .._core.stack_facts import StackFacts
 from .._core.tokens import is_unresolved
 from ..catalogue import dlc
 
-_MAPPING_IDS: Mapping[str, str] = {"dlc": "HuggingFaceDlcAccounts", "tei": "HuggingFaceTeiAccounts"}
-"""Logical ids of the per-stack region -> account ``CfnMapping``, per account table."""
+_MAPPING_IDS: Mapping[str, str] = {"huggingface": "HuggingFaceDlcAccounts", "huggingface-tei": "HuggingFaceTeiAccounts"}
+"""Logical ids of the per-stack region -> account ``CfnMapping`` of the families whose ids predate the others'."""
 _MAPPING_VALUE_KEY = "account"
 
 _PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
@@ -76,32 +74,19 @@ def _account_from_mapping(facts: StackFacts, image: dlc.ResolvedImage) -> str:
 
 
 def _mapping_id(image: dlc.ResolvedImage) -> str:
-    """``HuggingFaceDlcAccounts`` (``HuggingFaceTeiAccounts``) for the regions of the table's main
-    image, that id plus a short digest of the regions for any other region set (TGI, neuronx)."""
-    base = _MAPPING_IDS[image.account_table]
-    if frozenset(image.regions) == _main_regions(image.account_table):
+    """One mapping per image family, for the regions of its newest version (``HuggingFaceDlcAccounts`` for
+    the toolkit, ``HuggingFaceTeiAccounts``, ``HuggingFaceLlmAccounts`` for TGI, ...); that id plus a short
+    digest of the regions for a version of the family whose regions differ."""
+    base = (
+        _MAPPING_IDS.get(image.family)
+        or "HuggingFace"
+        + "".join(part.capitalize() for part in image.family.removeprefix("huggingface-").split("-"))
+        + "Accounts"
+    )
+    if frozenset(image.regions) == dlc.family_regions(image.family):
         return base
     digest = hashlib.sha256(",".join(sorted(image.regions)).encode()).hexdigest()[:8].upper()
     return f"{base}{digest}"
-
-
-@functools.cache
-def _main_regions(table: str) -> frozenset[str]:
-    """The regions of the newest image of the table's first family (the toolkit; TEI on GPU)."""
-    family = next(f for f in dlc.catalogue()["families"].values() if f["accounts"] == table)
-    newest = list(family["versions"].values())[-1]  # the catalogue lists versions oldest first
-    return frozenset(dlc.catalogue()["region_sets"][_first_region_set(newest)])
-
-
-def _first_region_set(item: Any) -> str:
-    if isinstance(item, Mapping):
-        if isinstance(item.get("regions"), str):
-            return str(item["regions"])
-        for value in item.values():
-            found = _first_region_set(value)
-            if found:
-                return found
-    return ""
 
 
 def _account_mapping(stack: Stack, mapping_id: str) -> CfnMapping:

@@ -20,6 +20,7 @@ from ..catalogue.tasks import task_problem
 from .context_file import CONTEXT_FILE_NAME, context_key, default_context_file, read_context, write_context_entry
 from .local import build_profile, config_facts
 from .profile import ModelProfile
+from .weight_files import fallback_weights_bytes, weight_formats
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -179,6 +180,7 @@ class HubLookup:
             config = info_config if isinstance(info_config, dict) else {}
         facts = config_facts(config)
 
+        files = [(str(s.rfilename), getattr(s, "size", None)) for s in getattr(info, "siblings", None) or []]
         counts: dict[str, int] | None = None
         weights_bytes: int | None = None
         safetensors = getattr(info, "safetensors", None)
@@ -190,7 +192,7 @@ class HubLookup:
                 metadata = api.get_safetensors_metadata(model_id, revision=revision)
                 counts = {str(k): int(v) for k, v in metadata.parameter_count.items()}
             except hf_errors.NotASafetensorsRepoError:
-                weights_bytes = _bin_weights_bytes(getattr(info, "siblings", None) or [])
+                weights_bytes = fallback_weights_bytes(files)
         try:
             return build_profile(
                 counts,
@@ -202,6 +204,7 @@ class HubLookup:
                 model_id=model_id,
                 revision=revision,
                 source="hub",
+                weight_formats=weight_formats(name for name, _ in files),
             )
         except ConfigurationError as error:
             raise ConfigurationError(
@@ -226,16 +229,6 @@ class HubLookup:
                 return None
             loaded = json.loads(Path(path).read_text(encoding="utf-8"))
         return loaded if isinstance(loaded, dict) else None
-
-
-def _bin_weights_bytes(siblings: list[Any]) -> int | None:
-    files = [(str(s.rfilename), getattr(s, "size", None)) for s in siblings]
-    bins = [(name, size) for name, size in files if "/" not in name and name.endswith(".bin")]
-    preferred = [(n, s) for n, s in bins if n.startswith("pytorch_model")] or [
-        (n, s) for n, s in bins if n not in ("training_args.bin", "optimizer.bin")
-    ]
-    total = sum(int(size) for _, size in preferred if size)
-    return total or None
 
 
 def _servable_task(pipeline_tag: str | None) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from .._core.errors import ConfigurationError, describe
 from .profile import DTYPE_BYTES, MODEL_DTYPES, ModelProfile, normalise_dtype
+from .weight_files import fallback_weights_bytes, weight_formats
 
 
 def _first_int(config: Mapping[str, Any], *keys: str) -> int | None:
@@ -150,7 +151,7 @@ def build_profile(
         # Parameters are an estimate here: file size / bytes per parameter.
         parameters = max(1, int(weights_bytes / DTYPE_BYTES[dtype]))
         return ModelProfile(parameters=parameters, dtype=dtype, weights_bytes=weights_bytes, **arch, **extra)
-    raise ConfigurationError("no weights found (no safetensors metadata and no .bin files)")
+    raise ConfigurationError("no weights found (no safetensors metadata, and no .bin, .h5 or .msgpack files)")
 
 
 def read_safetensors_header(path: Path) -> dict[str, Any]:
@@ -189,7 +190,8 @@ def profile_from_directory(path: str | os.PathLike[str]) -> ModelProfile:
 
     Tensors are never loaded. Sharded checkpoints are read through ``model.safetensors.index.json``
     (or all ``*.safetensors`` files). Directories with only ``pytorch_model*.bin`` weights fall back
-    to file sizes, with the dtype from ``config.json``'s ``torch_dtype``.
+    to file sizes, with the dtype from ``config.json``'s ``torch_dtype`` (then TensorFlow ``.h5`` and Flax
+    ``.msgpack`` files, in float32 unless ``config.json`` says otherwise).
     """
     root = Path(path)
     if not root.is_dir():
@@ -211,13 +213,10 @@ def profile_from_directory(path: str | os.PathLike[str]) -> ModelProfile:
     else:
         files = sorted(root.glob("*.safetensors"))
     counts = _count_safetensors(files) if files else None
-    weights_bytes = None
-    if not counts:
-        bins = sorted(root.glob("pytorch_model*.bin")) or sorted(
-            p for p in root.glob("*.bin") if p.name not in ("training_args.bin", "optimizer.bin")
-        )
-        weights_bytes = sum(p.stat().st_size for p in bins) or None
+    listing = [(entry.name, entry.stat().st_size) for entry in root.iterdir() if entry.is_file()]
+    weights_bytes = None if counts else fallback_weights_bytes(listing)
+    formats = weight_formats(name for name, _ in listing)
     try:
-        return build_profile(counts, weights_bytes, facts, source="directory")
+        return build_profile(counts, weights_bytes, facts, source="directory", weight_formats=formats)
     except ConfigurationError as error:
         raise ConfigurationError(f"model directory {str(root)!r}: {error}") from None

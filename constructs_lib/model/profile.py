@@ -12,6 +12,7 @@ from typing import Any
 from .._core.errors import ConfigurationError, allowed_list, describe
 from ..catalogue.tasks import task_problem
 from .quantization import quantized_bytes_per_parameter
+from .weight_files import WEIGHT_FORMATS
 
 DTYPE_BYTES: Mapping[str, float] = {
     "float64": 8,
@@ -149,6 +150,12 @@ class ModelProfile:
 
     :default: - the main branch
     """
+    weight_formats: tuple[str, ...] | None = None
+    """The formats of the checkpoint's weight files: ``safetensors``, ``pytorch``, ``tensorflow``, ``flax``,
+    ``gguf`` (a model with only TensorFlow or Flax weights needs a transformers-4 toolkit image).
+
+    :default: - unknown
+    """
     source: str = "explicit"
     """Where the profile came from: "hub", "directory" or "explicit".
 
@@ -196,6 +203,15 @@ class ModelProfile:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 problems.append(f"model_profile.{name}: {describe(value)} must be a positive integer or None")
+        if self.weight_formats is not None:
+            if isinstance(self.weight_formats, list):
+                object.__setattr__(self, "weight_formats", tuple(self.weight_formats))  # read back from JSON
+            unknown_formats = [f for f in self.weight_formats if f not in WEIGHT_FORMATS]
+            if isinstance(self.weight_formats, str) or unknown_formats:
+                problems.append(
+                    f"model_profile.weight_formats: {describe(self.weight_formats)} is not a list of formats; "
+                    f"allowed: {allowed_list(WEIGHT_FORMATS)}"
+                )
         if self.source not in PROFILE_SOURCES:
             problems.append(
                 f"model_profile.source: {describe(self.source)} is not allowed; allowed: "

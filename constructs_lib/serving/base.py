@@ -10,14 +10,27 @@ the library asks the stack; it never branches on which stack it is.
 from __future__ import annotations
 
 import abc
+import copy
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from .._core.errors import Problems
+from .._core.errors import ConfigurationError, Problems
+from ..catalogue.host_amis import default_host_ami
 from ..catalogue.instances import InstanceSpec, Processor
+from ..model.quantization import QUANTIZE_BYTES_PER_PARAMETER
+from .facts import (
+    AutoRequest,
+    EnvironmentEntry,
+    GpuEvaluation,
+    GpuFit,
+    ImageRequest,
+    MemoryDemand,
+    ModelFacts,
+    Reporter,
+    SizingKnobs,
+    StackSettings,
+)
 
 if TYPE_CHECKING:
     from ..catalogue.dlc import ResolvedImage
@@ -35,137 +48,8 @@ class Serving(str, enum.Enum):  # noqa: UP042 (the public contract: str mixin, s
     """Text Generation Inference, for LLMs (GPU only)."""
     TEI = "tei"
     """Text Embeddings Inference, for embedding and sentence-similarity models."""
-
-
-@dataclass(frozen=True)
-class ImageRequest:
-    """Which catalogued image of a stack was asked for (``InferenceImage`` factories build one)."""
-
-    version: str | None = None
-    """The stack's version (for the toolkit: transformers'); ``None`` means the newest."""
-    base_version: str | None = None
-    """The base framework's version where the stack has one (the toolkit: PyTorch); ``None``: the newest."""
-
-
-@dataclass(frozen=True)
-class ModelFacts:
-    """What a serving stack reads about the model to write its container environment."""
-
-    model_id: str | None = None
-    """The Hub model the container downloads at start-up; ``None`` when the artifacts are in ``/opt/ml/model``."""
-    revision: str | None = None
-    """The Hub revision (with ``model_id`` only)."""
-    task: str | None = None
-    """The task the model runs (``HF_TASK``): given, or the Hub's pipeline tag."""
-    given_task: str | None = None
-    """The task the user gave (``None`` when it came from the Hub or is unknown)."""
-    entry_point: str | None = None
-    """The custom inference script under ``code/`` (``SAGEMAKER_PROGRAM``)."""
-    script_loads_model: bool = False
-    """The custom script defines ``model_fn``: it, not the stack's default loader, loads the model."""
-    local_directory: Path | None = None
-    """The local ``save_pretrained`` directory, when the model comes from one."""
-    profile: ModelProfile | None = None
-    """The model's size and shape, when known."""
-
-    @property
-    def architecture(self) -> str | None:
-        """``config.json``'s first architecture, when known."""
-        return self.profile.architecture if self.profile is not None else None
-
-
-@dataclass(frozen=True)
-class AutoRequest:
-    """What ``Serving.AUTO`` decides from."""
-
-    task: str | None
-    """The model's task; ``None`` when unknown."""
-    architecture: str | None = None
-    """``config.json``'s first architecture; ``None`` when unknown."""
-    custom_script: bool = False
-    """Whether the model ships a custom ``inference.py``."""
-
-
-class SizingKnobs(Protocol):
-    """The instance-selection settings a memory model reads (``SizingOptions`` has them all)."""
-
-    @property
-    def quantize(self) -> str | None: ...
-    @property
-    def headroom(self) -> float: ...
-    @property
-    def max_input_tokens(self) -> int | None: ...
-    @property
-    def max_total_tokens(self) -> int | None: ...
-    @property
-    def max_batch_total_tokens(self) -> int | None: ...
-    @property
-    def max_batch_prefill_tokens(self) -> int | None: ...
-
-
-@dataclass(frozen=True)
-class MemoryDemand:
-    """What a model needs once a serving stack has loaded it, before any instance is considered."""
-
-    weights_gib: float
-    """Accelerator memory of the weights as the stack loads them (cast or quantized)."""
-    host_gib: float
-    """Host memory the stack needs to load and serve the model."""
-    kv_bytes_per_token: float = 0.0
-    """KV-cache bytes one token takes (stacks that budget a KV cache); 0 for the others."""
-    required_tokens: int = 0
-    """Tokens of KV cache the stack must hold at once."""
-    min_total_tokens: int = 0
-    """The shortest sequence (input and output) the stack is sized to serve."""
-    precision: str | None = None
-    """How the stack loads the weights, when that differs from how they are stored."""
-
-    @property
-    def kv_cache_gib(self) -> float:
-        """The KV cache budgeted, in GiB."""
-        return self.required_tokens * self.kv_bytes_per_token / 2**30
-
-
-@dataclass(frozen=True)
-class GpuFit:
-    """What a GPU instance leaves for the model: the facts a stack's sizing environment is computed from."""
-
-    spec: InstanceSpec
-    """The instance."""
-    gpus_used: int
-    """GPUs the stack runs the model on."""
-    kv_capacity_tokens: int | None
-    """Tokens of KV cache that fit in what remains after weights and headroom; ``None`` when not budgeted."""
-
-
-@dataclass(frozen=True)
-class EnvironmentEntry:
-    """One ``environment`` entry the user gave, with what a stack needs to judge it."""
-
-    key: str
-    value: Any
-    """The value (a string, or a token)."""
-    user: Mapping[str, Any]
-    """Everything the user gave in ``environment``."""
-    sizing: Mapping[str, str]
-    """What the stack's sizing (or its unsized defaults) wrote."""
-    sized: bool
-    """Whether the sizing checked the memory with those settings (``False`` without a model profile)."""
-    instance_type: str | None
-    """The instance type the container runs on (``None``: serverless)."""
-    spec: InstanceSpec | None
-    """Its catalogued shape (``None``: serverless or unknown)."""
-    image_version: str | None
-    """The catalogued version of the stack's image (``None``: a custom image)."""
-    model: ModelFacts
-    """The model."""
-
-
-class Reporter(Protocol):
-    """Where a stack reports what it finds while it checks: errors to fix, warnings and notes to read."""
-
-    def error(self, prop: str, value: Any, problem: str) -> None: ...
-    def warning(self, id: str, message: str) -> None: ...
+    VLLM = "vllm"
+    """vLLM, for LLMs and vision-language models on GPUs (the Hugging Face vLLM DLC)."""
 
 
 class ServingStack(abc.ABC):
@@ -189,6 +73,30 @@ class ServingStack(abc.ABC):
     """The default p99 model latency alarm threshold."""
     gpu_memory_note: ClassVar[str | None] = None
     """Why a GPU memory alarm would be wrong for this stack (``None``: the alarm applies)."""
+    engine_arg_prefix: ClassVar[str | None] = None
+    """The prefix the container turns into server flags (``SM_VLLM_``); ``None``: no ``engine_args``."""
+    quantize_methods: ClassVar[frozenset[str]] = frozenset(QUANTIZE_BYTES_PER_PARAMETER)
+    """The ``instance_selection.quantize`` values the stack applies."""
+
+    settings: StackSettings = StackSettings()
+    """What the endpoint configured the stack with (``configured``)."""
+
+    def configured(self, settings: StackSettings) -> ServingStack:
+        """The stack as one endpoint runs it: its server flags, image and environment."""
+        copied = copy.copy(self)
+        copied.settings = settings
+        return copied
+
+    def with_image(self, request: ImageRequest, **settings: Any) -> ServingStack:
+        """The stack configured for the catalogued image ``request`` names (its version and GPU CUDA), plus
+        ``settings`` (``StackSettings`` fields)."""
+        cuda = None
+        if Processor.GPU in self.processors:
+            try:
+                cuda = self.resolve_image(request, Processor.GPU, "a GPU instance").cuda_version
+            except ConfigurationError:
+                cuda = None  # no GPU image of that version: the image itself says so when it is bound
+        return self.configured(StackSettings(image_version=self.image_version(request), cuda_version=cuda, **settings))
 
     @property
     def key(self) -> str:
@@ -216,6 +124,18 @@ class ServingStack(abc.ABC):
         """The processor to assume for a deploy-time instance type (``None``: it cannot be known)."""
         return None
 
+    def default_image_request(self, profile: ModelProfile | None) -> tuple[ImageRequest, str | None]:
+        """The image an endpoint runs when none is given, and an info message when it is not the newest."""
+        return ImageRequest(), None
+
+    def image_problem(self, transformers_version: str | None, profile: ModelProfile | None) -> str | None:
+        """Why an image with ``transformers_version`` cannot load the model (``None``: it can, or unknown)."""
+        return None
+
+    def host_ami(self, processor: Processor, cuda_version: str | None) -> str | None:
+        """The ``InferenceAmiVersion`` the stack's image needs on ``processor`` (``None``: SageMaker's default)."""
+        return default_host_ami(processor, cuda_version)
+
     # ------------------------------------------------------------------------ tasks and AUTO
     def auto_selects(self, request: AutoRequest) -> bool:
         """Whether ``Serving.AUTO`` picks this stack (the inference toolkit is the fallback)."""
@@ -223,6 +143,10 @@ class ServingStack(abc.ABC):
 
     def auto_note(self, request: AutoRequest) -> str | None:
         """An info message when ``Serving.AUTO`` passed this stack over for a model it usually serves."""
+        return None
+
+    def explicit_warning(self) -> tuple[str, str] | None:
+        """A warning (its id and message) for every endpoint that asks for this stack, e.g. that it is retired."""
         return None
 
     def task_problem(self, task: str | None) -> str | None:
@@ -275,6 +199,32 @@ class ServingStack(abc.ABC):
         """Checks of the whole container environment on ``spec`` (e.g. what a compiler needs)."""
         return None
 
+    # ------------------------------------------------------------------------- server flags
+    def engine_variable(self, name: str) -> str:
+        """The variable that carries flag ``name`` (``max_model_len`` is ``SM_VLLM_MAX_MODEL_LEN``)."""
+        return f"{self.engine_arg_prefix or ''}{name.upper()}"
+
+    def engine_value(self, value: str | int | float | bool, image_version: str | None) -> str | None:
+        """How the image reads a flag's value: by default ``True`` is an empty value (a bare flag), ``False``
+        leaves the flag out (``None``), numbers are written out."""
+        if isinstance(value, bool):
+            return "" if value else None
+        return str(value)
+
+    def engine_environment(self, engine_args: Mapping[str, Any], image_version: str | None) -> dict[str, str]:
+        """The variables ``engine_args`` become in the container (the stack has an ``engine_arg_prefix``)."""
+        environment: dict[str, str] = {}
+        for name, value in engine_args.items():
+            rendered = self.engine_value(value, image_version)
+            if rendered is not None:
+                environment[self.engine_variable(name)] = rendered
+        return environment
+
+    def check_engine_arg(self, name: str, value: Any, model: ModelFacts, report: Reporter) -> None:
+        """Report a flag of ``engine_args`` that the server would refuse, or that contradicts a prop or the model
+        (checked before the instance is picked: flags that concern the instance are the sizing's to check)."""
+        return None
+
     # ------------------------------------------------------------------------- memory model
     @abc.abstractmethod
     def demand(self, profile: ModelProfile, knobs: SizingKnobs, *, custom_script: bool) -> MemoryDemand:
@@ -286,6 +236,10 @@ class ServingStack(abc.ABC):
     def gpus_used(self, spec: InstanceSpec) -> int:
         """How many of ``spec``'s GPUs the stack runs the model on."""
         return 1
+
+    def host_gib(self, spec: InstanceSpec, demand: MemoryDemand) -> float:
+        """Host memory the stack needs on GPU instance ``spec`` (by default what its demand says)."""
+        return demand.host_gib
 
     def cpu_weights_gib(self, profile: ModelProfile, demand: MemoryDemand) -> float:
         """GiB the weights take in host memory on a CPU instance."""
@@ -299,6 +253,42 @@ class ServingStack(abc.ABC):
         :param picking: the instance was chosen automatically, not asked for by name or family.
         """
         return []
+
+    def evaluate_gpu(
+        self, spec: InstanceSpec, profile: ModelProfile, demand: MemoryDemand, knobs: SizingKnobs, *, picking: bool
+    ) -> GpuEvaluation:
+        """How GPU instance ``spec`` holds the model: weights and KV cache plus ``knobs.headroom`` for
+        activations, and ``CUDA_CONTEXT_GIB`` per GPU in use, against the usable memory of those GPUs.
+
+        :param picking: the instance was chosen automatically, not asked for by name or family.
+        """
+        gpus = self.gpus_used(spec)
+        headroom = 1 + knobs.headroom
+        available = gpus * spec.usable_accelerator_memory_gib
+        needed = (demand.weights_gib + demand.kv_cache_gib) * headroom + CUDA_CONTEXT_GIB * gpus
+        capacity = None
+        if demand.kv_bytes_per_token:
+            free = (available - CUDA_CONTEXT_GIB * gpus) / headroom - demand.weights_gib
+            capacity = max(0, int(free * 2**30 / demand.kv_bytes_per_token))
+        reasons = self.fit_problems(spec, profile, knobs, gpus=gpus, picking=picking)
+        if needed > available:
+            where = f"{gpus} x {spec.accelerator_model}" if gpus > 1 else f"one {spec.accelerator_model}"
+            reasons.append(f"needs {needed:.1f} GiB GPU memory, {where} has {available:.1f} GiB usable")
+        return GpuEvaluation(gpus, needed, available, demand.kv_cache_gib, capacity, tuple(reasons))
+
+    def fit_note(self, profile: ModelProfile, fit: GpuFit, environment: Mapping[str, str]) -> str | None:
+        """What a summary says about how the stack runs on an instance, beyond the memory math."""
+        return None
+
+    def memory_breakdown(self, demand: MemoryDemand, kv_cache_gib: float, needed_gib: float, headroom: float) -> str:
+        """How a summary adds up the GPU memory after the weights (``+ ... = N GiB needed``)."""
+        parts = []
+        if demand.kv_bytes_per_token:
+            parts.append(f"+ {kv_cache_gib:.1f} GiB KV cache ({demand.required_tokens} tokens)")
+        parts.append(
+            f"+ {headroom:.0%} headroom + {CUDA_CONTEXT_GIB:g} GiB/GPU CUDA context = {needed_gib:.1f} GiB needed"
+        )
+        return " ".join(parts)
 
     def sizing_environment(
         self, profile: ModelProfile, fit: GpuFit, demand: MemoryDemand, knobs: SizingKnobs, subject: str
@@ -321,7 +311,7 @@ class ServingStack(abc.ABC):
 
     def no_fit_hint(self) -> str:
         """What to try when no catalogued instance holds the model."""
-        return "serving=Serving.TGI with quantize='bitsandbytes-nf4' for a generative model"
+        return "serving=Serving.VLLM with a 4-bit AWQ or GPTQ checkpoint, for a generative model"
 
     # ---------------------------------------------------------------------------- invoking
     def invoke_example(self, task: str | None) -> dict[str, Any]:
@@ -329,11 +319,66 @@ class ServingStack(abc.ABC):
         return dict(_EXAMPLE_INPUTS.get(task, _DEFAULT_INPUT))
 
 
+CUDA_CONTEXT_GIB = 1.0
+"""GPU memory each GPU in use spends on the CUDA context, before any weight."""
+
 _PROCESSOR_EXAMPLES = {
     Processor.GPU: "a GPU instance (ml.g5.*, ml.g6.*, ml.p4d.*, ...)",
     Processor.CPU: "a CPU instance (ml.m5.*, ml.c5.*, ...)",
     Processor.NEURONX: "an Inferentia2 instance (ml.inf2.*)",
 }
+
+
+def tensor_parallel_problem(profile: ModelProfile, ways: int, server: str) -> str | None:
+    """Why ``server`` cannot split the model's attention over ``ways`` GPUs (``None``: it can).
+
+    The attention heads must divide evenly; so must the key/value heads when there are at least as many,
+    and with fewer, each is replicated, so the GPU count must be a multiple of them.
+    """
+    split = f"{server} splits the model over {ways} GPUs, and {ways} does not divide the model's"
+    heads = profile.num_attention_heads
+    if heads and heads % ways:
+        return f"{split} {heads} attention heads"
+    kv = profile.num_key_value_heads
+    if kv and kv != heads:
+        if kv >= ways and kv % ways:
+            return f"{split} {kv} key/value heads"
+        if kv < ways and ways % kv:
+            return f"{server} cannot replicate the model's {kv} key/value heads over {ways} GPUs"
+    return None
+
+
+FALLBACK_KV_BYTES_PER_TOKEN_PER_PARAMETER = 8e-5
+"""KV-cache bytes per parameter per token when the profile lacks layer/head counts (what an MHA 7B model needs)."""
+
+
+def kv_bytes_per_token(profile: ModelProfile, element_bytes: int = 2) -> float:
+    """KV-cache bytes one token takes over all layers, estimated from the size when the shape is unknown.
+
+    :param element_bytes: bytes per cached element (2 for a 16-bit cache, 1 for FP8).
+    """
+    exact = profile.kv_cache_bytes_per_token(element_bytes)
+    if exact is not None:
+        return float(exact)
+    return profile.parameters * FALLBACK_KV_BYTES_PER_TOKEN_PER_PARAMETER * element_bytes / 2
+
+
+def shortest_context(profile: ModelProfile, knobs: SizingKnobs, default: int, *, fallback: int) -> int:
+    """The shortest sequence the stack is sized to serve: ``knobs.min_context_tokens``, else ``default``, but
+    never more than the model's context (``fallback`` when unknown).
+
+    :raises ConfigurationError: when ``min_context_tokens`` exceeds the model's known context.
+    """
+    context = profile.max_position_embeddings
+    least = knobs.min_context_tokens
+    if least is not None and context is not None and least > context:
+        raise ConfigurationError(
+            f"instance_selection.min_context_tokens: {least} exceeds the model's context of {context} tokens "
+            "(max_position_embeddings); ask for at most that"
+        )
+    if least is not None:
+        return least
+    return min(context or fallback, default)
 
 
 def loaded_weights(

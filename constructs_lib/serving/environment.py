@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._core.errors import Problems
-from .._core.hf_token import holds_hf_token
-from .._core.tokens import is_unresolved
+from .._core.hf_token import holds_hf_token, looks_like_hf_token
+from .._core.tokens import is_number, is_unresolved
+from .base import ServingStack
+from .facts import ModelFacts, Reporter
 
 MAX_ENTRIES = 100
 """SageMaker's limit on a container's environment variables."""
@@ -48,6 +50,36 @@ def owned_conflict(key: str, value: Any, derived: Mapping[str, str]) -> str | No
 def token_in_plain_text(key: str, value: Any) -> bool:
     """Whether the entry puts a Hugging Face token in the template: by its name or by its value."""
     return holds_hf_token(key, value)
+
+
+def check_engine_args(stack: ServingStack, engine_args: Any, model: ModelFacts, report: Reporter) -> None:
+    """The ``engine_args`` prop: a stack with server flags, flag names that are identifiers, plain values, no
+    token; then the stack's own checks of each flag."""
+    if not engine_args:
+        return
+    if stack.engine_arg_prefix is None:
+        report.error(
+            "engine_args",
+            dict(engine_args),
+            f"cannot be used with {stack.name}, which takes no server flags; set its variables in environment, or "
+            "use a serving stack with server flags (Serving.VLLM)",
+        )
+        return
+    for name, value in engine_args.items():
+        prop = f"engine_args[{name!r}]"
+        if not isinstance(name, str) or not name.isascii() or not name.isidentifier():
+            hint = f" (perhaps {name.replace('-', '_')!r})" if isinstance(name, str) and "-" in name else ""
+            report.error(
+                "engine_args", name, f"is not a flag name: names are identifiers such as 'max_model_len'{hint}"
+            )
+        elif name.lower() == "hf_token" or looks_like_hf_token(value):
+            report.error(prop, "***", TOKEN_PROBLEM)
+        elif isinstance(value, float) and not is_number(value):
+            report.error(prop, value, "must be a finite number")
+        elif not isinstance(value, str | int | float | bool):
+            report.error(prop, value, "must be a string, a number or a boolean")
+        else:
+            stack.check_engine_arg(name, value, model, report)
 
 
 def check_limits(environment: Mapping[str, Any], problems: Problems, *, prop: str = "environment") -> None:

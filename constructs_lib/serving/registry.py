@@ -11,10 +11,12 @@ import importlib
 from collections.abc import Iterator, Mapping
 
 from .._core.errors import ConfigurationError, describe
-from .base import AutoRequest, Serving, ServingStack
+from .base import Serving, ServingStack
+from .facts import AutoRequest
 
 _BUILT_IN: Mapping[Serving, str] = {
     # In the order Serving.AUTO asks them; the inference toolkit, asked last, serves everything else.
+    Serving.VLLM: "vllm.stack",
     Serving.TGI: "tgi",
     Serving.TEI: "tei",
     Serving.INFERENCE_TOOLKIT: "toolkit",
@@ -81,8 +83,9 @@ def resolve_serving(
     """Resolve :attr:`Serving.AUTO` to a concrete serving stack; explicit values are returned as-is.
 
     AUTO picks the inference toolkit when a custom script is used (only the toolkit runs
-    ``inference.py``), TGI for ``text-generation``, TEI for ``feature-extraction`` (of an
-    architecture TEI loads) and ``sentence-similarity``, and the inference toolkit for every other task.
+    ``inference.py``), vLLM for ``text-generation`` and ``image-text-to-text`` (of decoder models), TEI for
+    ``feature-extraction`` (of an architecture TEI loads) and ``sentence-similarity``, and the inference
+    toolkit for every other task. TGI, in maintenance mode upstream, runs only when asked for.
 
     :param serving: the requested serving stack.
     :param task: the model's pipeline task; ``None`` when unknown.

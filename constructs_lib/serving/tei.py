@@ -20,16 +20,8 @@ from ..catalogue import dlc
 from ..catalogue.instances import Processor
 from ..catalogue.tasks import canonical_task
 from ..model.profile import ModelProfile
-from .base import (
-    AutoRequest,
-    ImageRequest,
-    MemoryDemand,
-    ModelFacts,
-    Serving,
-    ServingStack,
-    SizingKnobs,
-    loaded_weights,
-)
+from .base import Serving, ServingStack, loaded_weights
+from .facts import AutoRequest, ImageRequest, MemoryDemand, ModelFacts, SizingKnobs
 
 GPU_FAMILY = "huggingface-tei"
 CPU_FAMILY = "huggingface-tei-cpu"

@@ -5,8 +5,8 @@
   ``HF_TOKEN``; the sizing writes ``SM_NUM_GPUS`` (the entrypoint turns it into the shard count),
   ``MAX_INPUT_TOKENS`` (``MAX_INPUT_LENGTH`` before TGI 2.0), ``MAX_TOTAL_TOKENS``,
   ``MAX_BATCH_PREFILL_TOKENS`` and, when asked for, ``MAX_BATCH_TOTAL_TOKENS`` and ``HF_MODEL_QUANTIZE``.
-- **Tasks**: causal and seq2seq LMs and vision-language models; ``Serving.AUTO`` picks it for
-  ``text-generation``.
+- **Tasks**: causal and seq2seq LMs and vision-language models. TGI is in maintenance mode upstream
+  (2025-12): ``Serving.AUTO`` never picks it, and asking for it warns (``constructs-lib:tgi-retired``).
 - **Memory**: float32 checkpoints are served in float16; the weights and a KV cache of
   ``CONCURRENT_SEQUENCES`` full-length sequences (``DEFAULT_MIN_TOTAL_TOKENS`` tokens, or the model's
   context if shorter) shard over all GPUs of the instance; the shard count must divide the attention
@@ -30,24 +30,18 @@ from ..catalogue import dlc
 from ..catalogue.instances import InstanceSpec, Processor
 from ..catalogue.tasks import canonical_task
 from ..model.profile import ModelProfile
-from .base import (
-    AutoRequest,
-    EnvironmentEntry,
-    GpuFit,
-    ImageRequest,
-    MemoryDemand,
-    ModelFacts,
-    Reporter,
-    Serving,
-    ServingStack,
-    SizingKnobs,
-    loaded_weights,
-)
+from .base import Serving, ServingStack, kv_bytes_per_token, loaded_weights, shortest_context, tensor_parallel_problem
+from .facts import EnvironmentEntry, GpuFit, ImageRequest, MemoryDemand, ModelFacts, Reporter, SizingKnobs
 
 FAMILY = "huggingface-llm"
 
-AUTO_TASKS: frozenset[str] = frozenset({"text-generation"})
-"""Tasks ``Serving.AUTO`` serves with TGI."""
+RETIRED_WARNING = (
+    "TGI is in maintenance mode since 2025-12-11: Hugging Face accepts only minor fixes, no longer ships it as a "
+    "SageMaker image, and recommends vLLM, whose images serve the architectures released since; the vLLM "
+    "equivalent is serving=Serving.VLLM (or image=InferenceImage.vllm()), with TGI's settings as engine_args "
+    "(MAX_TOTAL_TOKENS is max_model_len, HF_MODEL_QUANTIZE is quantization)"
+)
+"""The ``constructs-lib:tgi-retired`` warning of every endpoint that asks for TGI (``Serving.AUTO`` never does)."""
 SERVABLE_TASKS: frozenset[str] = frozenset({"text-generation", "text2text-generation", "image-text-to-text"})
 """Tasks TGI serves: causal LMs, seq2seq LMs (T5, BART) and vision-language models."""
 
@@ -60,8 +54,6 @@ DEFAULT_MIN_TOTAL_TOKENS = 4096
 DEFAULT_MAX_TOTAL_TOKENS_CAP = 32768
 GENERATION_RESERVE_TOKENS = 1024
 PREFILL_EXTRA_TOKENS = 50
-FALLBACK_KV_BYTES_PER_TOKEN_PER_PARAMETER = 8e-5
-"""KV-cache bytes per parameter per token when the profile lacks layer/head counts (what an MHA 7B model needs)."""
 FALLBACK_CONTEXT_TOKENS = 4096
 
 _UNSUPPORTED_GPUS = frozenset({"V100"})
@@ -125,8 +117,8 @@ class TextGenerationInference(ServingStack):
         return Processor.GPU  # TGI has GPU images only: nothing else could run
 
     # ------------------------------------------------------------------------ tasks and AUTO
-    def auto_selects(self, request: AutoRequest) -> bool:
-        return request.task in AUTO_TASKS
+    def explicit_warning(self) -> tuple[str, str] | None:
+        return "constructs-lib:tgi-retired", RETIRED_WARNING
 
     def task_problem(self, task: str | None) -> str | None:
         if task is None or canonical_task(task) in SERVABLE_TASKS:
@@ -181,13 +173,10 @@ class TextGenerationInference(ServingStack):
     # ------------------------------------------------------------------------- memory model
     def demand(self, profile: ModelProfile, knobs: SizingKnobs, *, custom_script: bool) -> MemoryDemand:
         weights, precision = loaded_weights(profile, knobs, _HALF_PRECISION_BYTES, "float32 weights served in float16")
-        kv = profile.kv_cache_bytes_per_token()
-        kv_per_token = float(kv) if kv is not None else profile.parameters * FALLBACK_KV_BYTES_PER_TOKEN_PER_PARAMETER
-        context = profile.max_position_embeddings or FALLBACK_CONTEXT_TOKENS
-        min_total = knobs.max_total_tokens or max(
-            min(context, DEFAULT_MIN_TOTAL_TOKENS), (knobs.max_input_tokens or 0) + 1
-        )
-        required = knobs.max_batch_total_tokens or CONCURRENT_SEQUENCES * min_total
+        kv_per_token = kv_bytes_per_token(profile)
+        least = shortest_context(profile, knobs, DEFAULT_MIN_TOTAL_TOKENS, fallback=FALLBACK_CONTEXT_TOKENS)
+        min_total = knobs.max_total_tokens or max(least, (knobs.max_input_tokens or 0) + 1)
+        required = knobs.max_batch_total_tokens or _sequences(knobs) * min_total
         # Shards stream to the GPUs: host memory needs only the server.
         return MemoryDemand(weights, HOST_BASE_GIB, kv_per_token, required, min_total, precision)
 
@@ -212,10 +201,14 @@ class TextGenerationInference(ServingStack):
             reasons.append(
                 f"quantize='fp8' needs an Ada or Hopper GPU (L4, L40S, H100, H200), not {spec.accelerator_model}"
             )
-        shard_problem = _shard_problem(profile, gpus)
+        shard_problem = tensor_parallel_problem(profile, gpus, "TGI")
         if shard_problem:
             reasons.append(shard_problem)
         return reasons
+
+    def fit_note(self, profile: ModelProfile, fit: GpuFit, environment: Mapping[str, str]) -> str | None:
+        total = environment.get("MAX_TOTAL_TOKENS")
+        return f"MAX_TOTAL_TOKENS={total}" if total is not None else None
 
     def sizing_environment(
         self, profile: ModelProfile, fit: GpuFit, demand: MemoryDemand, knobs: SizingKnobs, subject: str
@@ -272,10 +265,14 @@ def _total_tokens(profile: ModelProfile, fit: GpuFit, demand: MemoryDemand, knob
     if knobs.max_total_tokens is not None:
         return knobs.max_total_tokens
     capacity = fit.kv_capacity_tokens if fit.kv_capacity_tokens is not None else demand.required_tokens
-    per_sequence = capacity // CONCURRENT_SEQUENCES
+    per_sequence = capacity // _sequences(knobs)
     total = 1 << (max(per_sequence, 1).bit_length() - 1)  # the largest power of two <= per_sequence
     total = min(total, DEFAULT_MAX_TOTAL_TOKENS_CAP, profile.max_position_embeddings or FALLBACK_CONTEXT_TOKENS)
     return max(total, demand.min_total_tokens)
+
+
+def _sequences(knobs: SizingKnobs) -> int:
+    return knobs.concurrent_sequences or CONCURRENT_SEQUENCES
 
 
 def _check_token_limits(
@@ -300,19 +297,6 @@ def _check_token_limits(
             "instance_selection.max_batch_total_tokens", batch_total, f"must be at least max_total_tokens ({total})"
         )
     problems.raise_if_any()
-
-
-def _shard_problem(profile: ModelProfile, shards: int) -> str | None:
-    heads = profile.num_attention_heads
-    if heads and heads % shards:
-        return f"TGI shards over its {shards} GPUs, and {shards} does not divide the model's {heads} attention heads"
-    kv = profile.num_key_value_heads
-    if kv and kv != heads:
-        if kv >= shards and kv % shards:
-            return f"TGI shards over its {shards} GPUs, and {shards} does not divide the model's {kv} key/value heads"
-        if kv < shards and shards % kv:
-            return f"TGI cannot replicate the model's {kv} key/value heads over {shards} GPUs"
-    return None
 
 
 def _variable_problem(key: str, version: str | None, environment: Mapping[str, Any]) -> str | None:

@@ -2,7 +2,9 @@
 
 - **Images**: ``huggingface-pytorch-inference`` (GPU and CPU, catalogue family ``huggingface``) and,
   on Inferentia2, ``huggingface-pytorch-inference-neuronx`` (``huggingface-neuronx``). Tags carry the
-  transformers and PyTorch versions; the SDK writes them as the caller spelled them.
+  transformers and PyTorch versions; the SDK writes them as the caller spelled them. The newest image
+  runs transformers 5, which removed TensorFlow and Flax: a model with only such weights gets the newest
+  transformers-4 image.
 - **Environment**: ``HF_MODEL_ID`` for a Hub model (none: the model is in ``/opt/ml/model``),
   ``HF_TASK``, ``HF_MODEL_REVISION``; a custom script adds what the SageMaker SDK sets when it repacks
   one (``SAGEMAKER_PROGRAM``, ...). The token variable is ``HF_API_TOKEN`` (``HF_TOKEN`` too, for the
@@ -29,17 +31,9 @@ from ..catalogue import dlc
 from ..catalogue.instances import InstanceSpec, Processor
 from ..catalogue.tasks import canonical_task, task_architecture_problem, task_problem, untrained_head_warning
 from ..model.profile import ModelProfile
-from .base import (
-    EnvironmentEntry,
-    ImageRequest,
-    MemoryDemand,
-    ModelFacts,
-    Reporter,
-    Serving,
-    ServingStack,
-    SizingKnobs,
-    loaded_weights,
-)
+from ..model.weight_files import only_dropped_by_transformers_5
+from .base import Serving, ServingStack, loaded_weights
+from .facts import EnvironmentEntry, ImageRequest, MemoryDemand, ModelFacts, Reporter, SizingKnobs
 
 TOOLKIT_FAMILY = "huggingface"
 NEURONX_FAMILY = "huggingface-neuronx"
@@ -111,6 +105,31 @@ class InferenceToolkit(ServingStack):
                     + dlc.versions_text(_pytorch_choices(entries)),
                 )
 
+    def default_image_request(self, profile: ModelProfile | None) -> tuple[ImageRequest, str | None]:
+        """The newest image, or the newest transformers-4 one for a model that has only TensorFlow or Flax
+        weights: transformers 5 removed both."""
+        if profile is None or not only_dropped_by_transformers_5(profile.weight_formats):
+            return ImageRequest(), None
+        version = newest_transformers_4()
+        note = (
+            f"{profile.model_id or 'The model'} has only {_formats(profile)} weights, which transformers 5 no longer "
+            f"loads: the endpoint runs the newest transformers-4 toolkit image ({version}) instead of "
+            f"{dlc.lookup(TOOLKIT_FAMILY, None)}; save the model as safetensors to run on transformers 5"
+        )
+        return ImageRequest(version=version), note
+
+    def image_problem(self, transformers_version: str | None, profile: ModelProfile | None) -> str | None:
+        if transformers_version is None or profile is None or dlc.version_key(transformers_version) < (5,):
+            return None
+        if not only_dropped_by_transformers_5(profile.weight_formats):
+            return None
+        return (
+            f"is a transformers-5 image, and {profile.model_id or 'the model'} has only "
+            f"{_formats(profile)} weights, which transformers 5 no longer loads; use "
+            f"InferenceImage.huggingface(transformers_version={newest_transformers_4()!r}) (or leave image unset "
+            "to get it), or save the model as safetensors"
+        )
+
     def resolve_image(self, request: ImageRequest, processor: Processor, where: str) -> dlc.ResolvedImage:
         family = NEURONX_FAMILY if processor is Processor.NEURONX else TOOLKIT_FAMILY
         where = f"instance_type {where} ({processor.value} images)"
@@ -122,18 +141,22 @@ class InferenceToolkit(ServingStack):
                 f"pytorch_version: {describe(request.base_version)} has no {processor.value} Hugging Face inference "
                 f"DLC with transformers {key} for {where}; allowed: {dlc.versions_text(_pytorch_choices([entry]))}"
             )
-        item = entry["pytorch"][pytorch_key]
-        container = item["container"][processor.value]
-        if family == NEURONX_FAMILY:
-            # The SDK writes the full versions into neuronx tags and appends the Neuron SDK version.
-            tag = f"{pytorch_key}-transformers{key}-neuronx-{item['py']}-{item['sdk']}-{container}"
-        else:
+        item = entry["pytorch"][pytorch_key]["images"].get(processor.value)
+        if item is None:
+            raise ConfigurationError(
+                f"transformers_version: {describe(request.version)} has no {processor.value} Hugging Face "
+                f"inference DLC with pytorch {pytorch_key} for {where}; allowed: {dlc.allowed_text((family,))}"
+            )
+        if family == TOOLKIT_FAMILY and (request.version not in (None, key) or request.base_version is not None):
             # The SDK writes the versions as the caller spelled them (short forms included).
             transformers_tag = request.version or key
             pytorch_tag = request.base_version or _default_pytorch_tag(
                 entry, pytorch_key, short=transformers_tag != key
             )
+            container = item["tag"].split(f"-{item['py']}-", 1)[1]
             tag = f"{pytorch_tag}-transformers{transformers_tag}-{processor.value}-{item['py']}-{container}"
+        else:
+            tag = item["tag"]
         description = f"Hugging Face inference (transformers {key}, pytorch {pytorch_key}, {processor.value})"
         return dlc.resolved(item, family, key, tag, description)
 
@@ -239,6 +262,17 @@ class InferenceToolkit(ServingStack):
             profile, knobs, _FULL_PRECISION_BYTES, "loaded in float32 by the toolkit's default handler"
         )
         return MemoryDemand(weights, _host_gib(weights), precision=precision)
+
+
+def newest_transformers_4() -> str:
+    """The newest catalogued toolkit version on transformers 4."""
+    versions = dlc.family(TOOLKIT_FAMILY)["versions"]
+    return dlc.newest(v for v in versions if dlc.version_key(v) < (5,))
+
+
+def _formats(profile: ModelProfile) -> str:
+    names = {"tensorflow": "TensorFlow", "flax": "Flax"}
+    return " and ".join(names[f] for f in profile.weight_formats or () if f in names)
 
 
 def _host_gib(weights_gib: float) -> float:

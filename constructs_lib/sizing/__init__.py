@@ -10,8 +10,9 @@ them from ``constructs_lib``.
 """
 
 from ..model.quantization import PREQUANTIZED_METHODS, QUANTIZE_BYTES_PER_PARAMETER, quantized_bytes_per_parameter
+from ..serving.base import CUDA_CONTEXT_GIB
 from .fit import DeploymentPlan, InstanceFit
-from .options import CUDA_CONTEXT_GIB, HEADROOM_DEFAULT, SizingOptions, check_quantize
+from .options import HEADROOM_DEFAULT, SizingOptions, check_quantize
 from .planner import GIB, fit_table, plan_deployment, selection_conflicts, served_weights_gib
 
 __all__ = [

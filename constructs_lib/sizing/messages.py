@@ -6,9 +6,10 @@ from collections.abc import Mapping
 
 from ..catalogue.instances import Processor
 from ..model.profile import ModelProfile
-from ..serving.base import MemoryDemand, ServingStack
+from ..serving.base import ServingStack
+from ..serving.facts import GpuFit, MemoryDemand
 from .fit import InstanceFit
-from .options import CUDA_CONTEXT_GIB, SizingOptions
+from .options import SizingOptions
 
 
 def summary(
@@ -29,16 +30,13 @@ def summary(
     if fit.spec.processor is Processor.CPU:
         parts.append(f"needs {fit.needed_host_gib:.1f} GiB host memory")
     else:
-        if demand.kv_bytes_per_token:
-            parts.append(f"+ {fit.kv_cache_gib:.1f} GiB KV cache ({demand.required_tokens} tokens)")
-        parts.append(
-            f"+ {options.headroom:.0%} headroom + {CUDA_CONTEXT_GIB:g} GiB/GPU CUDA context "
-            f"= {fit.needed_gpu_gib:.1f} GiB needed"
-        )
+        parts.append(stack.memory_breakdown(demand, fit.kv_cache_gib, fit.needed_gpu_gib, options.headroom))
     verb = "picked" if chosen else "checked"
     price = f"; ~${fit.price_per_hour:.2f}/h indicative" if fit.price_per_hour is not None else ""
-    tokens = f"; MAX_TOTAL_TOKENS={environment['MAX_TOTAL_TOKENS']}" if "MAX_TOTAL_TOKENS" in environment else ""
-    return f"{' '.join(parts)}; {verb} {_where(fit)}{price}{tokens}"
+    note = None
+    if fit.spec.processor is Processor.GPU:
+        note = stack.fit_note(profile, GpuFit(fit.spec, fit.gpus_used, fit.kv_capacity_tokens), environment)
+    return f"{' '.join(parts)}; {verb} {_where(fit)}{price}{f'; {note}' if note else ''}"
 
 
 def _where(fit: InstanceFit) -> str:

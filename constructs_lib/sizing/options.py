@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from .._core.errors import ConfigurationError, Problems, allowed_list
@@ -13,8 +13,6 @@ from ..model.quantization import PREQUANTIZED_METHODS, QUANTIZE_BYTES_PER_PARAME
 
 HEADROOM_DEFAULT = 0.15
 """Fraction added to weights + KV cache for activations and fragmentation."""
-CUDA_CONTEXT_GIB = 1.0
-"""GPU memory each GPU in use spends on the CUDA context, before any weight."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +59,20 @@ class SizingOptions:
 
     :default: ``max_input_tokens`` + 50
     """
+    min_context_tokens: int | None = None
+    """The shortest context (prompt plus output tokens of one sequence) the instance must serve: vLLM's
+    ``max_model_len`` is never set below it, and TGI's ``MAX_TOTAL_TOKENS`` is at least this.
+
+    :default: - 4096, or the model's context when shorter
+    """
+    concurrent_sequences: int | None = None
+    """Sequences of full length the KV cache must hold at once.
+
+    :default: - vLLM: 1, the least it starts with (what model publishers' instance picks imply); TGI: 4
+    """
     quantize: str | None = None
-    """Quantization the server applies (TGI ``HF_MODEL_QUANTIZE``).
+    """Quantization the server applies (TGI ``HF_MODEL_QUANTIZE``; vLLM ``--quantization``, for the
+    methods it shares: awq, gptq, marlin, fp8, and bitsandbytes-nf4 as vLLM's bitsandbytes).
 
     :default: - no quantization
     """
@@ -96,7 +106,14 @@ class SizingOptions:
             bad = {k: v for k, v in self.prices.items() if not _positive_number(v)}
             if bad:
                 problems.add("instance_selection.prices", bad, "must be positive numbers")
-        for name in ("max_input_tokens", "max_total_tokens", "max_batch_total_tokens", "max_batch_prefill_tokens"):
+        for name in (
+            "max_input_tokens",
+            "max_total_tokens",
+            "max_batch_total_tokens",
+            "max_batch_prefill_tokens",
+            "min_context_tokens",
+            "concurrent_sequences",
+        ):
             value = getattr(self, name)
             if value is not None and not _positive_int(value):
                 problems.add(f"instance_selection.{name}", value, "must be a positive integer")
@@ -134,10 +151,20 @@ def _check_token_order(options: SizingOptions, problems: Problems) -> None:
         )
     if batch is not None and total is not None and batch < total:
         problems.add("instance_selection.max_batch_total_tokens", batch, f"must be at least max_total_tokens ({total})")
+    least = options.min_context_tokens
+    if least is not None and total is not None and total < least:
+        problems.add("instance_selection.max_total_tokens", total, f"must be at least min_context_tokens ({least})")
 
 
-def check_quantize(profile: ModelProfile, quantize: str | None, *, subject: str = "instance_selection") -> None:
-    """Reject a ``quantize`` that TGI cannot apply to this checkpoint.
+def check_quantize(
+    profile: ModelProfile,
+    quantize: str | None,
+    *,
+    subject: str = "instance_selection",
+    server: str = "TGI",
+    methods: Collection[str] = tuple(QUANTIZE_BYTES_PER_PARAMETER),
+) -> None:
+    """Reject a ``quantize`` that ``server`` cannot apply to this checkpoint.
 
     awq, gptq, marlin and exl2 read weights already quantized with that method: TGI fails at start-up
     on a 16-bit checkpoint. The on-the-fly methods need 16-bit weights to quantize.
@@ -150,15 +177,16 @@ def check_quantize(profile: ModelProfile, quantize: str | None, *, subject: str 
     maybe_prequantized = prequantized or bool(profile.parameters_by_dtype and "int32" in profile.parameters_by_dtype)
     name = profile.model_id or "the model"
     if quantize in PREQUANTIZED_METHODS and not maybe_prequantized:
-        on_the_fly = sorted(set(QUANTIZE_BYTES_PER_PARAMETER) - PREQUANTIZED_METHODS)
+        on_the_fly = sorted(set(methods) - PREQUANTIZED_METHODS)
         raise ConfigurationError(
             f"{subject}.quantize: {quantize!r} loads a checkpoint already quantized with {quantize}, and {name} is "
-            f"stored in {profile.dtype}; serve a {quantize} checkpoint of the model (TGI then reads the method from "
-            f"its config.json, quantize may stay unset), or quantize while loading with one of "
+            f"stored in {profile.dtype}; serve a {quantize} checkpoint of the model ({server} then reads the method "
+            f"from its config.json, quantize may stay unset), or quantize while loading with one of "
             f"{allowed_list(on_the_fly)} (for a model_profile given by hand: set its dtype, e.g. dtype='int4')"
         )
     if quantize not in PREQUANTIZED_METHODS and prequantized:
         raise ConfigurationError(
             f"{subject}.quantize: {quantize!r} quantizes 16-bit weights while loading them, and {name} is already "
-            f"quantized ({profile.dtype}); leave quantize unset (TGI reads the checkpoint's method from config.json)"
+            f"quantized ({profile.dtype}); leave quantize unset ({server} reads the checkpoint's method from "
+            "config.json)"
         )

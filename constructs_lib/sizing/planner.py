@@ -4,11 +4,12 @@ The memory model (all numbers in GiB, 1 GiB = 2**30 bytes) is shared by the serv
 stack says how it loads the model (``ServingStack.demand``), on how many GPUs
 (``ServingStack.gpus_used``) and what else rules an instance out (``ServingStack.fit_problems``):
 
-* **needed** = (weights + KV cache) x (1 + ``headroom``, default 0.15, for activations and
-  fragmentation) + ``CUDA_CONTEXT_GIB`` (1 GiB) per GPU in use;
-* **available** = GPUs in use x usable memory per GPU (``InstanceSpec.usable_accelerator_memory_gib``);
-* **host** memory: what the stack's demand says (a checkpoint read into host memory first needs its
-  size again);
+* on GPU instances the stack compares what the model needs with what the GPUs it uses offer
+  (``ServingStack.evaluate_gpu``; by default (weights + KV cache) x (1 + ``headroom``, default 0.15,
+  for activations and fragmentation) + ``CUDA_CONTEXT_GIB`` (1 GiB) per GPU in use, against their usable
+  memory, ``InstanceSpec.usable_accelerator_memory_gib``);
+* **host** memory: what the stack needs on the instance (``ServingStack.host_gib``: a checkpoint read
+  into host memory first needs its size again; a host cache takes its share);
 * on CPU instances the model lives in host memory: weights x 1.2 + 2 GiB.
 
 Picking: the cheapest fitting GPU instance by price x ``min_instance_count``; ties go to fewer GPUs,
@@ -23,6 +24,7 @@ from dataclasses import replace
 
 from .._core.errors import ConfigurationError, allowed_list, describe
 from .._core.tokens import is_unresolved
+from ..catalogue.host_amis import gpu_cuda_problem
 from ..catalogue.instances import (
     GPU_FAMILIES,
     INSTANCE_CATALOGUE,
@@ -32,11 +34,12 @@ from ..catalogue.instances import (
     with_prices,
 )
 from ..model.profile import ModelProfile
-from ..serving.base import AutoRequest, GpuFit, MemoryDemand, Serving, ServingStack
+from ..serving.base import Serving, ServingStack
+from ..serving.facts import AutoRequest, GpuFit, ImageRequest, MemoryDemand
 from ..serving.registry import auto_stack, stack_of
 from .fit import DeploymentPlan, InstanceFit
 from .messages import no_fit_message, summary, too_small_message
-from .options import CUDA_CONTEXT_GIB, SizingOptions, check_quantize
+from .options import SizingOptions, check_quantize
 
 GIB = 1024**3
 CPU_LOAD_FACTOR = 1.2
@@ -51,20 +54,27 @@ def serving_stack(serving: str | Serving | ServingStack, profile: ModelProfile) 
         return serving
     value = str(getattr(serving, "value", serving)).lower()
     if value == Serving.AUTO.value:
-        return auto_stack(AutoRequest(task=profile.task, architecture=profile.architecture))
-    try:
-        return stack_of(Serving(value))
-    except ValueError:
-        raise ConfigurationError(
-            f"serving: {describe(serving)} is not allowed; allowed: {allowed_list(s.value for s in Serving)}"
-        ) from None
+        stack = auto_stack(AutoRequest(task=profile.task, architecture=profile.architecture, profile=profile))
+    else:
+        try:
+            stack = stack_of(Serving(value))
+        except ValueError:
+            raise ConfigurationError(
+                f"serving: {describe(serving)} is not allowed; allowed: {allowed_list(s.value for s in Serving)}"
+            ) from None
+    return stack.with_image(ImageRequest())  # sized for its newest image
 
 
 def demand_of(
     profile: ModelProfile, stack: ServingStack, options: SizingOptions, custom_script: bool = False
 ) -> MemoryDemand:
     """What the model needs once ``stack`` has loaded it (the quantization checked against the checkpoint)."""
-    check_quantize(profile, options.quantize)
+    if options.quantize is not None and options.quantize not in stack.quantize_methods:
+        raise ConfigurationError(
+            f"instance_selection.quantize: {options.quantize!r} is not a quantization {stack.name} applies; "
+            f"allowed: {allowed_list(stack.quantize_methods)}"
+        )
+    check_quantize(profile, options.quantize, server=stack.name, methods=stack.quantize_methods)
     return stack.demand(profile, options, custom_script=custom_script)
 
 
@@ -102,34 +112,26 @@ def evaluate(
     if spec.processor is not Processor.GPU:
         reason = "instance sizing covers GPU and CPU instances, not Inferentia"
         return InstanceFit(spec, False, 0.0, 0.0, demand.host_gib, reason, spec.price_per_hour)
-    gpus = stack.gpus_used(spec)
-    headroom = 1 + options.headroom
-    available = gpus * spec.usable_accelerator_memory_gib
-    needed = (demand.weights_gib + demand.kv_cache_gib) * headroom + CUDA_CONTEXT_GIB * gpus
-    capacity = None
-    if demand.kv_bytes_per_token:
-        free = (available - CUDA_CONTEXT_GIB * gpus) / headroom - demand.weights_gib
-        capacity = max(0, int(free * GIB / demand.kv_bytes_per_token))
-    reasons = stack.fit_problems(spec, profile, options, gpus=gpus, picking=picking)
-    if needed > available:
-        where = f"{gpus} x {spec.accelerator_model}" if gpus > 1 else f"one {spec.accelerator_model}"
-        reasons.append(f"needs {needed:.1f} GiB GPU memory, {where} has {available:.1f} GiB usable")
-    if demand.host_gib > spec.memory_gib:
+    evaluation = stack.evaluate_gpu(spec, profile, demand, options, picking=picking)
+    reasons = list(evaluation.reasons)
+    if (cuda := gpu_cuda_problem(spec, stack.settings.cuda_version)) is not None:
+        reasons.insert(0, cuda)
+    host_gib = stack.host_gib(spec, demand)
+    if host_gib > spec.memory_gib:
         reasons.append(
-            f"needs {demand.host_gib:.1f} GiB host memory to load the checkpoint, "
-            f"{spec.name} has {spec.memory_gib:g} GiB"
+            f"needs {host_gib:.1f} GiB host memory to load the checkpoint, {spec.name} has {spec.memory_gib:g} GiB"
         )
     return InstanceFit(
         spec=spec,
         fits=not reasons,
-        needed_gpu_gib=round(needed, 2),
-        available_gpu_gib=round(available, 2),
-        needed_host_gib=round(demand.host_gib, 2),
+        needed_gpu_gib=round(evaluation.needed_gib, 2),
+        available_gpu_gib=round(evaluation.available_gib, 2),
+        needed_host_gib=round(host_gib, 2),
         reason="; ".join(reasons) or None,
         price_per_hour=spec.price_per_hour,
-        gpus_used=gpus,
-        kv_cache_gib=round(demand.kv_cache_gib, 2),
-        kv_capacity_tokens=capacity,
+        gpus_used=evaluation.gpus,
+        kv_cache_gib=round(evaluation.kv_cache_gib, 2),
+        kv_capacity_tokens=evaluation.kv_capacity_tokens,
     )
 
 
