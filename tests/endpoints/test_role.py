@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import pytest
 from aws_cdk import Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
+from constructs_lib import HubModelEndpoint, InferenceImage
+
 from ..support import (
     ACCOUNT,
+    PULL_ACTIONS,
+    SST2,
+    TOOLKIT_REPOSITORY,
     actions_of,
     hub,
     new_stack,
@@ -29,7 +36,54 @@ def test_role_may_pull_only_the_image_repository() -> None:
     assert "huggingface-pytorch-inference" in json.dumps(pull[0]["Resource"])
     assert pull[0]["Resource"] != "*"
     token = [s for s in ecr if s["Resource"] == "*"]
+    assert token  # without it, the all() below holds for a role that cannot log in to ECR at all
     assert all(actions_of(s) == ["ecr:GetAuthorizationToken"] for s in token)
+
+
+QWEN = "Qwen/Qwen2.5-0.5B-Instruct"  # cached in tests/data/hub.context.json, as BGE is
+BGE = "BAAI/bge-small-en-v1.5"
+OWN_IMAGE = "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/my-model:1"
+
+
+@pytest.mark.parametrize(
+    ("props", "repository"),
+    [
+        pytest.param(
+            {"model_id": SST2, "task": "text-classification"},
+            f"763104351884:repository/{TOOLKIT_REPOSITORY}",
+            id="toolkit",
+        ),
+        pytest.param(
+            {"model_id": QWEN, "task": "text-generation"},
+            "763104351884:repository/huggingface-pytorch-tgi-inference",
+            id="tgi",
+        ),
+        pytest.param({"model_id": BGE, "task": "feature-extraction"}, "683313688378:repository/tei", id="tei"),
+        pytest.param(
+            {"model_id": SST2, "task": "text-classification", "image": InferenceImage.from_uri(OWN_IMAGE)},
+            "210987654321:repository/team/my-model",
+            id="own-image",
+        ),
+    ],
+)
+def test_role_may_get_a_registry_token_and_pull_exactly_the_image_repository(
+    props: dict[str, Any], repository: str
+) -> None:
+    stack = new_stack()
+    HubModelEndpoint(stack, "Endpoint", instance_type="ml.g5.xlarge", **props)
+    ecr = [s for s in policy_statements(Template.from_stack(stack)) if any(a.startswith("ecr:") for a in actions_of(s))]
+
+    token = [s for s in ecr if "ecr:GetAuthorizationToken" in actions_of(s)]
+    # ECR's login supports no resource-level permissions: one statement, that action alone, on "*".
+    assert token == [{"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"}]
+    pull = [s for s in ecr if s not in token]
+    assert pull == [
+        {
+            "Action": PULL_ACTIONS,
+            "Effect": "Allow",
+            "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":ecr:us-east-1:{repository}"]]},
+        }
+    ]
 
 
 def test_role_writes_only_its_own_logs_and_metrics() -> None:

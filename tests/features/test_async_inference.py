@@ -123,6 +123,26 @@ def test_async_created_bucket_uses_the_endpoint_key() -> None:
     assert "Key" in json.dumps(default["KMSMasterKeyID"])
 
 
+def test_async_created_bucket_is_encrypted_with_exactly_the_endpoint_key() -> None:
+    stack = new_stack()
+    key = kms.Key(stack, "Key")
+    build_endpoint("tuned", stack, instance_type="ml.m5.xlarge", encryption_key=key, async_inference=AsyncInference())
+    key_id = stack.get_logical_id(key.node.default_child)  # type: ignore[arg-type]
+
+    bucket = created_bucket(Template.from_stack(stack))["Properties"]
+    assert bucket["BucketEncryption"] == {
+        "ServerSideEncryptionConfiguration": [
+            {
+                "BucketKeyEnabled": True,
+                "ServerSideEncryptionByDefault": {
+                    "SSEAlgorithm": "aws:kms",
+                    "KMSMasterKeyID": {"Fn::GetAtt": [key_id, "Arn"]},
+                },
+            }
+        ]
+    }
+
+
 def test_async_output_bucket_of_yours_and_separate_input_bucket() -> None:
     stack = new_stack()
     outputs = s3.Bucket(stack, "Outputs")

@@ -27,6 +27,7 @@ from constructs_lib import (
 from ..support import (
     SST2,
     TUNED_URI,
+    error_of,
     hub,
     new_stack,
     only,
@@ -247,6 +248,23 @@ def test_serverless_endpoint_accepts_blue_green_by_percentage() -> None:
         lambda s: hub(s, instance_type=None, serverless=ServerlessInference(), deployment=DeploymentGuardrails.canary())
     )
     assert deployment_config(template)["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "CANARY"
+
+
+@pytest.mark.parametrize(
+    "guardrails",
+    [
+        DeploymentGuardrails.all_at_once(),
+        DeploymentGuardrails.canary(),
+        DeploymentGuardrails.linear(),
+        DeploymentGuardrails.rolling(),
+    ],
+    ids=lambda guardrails: guardrails.type.value,
+)
+def test_guardrails_on_inferentia1_are_a_synth_error_naming_the_instance(guardrails: DeploymentGuardrails) -> None:
+    # SageMaker ignores deployment guardrails on Inf1 and updates all at once, without baking or rollback.
+    # No such endpoint must synthesize: the instance catalogue has no Inf1 type (Inferentia2 only).
+    message = error_of(lambda: hub(new_stack(), instance_type="ml.inf1.xlarge", deployment=guardrails))
+    assert "instance_type: 'ml.inf1.xlarge' is not a known SageMaker hosting instance type" in message
 
 
 def test_baking_shorter_than_alarm_window_warns() -> None:
