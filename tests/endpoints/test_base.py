@@ -3,20 +3,32 @@ every resource, and the script checked against the image's Python."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk import CfnResource, Stack, TagManager
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk.assertions import Match, Template
+from typing_extensions import get_protocol_members
 
 from constructs_lib import (
     AsyncInference,
+    AsyncInferenceLocations,
+    AutoScaling,
     ConfigurationError,
     CustomScriptEndpoint,
+    DataCapture,
     DeploymentGuardrails,
+    EndpointBase,
     FineTunedEndpoint,
     HubModelEndpoint,
     InferenceImage,
@@ -30,7 +42,10 @@ from ..support import (
     GPU_TOOLKIT_TAG,
     SST2,
     TUNED_URI,
+    build_endpoint,
     container,
+    created_buckets,
+    error_of,
     hub,
     llama_dir_with_script,
     new_stack,
@@ -143,6 +158,167 @@ def test_exposed_attributes() -> None:
     assert endpoint.cfn_model.node.id == "Model"
     assert endpoint.cfn_endpoint_config.node.id == "EndpointConfig"
     assert endpoint.node.default_child is endpoint.cfn_endpoint
+
+
+# ------------------------------------------------------------------ the endpoint in the rest of CDK
+def test_an_api_gateway_sagemaker_integration_invokes_the_endpoint() -> None:
+    stack = new_stack()
+    endpoint = hub(stack)
+    api = apigateway.RestApi(stack, "Api")
+    api.root.add_method("POST", apigateway.SagemakerIntegration(endpoint))
+    template = Template.from_stack(stack)  # synthesizes
+
+    endpoint_id = stack.get_logical_id(endpoint.cfn_endpoint)
+    (method,) = resources(template, "AWS::ApiGateway::Method").values()
+    integration = method["Properties"]["Integration"]
+    assert integration["Uri"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:", {"Ref": "AWS::Partition"}, ":apigateway:us-east-1:runtime.sagemaker:path/endpoints/",
+                {"Fn::GetAtt": [endpoint_id, "EndpointName"]}, "/invocations",
+            ],
+        ]
+    }  # fmt: skip
+    (integration_role, attribute) = integration["Credentials"]["Fn::GetAtt"]
+    assert attribute == "Arn"
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": integration_role}],
+            "PolicyDocument": {
+                "Statement": [
+                    {"Action": "sagemaker:InvokeEndpoint", "Effect": "Allow", "Resource": {"Ref": endpoint_id}}
+                ]
+            },
+        },
+    )
+
+
+def test_a_bucket_grants_read_to_the_endpoint_execution_role() -> None:
+    stack = new_stack()
+    endpoint = hub(stack)
+    lookups = s3.Bucket(stack, "Lookups")
+    grant = lookups.grant_read(endpoint)
+    template = Template.from_stack(stack)
+
+    assert grant.success
+    bucket_arn = stack.resolve(lookups.bucket_arn)
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": stack.get_logical_id(endpoint.role.node.default_child)}],  # type: ignore[arg-type]
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": ["s3:GetObject*", "s3:GetBucket*", "s3:List*"],
+                        "Effect": "Allow",
+                        "Resource": [bucket_arn, {"Fn::Join": ["", [bucket_arn, "/*"]]}],
+                    }
+                ]
+            },
+        },
+    )
+
+
+def test_an_endpoint_is_an_aws_sagemaker_iendpoint() -> None:
+    stack = new_stack()
+    endpoint = hub(stack)
+
+    # jsii interfaces are protocols without runtime checks: what jsii is told, and every member present.
+    assert {sagemaker.IEndpoint, iam.IGrantable} <= set(type(endpoint).__jsii_ifaces__)
+    members = get_protocol_members(sagemaker.IEndpoint)
+    assert {"endpoint_arn", "endpoint_name", "endpoint_ref", "grant_invoke"} <= members
+    assert [member for member in sorted(members) if not hasattr(endpoint, member)] == []
+    endpoint_id = stack.get_logical_id(endpoint.cfn_endpoint)
+    assert stack.resolve(endpoint.endpoint_ref.endpoint_arn) == {"Ref": endpoint_id}
+    assert stack.resolve(endpoint.endpoint_ref.endpoint_arn) == stack.resolve(endpoint.endpoint_arn)
+
+
+def test_grant_invoke_on_an_async_endpoint_is_one_grant_covering_invoke_and_the_s3_locations() -> None:
+    stack = new_stack()
+    endpoint = build_endpoint("hub", stack, instance_type="ml.m5.xlarge", async_inference=AsyncInference())
+    function = lambda_.Function(
+        stack,
+        "Caller",
+        runtime=lambda_.Runtime.PYTHON_3_12,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return event\n"),
+    )
+    grant = endpoint.grant_invoke(function)
+
+    assert isinstance(grant, iam.Grant) and grant.success
+    locations = endpoint.async_inference_locations
+    assert locations is not None and locations.created_bucket is not None
+    bucket_arn = stack.resolve(locations.created_bucket.bucket_arn)
+
+    def objects(prefix: str) -> dict[str, Any]:
+        return {"Fn::Join": ["", [bucket_arn, f"/async-inference/{prefix}/*"]]}
+
+    endpoint_arn = {"Ref": stack.get_logical_id(endpoint.cfn_endpoint)}
+    assert [stack.resolve(statement.to_statement_json()) for statement in grant.principal_statements] == [
+        {"Action": "sagemaker:InvokeEndpoint", "Effect": "Allow", "Resource": endpoint_arn},
+        {"Action": "sagemaker:InvokeEndpointAsync", "Effect": "Allow", "Resource": endpoint_arn},
+        {"Action": "s3:PutObject", "Effect": "Allow", "Resource": objects("input")},
+        {"Action": "s3:GetObject", "Effect": "Allow", "Resource": [objects("output"), objects("failure")]},
+    ]
+
+
+def test_the_scalable_target_takes_scaling_of_your_own() -> None:
+    stack = new_stack()
+    endpoint = hub(stack, autoscaling=AutoScaling(max_capacity=4, target_invocations_per_instance=100))
+    target = endpoint.scalable_target
+
+    assert isinstance(target, appscaling.ScalableTarget)
+    target.scale_on_schedule(
+        "Nightly", schedule=appscaling.Schedule.cron(hour="22", minute="0"), min_capacity=1, max_capacity=1
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {
+            "ScheduledActions": [
+                {
+                    "ScheduledActionName": "Nightly",
+                    "Schedule": "cron(0 22 * * ? *)",
+                    "ScalableTargetAction": {"MinCapacity": 1, "MaxCapacity": 1},
+                }
+            ]
+        },
+    )
+    assert hub(new_stack()).scalable_target is None
+
+
+def test_what_features_create_is_a_typed_attribute_of_the_endpoint() -> None:
+    stack = new_stack()
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+    endpoint = hub(
+        stack, instance_type="ml.m5.xlarge", async_inference=AsyncInference(), data_capture=DataCapture(), vpc=vpc
+    )
+    template = Template.from_stack(stack)
+
+    for name in ("async_inference_locations", "data_capture_bucket", "connections", "scalable_target"):
+        assert isinstance(inspect.getattr_static(EndpointBase, name), property), name  # not set on the instance
+    locations = endpoint.async_inference_locations
+    assert isinstance(locations, AsyncInferenceLocations) and isinstance(locations.created_bucket, s3.Bucket)
+    capture = endpoint.data_capture_bucket
+    assert isinstance(capture, s3.Bucket)
+    assert capture is not locations.created_bucket
+    buckets = {stack.resolve(bucket.bucket_name)["Ref"] for bucket in (locations.created_bucket, capture)}
+    assert buckets == set(created_buckets(template))
+    connections = endpoint.connections
+    assert isinstance(connections, ec2.Connections)
+    (group_id,) = resources(template, "AWS::EC2::SecurityGroup")
+    assert [stack.resolve(group.security_group_id) for group in connections.security_groups] == [
+        {"Fn::GetAtt": [group_id, "GroupId"]}
+    ]
+
+    plain = hub(new_stack())
+    assert (plain.async_inference_locations, plain.data_capture_bucket) == (None, None)
+    message = error_of(lambda: plain.connections)
+    assert message == (
+        "HubModelEndpoint 'TestStack/Sentiment': connections: the endpoint has no network connections because it "
+        "runs outside a VPC; pass vpc=... to run the containers in your VPC"
+    )
 
 
 def test_endpoint_name_defaults_to_a_stable_name_from_the_construct_path() -> None:
