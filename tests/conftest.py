@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from constructs_lib import ModelProfile
     from tests.fake_hub import FakeHub
 
 # Set before anything imports huggingface_hub (it reads HF_ENDPOINT once, at import): an
 # accidental Hub request goes to a closed loopback port and fails at once instead of leaving
-# the machine. Tests that need a Hub start the fake one and pass its URL explicitly.
+# the machine. Tests that need a Hub start the fake one and pass its URL explicitly. This is why
+# the fixtures below import the library and tests.support lazily.
 _SCRATCH = Path(tempfile.mkdtemp(prefix="constructs-lib-tests-"))
 os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
 os.environ["HF_HOME"] = str(_SCRATCH / "hf-home")
@@ -44,11 +46,34 @@ _seed_hub_context()
 
 @pytest.fixture
 def code_dir(tmp_path: Path) -> Path:
-    """A ``code/`` directory with a minimal ``inference.py`` (test modules needing another script override it)."""
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "inference.py").write_text("def model_fn(model_dir):\n    return model_dir\n")
-    return code
+    """A ``code/`` directory with a minimal ``inference.py`` (only ``model_fn``)."""
+    from tests.support import write_script
+
+    return write_script(tmp_path / "code")
+
+
+@pytest.fixture
+def handlers_code_dir(tmp_path: Path) -> Path:
+    """A ``code/`` directory whose ``inference.py`` has ``model_fn`` and ``predict_fn``."""
+    from tests.support import HANDLERS_SCRIPT, write_script
+
+    return write_script(tmp_path / "code", HANDLERS_SCRIPT)
+
+
+@pytest.fixture(scope="module")
+def module_code_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``code_dir``, once per test module (for module-scoped fixtures)."""
+    from tests.support import write_script
+
+    return write_script(tmp_path_factory.mktemp("code"))
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    """A tiny local model directory (``write_bert_model_dir``)."""
+    from tests.support import write_bert_model_dir
+
+    return write_bert_model_dir(tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +91,28 @@ def hermetic_hf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def lookups_go_to_the_fake_hub(
+    fake_hub: FakeHub, hermetic_hf: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Point the constructs' Hub lookups at the fake Hub with an empty cache of their own."""
+    context = tmp_path / "hub.context.json"
+    monkeypatch.setenv("HF_ENDPOINT", fake_hub.url)
+    monkeypatch.setenv("CONSTRUCTS_LIB_HUB_CONTEXT", str(context))
+    return context
+
+
+@pytest.fixture(scope="module")
+def profiles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ModelProfile]]:
+    """The profiles of the fake Hub's models, looked up once per test module."""
+    from constructs_lib.model.hub_lookup import lookup_hub_profile
+    from tests.fake_hub import AWQ70B_ID, BERT_ID, BGE_ID, BIN_ID, LLAMA8B_ID, LLAMA70B_ID, MIXTRAL_ID, FakeHub
+
+    context = tmp_path_factory.mktemp("sizing") / "hub.context.json"
+    with FakeHub() as hub:
+        yield {
+            model_id: lookup_hub_profile(model_id, context_file=context, endpoint=hub.url)
+            for model_id in (BERT_ID, LLAMA8B_ID, LLAMA70B_ID, MIXTRAL_ID, BGE_ID, BIN_ID, AWQ70B_ID)
+        }

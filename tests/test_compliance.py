@@ -41,11 +41,10 @@ from constructs_lib import (
     Serving,
 )
 
-from .support import ACCOUNT
+from .support import ACCOUNT, HANDLERS_SCRIPT, ROBERTA, SST2, write_bert_model_dir, write_script
 
-SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
-ROBERTA = "cardiffnlp/twitter-roberta-base-sentiment-latest"
 TUNED_URI = "s3://my-model-bucket/models/model.tar.gz"
+"""The compliance stacks' fine-tuned archive (a bucket of its own, unlike ``support.TUNED_URI``)."""
 ENV = Environment(account=ACCOUNT, region="us-east-1")
 LLAMA_PROFILE = ModelProfile(
     parameters=8_030_261_248,
@@ -57,31 +56,13 @@ LLAMA_PROFILE = ModelProfile(
 )
 
 
-def write_code_dir(root: Path) -> Path:
-    code = root / "code"
-    code.mkdir(parents=True, exist_ok=True)
-    (code / "inference.py").write_text(
-        "def model_fn(model_dir):\n    return model_dir\n\n"
-        "def predict_fn(data, model):\n    return {'model': model, 'inputs': data}\n"
-    )
-    return code
-
-
-def write_model_dir(root: Path) -> Path:
-    model = root / "model"
-    model.mkdir(parents=True, exist_ok=True)
-    (model / "config.json").write_text('{"architectures": ["BertForSequenceClassification"]}')
-    (model / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
-    return model
-
-
 def _stack(app: App, name: str, *, agnostic: bool = False) -> Stack:
     return Stack(app, name, env=None if agnostic else ENV)
 
 
 def add_feature_stacks(app: App, workdir: Path) -> list[Stack]:
     """One stack per production feature, each as a user would write it."""
-    code_dir, model_dir = write_code_dir(workdir), write_model_dir(workdir)
+    code_dir, model_dir = write_script(workdir / "code", HANDLERS_SCRIPT), write_bert_model_dir(workdir)
     stacks: list[Stack] = []
 
     stack = _stack(app, "AsyncScaleToZero")

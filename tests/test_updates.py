@@ -10,9 +10,8 @@ from aws_cdk.assertions import Template
 
 from constructs_lib import HubModelEndpoint, InferenceImage
 
-from .support import synth
+from .support import SST2, synth
 
-SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 BASE: dict[str, Any] = {"model_id": SST2, "task": "text-classification", "instance_type": "ml.g5.xlarge"}
 
 

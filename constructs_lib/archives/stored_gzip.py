@@ -122,6 +122,10 @@ class _StoredGzipWriter:
         self._checksums.finish()
 
 
+CHECKSUM_THREAD_NAME = "constructs-lib-packaging-checksums"
+"""The name of the worker thread that hashes an archive while it is written (joined when the archive is done)."""
+
+
 class _ChecksumThread:
     """crc32 and BLAKE3 of a byte stream, computed in order on a worker thread."""
 
@@ -130,7 +134,7 @@ class _ChecksumThread:
         self._digest = blake3.blake3(_DIGEST_PREFIX)
         self._work: queue.Queue[tuple[bytes | memoryview, Callable[[], object] | None] | None] = queue.Queue()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="constructs-lib-packaging-checksums", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=CHECKSUM_THREAD_NAME, daemon=True)
         self._thread.start()
 
     def submit(self, data: bytes | memoryview, release: Callable[[], object] | None) -> None:

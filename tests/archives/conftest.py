@@ -15,7 +15,10 @@ def cache(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _no_stray_threads() -> Iterator[None]:
+    """Every archive joins its checksum thread, whether it was written to the end or abandoned."""
     yield
     import threading
 
-    assert not [t for t in threading.enumerate() if t.name == "constructs-lib-packaging-hash"]
+    from constructs_lib.archives.stored_gzip import CHECKSUM_THREAD_NAME
+
+    assert not [t for t in threading.enumerate() if t.name == CHECKSUM_THREAD_NAME]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ..support import write_script
+
 REPO = Path(__file__).resolve().parents[2]
 TAR = shutil.which("tar") or "tar"
 needs_tar = pytest.mark.skipif(shutil.which("tar") is None, reason="system tar not installed")
@@ -23,8 +25,7 @@ def make_model(root: Path, *, weights: bytes = b"\x00\x01weights" * 1000) -> Pat
 
 
 def make_code(root: Path, body: str = "def model_fn(model_dir):\n    return model_dir\n") -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "inference.py").write_text(body)
+    write_script(root, body)
     (root / "requirements.txt").write_text("numpy\n")
     return root
 

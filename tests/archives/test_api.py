@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._core.errors import ConfigurationError
-from constructs_lib.archives import (
+from constructs_lib import ConfigurationError
+from constructs_lib.archives.api import (
     PackagedArchive,
     add_code_to_archive,
     package_code_only,

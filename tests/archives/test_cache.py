@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib import archives
-from constructs_lib.archives import (
+from constructs_lib.archives import api, scan
+from constructs_lib.archives import cache as archive_cache
+from constructs_lib.archives.api import (
     FORMAT_VERSION,
     PackagedArchive,
     add_code_to_archive,
     package_code_only,
     package_model_directory,
-    scan,
 )
-from constructs_lib.archives import cache as archive_cache
 
+from ..support import write_script
 from .support import make_code, make_model
 
 # -- cache ---------------------------------------------------------------------------------
@@ -106,7 +106,7 @@ def test_code_files_are_keyed_by_content_not_mtime(tmp_path: Path, cache: Path) 
     first = package_code_only(code, cache_dir=cache)
     os.utime(code / "inference.py", ns=(1, 1))
     untouched = package_code_only(code, cache_dir=cache)
-    (code / "inference.py").write_text("def model_fn(model_dir):\n    return 'v2'\n")
+    write_script(code, "def model_fn(model_dir):\n    return 'v2'\n")
     changed = package_code_only(code, cache_dir=cache)
 
     assert untouched.from_cache and untouched.asset_hash == first.asset_hash
@@ -120,7 +120,7 @@ def test_default_cache_dir_comes_from_the_environment(tmp_path: Path, monkeypatc
 
     monkeypatch.delenv("CONSTRUCTS_LIB_CACHE_DIR")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert archives.default_cache_dir() == tmp_path / "home" / ".cache" / "constructs_lib" / "archives"
+    assert api.default_cache_dir() == tmp_path / "home" / ".cache" / "constructs_lib" / "archives"
 
 
 def test_a_failed_pack_leaves_no_archive_or_temp_file(

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._core.errors import ConfigurationError
-from constructs_lib.archives import package_code_only, package_model_directory, scan
+from constructs_lib import ConfigurationError
+from constructs_lib.archives import scan
+from constructs_lib.archives.api import package_code_only, package_model_directory
 
 from .support import contents, make_model, members, names
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import blake3
 import pytest
 
-from constructs_lib.archives import FORMAT_VERSION, package_model_directory, stored_gzip
+from constructs_lib.archives import stored_gzip
+from constructs_lib.archives.api import FORMAT_VERSION, package_model_directory
 
 from .support import REPO, contents, make_model
 
@@ -121,7 +122,7 @@ _MEASURE = textwrap.dedent(
     """
     import resource, sys
     from pathlib import Path
-    from constructs_lib.archives import package_model_directory
+    from constructs_lib.archives.api import package_model_directory
 
     model = Path(sys.argv[1])
     model.mkdir()

@@ -7,7 +7,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from constructs_lib.archives import package_model_directory, tar_format
+from constructs_lib.archives import tar_format
+from constructs_lib.archives.api import package_model_directory
 
 from .support import TAR, contents, make_code, make_model, members, needs_tar
 

@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import os
+import re
 import subprocess
 import tarfile
 from dataclasses import dataclass
@@ -26,13 +27,13 @@ from constructs_lib import (
     CustomScriptEndpoint,
     FineTunedEndpoint,
     InferenceImage,
+    ModelData,
     ModelProfile,
     ModelVariant,
     Serving,
 )
-from constructs_lib.model_data.sources import ModelData
 
-from ..support import new_stack
+from ..support import new_stack, write_script
 
 CONFIG = json.dumps({"architectures": ["BertForSequenceClassification"], "model_type": "bert"}).encode()
 
@@ -211,9 +212,7 @@ def test_variant_with_a_nested_archive_is_an_error(tmp_path: Path) -> None:
 
 
 def test_custom_script_without_model_fn_on_a_nested_archive_is_an_error(tmp_path: Path) -> None:
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "inference.py").write_text("def predict_fn(data, model):\n    return model(data)\n")
+    code = write_script(tmp_path / "code", "def predict_fn(data, model):\n    return model(data)\n")
     path = archive(tmp_path / "model.tar.gz", {"model/": None, "model/config.json": CONFIG})
 
     with pytest.raises(ConfigurationError) as error:
@@ -224,9 +223,7 @@ def test_custom_script_without_model_fn_on_a_nested_archive_is_an_error(tmp_path
 
 
 def test_custom_script_with_model_fn_on_a_nested_archive_is_a_warning(tmp_path: Path) -> None:
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "inference.py").write_text("def model_fn(model_dir):\n    return model_dir + '/model'\n")
+    code = write_script(tmp_path / "code", "def model_fn(model_dir):\n    return model_dir + '/model'\n")
     path = archive(tmp_path / "model.tar.gz", {"model/": None, "model/config.json": CONFIG})
 
     endpoint = CustomScriptEndpoint(
@@ -456,3 +453,18 @@ def test_link_whose_target_may_lie_after_the_scan_budget_is_not_judged(
     monkeypatch.setattr(model_data_inspect, "_LAYOUT_SCAN_BYTES", 1024 * 1024)
     with pytest.raises(ConfigurationError, match="which is not in the archive"):
         fine_tuned(archive(tmp_path / "missing.tar.gz", entries))
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"not even gzip", "is not gzip-compressed"),
+        (b"PK\x03\x04 a zip renamed", "is not gzip-compressed"),
+        (gzip.compress(b"gzip, but no tar inside" * 30), "is not a readable tar archive"),
+    ],
+)
+def test_fine_tuned_local_archive_must_be_a_gzip_tar(tmp_path: Path, content: bytes, problem: str) -> None:
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(content)
+    with pytest.raises(ConfigurationError, match=f"model_data: '{re.escape(str(archive))}' {problem}"):
+        FineTunedEndpoint(new_stack(), "E", model_data=str(archive), task="text-classification")

@@ -12,12 +12,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
-from constructs_lib._core.errors import ConfigurationError
+from constructs_lib import ConfigurationError, ScriptRepack
 from constructs_lib._core.nag import render_for_nag
-from constructs_lib.repack.construct import ScriptRepack
 
 from ..support import (
-    INFERENCE,
+    MODEL_FN_SCRIPT,
     SOURCE_KEY,
     actions_of,
     created_buckets,
@@ -26,21 +25,17 @@ from ..support import (
     policy_statements,
     resources,
     statements_of,
+    write_script,
 )
 
 
 @pytest.fixture(scope="module")
-def code_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("code")
-    (directory / "inference.py").write_bytes(INFERENCE)
-    return directory
-
-
-@pytest.fixture(scope="module")
-def built(code_dir: Path) -> tuple[Stack, ScriptRepack, Template]:
+def built(module_code_dir: Path) -> tuple[Stack, ScriptRepack, Template]:
     stack = new_stack()
     bucket = s3.Bucket.from_bucket_name(stack, "Models", "my-models")
-    repack = ScriptRepack(stack, "Repack", model_data_bucket=bucket, model_data_key=SOURCE_KEY, code_dir=str(code_dir))
+    repack = ScriptRepack(
+        stack, "Repack", model_data_bucket=bucket, model_data_key=SOURCE_KEY, code_dir=str(module_code_dir)
+    )
     sagemaker_role = iam.Role(stack, "SageMakerRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
     repack.grant_read(sagemaker_role)
     return stack, repack, Template.from_stack(stack)
@@ -151,7 +146,7 @@ def test_grant_read_gives_get_object_on_the_output_prefix_only(built: tuple[Stac
     assert render_for_nag(statements[0]["Resource"]).endswith(f"/{repack.output_prefix}*")
 
 
-def test_given_output_bucket_is_used(code_dir: Path) -> None:
+def test_given_output_bucket_is_used(module_code_dir: Path) -> None:
     stack = new_stack()
     source = s3.Bucket.from_bucket_name(stack, "Models", "my-models")
     output = s3.Bucket.from_bucket_name(stack, "Out", "shared-output")
@@ -160,7 +155,7 @@ def test_given_output_bucket_is_used(code_dir: Path) -> None:
         "Repack",
         model_data_bucket=source,
         model_data_key=SOURCE_KEY,
-        code_dir=str(code_dir),
+        code_dir=str(module_code_dir),
         output_bucket=output,
         memory_size=1024,
         timeout=Duration.minutes(5),
@@ -198,7 +193,7 @@ def test_invalid_props_are_reported_together(tmp_path: Path) -> None:
 
 
 def test_code_dir_must_hold_the_entry_point(tmp_path: Path) -> None:
-    (tmp_path / "inference.py").write_text("def predict_fn(data, model):\n    return data\n")
+    write_script(tmp_path, "def predict_fn(data, model):\n    return data\n")
     stack = new_stack()
     bucket = s3.Bucket.from_bucket_name(stack, "Models", "my-models")
     with pytest.raises(ConfigurationError, match=r"code_dir: .* holds no serve\.py; SageMaker would ignore the code"):
@@ -221,7 +216,9 @@ def test_missing_code_dir(tmp_path: Path) -> None:
         )
 
 
-def test_cdk_nag_has_no_findings_and_acknowledges_only_the_unavoidable_ones(code_dir: Path, tmp_path: Path) -> None:
+def test_cdk_nag_has_no_findings_and_acknowledges_only_the_unavoidable_ones(
+    module_code_dir: Path, tmp_path: Path
+) -> None:
     """AwsSolutions passes; what it would report is acknowledged narrowly, on the resource's owner.
 
     IAM5 on ``<output bucket>/<prefix>*`` (the key holds a hash known only at deploy time), IAM5 on
@@ -234,7 +231,7 @@ def test_cdk_nag_has_no_findings_and_acknowledges_only_the_unavoidable_ones(code
     app = App(outdir=str(tmp_path))
     stack = Stack(app, "NagStack", env=Environment(account="123456789012", region="us-east-1"))
     bucket = s3.Bucket.from_bucket_name(stack, "Models", "my-models")
-    ScriptRepack(stack, "Repack", model_data_bucket=bucket, model_data_key=SOURCE_KEY, code_dir=str(code_dir))
+    ScriptRepack(stack, "Repack", model_data_bucket=bucket, model_data_key=SOURCE_KEY, code_dir=str(module_code_dir))
     Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
     app.synth()  # raises ValidationFailed on any unacknowledged finding
 
@@ -260,10 +257,10 @@ def test_code_asset_ignores_bytecode_caches(tmp_path: Path) -> None:
         key: str = only(Template.from_stack(stack), "Custom::ScriptRepack")["Properties"]["CodeKey"]
         return key
 
-    (tmp_path / "inference.py").write_bytes(INFERENCE)
+    write_script(tmp_path)
     clean = code_key(tmp_path)
     (tmp_path / "__pycache__").mkdir()
     (tmp_path / "__pycache__" / "inference.cpython-312.pyc").write_bytes(b"\x00")
     assert code_key(tmp_path) == clean
-    (tmp_path / "inference.py").write_bytes(INFERENCE + b"# changed\n")
+    write_script(tmp_path, MODEL_FN_SCRIPT + "# changed\n")
     assert code_key(tmp_path) != clean

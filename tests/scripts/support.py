@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._core.errors import ConfigurationError
-from constructs_lib.scripts.handlers import ScriptReport, check_inference_script
+from constructs_lib import ConfigurationError, ScriptReport, check_inference_script
 
 
 def write_code(tmp_path: Path, source: str, *, name: str = "inference.py", requirements: str | None = None) -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from constructs_lib import check_inference_script
 from constructs_lib.scripts.grammar import script_grammar_problem
-from constructs_lib.scripts.handlers import check_inference_script
 
 from .support import problems_of, write_code
 

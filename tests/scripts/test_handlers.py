@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._core.errors import ConfigurationError
-from constructs_lib.scripts.handlers import check_inference_script
+from constructs_lib import ConfigurationError, check_inference_script
 
 from .support import check, problems_of, write_code
 

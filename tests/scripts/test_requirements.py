@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._core.errors import ConfigurationError
-from constructs_lib.scripts.handlers import check_inference_script
+from constructs_lib import ConfigurationError, check_inference_script
 from constructs_lib.scripts.requirements import check_requirements_file
 
 from .support import check, write_code

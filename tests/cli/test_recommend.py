@@ -1,0 +1,122 @@
+"""``recommend`` (``cli.recommend``): the instance table for a (fake) Hub model, cheapest first."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from constructs_lib.cli.recommend import add_recommend_command
+
+from ..fake_hub import (
+    BERT_ID,
+    BGE_ID,
+    LLAMA8B_ID,
+    LLAMA70B_ID,
+    MISSING_ID,
+    FakeHub,
+)
+
+pytestmark = pytest.mark.usefixtures("hermetic_hf")
+
+
+def run(fake_hub: FakeHub, context: Path, *argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="python -m constructs_lib")
+    add_recommend_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["recommend", *argv, "--endpoint", fake_hub.url, "--context-file", str(context)])
+    code: int = args.func(args)
+    return code
+
+
+def rows(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("ml.")]
+
+
+def test_recommend_llm_lists_fitting_instances_cheapest_first(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    context = tmp_path / "hub.context.json"
+    assert run(fake_hub, context, LLAMA8B_ID) == 0
+    out = capsys.readouterr().out
+    assert "8.03B params (bfloat16), 15.0 GiB of weights loaded, serving tgi" in out
+    assert out.splitlines()[1].split() == ["instance", "GPUs", "GPU", "mem", "needed", "price/h", "TGI", "env"]
+    table = rows(out)
+    assert table[0].startswith("ml.g6.xlarge ")
+    assert "1 x L4" in table[0] and "22.4 GiB" in table[0] and "20.5 GiB" in table[0] and "$1.01" in table[0]
+    assert "SM_NUM_GPUS=1 MAX_INPUT_TOKENS=3072 MAX_TOTAL_TOKENS=4096" in table[0]
+    prices = [float(line.split("$")[1].split()[0]) for line in table]
+    assert prices == sorted(prices)
+    assert not any("g4dn" in line for line in table)  # T4 cannot run TGI
+    assert "Picked: fake-org/llama-8b-instruct" in out and "picked ml.g6.xlarge" in out
+    # The lookup filled the cache, like a synth would.
+    assert "hub:fake-org/llama-8b-instruct@main" in json.loads(context.read_text())
+
+
+def test_recommend_all_shows_reasons(fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(fake_hub, tmp_path / "c.json", LLAMA70B_ID, "--all", "--families", "g5,g6e") == 0
+    out = capsys.readouterr().out
+    table = rows(out)
+    assert table[0].startswith("ml.g6e.12xlarge ")
+    assert {line.split()[0].split(".")[1] for line in table} == {"g5", "g6e"}
+    small = next(line for line in table if line.startswith("ml.g5.xlarge "))
+    assert "needs" in small and "one A10G has 22.4 GiB usable" in small
+
+
+def test_recommend_quantize(fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(fake_hub, tmp_path / "c.json", LLAMA70B_ID, "--quantize", "bitsandbytes-nf4") == 0
+    out = capsys.readouterr().out
+    assert rows(out)[0].startswith("ml.g6.12xlarge ")
+    assert "HF_MODEL_QUANTIZE=bitsandbytes-nf4" in rows(out)[0]
+
+
+def test_recommend_embedding_model_uses_tei(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake_hub, tmp_path / "c.json", BGE_ID) == 0
+    out = capsys.readouterr().out
+    assert "serving tei" in out and "notes" in out
+    assert rows(out)[0].startswith("ml.g4dn.xlarge ")
+
+
+def test_recommend_task_and_serving_overrides(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake_hub, tmp_path / "c.json", BERT_ID, "--task", "feature-extraction") == 0
+    assert "serving tei" in capsys.readouterr().out
+    assert run(fake_hub, tmp_path / "c.json", BERT_ID, "--serving", "tgi") == 0
+    assert rows(capsys.readouterr().out)[0].startswith("ml.g6.xlarge ")
+
+
+def test_recommend_refuses_a_task_the_endpoint_refuses(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A sentiment classifier cannot generate: the endpoint refuses it, so the preview must not size it for TGI.
+    assert run(fake_hub, tmp_path / "c.json", BERT_ID, "--task", "text-generation") == 2
+    captured = capsys.readouterr()
+    assert "--task: 'text-generation' cannot be served with this model" in captured.err
+    assert "serving tgi" not in captured.out
+
+
+def test_recommend_nothing_fits_under_the_price(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake_hub, tmp_path / "c.json", LLAMA8B_ID, "--max-price", "0.5") == 1
+    out = capsys.readouterr().out
+    assert "No GPU instance fits" in out
+    assert rows(out) == []
+
+
+def test_recommend_missing_model_is_exit_code_2(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake_hub, tmp_path / "c.json", MISSING_ID) == 2
+    assert "was not found on the Hugging Face Hub" in capsys.readouterr().err
+
+
+def test_recommend_bad_option_is_exit_code_2(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake_hub, tmp_path / "c.json", LLAMA8B_ID, "--families", "z9") == 2
+    assert "instance_selection.families" in capsys.readouterr().err

@@ -1,0 +1,60 @@
+"""``FineTunedEndpoint`` (``endpoints.fine_tuned``): a script the model directory ships, and the task it needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Annotations, Match, Template
+
+from constructs_lib import (
+    ConfigurationError,
+    FineTunedEndpoint,
+    Serving,
+)
+
+from ..support import (
+    container,
+    llama_dir_with_script,
+    new_stack,
+)
+
+
+def test_fine_tuned_directory_shipping_a_script_is_checked_when_the_toolkit_runs_it(tmp_path: Path) -> None:
+    broken = llama_dir_with_script(
+        tmp_path / "broken", "def transform_fn(model, data, ct, accept):\n    pass\n\ndef predict_fn(d, m):\n    pass\n"
+    )
+    with pytest.raises(ConfigurationError, match="transform_fn"):
+        FineTunedEndpoint(
+            new_stack(), "E", model_data=str(broken), task="text-classification", instance_type="ml.g5.xlarge"
+        )
+    # TGI ignores code/: the endpoint builds as before, with a warning that the script will not run.
+    stack = new_stack()
+    endpoint = FineTunedEndpoint(
+        stack, "E", model_data=str(broken), task="text-generation", instance_type="ml.g5.xlarge"
+    )
+    assert endpoint.serving is Serving.TGI
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("is not run: TGI ignores"))
+    assert len(warnings) == 1
+
+
+def test_fine_tuned_shipped_script_honours_sagemaker_program(tmp_path: Path) -> None:
+    model = llama_dir_with_script(tmp_path / "m", "def predict_fn(data, model):\n    return data\n")
+    (model / "code" / "serve.py").write_text("def transform_fn(model, data, ct, accept):\n    return data\n")
+    stack = new_stack()
+    FineTunedEndpoint(
+        stack,
+        "E",
+        model_data=str(model),
+        task="text-classification",
+        instance_type="ml.g5.xlarge",
+        environment={"SAGEMAKER_PROGRAM": "serve.py"},
+    )
+    assert container(Template.from_stack(stack))["Environment"]["SAGEMAKER_PROGRAM"] == "serve.py"
+
+
+def test_local_directory_whose_task_cannot_be_inferred(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"architectures": ["BertModel"]}')
+    with pytest.raises(ConfigurationError) as error:
+        FineTunedEndpoint(new_stack(), "E", model_data=str(tmp_path))
+    assert "task: None must be set" in str(error.value) and "BertModel" in str(error.value)

@@ -1,0 +1,65 @@
+"""What the planner says when nothing fits (``sizing.messages``): the numbers, and what to change."""
+
+from __future__ import annotations
+
+import pytest
+
+from constructs_lib import (
+    ConfigurationError,
+    ModelProfile,
+    SizingOptions,
+    plan_deployment,
+)
+
+from ..fake_hub import (
+    BERT_ID,
+    LLAMA70B_ID,
+)
+from ..support import (
+    picked_hub_endpoint,
+)
+
+
+def test_explicit_instance_too_small_reports_numbers_and_suggestion(profiles: dict[str, ModelProfile]) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        plan_deployment(profiles[LLAMA70B_ID], serving="tgi", instance_type="ml.g5.12xlarge")
+    text = str(error.value)
+    assert "instance_type: 'ml.g5.12xlarge' cannot serve the model with tgi" in text
+    assert "needs 160.9 GiB GPU memory, 4 x A10G has 89.6 GiB usable" in text
+    assert "131.4 GiB of weights" in text
+    assert "The cheapest instance that fits is ml.g6e.12xlarge" in text
+
+
+def test_explicit_instance_with_no_fit_anywhere_suggests_quantization() -> None:
+    huge = ModelProfile(
+        parameters=1_000_000_000_000,
+        num_layers=120,
+        num_attention_heads=128,
+        num_key_value_heads=8,
+        hidden_size=16384,
+        model_id="x/huge",
+    )
+    with pytest.raises(ConfigurationError, match="No catalogued instance fits; consider a 4-bit AWQ or GPTQ"):
+        plan_deployment(huge, serving="tgi", instance_type="ml.g5.48xlarge")
+    with pytest.raises(ConfigurationError, match="instance_type: no GPU instance can serve the model with tgi"):
+        plan_deployment(huge, serving="tgi", instance_type=None)
+
+
+def test_no_fit_within_constraints_names_the_constraint_to_relax(profiles: dict[str, ModelProfile]) -> None:
+    options = SizingOptions(max_price_per_hour=0.5)
+    with pytest.raises(ConfigurationError) as error:
+        plan_deployment(profiles[BERT_ID], serving="inference-toolkit", instance_type=None, options=options)
+    message = str(error.value)
+    assert "no GPU instance within max_price_per_hour $0.50" in message
+    assert "above max_price_per_hour" in message  # why the largest was excluded
+    assert "Without instance_selection.max_price_per_hour, the cheapest instance that fits is ml.g4dn.xlarge" in message
+    assert "omit instance_type" not in message
+
+
+@pytest.mark.usefixtures("lookups_go_to_the_fake_hub")
+def test_explicit_instance_too_small_is_an_error_with_the_numbers_and_the_cheapest_fit() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        picked_hub_endpoint(LLAMA70B_ID, instance_type="ml.g5.12xlarge")
+    message = str(error.value)
+    assert "instance_type" in message and "ml.g5.12xlarge" in message
+    assert "GiB" in message and "ml.g6e.12xlarge" in message
