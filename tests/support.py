@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -35,8 +36,9 @@ if TYPE_CHECKING:
 
 # ---------------------------------------------------------------------------------- constants
 ACCOUNT = "123456789012"
-GPU_TOOLKIT_TAG = "2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04"
-CPU_TOOLKIT_TAG = "2.6.0-transformers4.51.3-cpu-py312-ubuntu22.04"
+GPU_TOOLKIT_TAG = "2.6.0-transformers5.5.3-gpu-py312-cu124-ubuntu22.04"
+CPU_TOOLKIT_TAG = "2.6.0-transformers5.5.3-cpu-py312-ubuntu22.04"
+"""The tags of the inference toolkit's default (newest catalogued) GPU and CPU images."""
 TOOLKIT_REPOSITORY = "huggingface-pytorch-inference"
 """The ECR repository of the inference toolkit's GPU and CPU images."""
 PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
@@ -241,6 +243,15 @@ def warnings_of(construct: IConstruct, pattern: str) -> list[Any]:
     return found
 
 
+TGI_RETIRED = "constructs-lib:tgi-retired"
+"""The id of the warning every endpoint that asks for TGI gets (TGI is in maintenance mode; vLLM succeeds it)."""
+
+
+def tgi_retired_warnings(construct: IConstruct) -> list[Any]:
+    """The ``constructs-lib:tgi-retired`` warnings of ``construct``'s stack."""
+    return warnings_of(construct, re.escape(f"[ack: {TGI_RETIRED}]"))
+
+
 def entry_text(message: Any) -> str:
     """An annotation's entry data, as JSON (to look for an id or a phrase in it)."""
     return json.dumps(message.entry.data)
@@ -249,7 +260,7 @@ def entry_text(message: Any) -> str:
 # ---------------------------------------------------------------------------------- serving
 def auto_key(task: str | None, architecture: str | None = None) -> str:
     """The serving stack Serving.AUTO picks for a model without a custom script, by its Serving value."""
-    from constructs_lib.serving.base import AutoRequest
+    from constructs_lib.serving.facts import AutoRequest
     from constructs_lib.serving.registry import auto_stack
 
     return auto_stack(AutoRequest(task=task, architecture=architecture)).key

@@ -40,18 +40,38 @@ def test_recommend_llm_lists_fitting_instances_cheapest_first(
     context = tmp_path / "hub.context.json"
     assert run(fake_hub, context, LLAMA8B_ID) == 0
     out = capsys.readouterr().out
-    assert "8.03B params (bfloat16), 15.0 GiB of weights loaded, serving tgi" in out
+    # Text generation runs on vLLM by default.
+    assert "8.03B params (bfloat16), 15.0 GiB of weights loaded, serving vllm" in out
+    assert out.splitlines()[1].split() == ["instance", "GPUs", "GPU", "mem", "needed", "price/h", "vLLM", "env"]
+    table = rows(out)
+    assert table[0].startswith("ml.g6.xlarge ")
+    # 15.0 GiB weights + 1.5 GiB overhead + 4096 tokens x 128 KiB / 0.9 (0.6 GiB) = 17.0 GiB, within 0.9 x 22.4 GiB.
+    assert "1 x L4" in table[0] and "20.2 GiB" in table[0] and "17.0 GiB" in table[0] and "$1.01" in table[0]
+    # The KV cache holds 26624 of the model's 131072 tokens on one L4; on one L40S the whole context.
+    assert table[0].endswith("SM_VLLM_TENSOR_PARALLEL_SIZE=1; vLLM max_model_len 26624 (the model's context: 131072)")
+    l40s = next(line for line in table if line.startswith("ml.g6e.xlarge "))
+    assert l40s.endswith("SM_VLLM_TENSOR_PARALLEL_SIZE=1; vLLM max_model_len 131072 (the model's full context)")
+    four = next(line for line in table if line.startswith("ml.g6.12xlarge "))
+    assert "SM_VLLM_TENSOR_PARALLEL_SIZE=4; " in four and four.endswith(", tensor parallel over 4 GPUs")
+    # Cheapest first; instances without a catalogued price last.
+    priced = [line for line in table if "$" in line]
+    prices = [float(line.split("$")[1].split()[0]) for line in priced]
+    assert prices == sorted(prices) and table[: len(priced)] == priced
+    assert not any("g4dn" in line for line in table)  # T4 is never picked for vLLM
+    assert "Picked: fake-org/llama-8b-instruct" in out and "picked ml.g6.xlarge" in out
+    # The lookup filled the cache, like a synth would.
+    assert "hub:fake-org/llama-8b-instruct@main" in json.loads(context.read_text())
+
+    # TGI, asked for, keeps its own memory model and settings.
+    assert run(fake_hub, context, LLAMA8B_ID, "--serving", "tgi") == 0
+    out = capsys.readouterr().out
+    assert "serving tgi" in out
     assert out.splitlines()[1].split() == ["instance", "GPUs", "GPU", "mem", "needed", "price/h", "TGI", "env"]
     table = rows(out)
     assert table[0].startswith("ml.g6.xlarge ")
     assert "1 x L4" in table[0] and "22.4 GiB" in table[0] and "20.5 GiB" in table[0] and "$1.01" in table[0]
     assert "SM_NUM_GPUS=1 MAX_INPUT_TOKENS=3072 MAX_TOTAL_TOKENS=4096" in table[0]
-    prices = [float(line.split("$")[1].split()[0]) for line in table]
-    assert prices == sorted(prices)
     assert not any("g4dn" in line for line in table)  # T4 cannot run TGI
-    assert "Picked: fake-org/llama-8b-instruct" in out and "picked ml.g6.xlarge" in out
-    # The lookup filled the cache, like a synth would.
-    assert "hub:fake-org/llama-8b-instruct@main" in json.loads(context.read_text())
 
 
 def test_recommend_all_shows_reasons(fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,11 +81,20 @@ def test_recommend_all_shows_reasons(fake_hub: FakeHub, tmp_path: Path, capsys: 
     assert table[0].startswith("ml.g6e.12xlarge ")
     assert {line.split()[0].split(".")[1] for line in table} == {"g5", "g6e"}
     small = next(line for line in table if line.startswith("ml.g5.xlarge "))
-    assert "needs" in small and "one A10G has 22.4 GiB usable" in small
+    # 131.4 GiB weights + 4096 tokens x 320 KiB / 0.9 (1.4 GiB) + 1.5 GiB overhead, against 0.9 x 22.4 GiB.
+    assert small.endswith(
+        "needs 134.3 GiB GPU memory (131.4 GiB weights + 1.4 GiB KV cache for 4096 tokens + 1.5 GiB overhead), "
+        "and vLLM may use 20.2 GiB: gpu_memory_utilization 0.9 of one A10G"
+    )
 
 
 def test_recommend_quantize(fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(fake_hub, tmp_path / "c.json", LLAMA70B_ID, "--quantize", "bitsandbytes-nf4") == 0
+    out = capsys.readouterr().out
+    # vLLM's bitsandbytes: 36.1 GiB + 1.4 GiB KV cache + 1.5 GiB = 39.0 GiB, within one L40S (0.9 x 44.9 GiB).
+    assert rows(out)[0].startswith("ml.g6e.xlarge ")
+    assert "SM_VLLM_TENSOR_PARALLEL_SIZE=1 SM_VLLM_QUANTIZATION=bitsandbytes; " in rows(out)[0]
+    assert run(fake_hub, tmp_path / "c.json", LLAMA70B_ID, "--quantize", "bitsandbytes-nf4", "--serving", "tgi") == 0
     out = capsys.readouterr().out
     assert rows(out)[0].startswith("ml.g6.12xlarge ")
     assert "HF_MODEL_QUANTIZE=bitsandbytes-nf4" in rows(out)[0]
@@ -92,11 +121,11 @@ def test_recommend_task_and_serving_overrides(
 def test_recommend_refuses_a_task_the_endpoint_refuses(
     fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A sentiment classifier cannot generate: the endpoint refuses it, so the preview must not size it for TGI.
+    # A sentiment classifier cannot generate: the endpoint refuses it, so the preview must not size it for vLLM.
     assert run(fake_hub, tmp_path / "c.json", BERT_ID, "--task", "text-generation") == 2
     captured = capsys.readouterr()
     assert "--task: 'text-generation' cannot be served with this model" in captured.err
-    assert "serving tgi" not in captured.out
+    assert "serving " not in captured.out
 
 
 def test_recommend_nothing_fits_under_the_price(

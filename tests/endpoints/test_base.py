@@ -56,6 +56,8 @@ from ..support import (
 )
 
 TAGS = {"team": "ml-platform", "cost-center": "4711", "équipe": "données été"}
+INVOKE_ACTIONS = ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"]
+"""What ``grant_invoke`` allows on a built endpoint: real-time and streaming invocations."""
 
 
 def taggable_resources(stack: Stack) -> list[CfnResource]:
@@ -138,9 +140,7 @@ def test_grant_invoke_allows_only_invoke_on_this_endpoint() -> None:
         {
             "Roles": [{"Ref": Match.string_like_regexp("Caller")}],
             "PolicyDocument": {
-                "Statement": [
-                    {"Action": "sagemaker:InvokeEndpoint", "Effect": "Allow", "Resource": {"Ref": endpoint_id}}
-                ]
+                "Statement": [{"Action": INVOKE_ACTIONS, "Effect": "Allow", "Resource": {"Ref": endpoint_id}}]
             },
         },
     )
@@ -187,9 +187,7 @@ def test_an_api_gateway_sagemaker_integration_invokes_the_endpoint() -> None:
         {
             "Roles": [{"Ref": integration_role}],
             "PolicyDocument": {
-                "Statement": [
-                    {"Action": "sagemaker:InvokeEndpoint", "Effect": "Allow", "Resource": {"Ref": endpoint_id}}
-                ]
+                "Statement": [{"Action": INVOKE_ACTIONS, "Effect": "Allow", "Resource": {"Ref": endpoint_id}}]
             },
         },
     )
@@ -257,7 +255,7 @@ def test_grant_invoke_on_an_async_endpoint_is_one_grant_covering_invoke_and_the_
 
     endpoint_arn = {"Ref": stack.get_logical_id(endpoint.cfn_endpoint)}
     assert [stack.resolve(statement.to_statement_json()) for statement in grant.principal_statements] == [
-        {"Action": "sagemaker:InvokeEndpoint", "Effect": "Allow", "Resource": endpoint_arn},
+        {"Action": INVOKE_ACTIONS, "Effect": "Allow", "Resource": endpoint_arn},
         {"Action": "sagemaker:InvokeEndpointAsync", "Effect": "Allow", "Resource": endpoint_arn},
         {"Action": "s3:PutObject", "Effect": "Allow", "Resource": objects("input")},
         {"Action": "s3:GetObject", "Effect": "Allow", "Resource": [objects("output"), objects("failure")]},

@@ -17,6 +17,7 @@ from ..support import (
     container,
     llama_dir_with_script,
     new_stack,
+    tgi_retired_warnings,
 )
 
 
@@ -28,14 +29,19 @@ def test_fine_tuned_directory_shipping_a_script_is_checked_when_the_toolkit_runs
         FineTunedEndpoint(
             new_stack(), "E", model_data=str(broken), task="text-classification", instance_type="ml.g5.xlarge"
         )
-    # TGI ignores code/: the endpoint builds as before, with a warning that the script will not run.
-    stack = new_stack()
-    endpoint = FineTunedEndpoint(
-        stack, "E", model_data=str(broken), task="text-generation", instance_type="ml.g5.xlarge"
-    )
-    assert endpoint.serving is Serving.TGI
-    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("is not run: TGI ignores"))
-    assert len(warnings) == 1
+    # vLLM (Serving.AUTO's pick for an LLM on a GPU) and TGI ignore code/: the endpoint builds as before, with a
+    # warning that the script will not run (and, for TGI, that TGI is retired).
+    for serving, shown in ((Serving.AUTO, "VLLM"), (Serving.TGI, "TGI")):
+        stack = new_stack()
+        endpoint = FineTunedEndpoint(
+            stack, "E", model_data=str(broken), task="text-generation", instance_type="ml.g5.xlarge", serving=serving
+        )
+        assert endpoint.serving is Serving[shown]
+        warnings = Annotations.from_stack(stack).find_warning(
+            "*", Match.string_like_regexp(f"is not run: {shown} ignores")
+        )
+        assert len(warnings) == 1
+        assert len(tgi_retired_warnings(endpoint)) == (1 if serving is Serving.TGI else 0)
 
 
 def test_fine_tuned_shipped_script_honours_sagemaker_program(tmp_path: Path) -> None:

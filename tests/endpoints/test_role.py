@@ -10,7 +10,7 @@ from aws_cdk import Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
-from constructs_lib import HubModelEndpoint, InferenceImage
+from constructs_lib import HubModelEndpoint, InferenceImage, Serving
 
 from ..support import (
     ACCOUNT,
@@ -55,6 +55,11 @@ OWN_IMAGE = "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/my-model:1"
         ),
         pytest.param(
             {"model_id": QWEN, "task": "text-generation"},
+            "763104351884:repository/huggingface-vllm",
+            id="vllm",
+        ),
+        pytest.param(
+            {"model_id": QWEN, "task": "text-generation", "serving": Serving.TGI},
             "763104351884:repository/huggingface-pytorch-tgi-inference",
             id="tgi",
         ),

@@ -183,7 +183,10 @@ def test_grant_invoke_without_async_grants_no_s3() -> None:
     caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
     endpoint.grant_invoke(caller)
     statements = statements_of(Template.from_stack(stack), "Caller")
-    assert [a for s in statements for a in actions_of(s)] == ["sagemaker:InvokeEndpoint"]
+    assert [a for s in statements for a in actions_of(s)] == [
+        "sagemaker:InvokeEndpoint",
+        "sagemaker:InvokeEndpointWithResponseStream",
+    ]
     assert async_inference_locations(endpoint) is None
 
 

@@ -22,6 +22,7 @@ from constructs_lib import (
     HubModelEndpoint,
     ModelVariant,
     ServerlessInference,
+    Serving,
 )
 
 from ..support import (
@@ -229,7 +230,8 @@ def test_rollback_alarms_are_shared_with_alarms_prop_and_use_its_thresholds() ->
     assert refs == {*(k for k, a in alarms.items() if a in latency + errors)}
 
 
-def test_tgi_rollback_latency_threshold_allows_for_generation() -> None:
+@pytest.mark.parametrize("serving", [Serving.AUTO, Serving.TGI], ids=["vllm", "tgi"])
+def test_llm_rollback_latency_threshold_allows_for_generation(serving: Serving) -> None:
     template = synth(
         lambda s: HubModelEndpoint(
             s,
@@ -238,6 +240,7 @@ def test_tgi_rollback_latency_threshold_allows_for_generation() -> None:
             task="text-generation",
             instance_type="ml.g5.2xlarge",
             deployment=DeploymentGuardrails.all_at_once(),
+            serving=serving,
         )
     )
     template.has_resource_properties("AWS::CloudWatch::Alarm", {"MetricName": "ModelLatency", "Threshold": 30_000_000})

@@ -17,6 +17,7 @@ from constructs_lib import (
     FineTunedEndpoint,
     HubModelEndpoint,
     ServerlessInference,
+    Serving,
 )
 from constructs_lib.features.observability.alarms import ALARM_KEYS
 
@@ -81,7 +82,8 @@ def test_cpu_instance_gets_no_gpu_alarm() -> None:
     assert set(alarms_by_metric(template)) == {"Invocation5XXErrors", "ModelLatency", "DiskUtilization"}
 
 
-def test_tgi_gets_no_gpu_memory_alarm_and_a_longer_latency_threshold() -> None:
+@pytest.mark.parametrize("serving", [Serving.AUTO, Serving.TGI], ids=["vllm", "tgi"])
+def test_vllm_and_tgi_get_no_gpu_memory_alarm_and_a_longer_latency_threshold(serving: Serving) -> None:
     template = synth(
         lambda s: HubModelEndpoint(
             s,
@@ -90,6 +92,7 @@ def test_tgi_gets_no_gpu_memory_alarm_and_a_longer_latency_threshold() -> None:
             task="text-generation",
             instance_type="ml.g5.2xlarge",
             alarms=True,
+            serving=serving,
         )
     )
     alarms = alarms_by_metric(template)

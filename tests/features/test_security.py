@@ -34,6 +34,7 @@ from ..support import (
     only,
     policy_statements,
     resources,
+    tgi_retired_warnings,
     write_script,
 )
 
@@ -86,19 +87,28 @@ def isolated_subnet_warnings(stack: Stack) -> list[Any]:
 
 
 @pytest.mark.parametrize(
-    ("task", "instance_type", "expected"),
+    ("task", "instance_type", "serving", "expected"),
     [
-        pytest.param("text-classification", "ml.m5.xlarge", {"HF_API_TOKEN", "HF_TOKEN"}, id="inference-toolkit"),
-        pytest.param("text-generation", "ml.g5.xlarge", {"HF_TOKEN"}, id="tgi"),
-        pytest.param("feature-extraction", "ml.g5.xlarge", {"HF_TOKEN"}, id="tei"),
+        pytest.param(
+            "text-classification", "ml.m5.xlarge", Serving.AUTO, {"HF_API_TOKEN", "HF_TOKEN"}, id="inference-toolkit"
+        ),
+        pytest.param("text-generation", "ml.g5.xlarge", Serving.AUTO, {"HF_TOKEN"}, id="vllm"),
+        pytest.param("text-generation", "ml.g5.xlarge", Serving.TGI, {"HF_TOKEN"}, id="tgi"),
+        pytest.param("feature-extraction", "ml.g5.xlarge", Serving.AUTO, {"HF_TOKEN"}, id="tei"),
     ],
 )
 def test_token_reaches_each_serving_stack_as_a_dynamic_reference(
-    task: str, instance_type: str, expected: set[str]
+    task: str, instance_type: str, serving: Serving, expected: set[str]
 ) -> None:
     stack = new_stack()
     HubModelEndpoint(
-        stack, "E", model_id="org/gated-model", task=task, instance_type=instance_type, hf_token_secret=secret(stack)
+        stack,
+        "E",
+        model_id="org/gated-model",
+        task=task,
+        instance_type=instance_type,
+        hf_token_secret=secret(stack),
+        serving=serving,
     )
     template = template_of(stack)
 
@@ -335,7 +345,10 @@ def test_hub_model_with_requirements_in_isolated_subnets_names_both_downloads(tm
     assert "package the model in S3 (FineTunedEndpoint) and ship wheels in code/" in text
 
 
-def test_requirements_tgi_does_not_install_need_no_internet(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("serving", "runs"), [(Serving.AUTO, Serving.VLLM), (Serving.TGI, Serving.TGI)])
+def test_requirements_vllm_and_tgi_do_not_install_need_no_internet(
+    tmp_path: Path, serving: Serving, runs: Serving
+) -> None:
     model = llama_dir_with_script(tmp_path / "model", "def predict_fn(data, model):\n    return data\n")
     (model / "code" / "requirements.txt").write_text("langdetect==1.0.9\n")
     stack = new_stack()
@@ -348,9 +361,11 @@ def test_requirements_tgi_does_not_install_need_no_internet(tmp_path: Path) -> N
         instance_type="ml.g5.xlarge",
         vpc=vpc,
         vpc_subnets=ISOLATED,
+        serving=serving,
     )
-    assert endpoint.serving is Serving.TGI  # which ignores code/
+    assert endpoint.serving is runs  # which ignores code/
     assert isolated_subnet_warnings(stack) == []
+    assert len(tgi_retired_warnings(endpoint)) == (1 if runs is Serving.TGI else 0)
 
 
 def test_isolated_subnets_are_fine_for_a_model_in_s3_and_egress_subnets_for_a_hub_model() -> None:
@@ -381,17 +396,26 @@ def test_network_isolation_is_off_by_default() -> None:
 
 
 @pytest.mark.parametrize(
-    ("task", "instance_type", "serving"),
+    ("task", "instance_type", "requested", "serving"),
     [
-        ("text-classification", "ml.m5.xlarge", "INFERENCE_TOOLKIT"),
-        ("text-generation", "ml.g5.xlarge", "TGI"),
-        ("feature-extraction", "ml.g5.xlarge", "TEI"),
+        ("text-classification", "ml.m5.xlarge", Serving.AUTO, "INFERENCE_TOOLKIT"),
+        ("text-generation", "ml.g5.xlarge", Serving.AUTO, "VLLM"),
+        ("text-generation", "ml.g5.xlarge", Serving.TGI, "TGI"),
+        ("feature-extraction", "ml.g5.xlarge", Serving.AUTO, "TEI"),
     ],
 )
-def test_network_isolation_is_rejected_for_a_hub_download(task: str, instance_type: str, serving: str) -> None:
+def test_network_isolation_is_rejected_for_a_hub_download(
+    task: str, instance_type: str, requested: Serving, serving: str
+) -> None:
     with pytest.raises(ConfigurationError) as error:
         HubModelEndpoint(
-            new_stack(), "E", model_id="org/model", task=task, instance_type=instance_type, network_isolation=True
+            new_stack(),
+            "E",
+            model_id="org/model",
+            task=task,
+            instance_type=instance_type,
+            network_isolation=True,
+            serving=requested,
         )
     message = str(error.value)
     assert "network_isolation: True cannot be used with a model the container downloads from the Hub" in message

@@ -185,7 +185,13 @@ def test_tgi_variant_gets_the_tgi_startup_timeout() -> None:
         "hub",
         stack,
         variants=[
-            ModelVariant(name="llm", model_data=CANDIDATE_URI, task="text-generation", instance_type="ml.g5.2xlarge")
+            ModelVariant(
+                name="llm",
+                model_data=CANDIDATE_URI,
+                task="text-generation",
+                instance_type="ml.g5.2xlarge",
+                image=InferenceImage.tgi(),
+            )
         ],
     )
     timeouts = {
@@ -268,22 +274,27 @@ def test_too_many_variants() -> None:
 
 
 def test_tgi_variant_on_a_cpu_instance() -> None:
-    variant = ModelVariant(name="llm", model_id="gpt2", task="text-generation", instance_type="ml.m5.xlarge")
+    variant = ModelVariant(
+        name="llm", model_id="gpt2", task="text-generation", instance_type="ml.m5.xlarge", image=InferenceImage.tgi()
+    )
     message = variants_error(variant)
     assert "variants['llm'].instance_type: 'ml.m5.xlarge' cannot run TGI" in message
+    assert "TGI images are GPU-only" in message
 
 
 def test_tgi_variant_on_a_multi_gpu_instance_without_a_shard_count_is_a_warning() -> None:
     # Variants are not sized: whether 4 shards divide the model's attention heads is unknown, so TGI's
     # own default (one shard) stays, and the synth says so.
     stack = new_stack()
-    llm = ModelVariant(name="llm", model_id="gpt2", task="text-generation", instance_type="ml.g5.12xlarge")
+    tgi = InferenceImage.tgi()
+    llm = ModelVariant(name="llm", model_id="gpt2", task="text-generation", instance_type="ml.g5.12xlarge", image=tgi)
     sharded = ModelVariant(
         name="sharded",
         model_id="gpt2",
         task="text-generation",
         instance_type="ml.g5.12xlarge",
         environment={"SM_NUM_GPUS": "4"},
+        image=tgi,
     )
     build_on_g5("hub", stack, variants=[llm, sharded])
     template = Template.from_stack(stack)
@@ -301,6 +312,7 @@ def test_tgi_variant_gpu_count_must_fit_its_instance() -> None:
         task="text-generation",
         instance_type="ml.g5.2xlarge",
         environment={"SM_NUM_GPUS": "4"},
+        image=InferenceImage.tgi(),
     )
     message = variants_error(variant)
     assert "environment['SM_NUM_GPUS']: '4' must be '1': ml.g5.2xlarge has one GPU" in message
@@ -349,7 +361,7 @@ def test_variant_gets_the_token_variables_of_its_own_serving_stack() -> None:
     }
     main = next(env for key, env in environments.items() if not key.startswith("EndpointVariantsb"))
     variant = next(env for key, env in environments.items() if key.startswith("EndpointVariantsb"))
-    assert "HF_TOKEN" in main and "HF_API_TOKEN" not in main  # TGI
+    assert "HF_TOKEN" in main and "HF_API_TOKEN" not in main  # vLLM, which Serving.AUTO picks for the LLM
     assert {"HF_API_TOKEN", "HF_TOKEN"} <= set(variant)  # the toolkit downloads with HF_API_TOKEN
 
 

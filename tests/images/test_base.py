@@ -1,7 +1,9 @@
 """``InferenceImage`` (``images.base``): DLC URIs, image configs, grants and the factories' errors.
 
 Every literal URI below was checked against ``sagemaker.image_uris.retrieve`` (SageMaker Python
-SDK 2.257.7, image_scope="inference"), the source the DLC catalogue is generated from.
+SDK 2.257.7, image_scope="inference"); the rows of the images the catalogue regenerated from sagemaker-core
+2.27.0 changed (the transformers-5 toolkit default, neuronx 4.55.4 on PyTorch 2.8.0) against
+``sagemaker.core.image_uris.retrieve``, the catalogue's source now.
 """
 
 from __future__ import annotations
@@ -40,17 +42,17 @@ URI_TABLE: list[tuple[str, Callable[[], InferenceImage], str, str | None, str]] 
     (
         "newest toolkit, GPU",
         InferenceImage.huggingface, "us-east-1", "ml.g5.xlarge",
-        f"763104351884.dkr.ecr.us-east-1.amazonaws.com/{TOOLKIT_REPOSITORY}:2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04",
+        f"763104351884.dkr.ecr.us-east-1.amazonaws.com/{TOOLKIT_REPOSITORY}:2.6.0-transformers5.5.3-gpu-py312-cu124-ubuntu22.04",
     ),
     (
         "newest toolkit, CPU",
         InferenceImage.huggingface, "us-east-1", "ml.m5.xlarge",
-        f"763104351884.dkr.ecr.us-east-1.amazonaws.com/{TOOLKIT_REPOSITORY}:2.6.0-transformers4.51.3-cpu-py312-ubuntu22.04",
+        f"763104351884.dkr.ecr.us-east-1.amazonaws.com/{TOOLKIT_REPOSITORY}:2.6.0-transformers5.5.3-cpu-py312-ubuntu22.04",
     ),
     (
         "serverless is CPU",
         InferenceImage.huggingface, "us-east-1", None,
-        f"763104351884.dkr.ecr.us-east-1.amazonaws.com/{TOOLKIT_REPOSITORY}:2.6.0-transformers4.51.3-cpu-py312-ubuntu22.04",
+        f"763104351884.dkr.ecr.us-east-1.amazonaws.com/{TOOLKIT_REPOSITORY}:2.6.0-transformers5.5.3-cpu-py312-ubuntu22.04",
     ),
     (
         "SDK short forms keep their spelling in the tag",
@@ -71,13 +73,13 @@ URI_TABLE: list[tuple[str, Callable[[], InferenceImage], str, str | None, str]] 
     (
         "China: amazonaws.com.cn",
         InferenceImage.huggingface, "cn-north-1", "ml.g5.xlarge",
-        f"727897471807.dkr.ecr.cn-north-1.amazonaws.com.cn/{TOOLKIT_REPOSITORY}:2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04",
+        f"727897471807.dkr.ecr.cn-north-1.amazonaws.com.cn/{TOOLKIT_REPOSITORY}:2.6.0-transformers5.5.3-gpu-py312-cu124-ubuntu22.04",
     ),
     (
         "Inferentia2: neuronx repository",
         InferenceImage.huggingface, "us-east-1", "ml.inf2.xlarge",
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference-neuronx:"
-        "2.7.1-transformers4.55.4-neuronx-py310-sdk2.26.0-ubuntu22.04",
+        "2.8.0-transformers4.55.4-neuronx-py310-sdk2.26.0-ubuntu22.04",
     ),
     (
         "Inferentia2 in GovCloud, short forms resolved like the SDK does for neuronx",
@@ -200,7 +202,7 @@ def test_dlc_grant_for_token_region_uses_the_mapped_account() -> None:
                                     "",
                                     [
                                         "arn:", {"Ref": "AWS::Partition"}, ":ecr:", {"Ref": "AWS::Region"}, ":",
-                                        find_in_map("HuggingFaceTeiAccounts"), ":repository/tei-cpu",
+                                        find_in_map("HuggingFaceTeiCpuAccounts"), ":repository/tei-cpu",
                                     ],
                                 ]
                             },
@@ -266,8 +268,12 @@ def test_from_ecr_repository_uses_grant_pull() -> None:
 def test_unknown_transformers_version() -> None:
     message = error_of(lambda: InferenceImage.huggingface(transformers_version="4.99"))
     assert "transformers_version: '4.99' is not a catalogued Hugging Face inference DLC version" in message
-    assert "allowed: 4.26.0, 4.28.1, 4.34.1, 4.36.2, 4.37.0, 4.43.2, 4.48.0, 4.49.0, 4.51.3, 4.55.4" in message
-    assert "short form: 4.26, " in message
+    # Every version of the GPU/CPU and the neuronx families, sagemaker-core 2.27.0's oldest (4.6.1) to 5.5.3.
+    assert (
+        "allowed: 4.6.1, 4.10.2, 4.11.0, 4.12.3, 4.17.0, 4.26.0, 4.28.1, 4.34.1, 4.36.2, 4.37.0, 4.43.2, 4.48.0, "
+        "4.49.0, 4.51.3, 4.55.4, 5.5.3 (" in message
+    )
+    assert "short form: 4.6, 4.10, " in message and ", 4.55, 5.5)" in message
 
 
 def test_pytorch_version_not_paired_with_transformers_version() -> None:
@@ -319,7 +325,10 @@ def test_toolkit_version_without_an_image_for_the_processor() -> None:
         lambda: bound_uri(InferenceImage.huggingface(transformers_version="4.55.4"), instance_type="ml.g5.xlarge")
     )
     assert "transformers_version: '4.55.4' has no gpu Hugging Face inference DLC" in on_gpu
-    assert "allowed: 4.26.0, 4.28.1, 4.37.0, 4.48.0, 4.49.0, 4.51.3" in on_gpu
+    assert (
+        "allowed: 4.6.1, 4.10.2, 4.11.0, 4.12.3, 4.17.0, 4.26.0, 4.28.1, 4.37.0, 4.48.0, 4.49.0, 4.51.3, 5.5.3 ("
+        in on_gpu
+    )
 
 
 def test_token_instance_type() -> None:
@@ -358,3 +367,4 @@ def test_image_follows_the_instance_processor(instance_type: str, tag: str) -> N
         f"763104351884.dkr.ecr.eu-west-1.amazonaws.com/huggingface-pytorch-inference:{tag}"
     )
     assert variant(template)["InstanceType"] == instance_type
+    assert "InferenceAmiVersion" not in variant(template)  # a CUDA 12.4 (or CPU) image: SageMaker's default host

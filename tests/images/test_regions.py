@@ -3,6 +3,7 @@ without the image."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import aws_cdk as cdk
@@ -27,12 +28,13 @@ from ..support import (
 )
 
 
-def test_token_region_uses_one_mapping_per_account_table() -> None:
+def test_token_region_uses_one_mapping_per_image_family() -> None:
     app = cdk.App()
     stack, role = image_stack(None, app)
     toolkit = InferenceImage.huggingface().bind(stack, role, instance_type="ml.g5.xlarge")
     again = InferenceImage.huggingface(transformers_version="4.49.0").bind(stack, role, instance_type="ml.m5.xlarge")
     tei = InferenceImage.tei().bind(stack, role, instance_type="ml.g5.xlarge")
+    tei_cpu = InferenceImage.tei().bind(stack, role, instance_type="ml.m5.xlarge")
 
     assert stack.resolve(toolkit.image_uri) == {
         "Fn::Join": [
@@ -40,15 +42,19 @@ def test_token_region_uses_one_mapping_per_account_table() -> None:
             [
                 find_in_map("HuggingFaceDlcAccounts"), ".dkr.ecr.", {"Ref": "AWS::Region"}, ".",
                 {"Ref": "AWS::URLSuffix"},
-                f"/{TOOLKIT_REPOSITORY}:2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04",
+                f"/{TOOLKIT_REPOSITORY}:2.6.0-transformers5.5.3-gpu-py312-cu124-ubuntu22.04",
             ],
         ]
     }  # fmt: skip
+    # An older version in the regions of the family's newest shares its mapping; another family gets its own,
+    # even with the same accounts (the TEI GPU and CPU images).
     assert stack.resolve(again.image_uri)["Fn::Join"][1][0] == find_in_map("HuggingFaceDlcAccounts")
     assert stack.resolve(tei.image_uri)["Fn::Join"][1][0] == find_in_map("HuggingFaceTeiAccounts")
+    assert stack.resolve(tei_cpu.image_uri)["Fn::Join"][1][0] == find_in_map("HuggingFaceTeiCpuAccounts")
 
     mappings = Template.from_stack(stack).to_json()["Mappings"]
-    assert sorted(mappings) == ["HuggingFaceDlcAccounts", "HuggingFaceTeiAccounts"]
+    assert sorted(mappings) == ["HuggingFaceDlcAccounts", "HuggingFaceTeiAccounts", "HuggingFaceTeiCpuAccounts"]
+    assert mappings["HuggingFaceTeiCpuAccounts"] == mappings["HuggingFaceTeiAccounts"]
     dlc, tei_accounts = mappings["HuggingFaceDlcAccounts"], mappings["HuggingFaceTeiAccounts"]
     # Every region the toolkit image is published in (35), with the regional accounts.
     assert len(dlc) == 35
@@ -71,18 +77,30 @@ def test_token_region_mapping_lists_only_the_regions_of_its_images() -> None:
     toolkit = InferenceImage.huggingface().bind(stack, role, instance_type="ml.g5.xlarge")
     tgi = InferenceImage.tgi().bind(stack, role, instance_type="ml.g5.xlarge")
     neuronx = InferenceImage.huggingface().bind(stack, role, instance_type="ml.inf2.xlarge")
+    old_neuronx = InferenceImage.huggingface(transformers_version="4.36.2").bind(
+        stack, role, instance_type="ml.inf2.xlarge"
+    )
     InferenceImage.tgi().bind(child, iam.Role(child, "Role", assumed_by=SAGEMAKER), instance_type="ml.g5.xlarge")
 
     mappings = Template.from_stack(stack).to_json()["Mappings"]
     toolkit_map = stack.resolve(toolkit.image_uri)["Fn::Join"][1][0]["Fn::FindInMap"][0]
     tgi_map = stack.resolve(tgi.image_uri)["Fn::Join"][1][0]["Fn::FindInMap"][0]
     neuronx_map = stack.resolve(neuronx.image_uri)["Fn::Join"][1][0]["Fn::FindInMap"][0]
-    assert toolkit_map == "HuggingFaceDlcAccounts" and len({toolkit_map, tgi_map, neuronx_map}) == 3
+    assert (toolkit_map, tgi_map, neuronx_map) == (
+        "HuggingFaceDlcAccounts",
+        "HuggingFaceLlmAccounts",
+        "HuggingFaceNeuronxAccounts",
+    )
     # A deploy to a region without the image fails on Fn::FindInMap instead of pulling a missing image.
     assert "mx-central-1" not in mappings[toolkit_map] and "ap-east-2" not in mappings[toolkit_map]
     assert mappings[tgi_map]["mx-central-1"] == {"account": "637423239942"}
     assert mappings[tgi_map]["ap-southeast-6"] == {"account": "633930458069"}
     assert "us-west-1" not in mappings[neuronx_map] and "us-west-1" in mappings[toolkit_map]
+    # A version whose regions differ from its family's newest: the family's id plus a digest of its regions.
+    old_map = stack.resolve(old_neuronx.image_uri)["Fn::Join"][1][0]["Fn::FindInMap"][0]
+    digest = hashlib.sha256(",".join(sorted(mappings[old_map])).encode()).hexdigest()[:8].upper()
+    assert old_map == f"HuggingFaceNeuronxAccounts{digest}"
+    assert set(mappings[old_map]) != set(mappings[neuronx_map])
     child_mappings = Template.from_stack(child).to_json()["Mappings"]
     assert child_mappings == {tgi_map: mappings[tgi_map]}
 

@@ -14,8 +14,8 @@ from ..fake_hub import (
 
 
 def test_serving_values_are_strings() -> None:
-    assert [s.value for s in Serving] == ["auto", "inference-toolkit", "tgi", "tei"]
-    assert Serving("tgi") is Serving.TGI
+    assert [s.value for s in Serving] == ["auto", "inference-toolkit", "tgi", "tei", "vllm"]
+    assert Serving("tgi") is Serving.TGI and Serving("vllm") is Serving.VLLM
 
 
 def test_small_models_need_no_longer_health_check(profiles: dict[str, ModelProfile]) -> None:

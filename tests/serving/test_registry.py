@@ -24,7 +24,7 @@ from constructs_lib import (
 )
 from constructs_lib._core.errors import Problems
 from constructs_lib.catalogue import dlc
-from constructs_lib.serving.base import AutoRequest, ImageRequest, MemoryDemand, ModelFacts, SizingKnobs
+from constructs_lib.serving.facts import AutoRequest, ImageRequest, MemoryDemand, ModelFacts, SizingKnobs
 from constructs_lib.serving.registry import resolve_serving, unregister_serving_stack
 from stacks.endpoint_stack import add_endpoint_outputs
 
@@ -91,6 +91,13 @@ def toy() -> Iterator[ToyServing]:
     unregister_serving_stack(stack)
 
 
+def runs_the_toy(endpoint: HubModelEndpoint, toy: ToyServing) -> bool:
+    """Whether ``endpoint`` runs the registered ``toy``: the stack configured for the endpoint, which shares the
+    toy's state (``demanded``)."""
+    stack = endpoint.serving_stack
+    return type(stack) is ToyServing and stack.demanded is toy.demanded and stack.key == "Toy"
+
+
 NER = "dslim/bert-base-NER"
 NER_PROFILE = ModelProfile(
     parameters=108_000_000, dtype="float32", architecture="BertForTokenClassification", task="token-classification"
@@ -101,13 +108,15 @@ NER_PROFILE = ModelProfile(
 def test_for_serving_needs_a_resolved_serving() -> None:
     message = error_of(lambda: InferenceImage.for_serving(Serving.AUTO))
     assert "serving: <Serving.AUTO: 'auto'>" in message and "resolve_serving" in message
-    assert "allowed: INFERENCE_TOOLKIT, TGI, TEI" in message
+    assert message.endswith("allowed: INFERENCE_TOOLKIT, TGI, TEI, VLLM")
 
 
 @pytest.mark.parametrize(
     ("serving", "task", "custom_script", "expected"),
     [
-        (Serving.AUTO, "text-generation", False, Serving.TGI),
+        # vLLM for LLMs and vision-language models; TGI (retired) only when asked for.
+        (Serving.AUTO, "text-generation", False, Serving.VLLM),
+        (Serving.AUTO, "image-text-to-text", False, Serving.VLLM),
         (Serving.AUTO, "feature-extraction", False, Serving.TEI),
         (Serving.AUTO, "sentence-similarity", False, Serving.TEI),
         (Serving.AUTO, "text-classification", False, Serving.INFERENCE_TOOLKIT),
@@ -115,6 +124,7 @@ def test_for_serving_needs_a_resolved_serving() -> None:
         (Serving.AUTO, "text-generation", True, Serving.INFERENCE_TOOLKIT),
         (Serving.AUTO, "feature-extraction", True, Serving.INFERENCE_TOOLKIT),
         (Serving.TGI, "text-classification", False, Serving.TGI),
+        (Serving.VLLM, "text-classification", False, Serving.VLLM),
         (Serving.TEI, None, True, Serving.TEI),
         (Serving.INFERENCE_TOOLKIT, "text-generation", False, Serving.INFERENCE_TOOLKIT),
     ],
@@ -133,7 +143,11 @@ def test_resolve_serving(serving: Serving, task: str | None, custom_script: bool
         ("feature-extraction", "LlamaForCausalLM", "inference-toolkit"),
         # The toolkit has no sentence-similarity pipeline: TEI stays the only choice (and warns).
         ("sentence-similarity", "T5EncoderModel", "tei"),
-        ("text-generation", "LlamaForCausalLM", "tgi"),
+        ("text-generation", "LlamaForCausalLM", "vllm"),
+        ("image-text-to-text", "LlavaForConditionalGeneration", "vllm"),
+        # Encoder-decoder models, which vLLM's engine does not serve, stay on the toolkit.
+        ("text-generation", "T5ForConditionalGeneration", "inference-toolkit"),
+        ("text-generation", "BartForConditionalGeneration", "inference-toolkit"),
     ],
 )
 def test_default_serving_table(task: str, architecture: str | None, serving: str) -> None:
@@ -151,7 +165,9 @@ def test_a_stack_of_your_own_renders_its_image_and_container_environment(
     )
     template = Template.from_stack(stack)
 
-    assert endpoint.serving_stack is toy and endpoint.serving is None  # no Serving member names it
+    # The endpoint runs the toy as configured for it (a copy with the endpoint's settings), and no Serving member
+    # names it.
+    assert runs_the_toy(endpoint, toy) and endpoint.serving is None
     assert container(template) == {
         "Environment": {"TOY_MODEL": SST2},
         "Image": f"{TEI_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/toy-{processor}:0.1-{processor}",
@@ -173,7 +189,7 @@ def test_serving_auto_asks_a_registered_stack_of_your_own(toy: ToyServing) -> No
     picked = HubModelEndpoint(
         new_stack(), "Endpoint", model_id=NER, task="token-classification", model_profile=NER_PROFILE
     )
-    assert picked.serving_stack is toy
+    assert runs_the_toy(picked, toy)
     assert container(Template.from_stack(picked.stack))["Environment"] == {"TOY_MODEL": NER}
     assert auto_key("token-classification", "BertForTokenClassification") == "Toy"
 
@@ -182,7 +198,7 @@ def test_serving_auto_asks_a_registered_stack_of_your_own(toy: ToyServing) -> No
         new_stack(), "Endpoint", model_id=SST2, task="text-classification", instance_type="ml.g5.xlarge"
     )
     assert other.serving is Serving.INFERENCE_TOOLKIT
-    assert auto_key("text-generation") == "tgi" and auto_key("feature-extraction") == "tei"
+    assert auto_key("text-generation") == "vllm" and auto_key("feature-extraction") == "tei"
 
     # Unregistered, it is asked no more.
     unregister_serving_stack(toy)

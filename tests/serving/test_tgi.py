@@ -1,14 +1,18 @@
 """Text Generation Inference (``serving.tgi``): GPU only, its sizing environment (shards, token limits), its
-memory rules (V100, T4, fp8, shards that divide the heads) and the variables it reads, ignores or refuses."""
+memory rules (V100, T4, fp8, shards that divide the heads) and the variables it reads, ignores or refuses.
+
+TGI is retired (maintenance mode upstream): ``Serving.AUTO`` never picks it, so every endpoint here asks for it
+(``serving=Serving.TGI`` or ``image=InferenceImage.tgi(...)``)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from aws_cdk import CfnParameter
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from constructs_lib import (
     ConfigurationError,
@@ -31,10 +35,12 @@ from ..fake_hub import (
 from ..support import (
     QWEN_LIKE,
     container,
+    entry_text,
+    hub_endpoint,
     hub_error,
     new_stack,
     picked_hub_endpoint,
-    synth,
+    tgi_retired_warnings,
     variant,
 )
 
@@ -49,34 +55,74 @@ def _unprofiled_llm_environment(instance_type: str, environment: dict[str, str])
         task="text-generation",
         instance_type=instance_type,
         environment=environment,
+        serving=Serving.TGI,
     )
     result: dict[str, str] = container(Template.from_stack(stack))["Environment"]
     return result
 
 
-def test_auto_serving_picks_tgi_for_text_generation() -> None:
-    template = synth(
-        lambda s: HubModelEndpoint(
-            s, "Llm", model_id="Qwen/Qwen2.5-0.5B-Instruct", task="text-generation", instance_type="ml.g5.xlarge"
+def test_auto_serving_never_picks_tgi_and_asking_for_it_warns() -> None:
+    def llm(**props: Any) -> HubModelEndpoint:
+        return HubModelEndpoint(
+            new_stack(),
+            "Llm",
+            model_id="Qwen/Qwen2.5-0.5B-Instruct",
+            task="text-generation",
+            instance_type="ml.g5.xlarge",
+            **props,
         )
-    )
+
+    auto = llm()
+    assert auto.serving is Serving.VLLM and "/huggingface-vllm:" in auto.image_uri
+    assert tgi_retired_warnings(auto) == []
+    # The newest vLLM image is built for CUDA 13, which needs the driver-580 host AMI; TGI's CUDA 12.4 needs none.
+    assert variant(Template.from_stack(auto.stack))["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
+    endpoint = llm(serving=Serving.TGI)
+    template = Template.from_stack(endpoint.stack)
+    assert "InferenceAmiVersion" not in variant(template)
     assert "huggingface-pytorch-tgi-inference" in container(template)["Image"]
     assert container(template)["Environment"]["HF_MODEL_ID"] == "Qwen/Qwen2.5-0.5B-Instruct"
     assert "HF_TASK" not in container(template)["Environment"]
+    (warning,) = tgi_retired_warnings(endpoint)
+    assert "TGI is in maintenance mode" in entry_text(warning) and "Serving.VLLM" in entry_text(warning)
 
 
 def test_tgi_on_a_cpu_instance() -> None:
-    message = hub_error(model_id="Qwen/Qwen2.5-0.5B-Instruct", task="text-generation", instance_type="ml.m5.xlarge")
+    message = hub_error(
+        model_id="Qwen/Qwen2.5-0.5B-Instruct",
+        task="text-generation",
+        instance_type="ml.m5.xlarge",
+        serving=Serving.TGI,
+    )
     assert "ml.m5.xlarge" in message and "TGI" in message
+    # Serving.AUTO runs an LLM on a CPU instance with the inference toolkit, and says why.
+    endpoint = hub_endpoint("Qwen/Qwen2.5-0.5B-Instruct", task="text-generation", instance_type="ml.m5.xlarge")
+    assert endpoint.serving is Serving.INFERENCE_TOOLKIT
+    notes = Annotations.from_stack(endpoint.stack).find_info(
+        "*", Match.string_like_regexp("vLLM, its server for LLMs, runs on GPU instances only")
+    )
+    assert len(notes) == 1
 
 
 def test_tgi_with_a_deploy_time_instance_type_builds() -> None:
     stack = new_stack()
     instance_type = CfnParameter(stack, "InstanceType", default="ml.g5.xlarge").value_as_string
     endpoint = HubModelEndpoint(
-        stack, "Endpoint", model_id="Qwen/Qwen2.5-0.5B-Instruct", task="text-generation", instance_type=instance_type
+        stack,
+        "Endpoint",
+        model_id="Qwen/Qwen2.5-0.5B-Instruct",
+        task="text-generation",
+        instance_type=instance_type,
+        serving=Serving.TGI,
     )
     assert endpoint.serving is Serving.TGI and "tgi-inference" in endpoint.image_uri
+    # Serving.AUTO picks vLLM for a deploy-time instance type, which has GPU images only too.
+    stack = new_stack()
+    instance_type = CfnParameter(stack, "InstanceType", default="ml.g5.xlarge").value_as_string
+    auto = HubModelEndpoint(
+        stack, "Endpoint", model_id="Qwen/Qwen2.5-0.5B-Instruct", task="text-generation", instance_type=instance_type
+    )
+    assert auto.serving is Serving.VLLM and "/huggingface-vllm:" in auto.image_uri
 
 
 def test_tgi_environment_for_8b(profiles: dict[str, ModelProfile]) -> None:
@@ -196,7 +242,7 @@ def test_unknown_architecture_uses_the_kv_fallback() -> None:
 
 @pytest.mark.usefixtures("lookups_go_to_the_fake_hub")
 def test_llm_on_tgi_gets_sharding_and_token_limits_from_the_memory_left() -> None:
-    stack, endpoint = picked_hub_endpoint(LLAMA8B_ID)
+    stack, endpoint = picked_hub_endpoint(LLAMA8B_ID, serving=Serving.TGI)
     env = container(Template.from_stack(stack))["Environment"]
 
     assert "huggingface-pytorch-tgi-inference" in container(Template.from_stack(stack))["Image"]
@@ -209,7 +255,7 @@ def test_llm_on_tgi_gets_sharding_and_token_limits_from_the_memory_left() -> Non
 
 @pytest.mark.usefixtures("lookups_go_to_the_fake_hub")
 def test_70b_llm_is_sharded_over_every_gpu_of_the_instance() -> None:
-    stack, endpoint = picked_hub_endpoint(LLAMA70B_ID)
+    stack, endpoint = picked_hub_endpoint(LLAMA70B_ID, serving=Serving.TGI)
     env = container(Template.from_stack(stack))["Environment"]
     assert endpoint.instance_type == "ml.g6e.12xlarge"
     assert env["SM_NUM_GPUS"] == "4"
@@ -217,7 +263,9 @@ def test_70b_llm_is_sharded_over_every_gpu_of_the_instance() -> None:
 
 @pytest.mark.usefixtures("lookups_go_to_the_fake_hub")
 def test_quantization_lowers_the_size_and_is_passed_to_tgi() -> None:
-    stack, endpoint = picked_hub_endpoint(LLAMA70B_ID, instance_selection=SizingOptions(quantize="bitsandbytes-nf4"))
+    stack, endpoint = picked_hub_endpoint(
+        LLAMA70B_ID, instance_selection=SizingOptions(quantize="bitsandbytes-nf4"), serving=Serving.TGI
+    )
     env = container(Template.from_stack(stack))["Environment"]
     assert env["HF_MODEL_QUANTIZE"] == "bitsandbytes-nf4"
     assert endpoint.instance_type == "ml.g6.12xlarge"
@@ -226,7 +274,9 @@ def test_quantization_lowers_the_size_and_is_passed_to_tgi() -> None:
 @pytest.mark.usefixtures("lookups_go_to_the_fake_hub")
 def test_offline_tgi_without_a_profile_still_shards_over_every_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    stack, endpoint = picked_hub_endpoint(LLAMA70B_ID, task="text-generation", instance_type="ml.g5.48xlarge")
+    stack, endpoint = picked_hub_endpoint(
+        LLAMA70B_ID, task="text-generation", instance_type="ml.g5.48xlarge", serving=Serving.TGI
+    )
     template = Template.from_stack(stack)
     assert endpoint.deployment_plan is None
     assert container(template)["Environment"]["SM_NUM_GPUS"] == "8"  # TGI would otherwise use one GPU
@@ -245,7 +295,7 @@ def test_offline_tgi_without_a_profile_still_shards_over_every_gpu(monkeypatch: 
 )
 def test_tgi_settings_in_environment_must_go_through_the_sizing(variable: str, value: str, option: str) -> None:
     with pytest.raises(ConfigurationError) as error:
-        picked_hub_endpoint(LLAMA70B_ID, environment={variable: value})
+        picked_hub_endpoint(LLAMA70B_ID, environment={variable: value}, serving=Serving.TGI)
     message = str(error.value)
     assert f"environment[{variable!r}]: {value!r} bypasses the instance sizing" in message
     assert f"SizingOptions({option}=...)" in message
@@ -266,23 +316,28 @@ def test_without_a_profile_tgi_settings_in_environment_are_the_users_to_make() -
             task="text-generation",
             instance_type="ml.g5.12xlarge",
             environment={"SM_NUM_GPUS": "8"},
+            serving=Serving.TGI,
         )
 
 
 @pytest.mark.usefixtures("lookups_go_to_the_fake_hub")
 def test_sm_num_gpus_must_match_the_instance() -> None:
     with pytest.raises(ConfigurationError, match=r"environment\['SM_NUM_GPUS'\]: '1' conflicts with the instance"):
-        picked_hub_endpoint(LLAMA70B_ID, instance_type="ml.g5.48xlarge", environment={"SM_NUM_GPUS": "1"})
-    stack, _ = picked_hub_endpoint(LLAMA70B_ID, instance_type="ml.g5.48xlarge", environment={"SM_NUM_GPUS": "8"})
+        picked_hub_endpoint(
+            LLAMA70B_ID, instance_type="ml.g5.48xlarge", environment={"SM_NUM_GPUS": "1"}, serving=Serving.TGI
+        )
+    stack, _ = picked_hub_endpoint(
+        LLAMA70B_ID, instance_type="ml.g5.48xlarge", environment={"SM_NUM_GPUS": "8"}, serving=Serving.TGI
+    )
     assert container(Template.from_stack(stack))["Environment"]["SM_NUM_GPUS"] == "8"
 
 
 @pytest.mark.usefixtures("lookups_go_to_the_fake_hub")
 def test_planned_value_repeated_in_environment_is_accepted() -> None:
-    _, planned = picked_hub_endpoint(LLAMA8B_ID)
+    _, planned = picked_hub_endpoint(LLAMA8B_ID, serving=Serving.TGI)
     assert planned.deployment_plan is not None
     total = planned.deployment_plan.environment["MAX_TOTAL_TOKENS"]
-    stack, _ = picked_hub_endpoint(LLAMA8B_ID, environment={"MAX_TOTAL_TOKENS": total})
+    stack, _ = picked_hub_endpoint(LLAMA8B_ID, environment={"MAX_TOTAL_TOKENS": total}, serving=Serving.TGI)
     assert container(Template.from_stack(stack))["Environment"]["MAX_TOTAL_TOKENS"] == total
 
 
@@ -295,7 +350,7 @@ def test_tgi_before_2_reads_the_input_limit_as_max_input_length() -> None:
     # The plan users read (and `recommend` prints) says what the template holds.
     assert endpoint.deployment_plan is not None
     assert dict(endpoint.deployment_plan.environment).items() <= old["Environment"].items()
-    stack, _ = picked_hub_endpoint(LLAMA8B_ID, instance_type="ml.g5.2xlarge")
+    stack, _ = picked_hub_endpoint(LLAMA8B_ID, instance_type="ml.g5.2xlarge", serving=Serving.TGI)
     new = container(Template.from_stack(stack))
     assert "MAX_INPUT_LENGTH" not in new["Environment"]
     # The same limit, under the name each version reads.
@@ -312,7 +367,7 @@ def test_the_input_limit_name_the_tgi_image_ignores_is_an_error() -> None:
     )
     # Copied from a TGI 1.x recipe onto today's image, next to the sizing's MAX_INPUT_TOKENS.
     with pytest.raises(ConfigurationError) as error:
-        picked_hub_endpoint(LLAMA8B_ID, environment={"MAX_INPUT_LENGTH": "2048"})
+        picked_hub_endpoint(LLAMA8B_ID, environment={"MAX_INPUT_LENGTH": "2048"}, serving=Serving.TGI)
     message = str(error.value)
     assert "environment['MAX_INPUT_LENGTH']: '2048' is the name TGI read before 2.0" in message
     assert "refuses to start with both" in message and "SizingOptions(max_input_tokens=...)" in message
@@ -329,13 +384,13 @@ def test_without_a_profile_the_legacy_input_limit_name_alone_is_accepted() -> No
 def test_tgi_variables_the_entrypoint_overwrites_are_errors() -> None:
     # The SageMaker TGI entrypoint exports NUM_SHARD=$SM_NUM_GPUS, which the library always sets on GPUs.
     with pytest.raises(ConfigurationError) as error:
-        picked_hub_endpoint(LLAMA8B_ID, environment={"NUM_SHARD": "2"})
+        picked_hub_endpoint(LLAMA8B_ID, environment={"NUM_SHARD": "2"}, serving=Serving.TGI)
     assert "environment['NUM_SHARD']: '2' is overwritten by the SageMaker entrypoint with SM_NUM_GPUS (1)" in str(
         error.value
     )
     # QUANTIZE is TGI's own name for HF_MODEL_QUANTIZE: the same bypass of the memory math.
     with pytest.raises(ConfigurationError) as error:
-        picked_hub_endpoint(LLAMA8B_ID, environment={"QUANTIZE": "awq"})
+        picked_hub_endpoint(LLAMA8B_ID, environment={"QUANTIZE": "awq"}, serving=Serving.TGI)
     message = str(error.value)
     assert "environment['QUANTIZE']: 'awq' bypasses the instance sizing" in message
     assert "SizingOptions(quantize=...)" in message

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import pytest
 
 from constructs_lib import (
     ConfigurationError,
     ModelProfile,
     SizingOptions,
+    fit_table,
     plan_deployment,
 )
 
@@ -41,6 +45,17 @@ def test_explicit_instance_with_no_fit_anywhere_suggests_quantization() -> None:
     )
     with pytest.raises(ConfigurationError, match="No catalogued instance fits; consider a 4-bit AWQ or GPTQ"):
         plan_deployment(huge, serving="tgi", instance_type="ml.g5.48xlarge")
+    # Each LLM server names its own way to shrink the model; the other stacks suggest vLLM (no longer TGI). Twice
+    # as large: vLLM's CUDA 13 image runs on 8 x B300 (1918.8 GiB), which the CUDA 12.4 images do not.
+    huger = replace(huge, parameters=2 * huge.parameters)
+    hints = {
+        "vllm": "a 4-bit AWQ or GPTQ checkpoint of the model, or engine_args={'quantization': 'fp8'}",
+        "tgi": "a 4-bit AWQ or GPTQ checkpoint of the model, or quantize='bitsandbytes-nf4'",
+        "inference-toolkit": "serving=Serving.VLLM with a 4-bit AWQ or GPTQ checkpoint, for a generative model",
+    }
+    for serving, hint in hints.items():
+        with pytest.raises(ConfigurationError, match=re.escape(f"No catalogued instance fits; consider {hint}")):
+            plan_deployment(huger, serving=serving, instance_type="ml.g5.48xlarge")
     with pytest.raises(ConfigurationError, match="instance_type: no GPU instance can serve the model with tgi"):
         plan_deployment(huge, serving="tgi", instance_type=None)
 
@@ -51,7 +66,15 @@ def test_no_fit_within_constraints_names_the_constraint_to_relax(profiles: dict[
         plan_deployment(profiles[BERT_ID], serving="inference-toolkit", instance_type=None, options=options)
     message = str(error.value)
     assert "no GPU instance within max_price_per_hour $0.50" in message
-    assert "above max_price_per_hour" in message  # why the largest was excluded
+    # Why the largest was excluded: a Blackwell GPU, which the toolkit's CUDA 12.4 image does not run on.
+    assert (
+        "the largest considered, ml.p6-b300.48xlarge: B300 (ml.p6-b300.48xlarge) is a Blackwell GPU, which needs "
+        "CUDA 12.8 or newer, and the image is built for CUDA 12.4" in message
+    )
+    # The instances that fit are excluded by the price.
+    table = fit_table(profiles[BERT_ID], serving="inference-toolkit", options=options)
+    t4 = next(fit for fit in table if fit.spec.name == "ml.g4dn.xlarge")
+    assert not t4.fits and t4.reason == "costs $0.74/h, above max_price_per_hour $0.50"
     assert "Without instance_selection.max_price_per_hour, the cheapest instance that fits is ml.g4dn.xlarge" in message
     assert "omit instance_type" not in message
 

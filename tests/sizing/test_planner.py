@@ -43,6 +43,7 @@ class _StandInServing(str, enum.Enum):  # noqa: UP042 - the shape of constructs_
     INFERENCE_TOOLKIT = "inference-toolkit"
     TGI = "tgi"
     TEI = "tei"
+    VLLM = "vllm"
 
 
 @pytest.mark.parametrize(
@@ -77,10 +78,14 @@ def test_serving_enum_members_and_auto(profiles: dict[str, ModelProfile]) -> Non
     plan = plan_deployment(profiles[LLAMA8B_ID], serving=_StandInServing.TGI, instance_type=None)
     assert plan.instance_type == "ml.g6.xlarge"
     assert serving_stack(_StandInServing.AUTO, profiles[BGE_ID]).key == "tei"
-    assert serving_stack("auto", profiles[LLAMA8B_ID]).key == "tgi"
+    assert serving_stack("auto", profiles[LLAMA8B_ID]).key == "vllm"
+    assert serving_stack(_StandInServing.VLLM, profiles[LLAMA8B_ID]).key == "vllm"
     assert serving_stack("auto", profiles[BERT_ID]).key == "inference-toolkit"
-    with pytest.raises(ConfigurationError, match="serving: 'vllm' is not allowed"):
-        serving_stack("vllm", profiles[BERT_ID])
+    # A catalogued image family without a serving stack is no serving value.
+    with pytest.raises(
+        ConfigurationError, match="serving: 'sglang' is not allowed; allowed: auto, inference-toolkit, tei, tgi, vllm"
+    ):
+        serving_stack("sglang", profiles[BERT_ID])
 
 
 def test_explicit_instance_that_fits(profiles: dict[str, ModelProfile]) -> None:
@@ -173,8 +178,13 @@ def test_fit_table_lists_fitting_first_then_cheapest(profiles: dict[str, ModelPr
     fitting = [fit for fit in table if fit.fits]
     rest = table[len(fitting) :]
     assert fitting and rest and all(not fit.fits for fit in rest)
-    prices = [fit.price_per_hour or 0.0 for fit in fitting]
-    assert prices == sorted(prices)
+    # Cheapest first; the instances without a catalogued price (g7e, p5.4xlarge, ...) after every priced one.
+    priced = [fit.price_per_hour for fit in fitting if fit.price_per_hour is not None]
+    assert priced and priced == sorted(priced)
+    assert [fit.price_per_hour is None for fit in fitting] == [False] * len(priced) + [True] * (
+        len(fitting) - len(priced)
+    )
+    assert len(priced) < len(fitting)
     assert all(fit.spec.accelerators for fit in table)
     assert all(fit.reason for fit in rest)
 
@@ -219,9 +229,9 @@ def test_bin_only_profile_is_cast_by_its_dtype(profiles: dict[str, ModelProfile]
 @pytest.mark.parametrize(
     ("task", "expected"),
     [
-        ("text-generation", "tgi"),
+        ("text-generation", "vllm"),
         ("text2text-generation", "inference-toolkit"),
-        ("image-text-to-text", "inference-toolkit"),
+        ("image-text-to-text", "vllm"),
         ("feature-extraction", "tei"),
         ("sentence-similarity", "tei"),
         ("fill-mask", "inference-toolkit"),
