@@ -124,66 +124,25 @@ def invoke_local(
     :raises LocalInvokeError: the worker crashed or timed out without producing a response.
     """
     from .._core.errors import ConfigurationError
-    from ..scripts.handlers import check_inference_script
+    from .local_differences import differences_from_the_container
 
     _require_local_extra()
     model_path = Path(model_dir)
     if not model_path.is_dir():
         raise ConfigurationError(f"model_dir: {str(model_dir)!r} is not an existing directory")
-    warnings: list[str] = []
-    mismatch = _transformers_mismatch(model_path, image_transformers_version)
-    if mismatch is not None:
-        warnings.append(mismatch)
-    effective_code: Path | None = None
-    if code_dir is not None:
-        effective_code = Path(code_dir)
-        if not effective_code.is_dir():
-            raise ConfigurationError(f"code_dir: {str(code_dir)!r} is not an existing directory")
-    elif (model_path / "code" / entry_point).is_file():
-        effective_code = model_path / "code"
-    if effective_code is not None:
-        report = check_inference_script(effective_code, entry_point)
-        warnings.extend(report.warnings)
-        if (effective_code / "requirements.txt").is_file():
-            warnings.append(
-                f"{effective_code / 'requirements.txt'}: not installed by invoke-local (the container pip-installs "
-                "it at start-up); the packages it names must already be installed here"
-            )
-
+    effective_code = _code_dir_of(model_path, code_dir, entry_point)
+    warnings = differences_from_the_container(model_path, effective_code, entry_point, image_transformers_version)
     with tempfile.TemporaryDirectory(prefix="constructs-lib-invoke-") as scratch:
         workdir = Path(scratch)
         container_model_dir = _container_layout(model_path, effective_code if code_dir is not None else None, workdir)
-        worker_env = _worker_environment(container_model_dir, entry_point, task, env)
         request = {
             "model_dir": str(container_model_dir),
             "body": base64.b64encode(data).decode("ascii"),
             "content_type": content_type,
             "accept": accept,
         }
-        request_path = workdir / "request.json"
-        result_path = workdir / "result.json"
-        request_path.write_text(json.dumps(request), encoding="utf-8")
-        bootstrap = (
-            "import importlib.util, sys\n"
-            "spec = importlib.util.spec_from_file_location('_constructs_lib_local_worker', sys.argv[1])\n"
-            "module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)\n"
-            "spec.loader.exec_module(module)\n"
-            "sys.exit(module._worker_main(sys.argv[2:]))\n"
-        )
-        command = [sys.executable, "-c", bootstrap, str(Path(__file__).resolve()), str(request_path), str(result_path)]
-        try:
-            completed = subprocess.run(
-                command, cwd=workdir, env=worker_env, capture_output=True, timeout=timeout, check=False
-            )
-        except subprocess.TimeoutExpired as error:
-            logs = _text(error.stdout) + _text(error.stderr)
-            raise LocalInvokeError(f"the local worker did not answer within {timeout:g} s\n{_tail(logs)}") from None
-        logs = _text(completed.stdout) + _text(completed.stderr)
-        if not result_path.is_file():
-            raise LocalInvokeError(
-                f"the local worker exited with code {completed.returncode} without a response\n{_tail(logs)}"
-            )
-        result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+        worker_env = _worker_environment(container_model_dir, entry_point, task, env)
+        result, logs = _run_worker(workdir, request, worker_env, timeout)
     if "missing_module" in result:
         raise MissingLocalExtraError(_missing_message([str(result["missing_module"])], str(result.get("error", ""))))
     return LocalInvokeResult(
@@ -195,37 +154,48 @@ def invoke_local(
     )
 
 
-def _transformers_mismatch(model_path: Path, image_version: str | None) -> str | None:
-    """A warning when the endpoint's image runs another transformers major version than this machine."""
-    from importlib.metadata import PackageNotFoundError, version
-
+def _code_dir_of(model_path: Path, code_dir: str | Path | None, entry_point: str) -> Path | None:
+    """The script's directory: ``code_dir``, else the model's own ``code/`` when it holds the entry point."""
     from .._core.errors import ConfigurationError
-    from ..catalogue import dlc
-    from ..model.local import profile_from_directory
-    from ..serving.base import Serving
-    from ..serving.registry import stack_of
 
+    if code_dir is not None:
+        if not Path(code_dir).is_dir():
+            raise ConfigurationError(f"code_dir: {str(code_dir)!r} is not an existing directory")
+        return Path(code_dir)
+    return model_path / "code" if (model_path / "code" / entry_point).is_file() else None
+
+
+# The worker loads this file by path: importing the package would pull in aws_cdk.
+_BOOTSTRAP = (
+    "import importlib.util, sys\n"
+    "spec = importlib.util.spec_from_file_location('_constructs_lib_local_worker', sys.argv[1])\n"
+    "module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)\n"
+    "spec.loader.exec_module(module)\n"
+    "sys.exit(module._worker_main(sys.argv[2:]))\n"
+)
+
+
+def _run_worker(
+    workdir: Path, request: Mapping[str, Any], worker_env: Mapping[str, str], timeout: float
+) -> tuple[dict[str, Any], str]:
+    """Run one request in a fresh worker process; its result and everything it printed."""
+    request_path, result_path = workdir / "request.json", workdir / "result.json"
+    request_path.write_text(json.dumps(request), encoding="utf-8")
+    command = [sys.executable, "-c", _BOOTSTRAP, str(Path(__file__).resolve()), str(request_path), str(result_path)]
     try:
-        local = version("transformers")
-    except PackageNotFoundError:
-        return None  # the missing extra is reported on its own
-    if image_version is None:
-        try:
-            profile = profile_from_directory(model_path)
-        except ConfigurationError:
-            profile = None
-        toolkit = stack_of(Serving.INFERENCE_TOOLKIT)
-        request, _ = toolkit.default_image_request(profile)
-        image_version = dlc.lookup("huggingface", request.version)
-    if image_version is None or image_version.split(".")[0] == local.split(".")[0]:
-        return None
-    return (
-        f"the endpoint's image runs transformers {image_version}, and this machine has transformers {local}: "
-        "behaviour differs between major versions (transformers 5 removed TensorFlow and Flax, load_in_8bit and "
-        f"TRANSFORMERS_CACHE), so this run may pass or fail where the endpoint does not; install transformers "
-        f"{image_version.split('.')[0]}.x here, or pin the endpoint's image with "
-        "InferenceImage.huggingface(transformers_version=...)"
-    )
+        completed = subprocess.run(
+            command, cwd=workdir, env=dict(worker_env), capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as error:
+        logs = _text(error.stdout) + _text(error.stderr)
+        raise LocalInvokeError(f"the local worker did not answer within {timeout:g} s\n{_tail(logs)}") from None
+    logs = _text(completed.stdout) + _text(completed.stderr)
+    if not result_path.is_file():
+        raise LocalInvokeError(
+            f"the local worker exited with code {completed.returncode} without a response\n{_tail(logs)}"
+        )
+    result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+    return result, logs
 
 
 def _text(output: bytes | str | None) -> str:

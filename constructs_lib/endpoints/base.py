@@ -76,6 +76,7 @@ class EndpointBase(EndpointMetrics, Resource):
         problems.raise_if_any()
         checks.check_requested_instance(props, problems)
         checks.check_scalars(props, problems)
+        checks.check_host_ami(props, problems)
         problems.raise_if_any()
         self._facts, self._features = self._resolve(source, props, subject, problems)
         self._build(scope, source, props, problems)

@@ -163,8 +163,7 @@ def _check_shipped_script(script: Path, task: str | None, props: Mapping[str, An
     """
     stack = _requested_stack(task, script.parent.parent, props)
     if not stack.runs_custom_scripts:
-        shown = stack.serving.name if stack.serving is not None else stack.name
-        ignored = f"{script} is not run: {shown} ignores inference scripts, only the inference toolkit runs them"
+        ignored = f"{script} is not run: {stack.name} ignores inference scripts, only the inference toolkit runs them"
         return ScriptReport(path=script, handlers=(), uses_context=(), warnings=(ignored,))
     return check_inference_script(script.parent, script.name)
 

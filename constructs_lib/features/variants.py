@@ -300,13 +300,16 @@ def _check_variant_set(variants: Sequence[ModelVariant], facts: EndpointFacts, p
 
 
 def _stack_of(facts: EndpointFacts, variant: ModelVariant) -> ServingStack:
-    """The variant's serving stack: its image's, else the endpoint's ``serving`` prop resolved for its task."""
+    """The variant's serving stack: its image's, else the endpoint's ``serving`` prop resolved for its task and
+    the processor of its instance."""
     if variant.image is not None and variant.image.serving_stack is not None:
         return variant.image.serving_stack
     requested = facts.requested_serving
     if isinstance(requested, ServingStack) or requested.value != "auto":
         return stack_of(requested)
-    return auto_stack(AutoRequest(task=variant.task or facts.model.task))
+    instance_type = _instance_type_of(facts, variant)
+    processor = None if instance_type is None or is_unresolved(instance_type) else processor_for(instance_type)
+    return auto_stack(AutoRequest(task=variant.task or facts.model.task, processor=processor))
 
 
 def _instance_type_of(facts: EndpointFacts, variant: ModelVariant) -> str | None:
@@ -321,6 +324,9 @@ def _validate_variant(facts: EndpointFacts, variant: ModelVariant, problems: Pro
     prop = variant._prop
     instance_type = _instance_type_of(facts, variant)
     stack = _stack_of(facts, variant)
+    asked = variant.image is not None and variant.image.serving_stack is stack and stack is not facts.serving
+    if asked and (warning := stack.explicit_warning()) is not None:
+        Annotations.of(facts.scope).add_warning_v2(warning[0], f"{prop}: {warning[1]}")
     mismatch = stack.task_problem(variant.task)  # the variant's own task only
     if mismatch:
         problems.add(f"{prop}.serving", stack.serving.name if stack.serving else stack.name, mismatch)

@@ -70,7 +70,7 @@ def check_engine_args(stack: ServingStack, engine_args: Any, model: ModelFacts, 
         if not isinstance(name, str) or not name.isascii() or not name.isidentifier():
             hint = f" (perhaps {name.replace('-', '_')!r})" if isinstance(name, str) and "-" in name else ""
             report.error(
-                "engine_args", name, f"is not a flag name: names are identifiers such as 'max_model_len'{hint}"
+                "engine_args", name, f"is not a flag name: flags are identifiers such as 'max_model_len'{hint}"
             )
         elif name.lower() == "hf_token" or looks_like_hf_token(value):
             report.error(prop, "***", TOKEN_PROBLEM)

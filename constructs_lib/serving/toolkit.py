@@ -2,7 +2,7 @@
 
 - **Images**: ``huggingface-pytorch-inference`` (GPU and CPU, catalogue family ``huggingface``) and,
   on Inferentia2, ``huggingface-pytorch-inference-neuronx`` (``huggingface-neuronx``). Tags carry the
-  transformers and PyTorch versions; the SDK writes them as the caller spelled them. The newest image
+  transformers and PyTorch versions; the SDK writes PyTorch's as the caller spelled it. The newest image
   runs transformers 5, which removed TensorFlow and Flax: a model with only such weights gets the newest
   transformers-4 image.
 - **Environment**: ``HF_MODEL_ID`` for a Hub model (none: the model is in ``/opt/ml/model``),
@@ -147,14 +147,11 @@ class InferenceToolkit(ServingStack):
                 f"transformers_version: {describe(request.version)} has no {processor.value} Hugging Face "
                 f"inference DLC with pytorch {pytorch_key} for {where}; allowed: {dlc.allowed_text((family,))}"
             )
-        if family == TOOLKIT_FAMILY and (request.version not in (None, key) or request.base_version is not None):
-            # The SDK writes the versions as the caller spelled them (short forms included).
-            transformers_tag = request.version or key
-            pytorch_tag = request.base_version or _default_pytorch_tag(
-                entry, pytorch_key, short=transformers_tag != key
-            )
+        if family == TOOLKIT_FAMILY and request.base_version not in (None, pytorch_key):
+            # The SDK (sagemaker-core) writes the PyTorch version as the caller spelled it ("2.6"), and the
+            # transformers version in full.
             container = item["tag"].split(f"-{item['py']}-", 1)[1]
-            tag = f"{pytorch_tag}-transformers{transformers_tag}-{processor.value}-{item['py']}-{container}"
+            tag = f"{request.base_version}-transformers{key}-{processor.value}-{item['py']}-{container}"
         else:
             tag = item["tag"]
         description = f"Hugging Face inference (transformers {key}, pytorch {pytorch_key}, {processor.value})"
@@ -304,20 +301,6 @@ def _pytorch_key(entry: Mapping[str, Any], pytorch_version: str | None) -> str |
 
 def _pytorch_choices(entries: Any) -> list[str]:
     return [choice for entry in entries for choice in (*entry["pytorch"], *entry["pytorch_aliases"])]
-
-
-def _default_pytorch_tag(entry: Mapping[str, Any], pytorch_key: str, *, short: bool) -> str:
-    """How to spell a defaulted PyTorch version in a toolkit tag.
-
-    A short transformers version (``"4.51"``) selects the DLC's floating tag, which pairs it with
-    the short PyTorch version (``2.6-transformers4.51-...``), as ``image_uris.retrieve`` does for
-    ``version="4.51", base_framework_version="pytorch2.6"``; a full one pairs with the full version.
-    """
-    if short:
-        aliases: list[str] = [alias for alias, target in entry["pytorch_aliases"].items() if target == pytorch_key]
-        if aliases:
-            return min(aliases, key=len)
-    return pytorch_key
 
 
 def _has_neuron_static_shapes(config_path: Path) -> bool:

@@ -48,7 +48,7 @@ CPU_BASE_GIB = 2.0
 
 def serving_stack(serving: str | Serving | ServingStack, profile: ModelProfile) -> ServingStack:
     """The stack ``serving`` names (a ``Serving`` member or value, or a ``ServingStack``); ``auto`` picks by
-    the model's task: TEI for embeddings (of an architecture TEI loads), TGI for text generation, the
+    the model's task: TEI for embeddings (of an architecture TEI loads), vLLM for text generation, the
     inference toolkit otherwise."""
     if isinstance(serving, ServingStack):
         return serving
@@ -191,7 +191,7 @@ def fit_table(
 
     Instances above ``options.max_price_per_hour`` are marked as not fitting, with the reason.
 
-    :param serving: the serving stack ("inference-toolkit", "tgi", "tei", a ``Serving`` member or a
+    :param serving: the serving stack ("inference-toolkit", "vllm", "tei", "tgi", a ``Serving`` member or a
         ``ServingStack``; "auto" picks by task).
     :param options: constraints. Default: ``SizingOptions()``
     :param custom_script: whether a custom ``inference.py`` loads the model with its own ``model_fn``
@@ -239,7 +239,7 @@ def plan_deployment(
     a given ``instance_type`` is checked for memory, GPU generation and sharding here, and against
     those constraints by ``selection_conflicts``.
 
-    :param serving: "inference-toolkit", "tgi", "tei" (or a ``Serving`` member or ``ServingStack``;
+    :param serving: "inference-toolkit", "vllm", "tei", "tgi" (or a ``Serving`` member or ``ServingStack``;
         "auto" picks by task).
     :param instance_type: instance to check; ``None`` picks the cheapest that fits.
     :param options: constraints. Default: ``SizingOptions()``

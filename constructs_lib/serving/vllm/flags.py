@@ -38,9 +38,12 @@ _OWNED = {
 }
 
 
-def check_flag(name: str, value: Any, model: ModelFacts, report: Reporter) -> None:
-    """Report a flag vLLM would refuse, or one that contradicts a prop or the model (no instance needed)."""
-    prop = f"engine_args[{name!r}]"
+def check_flag(name: str, value: Any, model: ModelFacts, report: Reporter, *, prop: str | None = None) -> None:
+    """Report a flag vLLM would refuse, or one that contradicts a prop or the model (no instance needed).
+
+    :param prop: how messages name the flag. Default: ``engine_args[<name>]``
+    """
+    prop = prop or f"engine_args[{name!r}]"
     if is_unresolved(value):
         return
     if name in _OWNED:
@@ -119,7 +122,7 @@ def check_variable(entry: EnvironmentEntry, derived: Mapping[str, str], report: 
             f"engine_args={{'{flag}': ...}} instead, so that the fit is checked with it",
         )
     else:
-        check_flag(flag, value, entry.model, report)
+        check_flag(flag, value, entry.model, report, prop=prop)
     return True
 
 
@@ -139,18 +142,30 @@ def _variable_problem(entry: EnvironmentEntry, derived: Mapping[str, str]) -> st
 
 
 def check_instance(environment: Mapping[str, Any], spec: InstanceSpec, report: Reporter) -> None:
-    """The parallelism in the finished environment against the instance: vLLM must use all of its GPUs."""
+    """The parallelism in the finished environment against the instance: vLLM must use all of its GPUs.
+
+    An endpoint always has ``SM_VLLM_TENSOR_PARALLEL_SIZE`` (sized, or the GPU count); a variant, which is
+    not sized, may lack it, and then vLLM runs on one GPU: a warning says how to use them all.
+    """
     if spec.processor is not Processor.GPU:
         return
     values = {name: environment.get(variable(name)) for name in ("tensor_parallel_size", "pipeline_parallel_size")}
     if any(is_unresolved(v) for v in values.values()):
         return
+    if values["tensor_parallel_size"] is None and spec.accelerators > 1:
+        report.warning(
+            "constructs-lib:variant-vllm-parallel",
+            f"vLLM runs on 1 of the {spec.accelerators} GPUs of {spec.name} without SM_VLLM_TENSOR_PARALLEL_SIZE; "
+            f"set environment={{'SM_VLLM_TENSOR_PARALLEL_SIZE': '{spec.accelerators}'}} if {spec.accelerators} "
+            "divides the model's attention heads, or use a single-GPU instance",
+        )
+        return
     tensor = whole(values, "tensor_parallel_size") or 1
     parallel = tensor * (whole(values, "pipeline_parallel_size") or 1)
     if parallel != spec.accelerators:
         report.error(
-            "engine_args['tensor_parallel_size']",
+            variable("tensor_parallel_size"),
             tensor,
             f"runs vLLM on {parallel} GPU(s), and {spec.name} has {spec.accelerators}: vLLM must use all of them; "
-            f"set it to {spec.accelerators}, or choose an instance with {parallel} GPU(s)",
+            f"set tensor_parallel_size to {spec.accelerators}, or choose an instance with {parallel} GPU(s)",
         )
