@@ -133,6 +133,15 @@ AWQ70B_ID = "fake-org/llama-70b-awq"
 AWQ70B_INT32 = 8_623_226_880
 AWQ70B_FLOAT16 = 2_637_438_976
 
+MHA7B_ID = "fake-org/llama-2-7b-chat"
+"""Llama-2-7B-like: multi-head attention (32 key/value heads) and a 4k context, in float16."""
+MHA7B_PARAMETERS = 6_738_415_616
+TF_ONLY_ID = "fake-org/bert-tf-only"
+"""A classifier whose only weights are TensorFlow's ``tf_model.h5`` (transformers 5 cannot load it)."""
+FLAX_ONLY_ID = "fake-org/bert-flax-only"
+"""A classifier whose only weights are Flax's ``flax_model.msgpack``."""
+TF_WEIGHTS_SIZE = 438_000_000
+
 LLAMA8B_PARAMETERS = 8_030_261_248
 LLAMA70B_PARAMETERS = 70_553_706_496
 MIXTRAL_PARAMETERS = 46_702_792_704
@@ -253,6 +262,26 @@ def default_repos() -> list[FakeRepo]:
                     "total": AWQ70B_INT32 + AWQ70B_FLOAT16,
                 },
             },
+        ),
+        FakeRepo(
+            MHA7B_ID,
+            {"config.json": _json({**_llama_config(32, 32, 32, 4096, 4096), "torch_dtype": "float16"})},
+            info={
+                "pipeline_tag": "text-generation",
+                "safetensors": {"parameters": {"F16": MHA7B_PARAMETERS}, "total": MHA7B_PARAMETERS},
+            },
+        ),
+        FakeRepo(
+            TF_ONLY_ID,
+            {"config.json": _json(bert_config), "tf_model.h5": b"not really a checkpoint", "vocab.txt": b"[PAD]"},
+            info={"pipeline_tag": "text-classification"},
+            declared_sizes={"tf_model.h5": TF_WEIGHTS_SIZE},
+        ),
+        FakeRepo(
+            FLAX_ONLY_ID,
+            {"config.json": _json(bert_config), "flax_model.msgpack": b"not really a checkpoint"},
+            info={"pipeline_tag": "text-classification"},
+            declared_sizes={"flax_model.msgpack": TF_WEIGHTS_SIZE},
         ),
         FakeRepo(
             BIN_ID,

@@ -18,12 +18,23 @@ from constructs_lib import ConfigurationError
 
 from .support import container, only, variant
 
-EXAMPLE_STACKS = ["HfHubModelExample", "HfFineTunedExample", "HfCustomScriptExample"]
+EXAMPLE_STACKS = ["HfHubModelExample", "HfLlmExample", "HfFineTunedExample", "HfCustomScriptExample"]
+ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+"""The feature flags ``cdk synth`` runs the app with: the tests synthesize what users get."""
 
 
 def stacks_of(context: dict[str, Any] | None = None) -> dict[str, Stack]:
-    app = build_app(App(context=context or {}))
+    app = build_app(App(context={**CDK_JSON_CONTEXT, **(context or {})}))
     return {child.node.id: child for child in app.node.children if isinstance(child, Stack)}
+
+
+def test_cdk_json_carries_every_flag_the_pinned_cli_recommends() -> None:
+    """What `cdk init` writes for the CLI in package.json; without them `cdk synth` says flags are unconfigured."""
+    flags = ROOT / "node_modules" / "aws-cdk" / "lib" / "init-templates" / ".recommended-feature-flags.json"
+    recommended = json.loads(flags.read_text())
+    assert recommended, "the pinned CLI ships its recommended flags"
+    assert {key: CDK_JSON_CONTEXT.get(key) for key in recommended} == recommended
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +48,15 @@ def test_no_context_synthesizes_one_example_stack_per_construct(example_template
         template.resource_count_is("AWS::SageMaker::Endpoint", 1)
 
 
-def test_examples_show_the_three_ways(example_templates: dict[str, Template]) -> None:
+def test_examples_show_the_three_ways_and_an_llm(example_templates: dict[str, Template]) -> None:
     hub = container(example_templates["HfHubModelExample"])
     assert hub["Environment"]["HF_MODEL_ID"].startswith("distilbert/")
+    llm = example_templates["HfLlmExample"]
+    assert "huggingface-vllm:" in json.dumps(container(llm)["Image"])
+    assert container(llm)["Environment"]["HF_MODEL_ID"] == "Qwen/Qwen2.5-7B-Instruct"
+    # A 7.6B model in bfloat16 (14.2 GiB) with its 32k context on one 24 GB GPU, as its publisher deploys it.
+    assert variant(llm)["InstanceType"] == "ml.g6.xlarge"
+    assert variant(llm)["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
     tuned = container(example_templates["HfFineTunedExample"])
     assert tuned["ModelDataUrl"].endswith("model.tar.gz")
     custom = container(example_templates["HfCustomScriptExample"])
@@ -53,6 +70,43 @@ def test_every_stack_outputs_name_arn_and_an_invoke_command(example_templates: d
         command = json.dumps(outputs["InvokeCommand"]["Value"])
         assert "aws sagemaker-runtime invoke-endpoint --endpoint-name" in command
         assert "--body" in command and "EndpointName" in command
+
+
+def test_the_llm_example_is_invoked_with_an_openai_chat_body(example_templates: dict[str, Template]) -> None:
+    value = example_templates["HfLlmExample"].to_json()["Outputs"]["InvokeCommand"]["Value"]
+    text = "".join(part for part in value["Fn::Join"][1] if isinstance(part, str))
+    body = json.loads(re.search(r"--body '([^']*)'", text)[1])  # type: ignore[index]
+    assert body["messages"] == [{"role": "user", "content": "What is Amazon SageMaker?"}]
+    assert isinstance(body["max_tokens"], int)
+
+
+def test_engine_args_and_host_ami_from_context_reach_the_endpoint() -> None:
+    stacks = stacks_of(
+        {
+            "model_id": "Qwen/Qwen2.5-7B-Instruct",
+            "task": "text-generation",
+            "engine_args": '{"max_num_seqs": 64, "enable_prefix_caching": true}',
+            "inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1",
+        }
+    )
+    template = Template.from_stack(stacks["HuggingFaceEndpoint"])
+    environment = container(template)["Environment"]
+    assert environment["SM_VLLM_MAX_NUM_SEQS"] == "64"
+    assert environment["SM_VLLM_ENABLE_PREFIX_CACHING"] == "true"
+    assert variant(template)["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
+
+
+def test_a_host_ami_that_cannot_run_the_image_fails_the_app_synth() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        stacks_of(
+            {
+                "model_id": "Qwen/Qwen2.5-7B-Instruct",
+                "task": "text-generation",
+                "inference_ami_version": "al2-ami-sagemaker-inference-gpu-3-1",
+            }
+        )
+    assert "inference_ami_version: 'al2-ami-sagemaker-inference-gpu-3-1'" in str(error.value)
+    assert "CUDA up to 12.4" in str(error.value) and "CUDA 13.0" in str(error.value)
 
 
 def test_context_deploys_any_hub_model_without_code_changes() -> None:
@@ -108,7 +162,8 @@ def test_config_file_deploys_several_endpoints(tmp_path: Path) -> None:
     [
         ({"task": "fill-mask"}, "given without a model"),
         ({"model_id": "gpt2", "instance_count": "two"}, "instance_count 'two' is not a whole number"),
-        ({"model_id": "gpt2", "serving": "vllm"}, "serving 'vllm' is not one of"),
+        ({"model_id": "gpt2", "serving": "vlm"}, "serving 'vlm' is not one of auto, inference-toolkit, tgi, tei, vllm"),
+        ({"model_id": "gpt2", "engine_args": "[1]"}, "engine_args must be a JSON object"),
         ({"model_id": "gpt2", "kind": "bogus"}, "kind 'bogus' is not one of"),
         ({"model_id": "gpt2", "kind": "custom-script"}, "kind 'custom-script' needs code_dir"),
         ({"model_id": "gpt2", "kind": "fine-tuned"}, "kind 'fine-tuned' needs model_data"),

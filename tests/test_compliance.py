@@ -210,7 +210,7 @@ def nag_run(tmp_path_factory: pytest.TempPathFactory) -> NagRun:
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = App(outdir=str(outdir))
     example_stacks = [c for c in build_app(app).node.children if isinstance(c, Stack)]
-    assert len(example_stacks) == 3
+    assert len(example_stacks) == 4
     add_feature_stacks(app, tmp_path_factory.mktemp("work"))
     return NagRun(app, outdir, _synth_with_nag(app, outdir))
 

@@ -2,7 +2,8 @@
 the app's stacks against moto's server, a local AWS running on loopback inside this process.
 
 The three ways of deploying are covered: a Hub model, a fine-tuned model from a local directory
-(so the asset is packaged and really published to S3) and a custom script. The app's
+(so the asset is packaged and really published to S3) and a custom script; and an LLM on vLLM, with
+server flags and the host AMI its CUDA 13 image needs. The app's
 ``bootstrap_version_rule=false`` context switches off the bootstrap-version check that moto's
 bootstrap stack cannot answer.
 """
@@ -30,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 ACCOUNT, REGION = "123456789012", "us-east-1"
 HUB_MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+LLM = "Qwen/Qwen2.5-7B-Instruct"
+"""An LLM whose profile is in the app's hub.context.json: the deploy needs no Hub."""
 
 
 def _free_port() -> int:
@@ -110,6 +113,12 @@ def endpoints(workdir: Path) -> list[dict[str, Any]]:
             "code_dir": str(ROOT / "examples" / "custom_script" / "code"),
             "instance_type": "ml.g5.xlarge",
         },
+        {
+            "stack_name": "DeployLlm",
+            "model_id": LLM,
+            "task": "text-generation",
+            "engine_args": {"max_num_seqs": 16, "enable_prefix_caching": True},
+        },
     ]
 
 
@@ -155,6 +164,11 @@ def test_bootstrap_deploy_update_and_destroy(
     sagemaker, s3 = clients(local_aws)
     cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", cwd=ROOT, context=context, output=assembly)
 
+    # cdk.json carries the pinned CLI's recommended flags: with the old cdk.json the CLI said
+    # "78 feature flags are not configured".
+    synthesized = cdk("synth", cwd=ROOT, context=context, output=assembly)
+    assert "Successfully synthesized" in synthesized and "feature flags are not configured" not in synthesized
+
     cdk("deploy", "--all", "--method=direct", "--require-approval=never", cwd=ROOT, context=context, output=assembly)
 
     hub = endpoint_of(sagemaker, "DeployHub")
@@ -172,6 +186,18 @@ def test_bootstrap_deploy_update_and_destroy(
     _, tuned_model = model_of(sagemaker, tuned)
     tuned_members = archive_members(s3, tuned_model["PrimaryContainer"]["ModelDataUrl"])
     assert {"config.json", "model.safetensors"} <= set(tuned_members)
+
+    llm = endpoint_of(sagemaker, "DeployLlm")
+    assert llm["EndpointStatus"] == "InService"
+    llm_config, llm_model = model_of(sagemaker, llm)
+    environment = llm_model["PrimaryContainer"]["Environment"]
+    assert environment["HF_MODEL_ID"] == LLM
+    assert environment["SM_VLLM_MAX_NUM_SEQS"] == "16" and environment["SM_VLLM_ENABLE_PREFIX_CACHING"] == "true"
+    assert environment["SM_VLLM_TENSOR_PARALLEL_SIZE"] == "1"
+    assert "/huggingface-vllm:0.29.0-" in llm_model["PrimaryContainer"]["Image"]
+    llm_variant = llm_config["ProductionVariants"][0]
+    assert llm_variant["InstanceType"] == "ml.g6.xlarge"
+    assert llm_variant["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
 
     custom = endpoint_of(sagemaker, "DeployCustom")
     _, custom_model = model_of(sagemaker, custom)

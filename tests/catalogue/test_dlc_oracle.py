@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from sagemaker.core import common_utils, image_uris
 
+from constructs_lib import Serving
 from constructs_lib._core.stack_facts import StackFacts
 from constructs_lib.catalogue import dlc
 from constructs_lib.catalogue.instances import Processor
 from constructs_lib.images.regions import image_location
 from constructs_lib.serving.facts import ImageRequest
 from constructs_lib.serving.registry import stack_of
-from constructs_lib import Serving
 
 INSTANCE_TYPES = {"gpu": "ml.g5.xlarge", "cpu": "ml.m5.xlarge", "neuronx": "ml.inf2.xlarge"}
 TOOLKIT_FAMILIES = ("huggingface", "huggingface-neuronx")
@@ -163,3 +163,32 @@ def test_short_versions_resolve_as_the_sdk_resolves_them(family: str) -> None:
             framework=family, version=alias, region="us-east-1", image_scope="inference", instance_type="ml.g5.xlarge"
         )
         assert uri == expected, alias
+
+
+def test_short_toolkit_versions_are_spelled_as_the_sdk_spells_them() -> None:
+    """``transformers_version="4.51"`` and ``pytorch_version="2.6"``, as users often write them."""
+    toolkit = stack_of(Serving.INFERENCE_TOOLKIT)
+    family = dlc.family("huggingface")
+    checked = 0
+    for alias, version in family["aliases"].items():
+        entry = family["versions"][version]
+        pytorch_spellings = [None, *entry["pytorch"], *entry["pytorch_aliases"]]
+        for pytorch in pytorch_spellings:
+            for processor, instance_type in (("gpu", "ml.g5.xlarge"), ("cpu", "ml.m5.xlarge")):
+                resolved_pytorch = dlc.resolve_version(entry["pytorch"], entry["pytorch_aliases"], pytorch)
+                assert resolved_pytorch is not None
+                if processor not in entry["pytorch"][resolved_pytorch]["images"]:
+                    continue
+                request = ImageRequest(version=alias, base_version=pytorch)
+                uri, _ = image_location(_facts("us-east-1"), toolkit.resolve_image(request, Processor(processor), "t"))
+                expected = image_uris.retrieve(
+                    framework="huggingface",
+                    version=alias,
+                    base_framework_version=f"pytorch{pytorch or resolved_pytorch}",
+                    region="us-east-1",
+                    image_scope="inference",
+                    instance_type=instance_type,
+                )
+                assert uri == expected, (alias, pytorch, processor)
+                checked += 1
+    assert checked > 20

@@ -1,9 +1,9 @@
 """``InferenceImage`` (``images.base``): DLC URIs, image configs, grants and the factories' errors.
 
-Every literal URI below was checked against ``sagemaker.image_uris.retrieve`` (SageMaker Python
-SDK 2.257.7, image_scope="inference"); the rows of the images the catalogue regenerated from sagemaker-core
-2.27.0 changed (the transformers-5 toolkit default, neuronx 4.55.4 on PyTorch 2.8.0) against
-``sagemaker.core.image_uris.retrieve``, the catalogue's source now.
+Every literal URI below is what ``sagemaker.core.image_uris.retrieve`` (sagemaker-core 2.27.0, the catalogue's
+source, image_scope="inference") returns for the same versions, except where the SDK needs a version the
+library defaults (a transformers version without a PyTorch version: the library takes the full PyTorch
+version of the newest pairing). ``tests/catalogue/test_dlc_oracle.py`` checks the whole catalogue.
 """
 
 from __future__ import annotations
@@ -55,15 +55,15 @@ URI_TABLE: list[tuple[str, Callable[[], InferenceImage], str, str | None, str]] 
         f"763104351884.dkr.ecr.us-east-1.amazonaws.com/{TOOLKIT_REPOSITORY}:2.6.0-transformers5.5.3-cpu-py312-ubuntu22.04",
     ),
     (
-        "SDK short forms keep their spelling in the tag",
+        "a short PyTorch version keeps its spelling in the tag; transformers is written in full",
         lambda: InferenceImage.huggingface(transformers_version="4.51", pytorch_version="2.6"),
         "eu-central-1", "ml.g5.xlarge",
-        f"763104351884.dkr.ecr.eu-central-1.amazonaws.com/{TOOLKIT_REPOSITORY}:2.6-transformers4.51-gpu-py312-cu124-ubuntu22.04",
+        f"763104351884.dkr.ecr.eu-central-1.amazonaws.com/{TOOLKIT_REPOSITORY}:2.6-transformers4.51.3-gpu-py312-cu124-ubuntu22.04",
     ),
     (
-        "a short transformers version alone selects the floating tag",
+        "a short transformers version alone is its newest release, with the full PyTorch version",
         lambda: InferenceImage.huggingface(transformers_version="4.51"), "us-east-1", "ml.g5.xlarge",
-        f"763104351884.dkr.ecr.us-east-1.amazonaws.com/{TOOLKIT_REPOSITORY}:2.6-transformers4.51-gpu-py312-cu124-ubuntu22.04",
+        f"763104351884.dkr.ecr.us-east-1.amazonaws.com/{TOOLKIT_REPOSITORY}:2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04",
     ),
     (
         "oldest catalogued toolkit, own account",

@@ -25,7 +25,6 @@ def test_the_shipped_catalogue_is_what_the_generator_writes() -> None:
     assert SHIPPED.read_text(encoding="utf-8") == gen.render(gen.build_catalogue())
 
 
-
 @pytest.fixture
 def configs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     source = Path(str(gen._config_dir()))
