@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -339,3 +340,32 @@ def test_durations_unknown_at_synth_time_are_not_judged() -> None:
         model_latency_p99=Duration.seconds(minutes), period=Duration.minutes(minutes), evaluation_periods=100_000
     )
     assert settings.evaluation_periods == 100_000
+
+
+def widget_titles(template: Template) -> list[str]:
+    """The dashboard's widget titles, in layout order."""
+    body = only(template, "AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    text = "".join(part if isinstance(part, str) else "<token>" for part in parts)
+    return re.findall(r'"title":"([^"]*)"', text)
+
+
+def test_dashboard_widgets_are_traffic_then_instances_then_alarms() -> None:
+    template = synth(lambda s: hub(s, dashboard=True, alarms=True))
+
+    assert widget_titles(template) == [
+        "Invocations",
+        "Errors",
+        "Latency (microseconds)",
+        "CPU and memory (%)",
+        "Disk (%)",
+        "GPU (%)",
+        "Alarms",
+    ]
+
+
+def test_serverless_dashboard_without_alarms_has_the_traffic_widgets_only() -> None:
+    template = synth(lambda s: hub(s, instance_type=None, serverless=ServerlessInference(), dashboard=True))
+
+    assert widget_titles(template) == ["Invocations", "Errors", "Latency (microseconds)"]
+    assert "Per instance" not in dashboard_body(template)
