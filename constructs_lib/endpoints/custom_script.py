@@ -11,6 +11,7 @@ from constructs import Construct
 from .._core.errors import Problems, subject_of
 from .._core.names import DEFAULT_ENTRY_POINT
 from ..model.hub_reference import check_hub_reference, check_task
+from ..model_data.inspect import ArchiveLayoutProblem
 from ..model_data.sources import ModelData, code_only
 from ..scripts.handlers import check_inference_script
 from .base import EndpointBase
@@ -57,44 +58,13 @@ class CustomScriptEndpoint(EndpointBase):
         :param props: the props shared by all endpoints (``EndpointProps``).
         """
         problems = Problems(subject_of(type(self), scope, id))
-        if (model_data is None) == (model_id is None):
-            given = "both" if model_data is not None else "neither"
-            problems.add_message(
-                f"model_data / model_id: {given} given; pass exactly one: model_data (S3 URI, local archive or "
-                "directory) for your own model, or model_id for a Hub model"
-            )
-        if model_id is not None:
-            check_hub_reference(model_id, revision, problems)
-        elif revision is not None:
-            problems.add("revision", revision, "only applies to a Hub model (model_id)")
+        _check_model_choice(model_data, model_id, revision, problems)
         check_task(task, problems)
         code_path = _existing_code_dir(code_dir, entry_point, problems)
         problems.raise_if_any()
         assert code_path is not None  # guaranteed by the checks above
-        report = check_inference_script(code_path, entry_point)
-
-        data = (
-            code_only(code_path)
-            if model_data is None
-            else ModelData.parse(model_data).with_code(code_path, entry_point)
-        )
-        layout = data.layout_problem
-        loads_model = "model_fn" in report.handlers
-        if layout is not None and not loads_model:
-            # The toolkit's default model_fn loads from /opt/ml/model; only a model_fn of the user's
-            # can know to look elsewhere.
-            problems.add_message(layout.message() + " (or define model_fn to load it from there)")
-            problems.raise_if_any()
-        source = ModelSource(
-            model_id=model_id,
-            revision=revision,
-            task=task,
-            model_data=data,
-            entry_point=entry_point,
-            script_warnings=report.warnings,
-            script_loads_model=loads_model,
-            script=code_path / entry_point,
-            local_directory=data.local_directory,
+        source, layout = _script_source(
+            code_path, entry_point, model_data, problems, model_id=model_id, revision=revision, task=task
         )
         super().__init__(scope, id, source=source, props=props)
         if layout is not None:
@@ -102,6 +72,56 @@ class CustomScriptEndpoint(EndpointBase):
             Annotations.of(self).add_warning_v2("constructs-lib:archive-layout", layout.message() + note)
         self.code_dir = code_path
         """The local directory shipped under ``code/``."""
+
+
+def _check_model_choice(
+    model_data: str | Path | ModelData | None, model_id: str | None, revision: str | None, problems: Problems
+) -> None:
+    if (model_data is None) == (model_id is None):
+        given = "both" if model_data is not None else "neither"
+        problems.add_message(
+            f"model_data / model_id: {given} given; pass exactly one: model_data (S3 URI, local archive or "
+            "directory) for your own model, or model_id for a Hub model"
+        )
+    if model_id is not None:
+        check_hub_reference(model_id, revision, problems)
+    elif revision is not None:
+        problems.add("revision", revision, "only applies to a Hub model (model_id)")
+
+
+def _script_source(
+    code_path: Path,
+    entry_point: str,
+    model_data: str | Path | ModelData | None,
+    problems: Problems,
+    *,
+    model_id: str | None,
+    revision: str | None,
+    task: str | None,
+) -> tuple[ModelSource, ArchiveLayoutProblem | None]:
+    """The model source with the checked script under ``code/``, and the model's layout problem if it has one
+    that the script's ``model_fn`` can work around (one it cannot is raised)."""
+    report = check_inference_script(code_path, entry_point)
+    data = code_only(code_path) if model_data is None else ModelData.parse(model_data).with_code(code_path, entry_point)
+    layout = data.layout_problem
+    loads_model = "model_fn" in report.handlers
+    if layout is not None and not loads_model:
+        # The toolkit's default model_fn loads from /opt/ml/model; only a model_fn of the user's
+        # can know to look elsewhere.
+        problems.add_message(layout.message() + " (or define model_fn to load it from there)")
+        problems.raise_if_any()
+    source = ModelSource(
+        model_id=model_id,
+        revision=revision,
+        task=task,
+        model_data=data,
+        entry_point=entry_point,
+        script_warnings=report.warnings,
+        script_loads_model=loads_model,
+        script=code_path / entry_point,
+        local_directory=data.local_directory,
+    )
+    return source, layout
 
 
 def _existing_code_dir(code_dir: str | Path, entry_point: str, problems: Problems) -> Path | None:

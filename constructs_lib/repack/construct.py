@@ -103,76 +103,11 @@ class ScriptRepack(Construct):
         """The bucket holding the repacked archive."""
 
         code = s3_assets.Asset(self, "Code", path=code_dir, exclude=_JUNK)
-
-        log_group, role = self._logging_role(
-            "LogGroup", "ServiceRole", "Repacks a model.tar.gz with code/ (ScriptRepack)"
-        )
-        self._grant_object_read(role, model_data_bucket, model_data_bucket.arn_for_objects(model_data_key))
-        self._grant_object_read(role, code.bucket, code.bucket.arn_for_objects(code.s3_object_key))
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
-                resources=[self._output_objects_arn()],
-            )
-        )
-        acknowledge_wildcard(role, self._output_objects_arn(), _OUTPUT_PREFIX_REASON)
-        if self.output_bucket.encryption_key is not None:
-            # Read and write (multipart) objects encrypted with the output bucket's key.
-            self.output_bucket.encryption_key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
-
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=_JUNK),
-            handler="index.on_event",
-            role=role,
-            log_group=log_group,
-            memory_size=memory_size,
-            timeout=timeout,
-            description="Streams a model.tar.gz from S3, replaces code/ and writes a new archive",
-        )
+        log_group, role = self._repack_role(model_data_bucket, model_data_key, code)
+        self.function = self._repack_function(log_group, role, memory_size, timeout)
         """The repack Lambda function."""
-
-        provider_log_group, provider_role = self._logging_role(
-            "ProviderLogGroup", "ProviderRole", "Custom resource provider framework of ScriptRepack"
-        )
-        # The Provider framework lets its role invoke the function and any version or alias of it.
-        acknowledge_wildcard(
-            provider_role,
-            f"{self.function.function_arn}:*",
-            "The custom resource Provider framework grants lambda:InvokeFunction on the repack function's versions "
-            "and aliases (<function ARN>:*); that is this one function only.",
-        )
-        provider = cr.Provider(
-            self,
-            "Provider",
-            on_event_handler=self.function,
-            framework_on_event_role=provider_role,
-            log_group=provider_log_group,
-        )
-        _depend_on_policies_only(self.function, role)
-        on_event = provider.node.try_find_child("framework-onEvent")
-        if isinstance(on_event, lambda_.Function):
-            _depend_on_policies_only(on_event, provider_role)
-        self.resource = CustomResource(
-            self,
-            "Resource",
-            service_token=provider.service_token,
-            resource_type=RESOURCE_TYPE,
-            # Fail the deployment soon after the function's own timeout instead of CloudFormation's 1 hour.
-            service_timeout=timeout.plus(Duration.minutes(5)),
-            properties={
-                "SourceBucket": model_data_bucket.bucket_name,
-                "SourceKey": model_data_key,
-                "CodeBucket": code.s3_bucket_name,
-                "CodeKey": code.s3_object_key,
-                "CodeHash": code.asset_hash,
-                "OutputBucket": self.output_bucket.bucket_name,
-                "OutputPrefix": self.output_prefix,
-            },
-        )
+        provider = self._provider(role)
+        self.resource = self._repack_resource(provider, model_data_bucket, model_data_key, code, timeout)
         """The custom resource; its physical id is the output's ``s3://`` URI."""
         self.model_data_url: str = self.resource.get_att_string("ModelDataUrl")
         """``s3://`` URI of the repacked ``model.tar.gz`` (a deploy-time token)."""
@@ -191,6 +126,97 @@ class ScriptRepack(Construct):
         if self.output_bucket.encryption_key is not None:
             self.output_bucket.encryption_key.grant_decrypt(grantee)
         return grant
+
+    def _repack_role(
+        self, model_data_bucket: s3.IBucket, model_data_key: str, code: s3_assets.Asset
+    ) -> tuple[logs.LogGroup, iam.Role]:
+        """The repack function's log group and role: it reads the source archive and the code asset, and
+        writes, reads and deletes under this construct's output prefix."""
+        log_group, role = self._logging_role(
+            "LogGroup", "ServiceRole", "Repacks a model.tar.gz with code/ (ScriptRepack)"
+        )
+        self._grant_object_read(role, model_data_bucket, model_data_bucket.arn_for_objects(model_data_key))
+        self._grant_object_read(role, code.bucket, code.bucket.arn_for_objects(code.s3_object_key))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+                resources=[self._output_objects_arn()],
+            )
+        )
+        acknowledge_wildcard(role, self._output_objects_arn(), _OUTPUT_PREFIX_REASON)
+        if self.output_bucket.encryption_key is not None:
+            # Read and write (multipart) objects encrypted with the output bucket's key.
+            self.output_bucket.encryption_key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        return log_group, role
+
+    def _repack_function(
+        self, log_group: logs.LogGroup, role: iam.Role, memory_size: int, timeout: Duration
+    ) -> lambda_.Function:
+        return lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=_JUNK),
+            handler="index.on_event",
+            role=role,
+            log_group=log_group,
+            memory_size=memory_size,
+            timeout=timeout,
+            description="Streams a model.tar.gz from S3, replaces code/ and writes a new archive",
+        )
+
+    def _provider(self, repack_role: iam.Role) -> cr.Provider:
+        """The custom resource provider in front of ``self.function``, with its own log group and role."""
+        provider_log_group, provider_role = self._logging_role(
+            "ProviderLogGroup", "ProviderRole", "Custom resource provider framework of ScriptRepack"
+        )
+        # The Provider framework lets its role invoke the function and any version or alias of it.
+        acknowledge_wildcard(
+            provider_role,
+            f"{self.function.function_arn}:*",
+            "The custom resource Provider framework grants lambda:InvokeFunction on the repack function's versions "
+            "and aliases (<function ARN>:*); that is this one function only.",
+        )
+        provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.function,
+            framework_on_event_role=provider_role,
+            log_group=provider_log_group,
+        )
+        # After the Provider, which adds its invoke grant to provider_role's policy.
+        _depend_on_policies_only(self.function, repack_role)
+        on_event = provider.node.try_find_child("framework-onEvent")
+        if isinstance(on_event, lambda_.Function):
+            _depend_on_policies_only(on_event, provider_role)
+        return provider
+
+    def _repack_resource(
+        self,
+        provider: cr.Provider,
+        model_data_bucket: s3.IBucket,
+        model_data_key: str,
+        code: s3_assets.Asset,
+        timeout: Duration,
+    ) -> CustomResource:
+        return CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=RESOURCE_TYPE,
+            # Fail the deployment soon after the function's own timeout instead of CloudFormation's 1 hour.
+            service_timeout=timeout.plus(Duration.minutes(5)),
+            properties={
+                "SourceBucket": model_data_bucket.bucket_name,
+                "SourceKey": model_data_key,
+                "CodeBucket": code.s3_bucket_name,
+                "CodeKey": code.s3_object_key,
+                "CodeHash": code.asset_hash,
+                "OutputBucket": self.output_bucket.bucket_name,
+                "OutputPrefix": self.output_prefix,
+            },
+        )
 
     def _logging_role(self, log_group_id: str, role_id: str, description: str) -> tuple[logs.LogGroup, iam.Role]:
         """A Lambda function's log group (kept one month) and role, allowed to write to it.

@@ -83,3 +83,24 @@ def test_code_dir_of_the_wrong_type(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as error:
         CustomScriptEndpoint(new_stack(), "E", code_dir=5, model_id=SST2)  # type: ignore[arg-type]
     assert "code_dir: 5 must be the path" in str(error.value)
+
+
+def test_revision_only_applies_to_a_hub_model(code_dir: Path) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        CustomScriptEndpoint(new_stack(), "E", code_dir=code_dir, model_data=TUNED_URI, revision="v1")
+    assert str(error.value) == (
+        "CustomScriptEndpoint 'TestStack/E': revision: 'v1' only applies to a Hub model (model_id)"
+    )
+
+
+def test_every_input_problem_is_reported_at_once_in_the_order_of_the_props(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        CustomScriptEndpoint(new_stack(), "E", code_dir=tmp_path / "missing", revision="v1", task="no-such-task")
+    lines = str(error.value).splitlines()
+    assert lines[0] == "CustomScriptEndpoint 'TestStack/E' has 4 invalid props:"
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "  - model_data / model_id",
+        "  - revision",
+        "  - task",
+        "  - code_dir",
+    ]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
-from aws_cdk import Duration
+from aws_cdk import CfnParameter, Duration
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
@@ -297,3 +298,77 @@ def test_alarm_config_rejects_bad_input(config: Any, message: str) -> None:
     with pytest.raises(ConfigurationError) as error:
         EndpointAlarms.from_config(config)
     assert message in str(error.value)
+
+
+def test_every_invalid_alarm_setting_is_reported_at_once_in_the_order_of_the_props() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        EndpointAlarms(
+            error_5xx_rate_percent=101,
+            error_4xx_rate_percent=-1,
+            model_latency_p99=500,  # type: ignore[arg-type]
+            gpu_memory_utilization_percent=True,
+            disk_utilization_percent=200,
+            period=Duration.seconds(30),
+            evaluation_periods=3000,
+            datapoints_to_alarm=0,
+        )
+    lines = str(error.value).splitlines()
+    assert lines[0] == "EndpointAlarms has 8 invalid props:"
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "  - error_5xx_rate_percent",
+        "  - error_4xx_rate_percent",
+        "  - gpu_memory_utilization_percent",
+        "  - disk_utilization_percent",
+        "  - model_latency_p99",
+        "  - period",
+        "  - datapoints_to_alarm",
+        "  - evaluation_periods",  # the evaluation range, judged even when the period is invalid
+    ]
+
+
+def test_an_invalid_evaluation_count_is_the_only_evaluation_problem_reported() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        EndpointAlarms(period="1 minute", evaluation_periods=0, datapoints_to_alarm=5)  # type: ignore[arg-type]
+    assert str(error.value) == (
+        "EndpointAlarms has 2 invalid props:\n"
+        "  - period: '1 minute' must be a Duration, e.g. Duration.minutes(1)\n"
+        "  - evaluation_periods: 0 must be a whole number of at least 1"
+    )
+
+
+def test_durations_unknown_at_synth_time_are_not_judged() -> None:
+    stack = new_stack()
+    minutes = CfnParameter(stack, "Minutes", type="Number").value_as_number
+    settings = EndpointAlarms(
+        model_latency_p99=Duration.seconds(minutes), period=Duration.minutes(minutes), evaluation_periods=100_000
+    )
+    assert settings.evaluation_periods == 100_000
+
+
+def widget_titles(template: Template) -> list[str]:
+    """The dashboard's widget titles, in layout order."""
+    body = only(template, "AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    text = "".join(part if isinstance(part, str) else "<token>" for part in parts)
+    return re.findall(r'"title":"([^"]*)"', text)
+
+
+def test_dashboard_widgets_are_traffic_then_instances_then_alarms() -> None:
+    template = synth(lambda s: hub(s, dashboard=True, alarms=True))
+
+    assert widget_titles(template) == [
+        "Invocations",
+        "Errors",
+        "Latency (microseconds)",
+        "CPU and memory (%)",
+        "Disk (%)",
+        "GPU (%)",
+        "Alarms",
+    ]
+
+
+def test_serverless_dashboard_without_alarms_has_the_traffic_widgets_only() -> None:
+    template = synth(lambda s: hub(s, instance_type=None, serverless=ServerlessInference(), dashboard=True))
+
+    assert widget_titles(template) == ["Invocations", "Errors", "Latency (microseconds)"]
+    assert "Per instance" not in dashboard_body(template)

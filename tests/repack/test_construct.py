@@ -264,3 +264,44 @@ def test_code_asset_ignores_bytecode_caches(tmp_path: Path) -> None:
     assert code_key(tmp_path) == clean
     write_script(tmp_path, MODEL_FN_SCRIPT + "# changed\n")
     assert code_key(tmp_path) != clean
+
+
+def test_both_functions_depend_on_their_roles_policies_only(built: tuple[Stack, ScriptRepack, Template]) -> None:
+    _, _, template = built
+    policies = resources(template, "AWS::IAM::Policy")
+    roles = resources(template, "AWS::IAM::Role")
+    functions = resources(template, "AWS::Lambda::Function")
+    handlers = {f["Properties"]["Handler"] for f in functions.values()}
+    assert "index.on_event" in handlers and len(functions) == 2  # the repack function and the Provider's
+    for function in functions.values():
+        role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        depends_on = function["DependsOn"]
+        assert depends_on and set(depends_on) <= set(policies) and role_id not in depends_on
+        assert all(policies[policy]["Properties"]["Roles"] == [{"Ref": role_id}] for policy in depends_on)
+        assert not set(depends_on) & set(roles)
+
+
+def test_kms_keys_of_the_source_and_output_buckets_are_granted(module_code_dir: Path) -> None:
+    stack = new_stack()
+    source = s3.Bucket(stack, "Source", encryption=s3.BucketEncryption.KMS)
+    output = s3.Bucket(stack, "Output", encryption=s3.BucketEncryption.KMS)
+    ScriptRepack(
+        stack,
+        "Repack",
+        model_data_bucket=source,
+        model_data_key=SOURCE_KEY,
+        code_dir=str(module_code_dir),
+        output_bucket=output,
+    )
+    template = Template.from_stack(stack)
+
+    def kms_actions_on(key_fragment: str) -> set[str]:
+        return {
+            action
+            for statement in statements_of(template, "RepackServiceRole")
+            if key_fragment in str(statement["Resource"])
+            for action in actions_of(statement)
+        }
+
+    assert kms_actions_on("SourceKey") == {"kms:Decrypt"}
+    assert kms_actions_on("OutputKey") == {"kms:Decrypt", "kms:GenerateDataKey"}

@@ -97,38 +97,14 @@ class EndpointAlarms:
         :default error_4xx_rate_percent: - no 4XX alarm
         :default model_latency_p99: - the serving stack's: 30 seconds with TGI, 2 seconds otherwise
         """
-        problems = Problems("EndpointAlarms")
-        for name, value in (
-            ("error_5xx_rate_percent", error_5xx_rate_percent),
-            ("error_4xx_rate_percent", error_4xx_rate_percent),
-            ("gpu_memory_utilization_percent", gpu_memory_utilization_percent),
-            ("disk_utilization_percent", disk_utilization_percent),
-        ):
-            _check_percent(name, value, problems)
-        if model_latency_p99 is not None:
-            if not isinstance(model_latency_p99, Duration):
-                problems.add("model_latency_p99", model_latency_p99, "must be a Duration, e.g. Duration.seconds(2)")
-            elif not model_latency_p99.is_unresolved() and model_latency_p99.to_milliseconds() <= 0:
-                problems.add("model_latency_p99", model_latency_p99.to_human_string(), "must be positive")
         period = period if period is not None else Duration.minutes(1)
-        if not isinstance(period, Duration):
-            problems.add("period", period, "must be a Duration, e.g. Duration.minutes(1)")
-        elif not period.is_unresolved():
-            _check_period(period.to_milliseconds() / 1000, problems)
-        if not is_whole(evaluation_periods) or evaluation_periods < 1:
-            problems.add("evaluation_periods", evaluation_periods, "must be a whole number of at least 1")
-        else:
-            if datapoints_to_alarm is not None and (
-                not is_whole(datapoints_to_alarm) or not 1 <= datapoints_to_alarm <= evaluation_periods
-            ):
-                problems.add(
-                    "datapoints_to_alarm",
-                    datapoints_to_alarm,
-                    f"must be a whole number from 1 to {evaluation_periods}",
-                )
-            if isinstance(period, Duration) and not period.is_unresolved():
-                _check_evaluation_range(period.to_milliseconds() / 1000, evaluation_periods, problems)
-        problems.raise_if_any()
+        _check_settings(
+            (error_5xx_rate_percent, error_4xx_rate_percent, gpu_memory_utilization_percent, disk_utilization_percent),
+            model_latency_p99,
+            period,
+            evaluation_periods,
+            datapoints_to_alarm,
+        )
         self.error_5xx_rate_percent = error_5xx_rate_percent
         self.error_4xx_rate_percent = error_4xx_rate_percent
         self.model_latency_p99 = model_latency_p99
@@ -236,6 +212,56 @@ def _check_evaluation_range(
             f"CloudWatch allows at most {limit:,} s ({span}) for a period {which} 1 hour: "
             f"at most {int(limit // period_seconds)} evaluation periods of {period_seconds:g} s",
         )
+
+
+def _check_settings(
+    percents: tuple[Any, ...], model_latency_p99: Any, period: Any, evaluation_periods: Any, datapoints_to_alarm: Any
+) -> None:
+    """Raise one error naming every invalid setting; ``percents`` are the values of ``_PERCENT_FIELDS``."""
+    problems = Problems("EndpointAlarms")
+    for name, value in zip(_PERCENT_FIELDS, percents, strict=True):
+        _check_percent(name, value, problems)
+    _check_latency(model_latency_p99, problems)
+    period_seconds = _checked_period_seconds(period, problems)
+    _check_evaluation(evaluation_periods, datapoints_to_alarm, period_seconds, problems)
+    problems.raise_if_any()
+
+
+def _check_latency(model_latency_p99: Any, problems: Problems) -> None:
+    if model_latency_p99 is None:
+        return
+    if not isinstance(model_latency_p99, Duration):
+        problems.add("model_latency_p99", model_latency_p99, "must be a Duration, e.g. Duration.seconds(2)")
+    elif not model_latency_p99.is_unresolved() and model_latency_p99.to_milliseconds() <= 0:
+        problems.add("model_latency_p99", model_latency_p99.to_human_string(), "must be positive")
+
+
+def _checked_period_seconds(period: Any, problems: Problems) -> float | None:
+    """Check ``period``; its length in seconds when it is a Duration known at synth time, else ``None``."""
+    if not isinstance(period, Duration):
+        problems.add("period", period, "must be a Duration, e.g. Duration.minutes(1)")
+        return None
+    if period.is_unresolved():
+        return None
+    seconds = period.to_milliseconds() / 1000
+    _check_period(seconds, problems)
+    return seconds
+
+
+def _check_evaluation(
+    evaluation_periods: Any, datapoints_to_alarm: Any, period_seconds: float | None, problems: Problems
+) -> None:
+    if not is_whole(evaluation_periods) or evaluation_periods < 1:
+        problems.add("evaluation_periods", evaluation_periods, "must be a whole number of at least 1")
+        return  # both checks below need a valid count
+    if datapoints_to_alarm is not None and (
+        not is_whole(datapoints_to_alarm) or not 1 <= datapoints_to_alarm <= evaluation_periods
+    ):
+        problems.add(
+            "datapoints_to_alarm", datapoints_to_alarm, f"must be a whole number from 1 to {evaluation_periods}"
+        )
+    if period_seconds is not None:
+        _check_evaluation_range(period_seconds, evaluation_periods, problems)
 
 
 def _check_percent(prop: str, value: Any, problems: Problems) -> None:
