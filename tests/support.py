@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from tests.fake_hub import FakeHub
 
 # ---------------------------------------------------------------------------------- constants
+ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+"""The feature flags ``cdk synth`` runs the app with (cdk.json): app tests synthesize what users get."""
 ACCOUNT = "123456789012"
 GPU_TOOLKIT_TAG = "2.6.0-transformers5.5.3-gpu-py312-cu124-ubuntu22.04"
 CPU_TOOLKIT_TAG = "2.6.0-transformers5.5.3-cpu-py312-ubuntu22.04"

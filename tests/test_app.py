@@ -16,12 +16,9 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from app import build_app
 from constructs_lib import ConfigurationError
 
-from .support import container, only, variant
+from .support import CDK_JSON_CONTEXT, ROOT, container, only, variant
 
 EXAMPLE_STACKS = ["HfHubModelExample", "HfLlmExample", "HfFineTunedExample", "HfCustomScriptExample"]
-ROOT = Path(__file__).resolve().parent.parent
-CDK_JSON_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
-"""The feature flags ``cdk synth`` runs the app with: the tests synthesize what users get."""
 
 
 def stacks_of(context: dict[str, Any] | None = None) -> dict[str, Stack]:

@@ -41,7 +41,7 @@ from constructs_lib import (
     Serving,
 )
 
-from .support import ACCOUNT, HANDLERS_SCRIPT, ROBERTA, SST2, write_bert_model_dir, write_script
+from .support import ACCOUNT, CDK_JSON_CONTEXT, HANDLERS_SCRIPT, ROBERTA, SST2, write_bert_model_dir, write_script
 
 TUNED_URI = "s3://my-model-bucket/models/model.tar.gz"
 """The compliance stacks' fine-tuned archive (a bucket of its own, unlike ``support.TUNED_URI``)."""
@@ -168,7 +168,11 @@ def add_feature_stacks(app: App, workdir: Path) -> list[Stack]:
 
     stack = _stack(app, "Llm")
     HubModelEndpoint(
-        stack, "Llama", model_id="meta-llama/Llama-3.1-8B-Instruct", task="text-generation", serving=Serving.TGI,
+        stack, "Llama", model_id="meta-llama/Llama-3.1-8B-Instruct", task="text-generation",
+        model_profile=LLAMA_PROFILE, instance_type="ml.g6e.xlarge", engine_args={"max_num_seqs": 16},
+    )  # fmt: skip
+    HubModelEndpoint(
+        stack, "LlamaOnTgi", model_id="meta-llama/Llama-3.1-8B-Instruct", task="text-generation", serving=Serving.TGI,
         model_profile=LLAMA_PROFILE, instance_type="ml.g5.2xlarge",
     )  # fmt: skip
     HubModelEndpoint(stack, "Embeddings", model_id="BAAI/bge-small-en-v1.5", serving=Serving.TEI)
@@ -208,7 +212,7 @@ def nag_run(tmp_path_factory: pytest.TempPathFactory) -> NagRun:
     # tests/conftest.py points CONSTRUCTS_LIB_HUB_CONTEXT at a seeded copy of the repo's hub.context.json
     # (plus test fixtures such as BAAI/bge-small-en-v1.5): every Hub lookup below is answered offline.
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = App(outdir=str(outdir))
+    app = App(outdir=str(outdir), context=CDK_JSON_CONTEXT)
     example_stacks = [c for c in build_app(app).node.children if isinstance(c, Stack)]
     assert len(example_stacks) == 4
     add_feature_stacks(app, tmp_path_factory.mktemp("work"))
@@ -220,7 +224,17 @@ def test_aws_solutions_has_no_unacknowledged_findings(nag_run: NagRun) -> None:
     assert nag_run.error is None, f"cdk-nag AwsSolutions findings:\n{nag_run.error}"
     report = nag_run.outdir / "validation-report.json"
     if report.exists():  # written on success too, with no plugin report left
-        assert json.loads(report.read_text())["pluginReports"] == []
+        reports = json.loads(report.read_text())["pluginReports"]
+        # With cdk.json's flags, the app's own warnings are reported too, as "Construct Annotations". The ones
+        # expected: the TGI endpoint asked for a retired server, and the weightless test directory cannot be sized.
+        annotations = [r for r in reports if r["pluginName"] == "Construct Annotations"]
+        assert [r for r in reports if r not in annotations] == []
+        found = {(v["ruleName"], c["constructPath"]) for r in annotations for v in r["violations"]
+                 for c in v["violatingConstructs"]}  # fmt: skip
+        assert found == {
+            ("Annotation::constructs-lib:tgi-retired", "Llm/LlamaOnTgi"),
+            ("Annotation::constructs-lib:profile-unavailable", "CustomScript/FromDirectory"),
+        }
 
 
 RULES_WITH_FINDING_IDS = {"AwsSolutions-IAM4", "AwsSolutions-IAM5"}
@@ -297,6 +311,15 @@ def test_cfn_lint_passes_every_template_without_errors_or_warnings(nag_run: NagR
     problems = []
     for template in templates:
         for match in lint_file(template, config=ManualArgs(regions=["us-east-1"])):
-            if match.rule.id[0] in "EW":  # informational (I...) findings are fine
+            if match.rule.id[0] in "EW" and not _cdks_own(match):  # informational (I...) findings are fine
                 problems.append(f"{template.name}: {match}")
     assert not problems, "\n".join(problems)
+
+
+_CDK_DEFAULT_SG_PROVIDER = "CustomVpcRestrictDefaultSGCustomResourceProvider"
+"""The custom resource aws-cdk-lib adds to every ``ec2.Vpc`` under ``@aws-cdk/aws-ec2:restrictDefaultSecurityGroup``
+(one of cdk.json's recommended flags): its Lambda's ``DependsOn`` on its own role is CDK's, not the library's."""
+
+
+def _cdks_own(match: object) -> bool:
+    return getattr(getattr(match, "rule", None), "id", "") == "W3005" and _CDK_DEFAULT_SG_PROVIDER in str(match)

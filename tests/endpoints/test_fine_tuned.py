@@ -31,12 +31,12 @@ def test_fine_tuned_directory_shipping_a_script_is_checked_when_the_toolkit_runs
         )
     # vLLM (Serving.AUTO's pick for an LLM on a GPU) and TGI ignore code/: the endpoint builds as before, with a
     # warning that the script will not run (and, for TGI, that TGI is retired).
-    for serving, shown in ((Serving.AUTO, "VLLM"), (Serving.TGI, "TGI")):
+    for serving, runs, shown in ((Serving.AUTO, Serving.VLLM, "vLLM"), (Serving.TGI, Serving.TGI, "TGI")):
         stack = new_stack()
         endpoint = FineTunedEndpoint(
             stack, "E", model_data=str(broken), task="text-generation", instance_type="ml.g5.xlarge", serving=serving
         )
-        assert endpoint.serving is Serving[shown]
+        assert endpoint.serving is runs
         warnings = Annotations.from_stack(stack).find_warning(
             "*", Match.string_like_regexp(f"is not run: {shown} ignores")
         )
