@@ -57,6 +57,7 @@ def family(name: str) -> dict[str, Any]:
     return found
 
 
+@functools.cache
 def version_key(version: str) -> tuple[int, ...]:
     """A sort key for dotted versions (``"3.3.6"`` -> ``(3, 3, 6)``); non-numeric parts sort first."""
     return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
@@ -81,6 +82,7 @@ def resolve_version(versions: Mapping[str, Any], aliases: Mapping[str, str], ver
     return aliases.get(version)
 
 
+@functools.cache  # the catalogue never changes in a process; every endpoint asks the same few questions
 def lookup(family_name: str, version: str | None) -> str | None:
     """The catalogue key for ``version`` of a family (``None`` -> newest; short SDK aliases resolved)."""
     found = family(family_name)

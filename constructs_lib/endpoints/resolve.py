@@ -30,8 +30,6 @@ from ..sizing.options import SizingOptions
 from ..sizing.planner import plan_deployment
 from .props import DEFAULT_INSTANCE_TYPE, ModelSource
 
-_INFO_METADATA = "aws:cdk:info"  # what Annotations.add_info writes, in one jsii round trip instead of two
-
 
 @dataclass(frozen=True)
 class Profile:
@@ -300,7 +298,6 @@ def plan(
     environment = stack.image_environment(result.environment, version)
     if environment != dict(result.environment):  # the plan says what the template will hold
         result = replace(result, environment=environment)
-    scope.node.add_metadata(_INFO_METADATA, result.summary)
     return result
 
 

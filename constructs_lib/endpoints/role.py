@@ -35,13 +35,16 @@ def logs_and_metrics(facts: StackFacts, endpoint_name: str) -> list[Statement]:
     ]
 
 
-def create_role(scope: Construct, statements: list[Statement]) -> iam.Role:
-    """The execution role, with what the container needs in one inline policy."""
+def create_role(scope: Construct, statements: list[Statement], *, path: str) -> iam.Role:
+    """The execution role, with what the container needs in one inline policy.
+
+    :param path: the endpoint's construct path, for the description (read once by the caller).
+    """
     return iam.Role(
         scope,
         "Role",
         assumed_by=sagemaker_principal(),
-        description=f"Execution role of the SageMaker endpoint {scope.node.path}",
+        description=f"Execution role of the SageMaker endpoint {path}",
         inline_policies={"ServingAccess": policy_document(statements)},
     )
 

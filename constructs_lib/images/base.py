@@ -31,6 +31,8 @@ from .regions import image_location, pull_statements, repository_arn
 if TYPE_CHECKING:
     from aws_cdk import aws_ecr as ecr
 
+    from ..catalogue import dlc
+
 
 @dataclass(frozen=True)
 class ImageConfig:
@@ -284,6 +286,14 @@ class _DlcImage(InferenceImage):
     def __init__(self, stack: ServingStack, request: ImageRequest) -> None:
         super().__init__(stack)
         self._request = request
+        self._resolved: dict[Processor, dlc.ResolvedImage] = {}
+
+    def _resolve(self, processor: Processor, where: str) -> dlc.ResolvedImage:
+        """The catalogued image for ``processor``, resolved once (an endpoint asks before and while rendering)."""
+        image = self._resolved.get(processor)
+        if image is None:
+            image = self._resolved[processor] = self._stack.resolve_image(self._request, processor, where)
+        return image
 
     @property
     def catalogue_version(self) -> str | None:
@@ -291,7 +301,7 @@ class _DlcImage(InferenceImage):
 
     def facts_for(self, processor: Processor) -> ImageFacts:
         try:
-            image = self._stack.resolve_image(self._request, processor, f"a {processor.value} instance")
+            image = self._resolve(processor, f"a {processor.value} instance")
         except ConfigurationError:
             return ImageFacts(version=self.catalogue_version)  # no such image: binding it says why
         return ImageFacts(self.catalogue_version, image.cuda_version, image.transformers_version)
@@ -313,7 +323,7 @@ class _DlcImage(InferenceImage):
 
     def _render(self, scope: Construct, *, instance_type: str | None) -> RenderedImage:
         processor = self._processor(instance_type)
-        image = self._stack.resolve_image(self._request, processor, _describe_instance(instance_type))
+        image = self._resolve(processor, _describe_instance(instance_type))
         uri, arn = image_location(stack_facts(scope), image)
         config = ImageConfig(
             image_uri=uri,
