@@ -141,6 +141,10 @@ TF_ONLY_ID = "fake-org/bert-tf-only"
 FLAX_ONLY_ID = "fake-org/bert-flax-only"
 """A classifier whose only weights are Flax's ``flax_model.msgpack``."""
 TF_WEIGHTS_SIZE = 438_000_000
+VIT_ID = "fake-org/vit-base-patch16-224"
+"""An image classifier (ViT): no vocabulary, an image processor."""
+WHISPER_ID = "fake-org/whisper-small"
+"""A speech recogniser (Whisper): a tokenizer for its transcripts, a feature extractor for the audio."""
 
 LLAMA8B_PARAMETERS = 8_030_261_248
 LLAMA70B_PARAMETERS = 70_553_706_496
@@ -163,6 +167,7 @@ def _llama_config(layers: int, heads: int, kv: int, hidden: int, positions: int,
         "hidden_size": hidden,
         "max_position_embeddings": positions,
         "torch_dtype": "bfloat16",
+        "vocab_size": 128256,
         **extra,
     }
 
@@ -172,6 +177,7 @@ def default_repos() -> list[FakeRepo]:
     bert_config = {
         "architectures": ["BertForSequenceClassification"],
         "model_type": "bert",
+        "vocab_size": 30522,
         "num_hidden_layers": 12,
         "num_attention_heads": 12,
         "hidden_size": 768,
@@ -196,7 +202,37 @@ def default_repos() -> list[FakeRepo]:
         num_local_experts=8,
         num_experts_per_tok=2,
     )
+    vit_config = {
+        "architectures": ["ViTForImageClassification"],
+        "model_type": "vit",
+        "hidden_size": 768,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "image_size": 224,
+        "num_channels": 3,
+    }
+    whisper_config = {"architectures": ["WhisperForConditionalGeneration"], "model_type": "whisper",
+                      "vocab_size": 51865, "d_model": 768, "num_mel_bins": 80, "encoder_layers": 12}  # fmt: skip
     return [
+        FakeRepo(
+            VIT_ID,
+            {
+                "config.json": _json(vit_config),
+                "preprocessor_config.json": _json({"image_processor_type": "ViTImageProcessor"}),
+            },
+            info={
+                "pipeline_tag": "image-classification",
+                "safetensors": {"parameters": {"F32": 86_567_656}, "total": 86_567_656},
+            },
+        ),
+        FakeRepo(
+            WHISPER_ID,
+            {"config.json": _json(whisper_config), "tokenizer.json": b"{}", "preprocessor_config.json": b"{}"},
+            info={
+                "pipeline_tag": "automatic-speech-recognition",
+                "safetensors": {"parameters": {"F32": 241_734_912}, "total": 241_734_912},
+            },
+        ),
         # No `safetensors` field: the lookup reads the safetensors header over HTTP.
         FakeRepo(
             BERT_ID,

@@ -9,7 +9,7 @@ serves, and picks with ``Serving.AUTO``, is the stack's own knowledge (``constru
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._core.errors import allowed_list
@@ -115,13 +115,69 @@ def _is_generative(task: str) -> bool:
     return canonical_task(task) in _GENERATIVE_TASKS or _TRANSLATION_PAIR.match(task) is not None
 
 
-def task_architecture_problem(task: str | None, architecture: str | None) -> str | None:
+# The modality a task needs the checkpoint to handle (take in, or for text-to-image and text-to-audio, give
+# out). Tasks that mix modalities name the one a text-only model lacks; document-question-answering is left
+# out: LayoutLM (v1) answers it from OCR'd words, with a text-only checkpoint.
+_TASK_MODALITY: Mapping[str, str] = {
+    **dict.fromkeys(
+        (
+            "feature-extraction", "fill-mask", "question-answering", "sentence-similarity", "summarization",
+            "table-question-answering", "text-classification", "text-generation", "text2text-generation",
+            "token-classification", "translation", "zero-shot-classification",
+        ),
+        "text",
+    ),
+    **dict.fromkeys(
+        (
+            "depth-estimation", "image-classification", "image-feature-extraction", "image-segmentation",
+            "image-text-to-text", "image-to-image", "image-to-text", "mask-generation", "object-detection",
+            "text-to-image", "visual-question-answering", "zero-shot-image-classification",
+            "zero-shot-object-detection",
+        ),
+        "image",
+    ),
+    **dict.fromkeys(
+        ("audio-classification", "automatic-speech-recognition", "text-to-audio", "zero-shot-audio-classification"),
+        "audio",
+    ),
+    "video-classification": "video",
+}  # fmt: skip
+
+
+def task_modality(task: str) -> str | None:
+    """The modality ``task`` needs the model to handle (``None``: any, or an unknown task)."""
+    if _TRANSLATION_PAIR.match(task):
+        return "text"
+    return _TASK_MODALITY.get(canonical_task(task))
+
+
+def task_modality_problem(task: str | None, modalities: Sequence[str] | None) -> str | None:
+    """Why a checkpoint that handles only ``modalities`` cannot run ``task`` (``None`` when it can, or when
+    either is unknown): an image, audio or video task on a text model, or a text task on a vision or audio one."""
+    if task is None or not modalities:
+        return None
+    needed = task_modality(task)
+    if needed is None or needed in modalities:
+        return None
+    handles = " and ".join(modalities)
+    return (
+        f"cannot run on this model: the task needs a model that handles {needed}, and the checkpoint handles "
+        f"{handles} only (from its config.json and files); use a task for {handles}, or a {needed} model"
+    )
+
+
+def task_architecture_problem(
+    task: str | None, architecture: str | None, modalities: Sequence[str] | None = None
+) -> str | None:
     """Why no server can run ``task`` with a checkpoint of ``architecture`` (``None`` when one can,
-    or when either is unknown): a generative task on a checkpoint whose only head is a classifier.
+    or when either is unknown): a task for another modality than the checkpoint's (``modalities``, see
+    ``task_modality_problem``), or a generative task on a checkpoint whose only head is a classifier.
 
     ``Serving.AUTO`` would send ``text-generation`` of a sentiment classifier to TGI, which cannot
     load it; the toolkit's pipeline cannot either.
     """
+    if (problem := task_modality_problem(task, modalities)) is not None:
+        return problem
     if task is None or architecture is None or not _is_generative(task):
         return None
     if not architecture.endswith(_CLASSIFIER_HEADS):
@@ -224,6 +280,8 @@ __all__ = [
     "inferred_task_problem",
     "task_architecture_problem",
     "task_from_architecture",
+    "task_modality",
+    "task_modality_problem",
     "task_problem",
     "untrained_head_warning",
 ]

@@ -86,7 +86,9 @@ def run_recommend(args: argparse.Namespace, out: TextIO | None = None) -> int:
         )
         if args.task:
             # What the endpoint refuses with this task, the preview refuses too.
-            problem = task_problem(args.task) or task_architecture_problem(args.task, profile.architecture)
+            problem = task_problem(args.task) or task_architecture_problem(
+                args.task, profile.architecture, profile.modalities
+            )
             if problem:
                 raise ConfigurationError(f"--task: {args.task!r} {problem}")
             profile = _with_task(profile, args.task)

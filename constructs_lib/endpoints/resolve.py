@@ -113,7 +113,6 @@ def resolve_stack(
             "stack from the task (vLLM for 'text-generation', TEI for embeddings, the toolkit otherwise); "
             "pass task=... or serving=...",
         )
-    architecture = profile.profile.architecture if profile.profile else None
     request = _auto_request(props, profile.profile, task, custom_script)
     stack = image_stack or (auto_stack(request) if requested is Serving.AUTO else stack_of(requested))
     if auto:
@@ -121,7 +120,7 @@ def resolve_stack(
             Annotations.of(scope).add_info(note)
     elif (warning := stack.explicit_warning()) is not None:
         Annotations.of(scope).add_warning_v2(*warning)
-    _check_task(scope, source, stack, architecture, task, image_stack is not None, problems)
+    _check_task(scope, source, stack, profile.profile, task, image_stack is not None, problems)
     if custom_script and not stack.runs_custom_scripts:
         problems.add(
             "image" if image_stack is not None else "serving",
@@ -218,15 +217,17 @@ def _check_task(
     scope: Construct,
     source: ModelSource,
     stack: ServingStack,
-    architecture: str | None,
+    profile: ModelProfile | None,
     task: str | None,
     from_image: bool,
     problems: Problems,
 ) -> None:
-    """The task against the model's architecture and against what the stack serves."""
+    """The task against the model's modalities and architecture, and against what the stack serves."""
     given = source.task
+    architecture = profile.architecture if profile else None
     if not source.script_loads_model:
-        if (problem := task_architecture_problem(given, architecture)) is not None:
+        modalities = profile.modalities if profile else None
+        if (problem := task_architecture_problem(given, architecture, modalities)) is not None:
             problems.add("task", given, problem)
         elif (warning := untrained_head_warning(given, architecture)) is not None:
             Annotations.of(scope).add_warning_v2("constructs-lib:task-architecture", warning)

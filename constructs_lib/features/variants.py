@@ -396,7 +396,7 @@ def _check_task_fits_variant_model(
         return  # the endpoint's own lookup decides whether a failed lookup matters; here it is a hint
     prop = variant._prop
     origin = "" if variant.task else " (the endpoint's task)"
-    if problem := task_architecture_problem(task, profile.architecture):
+    if problem := task_architecture_problem(task, profile.architecture, profile.modalities):
         problems.add_message(f"{prop}.task: {describe(task)}{origin} {problem}")
     elif variant.task is None and profile.task and canonical_task(profile.task) != canonical_task(task):
         Annotations.of(facts.scope).add_warning_v2(

@@ -19,6 +19,7 @@ from .._core.errors import ConfigurationError
 from ..catalogue.tasks import task_problem
 from .context_file import CONTEXT_FILE_NAME, context_key, default_context_file, read_context, write_context_entry
 from .local import build_profile, config_facts
+from .modalities import checkpoint_modalities
 from .profile import ModelProfile
 from .weight_files import fallback_weights_bytes, weight_formats
 
@@ -205,6 +206,7 @@ class HubLookup:
                 revision=revision,
                 source="hub",
                 weight_formats=weight_formats(name for name, _ in files),
+                modalities=checkpoint_modalities(config, [name for name, _ in files]),
             )
         except ConfigurationError as error:
             raise ConfigurationError(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._core.errors import ConfigurationError, describe
+from .modalities import checkpoint_modalities
 from .profile import DTYPE_BYTES, MODEL_DTYPES, ModelProfile, normalise_dtype
 from .weight_files import fallback_weights_bytes, weight_formats
 
@@ -185,6 +186,15 @@ def _count_safetensors(paths: list[Path]) -> dict[str, int]:
     return counts
 
 
+def _read_json_object(path: Path) -> Mapping[str, Any] | None:
+    """A JSON object file of the model directory (``None`` when missing, unreadable or not an object)."""
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
 def profile_from_directory(path: str | os.PathLike[str]) -> ModelProfile:
     """Profile a local ``save_pretrained`` directory from safetensors headers and ``config.json``.
 
@@ -215,8 +225,12 @@ def profile_from_directory(path: str | os.PathLike[str]) -> ModelProfile:
     counts = _count_safetensors(files) if files else None
     listing = [(entry.name, entry.stat().st_size) for entry in root.iterdir() if entry.is_file()]
     weights_bytes = None if counts else fallback_weights_bytes(listing)
-    formats = weight_formats(name for name, _ in listing)
+    names = [name for name, _ in listing]
+    modalities = checkpoint_modalities(config, names, _read_json_object(root / "preprocessor_config.json"))
     try:
-        return build_profile(counts, weights_bytes, facts, source="directory", weight_formats=formats)
+        return build_profile(
+            counts, weights_bytes, facts, source="directory", weight_formats=weight_formats(names),
+            modalities=modalities,
+        )  # fmt: skip
     except ConfigurationError as error:
         raise ConfigurationError(f"model directory {str(root)!r}: {error}") from None

@@ -11,6 +11,7 @@ from typing import Any
 
 from .._core.errors import ConfigurationError, allowed_list, describe
 from ..catalogue.tasks import task_problem
+from .modalities import MODALITIES
 from .quantization import quantized_bytes_per_parameter
 from .weight_files import WEIGHT_FORMATS
 
@@ -156,6 +157,12 @@ class ModelProfile:
 
     :default: - unknown
     """
+    modalities: tuple[str, ...] | None = None
+    """What the checkpoint handles: ``text``, ``image``, ``audio``, ``video`` (from ``config.json``'s model type,
+    sub-configs and processor files). A task for another modality is a synth error.
+
+    :default: - unknown: tasks are not checked against it (profiles cached before this field existed)
+    """
     source: str = "explicit"
     """Where the profile came from: "hub", "directory" or "explicit".
 
@@ -203,15 +210,9 @@ class ModelProfile:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 problems.append(f"model_profile.{name}: {describe(value)} must be a positive integer or None")
-        if self.weight_formats is not None:
-            if isinstance(self.weight_formats, list):
-                object.__setattr__(self, "weight_formats", tuple(self.weight_formats))  # read back from JSON
-            unknown_formats = [f for f in self.weight_formats if f not in WEIGHT_FORMATS]
-            if isinstance(self.weight_formats, str) or unknown_formats:
-                problems.append(
-                    f"model_profile.weight_formats: {describe(self.weight_formats)} is not a list of formats; "
-                    f"allowed: {allowed_list(WEIGHT_FORMATS)}"
-                )
+        for name, allowed in (("weight_formats", WEIGHT_FORMATS), ("modalities", MODALITIES)):
+            if (problem := self._names_problem(name, allowed)) is not None:
+                problems.append(problem)
         if self.source not in PROFILE_SOURCES:
             problems.append(
                 f"model_profile.source: {describe(self.source)} is not allowed; allowed: "
@@ -219,6 +220,19 @@ class ModelProfile:
             )
         if problems:
             raise ConfigurationError("; ".join(problems))
+
+    def _names_problem(self, name: str, allowed: tuple[str, ...]) -> str | None:
+        """A tuple-of-names field (``weight_formats``, ``modalities``) that holds anything but allowed names; a
+        list (read back from JSON) becomes a tuple."""
+        value = getattr(self, name)
+        if value is None:
+            return None
+        if isinstance(value, list):
+            value = tuple(value)
+            object.__setattr__(self, name, value)
+        if not isinstance(value, tuple) or any(not isinstance(item, str) or item not in allowed for item in value):
+            return f"model_profile.{name}: {describe(value)} is not a list of {name}; allowed: {allowed_list(allowed)}"
+        return None
 
     @property
     def dtype_bytes(self) -> float:

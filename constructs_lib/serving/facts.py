@@ -50,6 +50,11 @@ class ModelFacts:
         """``config.json``'s first architecture, when known."""
         return self.profile.architecture if self.profile is not None else None
 
+    @property
+    def modalities(self) -> tuple[str, ...] | None:
+        """What the checkpoint handles (text, image, audio, video), when known."""
+        return self.profile.modalities if self.profile is not None else None
+
 
 @dataclass(frozen=True)
 class AutoRequest:

@@ -214,7 +214,9 @@ class InferenceToolkit(ServingStack):
         problem = task_problem(value)
         if problem is None and not model.script_loads_model:
             architecture = model.architecture
-            problem = self.default_handler_task_problem(value) or task_architecture_problem(value, architecture)
+            problem = self.default_handler_task_problem(value) or task_architecture_problem(
+                value, architecture, model.modalities
+            )
             if problem is None and (warning := untrained_head_warning(value, architecture)) is not None:
                 report.warning("constructs-lib:task-architecture", warning)
         return problem

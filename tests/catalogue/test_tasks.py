@@ -20,7 +20,13 @@ from constructs_lib import (
     ModelProfile,
     Serving,
 )
-from constructs_lib.catalogue.tasks import inferred_task_problem, task_architecture_problem, untrained_head_warning
+from constructs_lib.catalogue.tasks import (
+    inferred_task_problem,
+    task_architecture_problem,
+    task_modality,
+    task_modality_problem,
+    untrained_head_warning,
+)
 
 from ..support import (
     SST2,
@@ -180,3 +186,31 @@ def test_multimodal_models_are_not_taken_for_text_to_text(
     problem = inferred_task_problem(architecture, config)
     assert problem is not None and f"served as {expected}" in problem
     assert inferred_task_problem("T5ForConditionalGeneration", {"d_model": 512}) is None
+
+
+@pytest.mark.parametrize(
+    ("task", "modality"),
+    [
+        ("text-classification", "text"),
+        ("translation_en_to_fr", "text"),
+        ("sentiment-analysis", "text"),  # an alias, as its pipeline task
+        ("image-classification", "image"),
+        ("text-to-image", "image"),  # what the model must produce
+        ("automatic-speech-recognition", "audio"),
+        ("text-to-speech", "audio"),
+        ("video-classification", "video"),
+        ("document-question-answering", None),  # LayoutLM (v1) answers it from text
+    ],
+)
+def test_each_task_names_the_modality_it_needs(task: str, modality: str | None) -> None:
+    assert task_modality(task) == modality
+
+
+def test_a_task_is_held_against_the_modalities_only_when_both_are_known() -> None:
+    assert task_modality_problem("image-classification", ("text",)) is not None
+    assert task_modality_problem("image-classification", ("text", "image")) is None
+    assert task_modality_problem("image-classification", None) is None
+    assert task_modality_problem(None, ("text",)) is None
+    # The modality check comes first: a classifier head says nothing about an image task on a text model.
+    problem = task_architecture_problem("image-classification", "DistilBertForSequenceClassification", ("text",))
+    assert problem is not None and "handles image" in problem
