@@ -30,7 +30,7 @@ from ..contract.facts import EndpointFacts, EndpointResources, FeatureOutputs
 from ..contract.metrics import EndpointMetrics
 from ..features.base import EndpointFeature
 from ..features.registry import features_for
-from ..images.base import ImageConfig
+from ..images.base import ImageConfig, check_image_processor
 from ..model.profile import ModelProfile
 from ..scripts.grammar import script_grammar_problem
 from ..serving.base import Serving, ServingStack
@@ -121,6 +121,7 @@ class EndpointBase(EndpointMetrics, Resource):
         self.instance_type: str | None = resolve.instance_type(props, self.deployment_plan)
         """The instance type the endpoint runs on (given or chosen); ``None`` for serverless inference."""
         checks.check_volume(props.get("volume_size_gb"), self.instance_spec, problems)
+        check_image_processor(self, self._image, self.instance_type, problems)
         self.inference_ami_version: str | None = resolve.host_ami(
             stack, self._image, props, self.instance_type, self.instance_spec, problems
         )

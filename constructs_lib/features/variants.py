@@ -30,7 +30,7 @@ from .._core.tokens import is_number, is_unresolved, is_whole
 from ..catalogue.instances import instance_spec, instance_type_problem, processor_for
 from ..catalogue.tasks import canonical_task, task_architecture_problem
 from ..contract.facts import EndpointFacts, EndpointResources, FeatureOutputs
-from ..images.base import InferenceImage, loads_from_model_dir
+from ..images.base import InferenceImage, check_image_processor, loads_from_model_dir
 from ..model.hub_reference import check_hub_reference, check_task
 from ..model_data.sources import ModelData
 from ..serving.base import ServingStack
@@ -335,6 +335,8 @@ def _validate_variant(facts: EndpointFacts, variant: ModelVariant, problems: Pro
         inherited = "" if variant.task else " (the endpoint's task)"
         problems.add_message(f"{prop}.task: {describe(task)}{inherited} {default_problem}")
     _check_task_fits_variant_model(facts, variant, task, problems)
+    if variant.image is not None:
+        check_image_processor(facts.scope, variant.image, instance_type, problems, prefix=f"{prop}.")
     if instance_type is not None and not is_unresolved(instance_type):
         hardware = stack.hardware_problem(processor_for(instance_type))
         if hardware is not None:

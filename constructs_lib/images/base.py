@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from aws_cdk import Annotations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -77,6 +78,16 @@ class ImageFacts:
 
 
 @dataclass(frozen=True)
+class ProcessorMismatch:
+    """An image built for another processor than the instance's (see :meth:`InferenceImage.processor_mismatch`)."""
+
+    message: str
+    """What is wrong and what to use instead, naming the image and the instance."""
+    fatal: bool
+    """Whether the container cannot run there (an error) or only wastes the instance (a warning)."""
+
+
+@dataclass(frozen=True)
 class RenderedImage:
     """An image rendered for a stack, and the statements that let a role pull it, granted to nobody yet."""
 
@@ -122,6 +133,11 @@ class InferenceImage(abc.ABC):
     def facts_for(self, processor: Processor) -> ImageFacts:
         """What the image runs on instances of ``processor``, as far as it is known before rendering."""
         return ImageFacts(version=self.catalogue_version)
+
+    def processor_mismatch(self, instance_type: str | None) -> ProcessorMismatch | None:
+        """Whether the image is built for another processor than ``instance_type``'s (``None``: serverless);
+        ``None`` when it fits or cannot be told. Catalogued images follow the instance by construction."""
+        return None
 
     def _render(self, scope: Construct, *, instance_type: str | None) -> RenderedImage | None:
         """The image for ``scope``'s stack and its pull permissions as JSON statements, granted to nobody.
@@ -249,6 +265,10 @@ class InferenceImage(abc.ABC):
         return _RepositoryImage(repository, tag, _stack_or_none(serving))
 
 
+_TAG_PROCESSOR = re.compile(r"(?:^|-)(?P<processor>gpu|cpu|neuronx)(?:-|$)")
+"""The processor part of a Deep Learning Container tag (``...-gpu-py312-...``, ``...-neuronx-py310-...``)."""
+_NEURON_FAMILIES = ("inf", "trn")
+"""Instance families that run Neuron (``neuronx``) images: Inferentia and Trainium."""
 _TAG_CUDA = re.compile(r"(?:^|-)cu(?P<major>1[0-9])(?P<minor>[0-9])(?:-|$)")
 _TAG_TRANSFORMERS = re.compile(r"(?:^|-)transformers([0-9]+\.[0-9]+(?:\.[0-9]+)?)(?:-|$)")
 
@@ -263,6 +283,23 @@ def _catalogued(subject: str, stack: ServingStack, request: ImageRequest) -> Inf
     stack.check_image_request(request, problems)
     problems.raise_if_any()
     return _DlcImage(stack, request)
+
+
+def check_image_processor(
+    scope: Construct, image: InferenceImage, instance_type: str | None, problems: Problems, *, prefix: str = ""
+) -> None:
+    """An image built for another processor than the instance's: a problem when it cannot run there, a
+    ``constructs-lib:image-processor`` warning when it only leaves the accelerators idle.
+
+    :param prefix: what the messages' ``image`` property is under (``variants['b'].``). Default: nothing
+    """
+    mismatch = image.processor_mismatch(instance_type)
+    if mismatch is None:
+        return
+    if mismatch.fatal:
+        problems.add_message(prefix + mismatch.message)
+    else:
+        Annotations.of(scope).add_warning_v2("constructs-lib:image-processor", prefix + mismatch.message)
 
 
 def _stack_or_none(serving: Serving | ServingStack | None) -> ServingStack | None:
@@ -351,6 +388,42 @@ class _UriImage(InferenceImage):
             cuda_version=f"{cuda['major']}.{cuda['minor']}" if cuda else None,
             transformers_version=transformers[1] if transformers else None,
         )
+
+    def processor_mismatch(self, instance_type: str | None) -> ProcessorMismatch | None:
+        """A DLC-style tag's processor against the instance's: ``-gpu-`` off a GPU instance and ``neuronx`` off
+        Inferentia and Trainium cannot run; ``-cpu-`` on an accelerated instance runs but leaves it idle."""
+        tag = self._uri.tag
+        if not isinstance(tag, str) or is_unresolved(tag) or is_unresolved(instance_type):
+            return None
+        found = _TAG_PROCESSOR.search(tag)
+        if found is None:
+            return None
+        built_for = found["processor"]
+        family = instance_type.split(".")[1] if instance_type and instance_type.count(".") >= 2 else ""
+        neuron = family.startswith(_NEURON_FAMILIES)
+        on_gpu = not neuron and processor_for(instance_type) is Processor.GPU
+        where = f"instance_type {instance_type!r}" if instance_type else "a serverless endpoint (CPU only)"
+        image = f"image: {describe(self._uri.uri)}"
+        if built_for == "gpu" and not on_gpu:
+            return ProcessorMismatch(
+                f"{image} is a GPU image (its tag says -gpu-), and {where} has no NVIDIA GPU, so the container "
+                "cannot start; use the image's -cpu- tag, or a GPU instance (ml.g*/ml.p*)",
+                fatal=True,
+            )
+        if built_for == "neuronx" and not neuron:
+            return ProcessorMismatch(
+                f"{image} is a Neuron image (its tag says neuronx), which runs only on Inferentia and Trainium, not "
+                f"on {where}; use an ml.inf2.* or ml.trn*.* instance, or a -gpu- or -cpu- image",
+                fatal=True,
+            )
+        if built_for == "cpu" and (on_gpu or neuron):
+            return ProcessorMismatch(
+                f"{image} is a CPU image (its tag says -cpu-) on {where}: it runs, but never uses the "
+                "instance's accelerators, which you pay for; use the image's -gpu- tag (or neuronx on "
+                "Inferentia), or a CPU instance",
+                fatal=False,
+            )
+        return None
 
     def bind(self, scope: Construct, grantee: iam.IGrantable, *, instance_type: str | None) -> ImageConfig:
         return _bind_rendered(self._render(scope, instance_type=instance_type), grantee)

@@ -19,6 +19,8 @@ from constructs_lib import (
     ConfigurationError,
     ImageConfig,
     InferenceImage,
+    ModelVariant,
+    ServerlessInference,
     Serving,
 )
 
@@ -29,6 +31,7 @@ from ..support import (
     TOOLKIT_REPOSITORY,
     bound_uri,
     container,
+    entry_text,
     error_of,
     find_in_map,
     hub,
@@ -36,6 +39,7 @@ from ..support import (
     policy_statements,
     synth,
     variant,
+    warnings_of,
 )
 
 URI_TABLE: list[tuple[str, Callable[[], InferenceImage], str, str | None, str]] = [
@@ -368,3 +372,72 @@ def test_image_follows_the_instance_processor(instance_type: str, tag: str) -> N
     )
     assert variant(template)["InstanceType"] == instance_type
     assert "InferenceAmiVersion" not in variant(template)  # a CUDA 12.4 (or CPU) image: SageMaker's default host
+
+
+# ----------------------------------------------------------------- from_uri against the instance's processor
+_OWN_REPOSITORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-server"
+GPU_URI = f"{_OWN_REPOSITORY}:{GPU_TOOLKIT_TAG}"
+CPU_URI = f"{_OWN_REPOSITORY}:{CPU_TOOLKIT_TAG}"
+NEURONX_URI = f"{_OWN_REPOSITORY}:2.8.0-transformers4.55.4-neuronx-py310-sdk2.26.0-ubuntu22.04"
+
+
+@pytest.mark.parametrize(
+    ("uri", "props", "expected"),
+    [
+        (GPU_URI, {"instance_type": "ml.m5.xlarge"}, "is a GPU image (its tag says -gpu-), and instance_type"),
+        (GPU_URI, {"instance_type": "ml.inf2.xlarge"}, "is a GPU image (its tag says -gpu-), and instance_type"),
+        (
+            GPU_URI,
+            {"serverless": "serverless"},
+            "is a GPU image (its tag says -gpu-), and a serverless endpoint (CPU only) has no NVIDIA GPU",
+        ),
+        (NEURONX_URI, {"instance_type": "ml.g5.xlarge"}, "is a Neuron image (its tag says neuronx)"),
+        (
+            NEURONX_URI,
+            {"instance_type": "ml.m5.xlarge"},
+            "is a Neuron image (its tag says neuronx), which runs only on Inferentia and Trainium, not on "
+            "instance_type 'ml.m5.xlarge'",
+        ),
+    ],
+)
+def test_an_image_of_your_own_that_cannot_run_on_the_instance_is_a_synth_error(
+    uri: str, props: dict[str, object], expected: str
+) -> None:
+    if props.get("serverless"):
+        props = {"serverless": ServerlessInference(), "instance_type": None}
+    message = error_of(lambda: hub(cdk.Stack(cdk.App(), "S"), image=InferenceImage.from_uri(uri), **props))
+    assert f"image: {uri!r} {expected}" in message
+
+
+def test_a_cpu_image_on_a_gpu_instance_warns_that_it_wastes_the_gpu() -> None:
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    hub(stack, image=InferenceImage.from_uri(CPU_URI), instance_type="ml.g5.xlarge")
+    warnings = warnings_of(stack, "image-processor")
+    assert len(warnings) == 1
+    assert "is a CPU image (its tag says -cpu-) on instance_type 'ml.g5.xlarge': it runs, but never uses" in (
+        entry_text(warnings[0])
+    )
+
+
+@pytest.mark.parametrize(
+    ("uri", "instance_type"),
+    [
+        (GPU_URI, "ml.g5.xlarge"),
+        (CPU_URI, "ml.m5.xlarge"),
+        (NEURONX_URI, "ml.inf2.xlarge"),
+        (f"{_OWN_REPOSITORY}:latest", "ml.m5.xlarge"),  # a tag that names no processor is not judged
+        (f"{_OWN_REPOSITORY}:gpu-build", "ml.g5.xlarge"),
+    ],
+)
+def test_an_image_of_your_own_for_the_instances_processor_builds_without_warning(uri: str, instance_type: str) -> None:
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    extra = {"environment": {"HF_OPTIMUM_SEQUENCE_LENGTH": "128"}} if "inf2" in instance_type else {}
+    hub(stack, image=InferenceImage.from_uri(uri), instance_type=instance_type, **extra)
+    assert warnings_of(stack, "image-processor") == []
+
+
+def test_a_variants_image_is_held_against_the_variants_instance() -> None:
+    variants = [ModelVariant(name="b", model_data="s3://my-bucket/b/model.tar.gz", task="text-classification",
+                             instance_type="ml.m5.xlarge", image=InferenceImage.from_uri(GPU_URI))]  # fmt: skip
+    message = error_of(lambda: hub(cdk.Stack(cdk.App(), "S"), instance_type="ml.g5.xlarge", variants=variants))
+    assert f"variants['b'].image: {GPU_URI!r} is a GPU image" in message
