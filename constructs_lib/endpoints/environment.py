@@ -11,9 +11,17 @@ from aws_cdk import Annotations
 from constructs import Construct
 
 from .._core.errors import Problems
+from .._core.tokens import is_unresolved
 from ..catalogue.instances import InstanceSpec
 from ..serving.base import ServingStack
-from ..serving.environment import TOKEN_PROBLEM, check_limits, owned_conflict, token_in_plain_text
+from ..serving.environment import (
+    TOKEN_PROBLEM,
+    case_mismatch,
+    check_limits,
+    owned_conflict,
+    token_in_plain_text,
+    variables_read,
+)
 from ..serving.facts import EnvironmentEntry, ModelFacts
 
 
@@ -61,12 +69,26 @@ def assemble(inputs: EnvironmentInputs, report: Report) -> dict[str, str]:
     environment.update(inputs.sizing)
     environment.update(inputs.stack.engine_environment(inputs.engine_args, inputs.image_version))
     environment.update(inputs.features)
+    read = variables_read(inputs.stack, environment)
     for key, value in inputs.user.items():
+        _check_spelling(key, read, inputs.stack, report)
         _check_entry(key, value, inputs, derived, report)
     environment.update(inputs.user)
     check_limits(environment, report.problems)
     inputs.stack.check_environment(environment, inputs.model, inputs.spec, report)
     return environment
+
+
+def _check_spelling(key: Any, read: frozenset[str], stack: ServingStack, report: Report) -> None:
+    if not isinstance(key, str) or is_unresolved(key):
+        return
+    right = case_mismatch(key, read, stack.engine_arg_prefix)
+    if right is not None:
+        report.warning(
+            "constructs-lib:environment-key-case",
+            f"environment key {key!r} differs only in case from {right!r}, which the container reads: environment "
+            f"variables are case-sensitive, so the container ignores {key!r}; rename it to {right!r}",
+        )
 
 
 def _check_entry(key: str, value: Any, inputs: EnvironmentInputs, derived: Mapping[str, str], report: Report) -> None:

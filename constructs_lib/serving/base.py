@@ -73,6 +73,9 @@ class ServingStack(abc.ABC):
     """The default p99 model latency alarm threshold."""
     gpu_memory_note: ClassVar[str | None] = None
     """Why a GPU memory alarm would be wrong for this stack (``None``: the alarm applies)."""
+    read_variables: ClassVar[frozenset[str]] = frozenset()
+    """Variables the container reads besides the ones the library writes (server knobs such as
+    ``SAGEMAKER_MODEL_SERVER_WORKERS``): a user key that differs from one only in case warns."""
     engine_arg_prefix: ClassVar[str | None] = None
     """The prefix the container turns into server flags (``SM_VLLM_``); ``None``: no ``engine_args``."""
     quantize_methods: ClassVar[frozenset[str]] = frozenset(QUANTIZE_BYTES_PER_PARAMETER)

@@ -39,6 +39,27 @@ TOKEN_PROBLEM = (
 )
 
 
+def variables_read(stack: ServingStack, written: Mapping[str, str]) -> frozenset[str]:
+    """The variables the container reads: what the library writes (``written``), the token variables, the
+    variables a prop owns, and the stack's documented knobs."""
+    return frozenset({*written, *stack.token_variables, *PROP_OWNED_VARIABLES}) | stack.read_variables
+
+
+def case_mismatch(key: str, read: frozenset[str], prefix: str | None) -> str | None:
+    """The spelling the container reads when ``key`` differs from it only in case (``hf_task`` is ``HF_TASK``,
+    ``sm_vllm_max_model_len`` is ``SM_VLLM_MAX_MODEL_LEN``); ``None`` when ``key`` is read as it is, or not at all.
+    Environment variables are case-sensitive: the container ignores the misspelt key."""
+    if key in read:
+        return None
+    upper = key.upper()
+    right = next((name for name in read if name.upper() == upper), None)
+    if right is not None:
+        return right
+    if prefix is not None and upper.startswith(prefix) and not key.startswith(prefix):
+        return upper  # the image matches the prefix exactly; the library writes the whole name in capitals
+    return None
+
+
 def owned_conflict(key: str, value: Any, derived: Mapping[str, str]) -> str | None:
     """The prop ``key`` contradicts (``None`` when it does not): a derived variable given another value."""
     owner = PROP_OWNED_VARIABLES.get(key)

@@ -86,6 +86,7 @@ class TextGenerationInference(ServingStack):
     processors = frozenset({Processor.GPU})
     latency_p99_seconds = 30  # a whole generation is one invocation
     gpu_memory_note = "No GPU memory alarm: TGI reserves most of the GPU memory for its KV cache by design."
+    read_variables = frozenset({*_SIZING_VARIABLES, "SM_NUM_GPUS", "HF_MODEL_TRUST_REMOTE_CODE", "DTYPE"})
 
     # ---------------------------------------------------------------------------------- images
     def check_image_request(self, request: ImageRequest, problems: Problems) -> None:

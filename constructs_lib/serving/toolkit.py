@@ -72,6 +72,7 @@ class InferenceToolkit(ServingStack):
     processors = frozenset({Processor.GPU, Processor.CPU, Processor.NEURONX})
     runs_custom_scripts = True
     token_variables = ("HF_API_TOKEN", "HF_TOKEN")
+    read_variables = frozenset({*_INTEGER_SETTINGS, *_NEURON_SHAPE_VARIABLES, "HF_TRUST_REMOTE_CODE"})
 
     # ---------------------------------------------------------------------------------- images
     def check_image_request(self, request: ImageRequest, problems: Problems) -> None:
