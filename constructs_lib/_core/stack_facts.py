@@ -8,6 +8,7 @@ several round trips for each endpoint. This is the one place that caches jsii re
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 
 from aws_cdk import CfnMapping, Stack
 from constructs import IConstruct
@@ -27,7 +28,12 @@ class StackFacts:
         self.region: str = stack.region
         self.account: str = stack.account
         self.account_mappings: dict[str, CfnMapping] = {}
-        """The DLC region -> account mappings by logical id, one per region set (see ``images.dlc``)."""
+        """The DLC region -> account mappings by logical id, one per image family and region set (see
+        ``images.regions``)."""
+        self.mapping_accounts: dict[str, Mapping[str, str]] = {}
+        """Every region -> account table a mapping of ``account_mappings`` was filled from, by logical id."""
+        self.image_regions: frozenset[str] | None = None
+        """The regions that have every image of the stack, which each mapping lists (``None``: no mapping yet)."""
         self.nag_names: dict[str, str] = {}
         """How cdk-nag names each token the stack's constructs acknowledged (see ``nag.nag_name``)."""
 

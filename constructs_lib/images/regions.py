@@ -59,18 +59,37 @@ def image_location(facts: StackFacts, image: dlc.ResolvedImage) -> tuple[str, st
 def _account_from_mapping(facts: StackFacts, image: dlc.ResolvedImage) -> str:
     """The DLC account of the deploy-time region, from a region -> account mapping of the stack.
 
-    The mapping lists exactly the regions that have this image: deploying to any other region
-    fails on ``Fn::FindInMap`` before anything is created, instead of rendering the URI of an
-    image that does not exist there. Images with the same regions share one mapping.
+    Each image family has its own mapping (its own accounts), and every mapping lists exactly the regions
+    that have every image of the stack: deploying to any other region fails on the first ``Fn::FindInMap``
+    CloudFormation evaluates, before anything is created, instead of passing one image's lookup and failing
+    on another's (or rendering the URI of an image that does not exist there).
     """
     mapping_id = _mapping_id(image)
-    mapping = facts.account_mappings.get(mapping_id)
-    if mapping is None:
-        mapping = facts.account_mappings[mapping_id] = _account_mapping(facts.stack, mapping_id)
-        accounts = dlc.accounts(image.account_table)
-        for name in sorted(image.regions):
-            mapping.set_value(name, _MAPPING_VALUE_KEY, accounts[name])
-    return mapping.find_in_map(Aws.REGION, _MAPPING_VALUE_KEY)
+    if mapping_id not in facts.account_mappings:
+        _add_mapping(facts, mapping_id, image)
+    return facts.account_mappings[mapping_id].find_in_map(Aws.REGION, _MAPPING_VALUE_KEY)
+
+
+def _add_mapping(facts: StackFacts, mapping_id: str, image: dlc.ResolvedImage) -> None:
+    """A mapping for ``image``'s family; the stack's other mappings narrowed to the regions it shares with them."""
+    regions = frozenset(image.regions)
+    shared = regions if facts.image_regions is None else facts.image_regions & regions
+    if not shared:
+        raise ConfigurationError(
+            f"image: no region has both the {image.description} image ({image.repository}:{image.tag}) and the "
+            f"stack's other images, so {facts.stack.node.path} cannot deploy anywhere; give the stack a region, or "
+            f"put the endpoints in separate stacks (the image's regions: {', '.join(sorted(regions))})"
+        )
+    if facts.image_regions is not None and shared != facts.image_regions:
+        # Each other mapping is rewritten with fewer regions, under its id: its FindInMap tokens still name it.
+        for other in list(facts.account_mappings):
+            facts.stack.node.try_remove_child(other)
+            facts.account_mappings[other] = _account_mapping(facts.stack, other, facts.mapping_accounts[other], shared)
+    facts.image_regions = shared
+    facts.mapping_accounts[mapping_id] = dlc.accounts(image.account_table)
+    facts.account_mappings[mapping_id] = _account_mapping(
+        facts.stack, mapping_id, facts.mapping_accounts[mapping_id], shared
+    )
 
 
 def _mapping_id(image: dlc.ResolvedImage) -> str:
@@ -89,14 +108,17 @@ def _mapping_id(image: dlc.ResolvedImage) -> str:
     return f"{base}{digest}"
 
 
-def _account_mapping(stack: Stack, mapping_id: str) -> CfnMapping:
-    """The stack's region -> account mapping with this id, created on first use."""
+def _account_mapping(stack: Stack, mapping_id: str, accounts: Mapping[str, str], regions: frozenset[str]) -> CfnMapping:
+    """The stack's region -> account mapping with this id, for ``regions`` (in one jsii call)."""
     existing = stack.node.try_find_child(mapping_id)
-    if existing is None:
-        return CfnMapping(stack, mapping_id)
-    if not isinstance(existing, CfnMapping):
+    values = {region: {_MAPPING_VALUE_KEY: accounts[region]} for region in sorted(regions)}
+    if isinstance(existing, CfnMapping):  # made through another reading of the stack's facts
+        for region, value in values.items():
+            existing.set_value(region, _MAPPING_VALUE_KEY, value[_MAPPING_VALUE_KEY])
+        return existing
+    if existing is not None:
         raise ConfigurationError(
             f"{stack.node.path}: the id {mapping_id!r} is reserved for the DLC account mapping, "
             f"but a {type(existing).__name__} uses it"
         )
-    return existing
+    return CfnMapping(stack, mapping_id, mapping=values)
