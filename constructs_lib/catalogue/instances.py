@@ -181,6 +181,30 @@ _GPU_FAMILIES: dict[str, tuple[_GpuModel, bool, tuple[tuple[str, int, int, int],
     # not run on).
 }
 
+PRICE_REGION = "us-east-1"
+"""The region every catalogued price is for: no other region's SageMaker hosting prices are sourced."""
+
+REGIONAL_FAMILIES: Mapping[str, frozenset[str]] = {}
+"""The hosting instance families each region offers, where AWS's own pages say so: none yet. AWS lists them per
+region only in the tables of its SageMaker pricing page (the developer guide's "Supported Regions and Quotas"
+points there), which this library cannot read; so the region of a stack is never held against its instance,
+and the plan says that availability was not checked."""
+
+
+def availability_note(instance_type: str, region: str | None) -> str | None:
+    """What the plan says about ``instance_type`` in ``region`` (``None``: a deploy-time region, unknown
+    at synth): offered there, or not checked for lack of a source."""
+    family = instance_type.split(".")[1] if instance_type.count(".") >= 2 else instance_type
+    where = f"in {region}" if region else "in the deploy-time region"
+    offered = REGIONAL_FAMILIES.get(region or "")
+    if offered is not None and family in offered:
+        return None
+    return (
+        f"availability of {family} instances {where} was not checked (AWS publishes SageMaker hosting "
+        "availability per region only on its pricing page)"
+    )
+
+
 # Indicative us-east-1 real-time hosting prices, USD/hour (unverified third-party figures).
 DEFAULT_PRICES: Mapping[str, float] = {
     "ml.g4dn.xlarge": 0.736, "ml.g4dn.2xlarge": 1.053, "ml.g4dn.4xlarge": 1.686,

@@ -14,9 +14,10 @@ from aws_cdk import Annotations
 from constructs import Construct
 
 from .._core.errors import ConfigurationError, Problems, describe
+from .._core.stack_facts import stack_facts
 from .._core.tokens import is_unresolved
 from ..catalogue.host_amis import HOST_AMIS, gpu_cuda_problem, host_ami_problem
-from ..catalogue.instances import InstanceSpec, Processor, processor_for
+from ..catalogue.instances import InstanceSpec, Processor, availability_note, processor_for
 from ..catalogue.tasks import task_architecture_problem, untrained_head_warning
 from ..images.base import InferenceImage, catalogued_image
 from ..model.hub_lookup import HubAccessError, HubLookup, HubModelNotFoundError, HubRevisionNotFoundError
@@ -299,7 +300,9 @@ def plan(
     environment = stack.image_environment(result.environment, version)
     if environment != dict(result.environment):  # the plan says what the template will hold
         result = replace(result, environment=environment)
-    return result
+    region = stack_facts(scope).region
+    note = availability_note(result.instance_type, None if is_unresolved(region) else region)
+    return replace(result, summary=f"{result.summary}; {note}") if note else result
 
 
 def instance_type(props: Mapping[str, Any], deployment_plan: DeploymentPlan | None) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..catalogue.instances import Processor
+from ..catalogue.instances import PRICE_REGION, Processor
 from ..model.profile import ModelProfile
 from ..serving.base import ServingStack
 from ..serving.facts import GpuFit, MemoryDemand
@@ -32,11 +32,19 @@ def summary(
     else:
         parts.append(stack.memory_breakdown(demand, fit.kv_cache_gib, fit.needed_gpu_gib, options.headroom))
     verb = "picked" if chosen else "checked"
-    price = f"; ~${fit.price_per_hour:.2f}/h indicative" if fit.price_per_hour is not None else ""
+    price = f"; ~${fit.price_per_hour:.2f}/h {price_label(fit.spec.name, options)}" if fit.price_per_hour else ""
     note = None
     if fit.spec.processor is Processor.GPU:
         note = stack.fit_note(profile, GpuFit(fit.spec, fit.gpus_used, fit.kv_capacity_tokens), environment)
     return f"{' '.join(parts)}; {verb} {_where(fit)}{price}{f'; {note}' if note else ''}"
+
+
+def price_label(instance_type: str, options: SizingOptions) -> str:
+    """Whose price a plan shows: the user's (``instance_selection.prices``), else the catalogue's, which is an
+    indicative us-east-1 price whatever the stack's region."""
+    if options.prices and instance_type in options.prices:
+        return "(instance_selection.prices)"
+    return f"(indicative {PRICE_REGION} price)"
 
 
 def _where(fit: InstanceFit) -> str:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 
 import pytest
+from aws_cdk.assertions import Annotations, Match
 
 from constructs_lib import (
     ConfigurationError,
+    HubModelEndpoint,
     ModelProfile,
     SizingOptions,
     fit_table,
@@ -20,6 +23,7 @@ from ..fake_hub import (
     LLAMA70B_ID,
 )
 from ..support import (
+    new_stack,
     picked_hub_endpoint,
 )
 
@@ -86,3 +90,35 @@ def test_explicit_instance_too_small_is_an_error_with_the_numbers_and_the_cheape
     message = str(error.value)
     assert "instance_type" in message and "ml.g5.12xlarge" in message
     assert "GiB" in message and "ml.g6e.12xlarge" in message
+
+
+# ------------------------------------------------------------------ prices and regions in the plan summary
+def test_catalogue_prices_are_labelled_as_us_east_1_prices_and_the_users_as_theirs(
+    profiles: dict[str, ModelProfile],
+) -> None:
+    picked = plan_deployment(profiles[BERT_ID], serving="inference-toolkit", instance_type=None)
+    assert re.search(r"~\$\d+\.\d\d/h \(indicative us-east-1 price\)", picked.summary)
+    mine = SizingOptions(prices={picked.instance_type: 0.5})
+    priced = plan_deployment(profiles[BERT_ID], serving="inference-toolkit", instance_type=None, options=mine)
+    assert "~$0.50/h (instance_selection.prices)" in priced.summary
+    assert "us-east-1" not in priced.summary
+
+
+@pytest.mark.parametrize(
+    ("region", "where"),
+    [("eu-west-3", "in eu-west-3"), ("us-east-1", "in us-east-1"), (None, "in the deploy-time region")],
+)
+@pytest.mark.usefixtures("lookups_go_to_the_fake_hub")
+def test_the_plan_says_that_availability_in_the_region_was_not_checked(region: str | None, where: str) -> None:
+    """AWS's pages reachable here do not say which hosting families each region offers (see catalogue.instances)."""
+    stack = new_stack(region=region)
+    endpoint = HubModelEndpoint(stack, "Bert", model_id=BERT_ID, instance_type="ml.g5.xlarge")
+    assert endpoint.deployment_plan is not None
+    summary = endpoint.deployment_plan.summary
+    assert summary.endswith(
+        f"; availability of g5 instances {where} was not checked (AWS publishes SageMaker hosting availability per "
+        "region only on its pricing page)"
+    )
+    infos = Annotations.from_stack(stack).find_info("*", Match.string_like_regexp("was not checked"))
+    assert len(infos) == 1 and summary in json.dumps(infos[0].entry.data)
+    assert "(indicative us-east-1 price)" in summary  # also in eu-west-3: no other region's prices are sourced
