@@ -265,7 +265,7 @@ class _StagedArchive(ModelData):
         asset = s3_assets.Asset(
             scope,
             "ModelArtifact",
-            path=str(path),
+            path=str(Path(path).resolve()),  # CDK reads a relative one against its node process's directory
             asset_hash=digest,
             asset_hash_type=AssetHashType.CUSTOM if digest else None,
         )

@@ -102,7 +102,8 @@ class ScriptRepack(Construct):
         self.output_bucket: s3.IBucket = output_bucket or self._create_output_bucket()
         """The bucket holding the repacked archive."""
 
-        code = s3_assets.Asset(self, "Code", path=code_dir, exclude=_JUNK)
+        # Absolute: CDK resolves a relative asset path against its node process's directory, not Python's.
+        code = s3_assets.Asset(self, "Code", path=str(Path(code_dir).resolve()), exclude=_JUNK)
         log_group, role = self._repack_role(model_data_bucket, model_data_key, code)
         self.function = self._repack_function(log_group, role, memory_size, timeout)
         """The repack Lambda function."""
