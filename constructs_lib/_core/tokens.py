@@ -64,7 +64,10 @@ def is_unresolved(value: Any) -> bool:
         return False  # NaN and infinity are plain (bad) values, and jsii cannot even serialise them
     if isinstance(value, str):
         return _STRING_TOKEN in value
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return any(_LIST_TOKEN in item or _STRING_TOKEN in item for item in value)
+    if isinstance(value, list | tuple):
+        strings = [item for item in value if isinstance(item, str)]
+        return any(_LIST_TOKEN in item or _STRING_TOKEN in item for item in strings)
+    if not isinstance(value, float) and not hasattr(value, "__jsii_ref__"):
+        return False  # a plain Python value (bytes, a dict, an object): no token, and nothing jsii could send
     # Number tokens (encoded as special floats) and IResolvable objects.
     return bool(Token.is_unresolved(value))
