@@ -10,6 +10,7 @@ from constructs import Construct
 
 from .._core.errors import Problems, subject_of
 from .._core.names import DEFAULT_ENTRY_POINT
+from .._core.paths import path_kind
 from ..model.hub_reference import check_hub_reference, check_task
 from ..model_data.inspect import ArchiveLayoutProblem
 from ..model_data.sources import ModelData, code_only
@@ -129,7 +130,7 @@ def _existing_code_dir(code_dir: str | Path, entry_point: str, problems: Problem
         problems.add("code_dir", code_dir, "must be the path (str or pathlib.Path) of a directory")
         return None
     path = Path(code_dir)
-    if not path.is_dir():
+    if path_kind(path) != "directory":
         problems.add("code_dir", str(code_dir), "is not an existing directory")
         return None
     if not isinstance(entry_point, str) or not entry_point.endswith(".py") or "/" in entry_point:
@@ -137,7 +138,7 @@ def _existing_code_dir(code_dir: str | Path, entry_point: str, problems: Problem
             "entry_point", entry_point, "must be the file name of a Python script in code_dir, e.g. 'inference.py'"
         )
         return None
-    if not (path / entry_point).is_file():
+    if path_kind(path / entry_point) != "file":
         present = sorted(p.name for p in path.glob("*.py"))
         problems.add(
             "code_dir",

@@ -150,7 +150,8 @@ def _shipped_script(directory: Path, props: Mapping[str, Any]) -> Path | None:
 
 def _entry_point(props: Mapping[str, Any]) -> str | None:
     """The script ``SAGEMAKER_PROGRAM`` names in ``code/`` (``None`` when it names none)."""
-    program = (props.get("environment") or {}).get("SAGEMAKER_PROGRAM")
+    environment = props.get("environment")
+    program = environment.get("SAGEMAKER_PROGRAM") if isinstance(environment, Mapping) else None
     return program if isinstance(program, str) and program.endswith(".py") and "/" not in program else None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Annotations
@@ -52,7 +53,7 @@ def load_profile(scope: Construct, source: ModelSource, props: Mapping[str, Any]
         return Profile(explicit)
     try:
         if source.local_directory is not None:
-            return Profile(profile_from_directory(source.local_directory))
+            return Profile(_directory_profile(source.local_directory))
         if source.model_id is None or is_unresolved(source.model_id):
             return Profile(None)
         return Profile(HubLookup().profile(source.model_id, source.revision))
@@ -64,6 +65,14 @@ def load_profile(scope: Construct, source: ModelSource, props: Mapping[str, Any]
         )
         # Unlike a directory, a Hub lookup can fail today and work tomorrow.
         return Profile(None, unavailable=str(error) if source.local_directory is None else None)
+
+
+def _directory_profile(directory: Path) -> ModelProfile:
+    """The profile of the local ``model_data`` directory; its errors name the prop."""
+    try:
+        return profile_from_directory(directory)
+    except ConfigurationError as error:
+        raise ConfigurationError(f"model_data: {error}") from None
 
 
 def _can_build_without_profile(props: Mapping[str, Any], error: ConfigurationError) -> bool:

@@ -229,7 +229,8 @@ def _check_content_types(name: str, values: tuple[str, ...], problems: Problems)
             problems.add(
                 f"data_capture.{name}", value, "is not a content type of the form type/subtype, e.g. 'text/csv'"
             )
-    if len(set(values)) != len(values):
+    strings = [value for value in values if isinstance(value, str)]
+    if len(set(strings)) != len(strings):
         problems.add(f"data_capture.{name}", list(values), "lists a content type twice")
 
 

@@ -64,7 +64,7 @@ def _is_valid_revision(revision: object) -> bool:
 
 def check_task(task: str | None, problems: Problems) -> None:
     """Record a problem when ``task`` is not a task the serving stacks know."""
-    if task is None or is_unresolved(task):
+    if task is None or (isinstance(task, str) and is_unresolved(task)):
         return
     problem = task_problem(task) if isinstance(task, str) else "must be a string"
     if problem:

@@ -177,8 +177,13 @@ class ModelProfile:
             problems.append(
                 f"model_profile.dtype: {describe(self.dtype)} is not allowed; allowed: {allowed_list(MODEL_DTYPES)}"
             )
-        if self.parameters_by_dtype is not None:
-            unknown = sorted(set(self.parameters_by_dtype) - set(DTYPE_BYTES))
+        if self.parameters_by_dtype is not None and not isinstance(self.parameters_by_dtype, Mapping):
+            problems.append(
+                f"model_profile.parameters_by_dtype: {describe(self.parameters_by_dtype)} must be a mapping of dtype "
+                "names to parameter counts"
+            )
+        elif self.parameters_by_dtype is not None:
+            unknown = sorted(str(d) for d in self.parameters_by_dtype if not isinstance(d, str) or d not in DTYPE_BYTES)
             if unknown:
                 problems.append(
                     f"model_profile.parameters_by_dtype: dtypes {describe(unknown)} are unknown; "
@@ -197,6 +202,10 @@ class ModelProfile:
             value = getattr(self, name)
             if not isinstance(value, bool):
                 problems.append(f"model_profile.{name}: {describe(value)} must be True or False")
+        for name in ("architecture", "model_id", "revision"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                problems.append(f"model_profile.{name}: {describe(value)} must be a string or None")
         for name in (
             "weights_bytes",
             "num_layers",
@@ -319,7 +328,14 @@ class ModelProfile:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ModelProfile:
-        """Inverse of ``to_json``; unknown keys (from newer versions) are ignored."""
-        known = {f for f in cls.__dataclass_fields__}
+        """Inverse of ``to_json``; unknown keys (from newer versions) are ignored.
+
+        :raises ConfigurationError: when ``data`` is not an object with ``parameters``, or a field is invalid.
+        """
+        if not isinstance(data, Mapping) or "parameters" not in data:
+            raise ConfigurationError(
+                f"model_profile: {describe(data)} must be an object with at least 'parameters' (ModelProfile.to_json)"
+            )
+        known = set(cls.__dataclass_fields__)
         kwargs = {key: value for key, value in data.items() if key in known}
         return cls(**kwargs)

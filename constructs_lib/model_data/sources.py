@@ -24,6 +24,7 @@ from .._core.errors import ConfigurationError, describe
 from .._core.iam import grant_read_object, grant_read_prefix
 from .._core.nag import acknowledge_wildcard
 from .._core.names import DEFAULT_ENTRY_POINT, is_archive_name
+from .._core.paths import path_kind
 from .._core.tokens import is_unresolved
 from .inspect import ArchiveLayoutProblem, ShippedCode, check_local_archive
 from .local import CodeOnly, LocalArchive, LocalArtifact, LocalDirectory
@@ -129,9 +130,10 @@ class ModelData(abc.ABC):
             # it would upload whatever is there. The string "." stays an explicit choice.
             raise ConfigurationError(f"{prop}: {describe(str(path))} is empty; expected {MODEL_DATA_FORMS}")
         local = Path(path)
-        if local.is_dir():
+        kind = path_kind(local)
+        if kind == "directory":
             return _StagedArchive(LocalDirectory(local))
-        if local.is_file():
+        if kind == "file":
             if not is_archive_name(local.name):
                 raise ConfigurationError(
                     f"{prop}: {describe(str(path))} is a local file but not a gzip tar archive (.tar.gz or .tgz); "

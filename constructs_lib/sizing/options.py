@@ -85,10 +85,10 @@ class SizingOptions:
     def __post_init__(self) -> None:
         problems = Problems("instance_selection")
         if self.families is not None:
-            if isinstance(self.families, str) or not self.families:
+            if not isinstance(self.families, list | tuple) or not self.families:
                 problems.add("instance_selection.families", self.families, "must be a non-empty list of GPU families")
             else:
-                unknown = [f for f in self.families if f not in GPU_FAMILIES]
+                unknown = [f for f in self.families if not isinstance(f, str) or f not in GPU_FAMILIES]
                 if unknown:
                     problems.add(
                         "instance_selection.families",
@@ -99,8 +99,10 @@ class SizingOptions:
             problems.add("instance_selection.max_price_per_hour", self.max_price_per_hour, "must be a positive number")
         if not _positive_int(self.min_instance_count):
             problems.add("instance_selection.min_instance_count", self.min_instance_count, "must be at least 1")
-        if self.prices is not None:
-            unknown_prices = sorted(set(self.prices) - set(INSTANCE_CATALOGUE))
+        if self.prices is not None and not isinstance(self.prices, Mapping):
+            problems.add("instance_selection.prices", self.prices, "must be a mapping of instance types to prices")
+        elif self.prices is not None:
+            unknown_prices = sorted(str(name) for name in set(self.prices) - set(INSTANCE_CATALOGUE))
             if unknown_prices:
                 problems.add("instance_selection.prices", unknown_prices, "are not known instance types")
             bad = {k: v for k, v in self.prices.items() if not _positive_number(v)}
@@ -117,7 +119,9 @@ class SizingOptions:
             value = getattr(self, name)
             if value is not None and not _positive_int(value):
                 problems.add(f"instance_selection.{name}", value, "must be a positive integer")
-        if self.quantize is not None and self.quantize not in QUANTIZE_BYTES_PER_PARAMETER:
+        if self.quantize is not None and (
+            not isinstance(self.quantize, str) or self.quantize not in QUANTIZE_BYTES_PER_PARAMETER
+        ):
             problems.add(
                 "instance_selection.quantize",
                 self.quantize,

@@ -23,6 +23,7 @@ from constructs_lib import (
 from constructs_lib.features.observability.alarms import ALARM_KEYS
 
 from ..support import (
+    error_of,
     hub,
     new_stack,
     only,
@@ -286,7 +287,7 @@ def test_alarm_config_true_is_the_defaults() -> None:
         (False, "must be true or an object"),
         # The file's keys, not the constructor's (period, model_latency_p99), are named.
         ({"period_seconds": 30}, "alarms.period_seconds: '30 seconds' must be a multiple of 60 s up to 1 day"),
-        ({"model_latency_p99_ms": 0}, "alarms.model_latency_p99_ms: 0 must be positive"),
+        ({"model_latency_p99_ms": 0}, "alarms.model_latency_p99_ms: 0 must be a whole number above 0"),
         (
             {"period_seconds": 600, "evaluation_periods": 200},
             "evaluation_periods: 200 times period_seconds (600 s) is 120000 s; CloudWatch allows at most 86,400 s",
@@ -336,13 +337,17 @@ def test_an_invalid_evaluation_count_is_the_only_evaluation_problem_reported() -
     )
 
 
-def test_durations_unknown_at_synth_time_are_not_judged() -> None:
+def test_durations_unknown_at_synth_time_are_errors() -> None:
+    """CDK cannot build an alarm from a deploy-time period (it checks the period's value) and folds a deploy-time
+    latency into a meaningless threshold: both must be literals, and the error says so for each (the property
+    tests found both: a RuntimeError from CDK, and a template whose threshold ignores the parameter)."""
     stack = new_stack()
-    minutes = CfnParameter(stack, "Minutes", type="Number").value_as_number
-    settings = EndpointAlarms(
-        model_latency_p99=Duration.seconds(minutes), period=Duration.minutes(minutes), evaluation_periods=100_000
+    seconds = CfnParameter(stack, "Seconds", type="Number").value_as_number
+    message = error_of(
+        lambda: EndpointAlarms(model_latency_p99=Duration.millis(seconds), period=Duration.seconds(seconds))
     )
-    assert settings.evaluation_periods == 100_000
+    assert "model_latency_p99: " in message and "period: " in message
+    assert message.count("must be known at synth time") == 2
 
 
 def widget_titles(template: Template) -> list[str]:

@@ -54,6 +54,8 @@ class DeploymentGuardrails:
     ) -> None:
         """Use the factories; this checks the values they pass."""
         problems = _problems or Problems(f"DeploymentGuardrails.{type.value}")
+        if wait_interval is None:
+            problems.add("wait_interval", None, "must be a Duration, e.g. Duration.minutes(5) (or left out: 5 minutes)")
         _check_duration("wait_interval", wait_interval, WAIT_RANGE, problems)
         _check_duration("termination_wait", termination_wait, WAIT_RANGE, problems)
         _check_duration("max_execution_timeout", max_execution_timeout, MAX_EXECUTION_RANGE, problems)
@@ -71,7 +73,8 @@ class DeploymentGuardrails:
                     if not hasattr(alarm, "alarm_name"):
                         problems.add("auto_rollback_alarms", alarm, "is not a cloudwatch.IAlarm")
         if (
-            max_execution_timeout is not None
+            not problems  # the durations are whole seconds in range
+            and max_execution_timeout is not None
             and is_resolved(max_execution_timeout)
             and is_resolved(wait_interval)
             and is_resolved(termination_wait)

@@ -146,9 +146,12 @@ class EndpointAlarms:
         problems = Problems("alarms")
         if data.get("model_latency_p99_ms") is not None:
             latency_ms = _number("alarms.model_latency_p99_ms", data["model_latency_p99_ms"])
-            if latency_ms <= 0:
-                problems.add("alarms.model_latency_p99_ms", data["model_latency_p99_ms"], "must be positive")
-            kwargs["model_latency_p99"] = Duration.millis(latency_ms)
+            if latency_ms <= 0 or latency_ms != int(latency_ms):
+                problems.add(
+                    "alarms.model_latency_p99_ms", data["model_latency_p99_ms"], "must be a whole number above 0"
+                )
+            else:  # CDK's Duration.millis refuses fractions
+                kwargs["model_latency_p99"] = Duration.millis(int(latency_ms))
         if data.get("period_seconds") is not None:
             period_seconds = _number("alarms.period_seconds", data["period_seconds"])
             _check_period(period_seconds, problems, prop="alarms.period_seconds")
@@ -214,6 +217,12 @@ def _check_evaluation_range(
         )
 
 
+_SYNTH_TIME = (
+    "must be known at synth time: CloudWatch alarms need a literal period and threshold (CDK computes the "
+    "threshold in microseconds and checks the period), so a deploy-time value cannot be used"
+)
+
+
 def _check_settings(
     percents: tuple[Any, ...], model_latency_p99: Any, period: Any, evaluation_periods: Any, datapoints_to_alarm: Any
 ) -> None:
@@ -232,7 +241,9 @@ def _check_latency(model_latency_p99: Any, problems: Problems) -> None:
         return
     if not isinstance(model_latency_p99, Duration):
         problems.add("model_latency_p99", model_latency_p99, "must be a Duration, e.g. Duration.seconds(2)")
-    elif not model_latency_p99.is_unresolved() and model_latency_p99.to_milliseconds() <= 0:
+    elif model_latency_p99.is_unresolved():
+        problems.add("model_latency_p99", model_latency_p99.to_string(), _SYNTH_TIME)
+    elif model_latency_p99.to_milliseconds() <= 0:
         problems.add("model_latency_p99", model_latency_p99.to_human_string(), "must be positive")
 
 
@@ -242,6 +253,7 @@ def _checked_period_seconds(period: Any, problems: Problems) -> float | None:
         problems.add("period", period, "must be a Duration, e.g. Duration.minutes(1)")
         return None
     if period.is_unresolved():
+        problems.add("period", period.to_string(), _SYNTH_TIME)
         return None
     seconds = period.to_milliseconds() / 1000
     _check_period(seconds, problems)
