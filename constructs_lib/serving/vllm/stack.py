@@ -44,9 +44,10 @@ from ..facts import (
     Reporter,
     SizingKnobs,
 )
+from ..kv_cache import context_note, memory_breakdown
 from . import memory
 from .contract import FAMILY, MODEL_DIR, PREFIX, generation_2
-from .flags import check_flag, check_instance, check_variable
+from .flags import check_engine_flag, check_instance, check_vllm_variable
 
 SERVABLE_TASKS: frozenset[str] = frozenset({"text-generation", "image-text-to-text"})
 """Tasks vLLM serves (``Serving.AUTO`` picks it for both on GPU instances)."""
@@ -176,7 +177,7 @@ class Vllm(ServingStack):
         return environment
 
     def check_engine_arg(self, name: str, value: Any, model: ModelFacts, report: Reporter) -> None:
-        check_flag(name, value, model, report)
+        check_engine_flag(name, value, model, report)
 
     def unsized_environment(self, spec: InstanceSpec | None) -> dict[str, str]:
         """Tensor parallel over all GPUs of a catalogued instance, also when the model could not be sized."""
@@ -185,7 +186,7 @@ class Vllm(ServingStack):
         return {f"{PREFIX}TENSOR_PARALLEL_SIZE": str(spec.accelerators)}
 
     def check_environment_entry(self, entry: EnvironmentEntry, report: Reporter) -> bool:
-        return check_variable(entry, self.model_environment(entry.model), report)
+        return check_vllm_variable(entry, self.model_environment(entry.model), report)
 
     def check_environment(
         self, environment: Mapping[str, Any], model: ModelFacts, spec: InstanceSpec | None, report: Reporter
@@ -226,14 +227,10 @@ class Vllm(ServingStack):
     def fit_note(self, profile: ModelProfile, fit: GpuFit, environment: Mapping[str, str]) -> str | None:
         given = self.settings.engine_args.get("max_model_len")
         length = environment.get(f"{PREFIX}MAX_MODEL_LEN", given)
-        return memory.context_note(profile, fit, length)
+        return context_note("vLLM", "max_model_len", profile, fit, length)
 
     def memory_breakdown(self, demand: MemoryDemand, kv_cache_gib: float, needed_gib: float, headroom: float) -> str:
-        overhead = needed_gib - demand.weights_gib - kv_cache_gib
-        return (
-            f"+ {kv_cache_gib:.1f} GiB KV cache ({demand.required_tokens} tokens) + {overhead:.1f} GiB vLLM overhead "
-            f"= {needed_gib:.1f} GiB needed within gpu_memory_utilization"
-        )
+        return memory_breakdown("vLLM", demand, kv_cache_gib, needed_gib, "gpu_memory_utilization")
 
     def startup_timeout_seconds(self, weights_gib: float | None) -> int | None:
         """600 s + 10 s per GiB of weights, clamped to 600..3600 (600 s when the size is unknown)."""
