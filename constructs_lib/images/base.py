@@ -96,7 +96,8 @@ def loads_from_model_dir(image: object) -> bool:
 class InferenceImage(abc.ABC):
     """The container image a SageMaker model runs.
 
-    Create one with a static factory (:meth:`huggingface`, :meth:`vllm`, :meth:`tgi`, :meth:`tei`,
+    Create one with a static factory (:meth:`huggingface`, :meth:`vllm`, :meth:`sglang`, :meth:`llamacpp`,
+    :meth:`tgi`, :meth:`tei`,
     :meth:`for_serving`, :meth:`from_uri`, :meth:`from_ecr_repository`); the model construct
     calls :meth:`bind`.
     """
@@ -188,6 +189,25 @@ class InferenceImage(abc.ABC):
         :raises ConfigurationError: when the version is not catalogued.
         """
         return _catalogued("InferenceImage.vllm", stack_of(Serving.VLLM), ImageRequest(version=version))
+
+    @staticmethod
+    def sglang(version: str | None = None) -> InferenceImage:
+        """The Hugging Face SGLang DLC (``huggingface-sglang``), GPU only.
+
+        :param version: SGLang version, e.g. ``"0.5.8"``. Default: the newest catalogued SGLang version.
+        :raises ConfigurationError: when the version is not catalogued.
+        """
+        return _catalogued("InferenceImage.sglang", stack_of(Serving.SGLANG), ImageRequest(version=version))
+
+    @staticmethod
+    def llamacpp(version: str | None = None) -> InferenceImage:
+        """The Hugging Face llama.cpp DLC (``huggingface-llamacpp``), for GGUF models: a CPU and a GPU tag, which
+        follows the instance (the GPU one is built for CUDA 13.0).
+
+        :param version: llama.cpp build, e.g. ``"b9522"``. Default: the newest catalogued build.
+        :raises ConfigurationError: when the version is not catalogued.
+        """
+        return _catalogued("InferenceImage.llamacpp", stack_of(Serving.LLAMACPP), ImageRequest(version=version))
 
     @staticmethod
     def tei(version: str | None = None) -> InferenceImage:

@@ -13,11 +13,14 @@ its overhead per GPU is; this module does the arithmetic, in GiB:
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..catalogue.instances import InstanceSpec
 from ..model.profile import ModelProfile
-from .base import kv_bytes_per_token, shortest_context
+from .base import kv_bytes_per_token, shortest_context, tensor_parallel_problem
 from .facts import GpuEvaluation, GpuFit, MemoryDemand, SizingKnobs
 
 GIB = 2**30
@@ -29,6 +32,12 @@ FALLBACK_CONTEXT_TOKENS = 4096
 """The context assumed when the model's is unknown."""
 CONTEXT_STEP = 1024
 """The context the sizing sets is a multiple of this."""
+
+
+NOT_PICKED_GPUS = frozenset({"T4", "V100"})
+"""GPUs run when asked for, never picked: no bfloat16, no FlashAttention-2."""
+BF16_COMPUTE_CAPABILITY = 8.0
+FP8_COMPUTE_CAPABILITY = 8.0  # weight-only (Marlin) on Ampere, native from Ada (8.9) on
 
 
 @dataclass(frozen=True)
@@ -133,3 +142,53 @@ def memory_breakdown(server: str, demand: MemoryDemand, kv_cache_gib: float, nee
         f"+ {kv_cache_gib:.1f} GiB KV cache ({demand.required_tokens} tokens){extra} "
         f"= {needed_gib:.1f} GiB needed within {share_name}"
     )
+
+
+def gpu_problems(
+    server: str,
+    spec: InstanceSpec,
+    profile: ModelProfile,
+    parallel: Mapping[str, int | None],
+    *,
+    picking: bool,
+    dtype: Any,
+    fp8: bool,
+) -> list[str]:
+    """Why ``server`` cannot run the model on the GPUs of ``spec`` for reasons other than memory.
+
+    :param parallel: the parallel-size flags given (``None``: not given), the tensor-parallel one first; their
+        product must be the GPU count.
+    """
+    reasons: list[str] = []
+    gpus, gpu, capability = spec.accelerators, spec.accelerator_model, spec.compute_capability or 0.0
+    names = list(parallel)
+    tensor = parallel[names[0]] or gpus
+    used = tensor * math.prod(parallel[name] or 1 for name in names[1:])
+    if used != gpus:
+        reasons.append(
+            f"{' x '.join(names)} is {used}, and {server} must use all {gpus} GPUs of {spec.name}; set it to "
+            f"{gpus}, or choose an instance with {used} GPUs"
+        )
+    split = tensor_parallel_problem(profile, tensor, server)
+    if split:
+        reasons.append(split)
+    if picking and gpu in NOT_PICKED_GPUS:
+        reasons.append(
+            f"not picked for {server} automatically: {gpu} has no bfloat16 and no FlashAttention-2; pass "
+            f"instance_type={spec.name!r} (or families=[{spec.family!r}]) to use it"
+        )
+    if dtype == "bfloat16" and capability < BF16_COMPUTE_CAPABILITY:
+        reasons.append(
+            f"dtype 'bfloat16' needs compute capability 8.0 or newer, and {gpu} is {capability:g}; use dtype 'half'"
+        )
+    if (fp8 or profile.dtype == "float8") and capability < FP8_COMPUTE_CAPABILITY:
+        reasons.append(
+            f"FP8 weights need compute capability 8.0 or newer (weight-only on A10G and A100, native from L4 and "
+            f"L40S on), and {gpu} is {capability:g}"
+        )
+    return reasons
+
+
+def needs_half_precision(profile: ModelProfile, spec: InstanceSpec) -> bool:
+    """Whether bfloat16 weights must be served in float16 on ``spec`` (GPUs before Ampere have no bfloat16)."""
+    return profile.dtype == "bfloat16" and (spec.compute_capability or 0) < BF16_COMPUTE_CAPABILITY

@@ -22,9 +22,8 @@ from typing import Any
 
 from ...catalogue.instances import InstanceSpec
 from ...model.profile import FLOAT_DTYPES, ModelProfile
-from ..base import tensor_parallel_problem
 from ..facts import GpuEvaluation, GpuFit, MemoryDemand, SizingKnobs, StackSettings
-from ..kv_cache import KvServer, fitting_length, kv_demand
+from ..kv_cache import KvServer, fitting_length, gpu_problems, kv_demand, needs_half_precision
 from ..kv_cache import evaluate as evaluate_kv_cache
 from ..server_flags import fraction, whole
 from .contract import generation_2
@@ -69,9 +68,6 @@ QUANTIZATION_METHODS: frozenset[str] = frozenset(
 )  # fmt: skip
 """``--quantization`` values of vLLM's ``QuantizationMethods`` over the versions the images carry."""
 
-_NOT_PICKED_GPUS = frozenset({"T4", "V100"})  # run when asked for, never picked: no bfloat16, no FlashAttention-2
-_BF16_COMPUTE_CAPABILITY = 8.0
-_FP8_COMPUTE_CAPABILITY = 8.0  # weight-only (Marlin) on Ampere, native from Ada (8.9) on
 _FLOAT32 = frozenset({"float", "float32"})
 
 
@@ -126,34 +122,9 @@ def hardware_problems(
     spec: InstanceSpec, profile: ModelProfile, knobs: SizingKnobs, engine_args: Mapping[str, Any], *, picking: bool
 ) -> list[str]:
     """Why vLLM cannot run the model on the GPUs of ``spec`` for reasons other than memory."""
-    reasons: list[str] = []
-    gpus, gpu, capability = spec.accelerators, spec.accelerator_model, spec.compute_capability or 0.0
-    tensor = whole(engine_args, "tensor_parallel_size") or gpus
-    parallel = tensor * (whole(engine_args, "pipeline_parallel_size") or 1)
-    if parallel != gpus:
-        reasons.append(
-            f"tensor_parallel_size x pipeline_parallel_size is {parallel}, and vLLM must use all {gpus} GPUs of "
-            f"{spec.name}; set it to {gpus}, or choose an instance with {parallel} GPUs"
-        )
-    split = tensor_parallel_problem(profile, tensor, "vLLM")
-    if split:
-        reasons.append(split)
-    if picking and gpu in _NOT_PICKED_GPUS:
-        reasons.append(
-            f"not picked for vLLM automatically: {gpu} has no bfloat16 and no FlashAttention-2; pass "
-            f"instance_type={spec.name!r} (or families=[{spec.family!r}]) to use it"
-        )
-    if engine_args.get("dtype") == "bfloat16" and capability < _BF16_COMPUTE_CAPABILITY:
-        reasons.append(
-            f"dtype 'bfloat16' needs compute capability 8.0 or newer, and {gpu} is {capability:g}; use dtype 'half'"
-        )
-    fp8 = quantization(engine_args, knobs) in ("fp8", "fbgemm_fp8") or profile.dtype == "float8"
-    if fp8 and capability < _FP8_COMPUTE_CAPABILITY:
-        reasons.append(
-            f"FP8 weights need compute capability 8.0 or newer (weight-only on A10G and A100, native from L4 and "
-            f"L40S on), and {gpu} is {capability:g}"
-        )
-    return reasons
+    parallel = {name: whole(engine_args, name) for name in ("tensor_parallel_size", "pipeline_parallel_size")}
+    fp8 = quantization(engine_args, knobs) in ("fp8", "fbgemm_fp8")
+    return gpu_problems("vLLM", spec, profile, parallel, picking=picking, dtype=engine_args.get("dtype"), fp8=fp8)
 
 
 def sizing_flags(
@@ -166,8 +137,7 @@ def sizing_flags(
     length = fitting_length(profile, fit, demand, knobs)
     if "max_model_len" not in engine_args and length is not None:
         flags["max_model_len"] = str(length)
-    capability = fit.spec.compute_capability
-    if "dtype" not in engine_args and profile.dtype == "bfloat16" and (capability or 0) < _BF16_COMPUTE_CAPABILITY:
+    if "dtype" not in engine_args and needs_half_precision(profile, fit.spec):
         flags["dtype"] = "half"  # vLLM refuses bfloat16 on GPUs before Ampere
     if knobs.quantize and "quantization" not in engine_args:
         flags["quantization"] = QUANTIZE_AS_VLLM[knobs.quantize]

@@ -48,6 +48,9 @@ from ..kv_cache import context_note, memory_breakdown
 from . import memory
 from .contract import FAMILY, MODEL_DIR, PREFIX, generation_2
 from .flags import check_engine_flag, check_instance, check_vllm_variable
+from .neuron import FAMILY as NEURON_FAMILY
+from .neuron import SERVABLE_TASKS as NEURON_TASKS
+from .neuron import STACK as NEURON_STACK
 
 SERVABLE_TASKS: frozenset[str] = frozenset({"text-generation", "image-text-to-text"})
 """Tasks vLLM serves (``Serving.AUTO`` picks it for both on GPU instances)."""
@@ -87,14 +90,18 @@ class Vllm(ServingStack):
 
     # ---------------------------------------------------------------------------------- images
     def check_image_request(self, request: ImageRequest, problems: Problems) -> None:
-        if request.version is not None and dlc.lookup(FAMILY, request.version) is None:
+        families = (FAMILY, NEURON_FAMILY)
+        if request.version is not None and all(dlc.lookup(family, request.version) is None for family in families):
             problems.add(
                 "version",
                 request.version,
-                f"is not a catalogued Hugging Face vLLM DLC version; allowed: {dlc.allowed_text((FAMILY,))}",
+                f"is not a catalogued Hugging Face vLLM DLC version; allowed: {dlc.allowed_text((FAMILY,))} on GPUs, "
+                f"optimum-neuron's {dlc.allowed_text((NEURON_FAMILY,))} on Inferentia and Trainium",
             )
 
     def resolve_image(self, request: ImageRequest, processor: Processor, where: str) -> dlc.ResolvedImage:
+        if processor is Processor.NEURONX:
+            return NEURON_STACK.resolve_image(request, processor, where)
         if processor is not Processor.GPU:
             raise ConfigurationError(
                 f"instance_type: {where} runs {processor.value} images, but the Hugging Face vLLM images are "
@@ -103,32 +110,37 @@ class Vllm(ServingStack):
         key = dlc.lookup(FAMILY, request.version)
         if key is None:
             raise ConfigurationError(
-                f"version: {describe(request.version)} has no vLLM DLC; allowed: {dlc.allowed_text((FAMILY,))}"
+                f"version: {describe(request.version)} has no vLLM DLC for {where} (optimum-neuron versions are for "
+                f"Inferentia and Trainium); allowed: {dlc.allowed_text((FAMILY,))}"
             )
         return dlc.tagged_image(FAMILY, key, processor.value, "vLLM")
 
     def image_version(self, request: ImageRequest) -> str | None:
-        return dlc.lookup(FAMILY, request.version)
+        return dlc.lookup(FAMILY, request.version) or dlc.lookup(NEURON_FAMILY, request.version)
 
     def processor_for_token(self) -> Processor | None:
-        return Processor.GPU  # GPU images only: nothing else could run
+        return Processor.GPU  # a deploy-time instance type is taken to be a GPU one
+
+    def for_processor(self, processor: Processor | None) -> ServingStack:
+        """vLLM on Inferentia and Trainium is the vLLM Neuron image, with its own contract (``neuron``)."""
+        return NEURON_STACK.configured(self.settings) if processor is Processor.NEURONX else self
 
     # ------------------------------------------------------------------------ tasks and AUTO
     def auto_selects(self, request: AutoRequest) -> bool:
-        return (
-            request.task is not None
-            and canonical_task(request.task) in SERVABLE_TASKS
-            and request.processor in (None, Processor.GPU)
-            and not is_encoder_decoder(request.architecture)
-        )
+        if request.task is None or is_encoder_decoder(request.architecture):
+            return False
+        task = canonical_task(request.task)
+        if request.processor is Processor.NEURONX:
+            return task in NEURON_TASKS
+        return task in SERVABLE_TASKS and request.processor in (None, Processor.GPU)
 
     def auto_note(self, request: AutoRequest) -> str | None:
         if request.task is None or canonical_task(request.task) not in SERVABLE_TASKS:
             return None
-        if request.processor not in (None, Processor.GPU):
+        if request.processor is Processor.CPU:
             return (
                 f"Serving.AUTO serves {request.task!r} with the inference toolkit: vLLM, its server for LLMs, "
-                f"runs on GPU instances only, and this endpoint runs on {request.processor.value} instances"
+                f"runs on GPU, Inferentia and Trainium instances, and this endpoint runs on cpu instances"
             )
         return None
 
