@@ -34,6 +34,7 @@ from ..catalogue.instances import (
     InstanceSpec,
     Processor,
     instance_type_problem,
+    processor_of_family,
     with_prices,
 )
 from ..model.profile import ModelProfile
@@ -47,15 +48,23 @@ from .options import SizingOptions, check_quantize
 GIB = 1024**3
 
 
-def serving_stack(serving: str | Serving | ServingStack, profile: ModelProfile) -> ServingStack:
+def serving_stack(
+    serving: str | Serving | ServingStack, profile: ModelProfile, options: SizingOptions | None = None
+) -> ServingStack:
     """The stack ``serving`` names (a ``Serving`` member or value, or a ``ServingStack``); ``auto`` picks by
-    the model's task: TEI for embeddings (of an architecture TEI loads), vLLM for text generation, the
-    inference toolkit otherwise."""
+    the model: llama.cpp for GGUF models, TEI for embeddings (of an architecture TEI loads), vLLM for text
+    generation, the inference toolkit otherwise. When every family of ``options.families`` runs one kind of
+    image, the stack is the one for it (vLLM on ``inf2``/``trn1`` is vLLM on Neuron)."""
     if isinstance(serving, ServingStack):
         return serving
+    families = tuple(options.families) if options is not None and options.families else None
+    kinds = {processor_of_family(family) for family in families or ()}
+    processor = kinds.pop() if len(kinds) == 1 else None
     value = str(getattr(serving, "value", serving)).lower()
     if value == Serving.AUTO.value:
-        stack = auto_stack(AutoRequest(task=profile.task, architecture=profile.architecture, profile=profile))
+        architecture = profile.architecture
+        request = AutoRequest(profile.task, architecture, profile=profile, processor=processor, families=families)
+        stack = auto_stack(request)
     else:
         try:
             stack = stack_of(Serving(value))
@@ -63,7 +72,7 @@ def serving_stack(serving: str | Serving | ServingStack, profile: ModelProfile) 
             raise ConfigurationError(
                 f"serving: {describe(serving)} is not allowed; allowed: {allowed_list(s.value for s in Serving)}"
             ) from None
-    return stack.with_image(ImageRequest())  # sized for its newest image
+    return stack.for_processor(processor).with_image(ImageRequest())  # sized for its newest image
 
 
 def demand_of(
@@ -89,7 +98,7 @@ def served_weights_gib(
     """GiB the weights take once the serving stack has loaded them: quantized with ``options.quantize``,
     float32 cast to float16 by TGI and TEI, every float dtype cast to float32 by the inference
     toolkit's default handler, as stored under a custom script."""
-    stack = serving_stack(serving, profile)
+    stack = serving_stack(serving, profile, options)
     return demand_of(profile, stack, options or SizingOptions(), custom_script).weights_gib
 
 
@@ -212,7 +221,7 @@ def fit_table(
         (which then decides the dtype, and the weights are sized as stored). Default: False
     """
     options = options or SizingOptions()
-    stack = serving_stack(serving, profile)
+    stack = serving_stack(serving, profile, options)
     demand = demand_of(profile, stack, options, custom_script)
     return _fit_table(profile, stack, demand, options)
 
@@ -268,7 +277,7 @@ def plan_deployment(
     :param custom_script: whether a custom ``inference.py`` loads the model (see ``fit_table``). Default: False
     """
     options = options or SizingOptions()
-    stack = serving_stack(serving, profile)
+    stack = serving_stack(serving, profile, options)
     demand = demand_of(profile, stack, options, custom_script)
     candidates: tuple[InstanceFit, ...] = ()
     if instance_type is None:
