@@ -106,7 +106,7 @@ class EndpointBase(EndpointMetrics, Resource):
         self.serving_stack: ServingStack = stack
         """The serving stack that runs the model, with its container contract."""
         self._artifact_files = resolve.local_model_files(stack, source)
-        if self.model_profile is None and self._artifact_files and props.get("model_profile") is None:
+        if self.model_profile is None and self._artifact_files:  # a local archive: no profile was read from it
             self.model_profile = resolve.local_gguf_profile(source, self._artifact_files)
             profile = resolve.Profile(self.model_profile)
         report = Report(problems, self)
