@@ -375,7 +375,7 @@ CPU_BASE_GIB = 2.0
 _PROCESSOR_EXAMPLES = {
     Processor.GPU: "a GPU instance (ml.g5.*, ml.g6.*, ml.p4d.*, ...)",
     Processor.CPU: "a CPU instance (ml.m5.*, ml.c5.*, ...)",
-    Processor.NEURONX: "an Inferentia2 instance (ml.inf2.*)",
+    Processor.NEURONX: "an Inferentia2 or Trainium instance (ml.inf2.*, ml.trn1.*)",
 }
 
 

@@ -24,19 +24,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._core.errors import ConfigurationError, Problems, describe
 from .._core.tokens import is_unresolved
-from ..catalogue import dlc
 from ..catalogue.instances import InstanceSpec, Processor
 from ..catalogue.tasks import canonical_task
 from ..model.gguf import GgufModel, choose_model, gguf_models
 from ..model.profile import ModelProfile
-from .base import Serving, ServingStack, kv_bytes_per_token
+from .base import Serving, kv_bytes_per_token
+from .catalogued import LlmServerStack
 from .facts import (
     AutoRequest,
     EnvironmentEntry,
     GpuFit,
-    ImageRequest,
     MemoryDemand,
     ModelFacts,
     Reporter,
@@ -94,44 +92,22 @@ def has_gguf(profile: ModelProfile | None) -> bool:
     return bool(profile is not None and profile.gguf_files and gguf_models(profile.gguf_files))
 
 
-class LlamaCpp(ServingStack):
+class LlamaCpp(LlmServerStack):
     """llama.cpp, in the Hugging Face llama.cpp DLC (``Serving.LLAMACPP``)."""
 
     serving = Serving.LLAMACPP
     name = "llama.cpp"
+    family = FAMILY
+    image_name = "Hugging Face llama.cpp DLC"
+    version_kind = "build"
+    min_startup_timeout_seconds = 300  # no warm-up: the download of the file is most of it
     processors = frozenset({Processor.CPU, Processor.GPU})
     picks_from = frozenset({Processor.CPU, Processor.GPU})
     sizes_every_processor = True
     reads_model_files = True
     engine_arg_prefix = PREFIX
     quantize_methods = frozenset[str]()  # the GGUF file is the quantization: pick it with gguf_file
-    latency_p99_seconds = 30  # a whole generation is one invocation
     gpu_memory_note = "No GPU memory alarm: llama.cpp allocates its whole KV cache on the GPUs at start-up."
-
-    # ---------------------------------------------------------------------------------- images
-    def check_image_request(self, request: ImageRequest, problems: Problems) -> None:
-        if request.version is not None and dlc.lookup(FAMILY, request.version) is None:
-            problems.add(
-                "version",
-                request.version,
-                f"is not a catalogued Hugging Face llama.cpp DLC build; allowed: {dlc.allowed_text((FAMILY,))}",
-            )
-
-    def resolve_image(self, request: ImageRequest, processor: Processor, where: str) -> dlc.ResolvedImage:
-        if processor not in self.processors:
-            raise ConfigurationError(
-                f"instance_type: {where} runs {processor.value} images, but the Hugging Face llama.cpp images are "
-                "for CPU and GPU instances; use a CPU instance (ml.m5.*, ml.c5.*, ...) or a GPU instance"
-            )
-        key = dlc.lookup(FAMILY, request.version)
-        if key is None:
-            raise ConfigurationError(
-                f"version: {describe(request.version)} has no llama.cpp DLC; allowed: {dlc.allowed_text((FAMILY,))}"
-            )
-        return dlc.tagged_image(FAMILY, key, processor.value, "llama.cpp")
-
-    def image_version(self, request: ImageRequest) -> str | None:
-        return dlc.lookup(FAMILY, request.version)
 
     # ------------------------------------------------------------------------ tasks and AUTO
     def auto_selects(self, request: AutoRequest) -> bool:
@@ -324,10 +300,6 @@ class LlamaCpp(ServingStack):
         # the slowest that does.
         return f"{note}, on {fit.spec.vcpus} vCPUs (more vCPUs generate faster)"
 
-    def startup_timeout_seconds(self, weights_gib: float | None) -> int | None:
-        """300 s + 10 s per GiB of GGUF file (downloaded before the server starts), at most 3600 s."""
-        return int(min(3600, 300 + 10 * (weights_gib or 0)))
-
     def summary_environment_keys(self) -> tuple[str, ...]:
         return (f"{PREFIX}HF_FILE", f"{PREFIX}MODEL", f"{PREFIX}N_GPU_LAYERS", f"{PREFIX}PARALLEL")
 
@@ -339,7 +311,7 @@ class LlamaCpp(ServingStack):
         """A chat-completions body (``messages``), or an embeddings body (``input``) for ``feature-extraction``."""
         if task is not None and canonical_task(task) == "feature-extraction":
             return {"input": "I love using Hugging Face models on Amazon SageMaker!"}
-        return {"messages": [{"role": "user", "content": "What is Amazon SageMaker?"}], "max_tokens": 64}
+        return super().invoke_example(task)
 
 
 def _model_files(model: ModelFacts) -> Mapping[str, int] | None:

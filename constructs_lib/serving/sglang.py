@@ -19,17 +19,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._core.errors import ConfigurationError, Problems, describe
-from ..catalogue import dlc
 from ..catalogue.instances import InstanceSpec, Processor
 from ..catalogue.tasks import canonical_task
 from ..model.profile import FLOAT_DTYPES, ModelProfile
-from .base import Serving, ServingStack
+from .base import Serving
+from .catalogued import LlmServerStack
 from .facts import (
     EnvironmentEntry,
     GpuEvaluation,
     GpuFit,
-    ImageRequest,
     MemoryDemand,
     ModelFacts,
     Reporter,
@@ -50,7 +48,6 @@ from .server_flags import PORT_OWNED, FlagRules, check_flag, check_parallel, che
 FAMILY = "huggingface-sglang"
 PREFIX = "SM_SGLANG_"
 SERVABLE_TASKS: frozenset[str] = frozenset({"text-generation", "image-text-to-text"})
-MIN_STARTUP_TIMEOUT_SECONDS = 600
 HOST_BASE_GIB = 4.0
 """Host memory of the server and its first worker."""
 HOST_PER_WORKER_GIB = 1.0
@@ -111,42 +108,19 @@ def _tensor_parallel(engine_args: Mapping[str, Any]) -> int | None:
     return next((n for name in _TP_FLAGS if (n := whole(engine_args, name)) is not None), None)
 
 
-class SGLang(ServingStack):
+class SGLang(LlmServerStack):
     """SGLang, in the Hugging Face SGLang DLC (``Serving.SGLANG``)."""
 
     serving = Serving.SGLANG
     name = "SGLang"
+    family = FAMILY
+    image_name = "Hugging Face SGLang DLC"
     processors = frozenset({Processor.GPU})
     engine_arg_prefix = PREFIX
     quantize_methods = frozenset(QUANTIZE_AS_SGLANG)
-    latency_p99_seconds = 30  # a whole generation is one invocation
     gpu_memory_note = "No GPU memory alarm: SGLang takes mem_fraction_static of every GPU at start-up, by design."
 
     # ---------------------------------------------------------------------------------- images
-    def check_image_request(self, request: ImageRequest, problems: Problems) -> None:
-        if request.version is not None and dlc.lookup(FAMILY, request.version) is None:
-            problems.add(
-                "version",
-                request.version,
-                f"is not a catalogued Hugging Face SGLang DLC version; allowed: {dlc.allowed_text((FAMILY,))}",
-            )
-
-    def resolve_image(self, request: ImageRequest, processor: Processor, where: str) -> dlc.ResolvedImage:
-        if processor is not Processor.GPU:
-            raise ConfigurationError(
-                f"instance_type: {where} runs {processor.value} images, but the Hugging Face SGLang images are "
-                "GPU-only; use a GPU instance (ml.g6.*, ml.g6e.*, ml.p5.*, ...) or Serving.INFERENCE_TOOLKIT"
-            )
-        key = dlc.lookup(FAMILY, request.version)
-        if key is None:
-            raise ConfigurationError(
-                f"version: {describe(request.version)} has no SGLang DLC; allowed: {dlc.allowed_text((FAMILY,))}"
-            )
-        return dlc.tagged_image(FAMILY, key, processor.value, "SGLang")
-
-    def image_version(self, request: ImageRequest) -> str | None:
-        return dlc.lookup(FAMILY, request.version)
-
     def processor_for_token(self) -> Processor | None:
         return Processor.GPU
 
@@ -276,21 +250,8 @@ class SGLang(ServingStack):
     def memory_breakdown(self, demand: MemoryDemand, kv_cache_gib: float, needed_gib: float, headroom: float) -> str:
         return memory_breakdown("SGLang", demand, kv_cache_gib, needed_gib, "mem_fraction_static")
 
-    def startup_timeout_seconds(self, weights_gib: float | None) -> int | None:
-        """600 s + 10 s per GiB of weights, clamped to 600..3600 (600 s when the size is unknown)."""
-        base = MIN_STARTUP_TIMEOUT_SECONDS
-        return int(min(3600, max(base, base + 10 * (weights_gib or 0))))
-
     def summary_environment_keys(self) -> tuple[str, ...]:
         return (f"{PREFIX}TP", f"{PREFIX}MEM_FRACTION_STATIC", f"{PREFIX}DTYPE", f"{PREFIX}QUANTIZATION")
-
-    def no_fit_hint(self) -> str:
-        return "a 4-bit AWQ or GPTQ checkpoint of the model, or engine_args={'quantization': 'fp8'}"
-
-    # ----------------------------------------------------------------------------------- invoking
-    def invoke_example(self, task: str | None) -> dict[str, Any]:
-        """An OpenAI chat-completions body: SGLang's ``/invocations`` takes nothing else."""
-        return {"messages": [{"role": "user", "content": "What is Amazon SageMaker?"}], "max_tokens": 64}
 
 
 STACK = SGLang()

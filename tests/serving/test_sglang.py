@@ -9,22 +9,12 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from constructs_lib import FineTunedEndpoint, HubModelEndpoint, InferenceImage, ModelProfile, Serving, SizingOptions
+from constructs_lib import FineTunedEndpoint, HubModelEndpoint, InferenceImage, Serving, SizingOptions
 from constructs_lib.serving.registry import stack_of
 from constructs_lib.serving.sglang import static_fraction
 
-from ..support import QWEN_LIKE, container, error_of, new_stack, variant
+from ..support import LLAMA_8B, QWEN_LIKE, container, error_of, new_stack, variant
 
-LLAMA_8B = ModelProfile(
-    parameters=8_030_261_248,
-    num_layers=32,
-    num_attention_heads=32,
-    num_key_value_heads=8,
-    hidden_size=4096,
-    max_position_embeddings=131072,
-    task="text-generation",
-    architecture="LlamaForCausalLM",
-)
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 PREFIX = "SM_SGLANG_"
 

@@ -22,19 +22,8 @@ from constructs_lib import (
 from constructs_lib.serving.registry import resolve_serving, stack_of
 from constructs_lib.serving.vllm.contract import generation_2
 
-from ..support import container, error_of, new_stack, variant, warnings_of
+from ..support import LLAMA_8B, container, error_of, new_stack, variant, warnings_of
 
-LLAMA_8B = ModelProfile(
-    parameters=8_030_261_248,
-    num_layers=32,
-    num_attention_heads=32,
-    num_key_value_heads=8,
-    hidden_size=4096,
-    max_position_embeddings=131072,
-    task="text-generation",
-    architecture="LlamaForCausalLM",
-)
-"""Llama-3.1-8B-Instruct's shape: GQA (8 key/value heads), a 128k context, bfloat16."""
 SMALL = ModelProfile(
     parameters=494_032_768,
     num_layers=24,

@@ -13,18 +13,8 @@ from constructs_lib import FineTunedEndpoint, HubModelEndpoint, InferenceImage, 
 from constructs_lib.catalogue.instances import INSTANCE_CATALOGUE
 from constructs_lib.serving.vllm.neuron import GIB_PER_CORE, USABLE_SHARE
 
-from ..support import container, error_of, new_stack, variant
+from ..support import LLAMA_8B, container, error_of, new_stack, variant
 
-LLAMA_8B = ModelProfile(
-    parameters=8_030_261_248,
-    num_layers=32,
-    num_attention_heads=32,
-    num_key_value_heads=8,
-    hidden_size=4096,
-    max_position_embeddings=131072,
-    task="text-generation",
-    architecture="LlamaForCausalLM",
-)
 LLAMA_70B = ModelProfile(
     parameters=70_553_706_496,
     num_layers=80,
@@ -139,9 +129,10 @@ def test_the_image_factory_takes_optimum_neuron_versions_on_inferentia() -> None
     _, template = neuron(instance_type="ml.inf2.8xlarge", image=InferenceImage.vllm("0.4.2"))
     assert "0.11.0-optimum0.4.2-neuronx" in json.dumps(container(template)["Image"])
     message = error_of(lambda: neuron(instance_type="ml.inf2.8xlarge", image=InferenceImage.vllm("0.29.0")))
-    assert "on Inferentia and Trainium the image is versioned by optimum-neuron" in message
+    assert "version: '0.29.0' has no Hugging Face vLLM Neuron DLC for" in message
+    assert "allowed: 0.4.1, 0.4.2, 0.4.4" in message and "optimum-neuron's versions" in message
     message = error_of(lambda: neuron(instance_type="ml.g6e.xlarge", image=InferenceImage.vllm("0.4.4")))
-    assert "optimum-neuron versions are for Inferentia and Trainium" in message
+    assert "version: '0.4.4' has no Hugging Face vLLM DLC for" in message
 
 
 @pytest.mark.parametrize(
@@ -160,3 +151,23 @@ def test_other_tasks_are_not_served_on_neuron() -> None:
         )
     )
     assert "cannot serve task 'fill-mask'" in message
+
+
+def test_a_variant_on_inferentia_runs_the_neuron_image_with_its_contract() -> None:
+    from constructs_lib import ModelVariant
+
+    stack = new_stack()
+    HubModelEndpoint(
+        stack,
+        "Llm",
+        model_id=MODEL,
+        task="text-generation",
+        model_profile=LLAMA_8B,
+        instance_type="ml.g6e.xlarge",
+        variants=[ModelVariant(name="neuron", model_id=MODEL, instance_type="ml.inf2.8xlarge")],
+    )
+    models = Template.from_stack(stack).find_resources("AWS::SageMaker::Model")
+    containers = [m["Properties"]["PrimaryContainer"] for m in models.values()]
+    neuron_container = next(c for c in containers if NEURON_IMAGE in json.dumps(c["Image"]))
+    assert neuron_container["Environment"]["SM_ON_MODEL"] == MODEL
+    assert not any(key.startswith("SM_VLLM_") for key in neuron_container["Environment"])

@@ -20,18 +20,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..._core.errors import ConfigurationError, Problems, describe
-from ...catalogue import dlc
 from ...catalogue.host_amis import NEURON_2
 from ...catalogue.instances import INSTANCE_CATALOGUE, InstanceSpec, Processor
 from ...catalogue.tasks import canonical_task
 from ...model.profile import ModelProfile
-from ..base import Serving, ServingStack, kv_bytes_per_token, tensor_parallel_problem
+from ..base import Serving, kv_bytes_per_token, tensor_parallel_problem
+from ..catalogued import LlmServerStack
 from ..facts import (
     EnvironmentEntry,
     GpuEvaluation,
     GpuFit,
-    ImageRequest,
     MemoryDemand,
     ModelFacts,
     Reporter,
@@ -49,8 +47,6 @@ USABLE_SHARE = 0.9
 """The share of the cores' memory the sizing counts on (the Neuron runtime and its scratchpad take the rest)."""
 HOST_BASE_GIB = 4.0
 """Host memory of the server, beside half the weights in flight while they are sharded onto the cores."""
-MIN_STARTUP_TIMEOUT_SECONDS = 900
-"""Loading compiled graphs (or compiling, without a cached compilation) takes longer than on GPUs."""
 SERVABLE_TASKS: frozenset[str] = frozenset({"text-generation"})
 RULES = FlagRules(
     server="vLLM on Neuron",
@@ -86,46 +82,26 @@ def _largest_split(profile: ModelProfile, cores: int) -> int:
     return max(n for n in range(1, cores + 1) if tensor_parallel_problem(profile, n, "", "") is None)
 
 
-class VllmNeuron(ServingStack):
+class VllmNeuron(LlmServerStack):
     """vLLM on Inferentia2 and Trainium, in the Hugging Face vLLM Neuron DLC (``Serving.VLLM`` on ``ml.inf2.*``,
     ``ml.trn1.*``)."""
 
     serving = Serving.VLLM
     name = "vLLM on Neuron"
+    family = FAMILY
+    image_name = "Hugging Face vLLM Neuron DLC"
+    min_startup_timeout_seconds = 900  # loading compiled graphs (or compiling them) takes longer than on GPUs
+    startup_seconds_per_gib = 20
     processors = frozenset({Processor.NEURONX})
     picks_from = frozenset({Processor.NEURONX})
     sizes_every_processor = True
     engine_arg_prefix = PREFIX
     quantize_methods = frozenset[str]()
-    latency_p99_seconds = 30
     gpu_memory_note = "No GPU memory alarm: the model runs on NeuronCores."
 
     # ---------------------------------------------------------------------------------- images
-    def check_image_request(self, request: ImageRequest, problems: Problems) -> None:
-        if request.version is not None and dlc.lookup(FAMILY, request.version) is None:
-            problems.add(
-                "version",
-                request.version,
-                "is not a catalogued vLLM Neuron DLC version (optimum-neuron's); allowed: "
-                f"{dlc.allowed_text((FAMILY,))}",
-            )
-
-    def resolve_image(self, request: ImageRequest, processor: Processor, where: str) -> dlc.ResolvedImage:
-        if processor is not Processor.NEURONX:
-            raise ConfigurationError(
-                f"instance_type: {where} runs {processor.value} images, but the vLLM Neuron image runs on Inferentia2 "
-                "and Trainium (ml.inf2.*, ml.trn1.*)"
-            )
-        key = dlc.lookup(FAMILY, request.version)
-        if key is None:
-            raise ConfigurationError(
-                f"version: {describe(request.version)} has no vLLM Neuron DLC on {where}: on Inferentia and Trainium "
-                f"the image is versioned by optimum-neuron; allowed: {dlc.allowed_text((FAMILY,))}"
-            )
-        return dlc.tagged_image(FAMILY, key, processor.value, "vLLM on Neuron")
-
-    def image_version(self, request: ImageRequest) -> str | None:
-        return dlc.lookup(FAMILY, request.version)
+    def allowed_versions(self) -> str:
+        return f"{super().allowed_versions()}, optimum-neuron's versions (the vLLM Neuron image is versioned by them)"
 
     def processor_for_token(self) -> Processor | None:
         return Processor.NEURONX
@@ -251,10 +227,6 @@ class VllmNeuron(ServingStack):
             f"memory needed within {USABLE_SHARE:.0%} of the cores'"
         )
 
-    def startup_timeout_seconds(self, weights_gib: float | None) -> int | None:
-        """900 s + 20 s per GiB of weights, at most 3600 s."""
-        return int(min(3600, MIN_STARTUP_TIMEOUT_SECONDS + 20 * (weights_gib or 0)))
-
     def summary_environment_keys(self) -> tuple[str, ...]:
         return ()  # all in fit_note
 
@@ -262,9 +234,6 @@ class VllmNeuron(ServingStack):
         return "a larger Inferentia2 or Trainium instance, a shorter sequence_length, or a GPU instance"
 
     # ----------------------------------------------------------------------------------- invoking
-    def invoke_example(self, task: str | None) -> dict[str, Any]:
-        """An OpenAI chat-completions body (vLLM's ``/invocations``)."""
-        return {"messages": [{"role": "user", "content": "What is Amazon SageMaker?"}], "max_tokens": 64}
 
 
 STACK = VllmNeuron()

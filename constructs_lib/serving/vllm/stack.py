@@ -1,4 +1,5 @@
-"""vLLM, the server Hugging Face ships for LLMs and vision-language models on SageMaker (GPU only).
+"""vLLM, the server Hugging Face ships for LLMs and vision-language models on SageMaker GPUs (on Inferentia and
+Trainium it is another image with another contract: ``neuron``).
 
 - **Images**: ``huggingface-vllm`` (catalogue family ``huggingface-vllm``), built for CUDA 12.9 (0.14, 0.17)
   or CUDA 13.0 (0.21 on), which needs the driver-580 host AMI (``catalogue.host_amis``).
@@ -27,12 +28,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..._core.errors import ConfigurationError, Problems, describe
+from ..._core.errors import Problems
 from ...catalogue import dlc
 from ...catalogue.instances import InstanceSpec, Processor
 from ...catalogue.tasks import canonical_task
 from ...model.profile import ModelProfile
 from ..base import Serving, ServingStack
+from ..catalogued import LlmServerStack
 from ..facts import (
     AutoRequest,
     EnvironmentEntry,
@@ -48,15 +50,12 @@ from ..kv_cache import context_note, memory_breakdown
 from . import memory
 from .contract import FAMILY, MODEL_DIR, PREFIX, generation_2
 from .flags import check_engine_flag, check_instance, check_vllm_variable
-from .neuron import FAMILY as NEURON_FAMILY
 from .neuron import SERVABLE_TASKS as NEURON_TASKS
 from .neuron import STACK as NEURON_STACK
 
 SERVABLE_TASKS: frozenset[str] = frozenset({"text-generation", "image-text-to-text"})
 """Tasks vLLM serves (``Serving.AUTO`` picks it for both on GPU instances)."""
 
-MIN_STARTUP_TIMEOUT_SECONDS = 600
-"""The shortest start-up health check timeout: downloading weights and capturing CUDA graphs take minutes."""
 
 _ENCODER_DECODER = (
     "T5", "MT5", "UMT5", "LongT5", "SwitchTransformers", "Bart", "MBart", "PLBart", "Pegasus", "PegasusX",
@@ -75,48 +74,40 @@ def is_encoder_decoder(architecture: str | None) -> bool:
     return family != architecture and family in _ENCODER_DECODER
 
 
-class Vllm(ServingStack):
-    """vLLM, in the Hugging Face vLLM DLC (``Serving.VLLM``)."""
+class Vllm(LlmServerStack):
+    """vLLM, in the Hugging Face vLLM DLC (``Serving.VLLM``); on Inferentia and Trainium, ``neuron``'s stack."""
 
     serving = Serving.VLLM
     name = "vLLM"
+    family = FAMILY
+    image_name = "Hugging Face vLLM DLC"
     processors = frozenset({Processor.GPU})
     engine_arg_prefix = PREFIX
     quantize_methods = frozenset(memory.QUANTIZE_AS_VLLM)
-    latency_p99_seconds = 30  # a whole generation is one invocation
     gpu_memory_note = (
         "No GPU memory alarm: vLLM takes gpu_memory_utilization (90%) of every GPU at start-up, by design."
     )
 
     # ---------------------------------------------------------------------------------- images
     def check_image_request(self, request: ImageRequest, problems: Problems) -> None:
-        families = (FAMILY, NEURON_FAMILY)
-        if request.version is not None and all(dlc.lookup(family, request.version) is None for family in families):
-            problems.add(
-                "version",
-                request.version,
-                f"is not a catalogued Hugging Face vLLM DLC version; allowed: {dlc.allowed_text((FAMILY,))} on GPUs, "
-                f"optimum-neuron's {dlc.allowed_text((NEURON_FAMILY,))} on Inferentia and Trainium",
-            )
+        if request.version is None or self.image_version(request) is not None:
+            return
+        problems.add(
+            "version",
+            request.version,
+            f"is not a catalogued Hugging Face vLLM DLC version; allowed: {self.allowed_versions()}",
+        )
 
     def resolve_image(self, request: ImageRequest, processor: Processor, where: str) -> dlc.ResolvedImage:
         if processor is Processor.NEURONX:
             return NEURON_STACK.resolve_image(request, processor, where)
-        if processor is not Processor.GPU:
-            raise ConfigurationError(
-                f"instance_type: {where} runs {processor.value} images, but the Hugging Face vLLM images are "
-                "GPU-only; use a GPU instance (ml.g6.*, ml.g6e.*, ml.p5.*, ...) or Serving.INFERENCE_TOOLKIT"
-            )
-        key = dlc.lookup(FAMILY, request.version)
-        if key is None:
-            raise ConfigurationError(
-                f"version: {describe(request.version)} has no vLLM DLC for {where} (optimum-neuron versions are for "
-                f"Inferentia and Trainium); allowed: {dlc.allowed_text((FAMILY,))}"
-            )
-        return dlc.tagged_image(FAMILY, key, processor.value, "vLLM")
+        return super().resolve_image(request, processor, where)
 
     def image_version(self, request: ImageRequest) -> str | None:
-        return dlc.lookup(FAMILY, request.version) or dlc.lookup(NEURON_FAMILY, request.version)
+        return super().image_version(request) or NEURON_STACK.image_version(request)
+
+    def allowed_versions(self) -> str:
+        return f"{super().allowed_versions()} on GPUs; on Inferentia and Trainium {NEURON_STACK.allowed_versions()}"
 
     def processor_for_token(self) -> Processor | None:
         return Processor.GPU  # a deploy-time instance type is taken to be a GPU one
@@ -244,22 +235,9 @@ class Vllm(ServingStack):
     def memory_breakdown(self, demand: MemoryDemand, kv_cache_gib: float, needed_gib: float, headroom: float) -> str:
         return memory_breakdown("vLLM", demand, kv_cache_gib, needed_gib, "gpu_memory_utilization")
 
-    def startup_timeout_seconds(self, weights_gib: float | None) -> int | None:
-        """600 s + 10 s per GiB of weights, clamped to 600..3600 (600 s when the size is unknown)."""
-        base = MIN_STARTUP_TIMEOUT_SECONDS
-        return int(min(3600, max(base, base + 10 * (weights_gib or 0))))
-
     def summary_environment_keys(self) -> tuple[str, ...]:
         # max_model_len is in fit_note, with the model's context beside it.
         return (f"{PREFIX}TENSOR_PARALLEL_SIZE", f"{PREFIX}DTYPE", f"{PREFIX}QUANTIZATION")
-
-    def no_fit_hint(self) -> str:
-        return "a 4-bit AWQ or GPTQ checkpoint of the model, or engine_args={'quantization': 'fp8'}"
-
-    # ---------------------------------------------------------------------------- invoking
-    def invoke_example(self, task: str | None) -> dict[str, Any]:
-        """An OpenAI chat-completions body, which ``/invocations`` of the vLLM image takes first."""
-        return {"messages": [{"role": "user", "content": "What is Amazon SageMaker?"}], "max_tokens": 64}
 
 
 STACK = Vllm()
