@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from .._core.errors import ConfigurationError, Problems, describe
 from ..catalogue import dlc
 from ..catalogue.instances import Processor
+from ..catalogue.tasks import canonical_task
 from .base import ServingStack
 from .facts import ImageRequest
 
@@ -61,7 +62,11 @@ CHAT_EXAMPLE: dict[str, Any] = {
 
 
 class LlmServerStack(CataloguedFamilyStack):
-    """An LLM server: OpenAI bodies, a whole generation per invocation, and minutes to start."""
+    """An LLM server: a few generative tasks, OpenAI bodies, a whole generation per invocation, and minutes to
+    start."""
+
+    servable_tasks: ClassVar[frozenset[str]] = frozenset({"text-generation", "image-text-to-text"})
+    """The tasks the server serves (an explicit choice with another task is an error)."""
 
     latency_p99_seconds = 30  # a whole generation is one invocation
     min_startup_timeout_seconds: ClassVar[int] = 600
@@ -72,6 +77,14 @@ class LlmServerStack(CataloguedFamilyStack):
         """``min_startup_timeout_seconds`` + ``startup_seconds_per_gib`` per GiB of weights, at most 3600 s."""
         base = self.min_startup_timeout_seconds
         return int(min(3600, base + self.startup_seconds_per_gib * (weights_gib or 0)))
+
+    def task_problem(self, task: str | None) -> str | None:
+        if task is None or canonical_task(task) in self.servable_tasks:
+            return None
+        return (
+            f"cannot serve task {task!r}: {self.name} serves {', '.join(sorted(self.servable_tasks))}; "
+            "use Serving.INFERENCE_TOOLKIT (or Serving.AUTO) for this task"
+        )
 
     def no_fit_hint(self) -> str:
         return "a 4-bit AWQ or GPTQ checkpoint of the model, or engine_args={'quantization': 'fp8'}"

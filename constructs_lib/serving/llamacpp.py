@@ -106,6 +106,7 @@ class LlamaCpp(LlmServerStack):
     sizes_every_processor = True
     reads_model_files = True
     engine_arg_prefix = PREFIX
+    servable_tasks = SERVABLE_TASKS
     quantize_methods = frozenset[str]()  # the GGUF file is the quantization: pick it with gguf_file
     gpu_memory_note = "No GPU memory alarm: llama.cpp allocates its whole KV cache on the GPUs at start-up."
 
@@ -128,14 +129,6 @@ class LlamaCpp(LlmServerStack):
             "and the model has none; use a GGUF repository of the model (the Hub has "
             "'<model>-GGUF' repositories) with gguf_file=... for the quantization, or a GPU instance (vLLM), or "
             "ask for the inference toolkit (serving=Serving.INFERENCE_TOOLKIT) for a small model"
-        )
-
-    def task_problem(self, task: str | None) -> str | None:
-        if task is None or canonical_task(task) in SERVABLE_TASKS:
-            return None
-        return (
-            f"cannot serve task {task!r}: llama.cpp serves {', '.join(sorted(SERVABLE_TASKS))}; "
-            "use Serving.INFERENCE_TOOLKIT (or Serving.AUTO) for this task"
         )
 
     # -------------------------------------------------------------------------- the GGUF file

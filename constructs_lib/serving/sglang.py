@@ -17,10 +17,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..catalogue.instances import InstanceSpec, Processor
-from ..catalogue.tasks import canonical_task
 from ..model.profile import FLOAT_DTYPES, ModelProfile
 from .base import Serving
 from .catalogued import LlmServerStack
@@ -117,21 +117,13 @@ class SGLang(LlmServerStack):
     image_name = "Hugging Face SGLang DLC"
     processors = frozenset({Processor.GPU})
     engine_arg_prefix = PREFIX
+    servable_tasks = SERVABLE_TASKS
     quantize_methods = frozenset(QUANTIZE_AS_SGLANG)
     gpu_memory_note = "No GPU memory alarm: SGLang takes mem_fraction_static of every GPU at start-up, by design."
 
     # ---------------------------------------------------------------------------------- images
     def processor_for_token(self) -> Processor | None:
         return Processor.GPU
-
-    # ------------------------------------------------------------------------------------ tasks
-    def task_problem(self, task: str | None) -> str | None:
-        if task is None or canonical_task(task) in SERVABLE_TASKS:
-            return None
-        return (
-            f"cannot serve task {task!r}: SGLang serves {', '.join(sorted(SERVABLE_TASKS))}; "
-            "use Serving.INFERENCE_TOOLKIT (or Serving.AUTO) for this task"
-        )
 
     # -------------------------------------------------------------------------------- environment
     def model_environment(self, model: ModelFacts) -> dict[str, str]:
@@ -216,14 +208,7 @@ class SGLang(LlmServerStack):
             dtype=args.get("dtype"),
             fp8=method in ("fp8", "w8a8_fp8"),
         )
-        return GpuEvaluation(
-            evaluation.gpus,
-            evaluation.needed_gib,
-            evaluation.available_gib,
-            evaluation.kv_cache_gib,
-            evaluation.kv_capacity_tokens,
-            (*problems, *evaluation.reasons),
-        )
+        return replace(evaluation, reasons=(*problems, *evaluation.reasons))
 
     def sizing_environment(
         self, profile: ModelProfile, fit: GpuFit, demand: MemoryDemand, knobs: SizingKnobs, subject: str

@@ -22,7 +22,6 @@ from typing import Any
 
 from ...catalogue.host_amis import NEURON_2
 from ...catalogue.instances import INSTANCE_CATALOGUE, InstanceSpec, Processor
-from ...catalogue.tasks import canonical_task
 from ...model.profile import ModelProfile
 from ..base import Serving, kv_bytes_per_token, tensor_parallel_problem
 from ..catalogued import LlmServerStack
@@ -96,6 +95,7 @@ class VllmNeuron(LlmServerStack):
     picks_from = frozenset({Processor.NEURONX})
     sizes_every_processor = True
     engine_arg_prefix = PREFIX
+    servable_tasks = SERVABLE_TASKS
     quantize_methods = frozenset[str]()
     gpu_memory_note = "No GPU memory alarm: the model runs on NeuronCores."
 
@@ -108,15 +108,6 @@ class VllmNeuron(LlmServerStack):
 
     def host_ami(self, processor: Processor, cuda_version: str | None) -> str | None:
         return NEURON_2 if processor is Processor.NEURONX else None
-
-    # ------------------------------------------------------------------------------------ tasks
-    def task_problem(self, task: str | None) -> str | None:
-        if task is None or canonical_task(task) in SERVABLE_TASKS:
-            return None
-        return (
-            f"cannot serve task {task!r}: vLLM on Neuron serves {', '.join(sorted(SERVABLE_TASKS))}; use "
-            "Serving.INFERENCE_TOOLKIT (the neuronx toolkit image) for this task"
-        )
 
     # -------------------------------------------------------------------------------- environment
     def model_environment(self, model: ModelFacts) -> dict[str, str]:
@@ -232,8 +223,6 @@ class VllmNeuron(LlmServerStack):
 
     def no_fit_hint(self) -> str:
         return "a larger Inferentia2 or Trainium instance, a shorter sequence_length, or a GPU instance"
-
-    # ----------------------------------------------------------------------------------- invoking
 
 
 STACK = VllmNeuron()

@@ -26,6 +26,7 @@ Trainium it is another image with another contract: ``neuron``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..._core.errors import Problems
@@ -83,6 +84,7 @@ class Vllm(LlmServerStack):
     image_name = "Hugging Face vLLM DLC"
     processors = frozenset({Processor.GPU})
     engine_arg_prefix = PREFIX
+    servable_tasks = SERVABLE_TASKS
     quantize_methods = frozenset(memory.QUANTIZE_AS_VLLM)
     gpu_memory_note = (
         "No GPU memory alarm: vLLM takes gpu_memory_utilization (90%) of every GPU at start-up, by design."
@@ -134,14 +136,6 @@ class Vllm(LlmServerStack):
                 f"runs on GPU, Inferentia and Trainium instances, and this endpoint runs on cpu instances"
             )
         return None
-
-    def task_problem(self, task: str | None) -> str | None:
-        if task is None or canonical_task(task) in SERVABLE_TASKS:
-            return None
-        return (
-            f"cannot serve task {task!r}: vLLM serves {', '.join(sorted(SERVABLE_TASKS))}; "
-            "use Serving.INFERENCE_TOOLKIT (or Serving.AUTO) for this task"
-        )
 
     def architecture_warning(self, architecture: str | None) -> str | None:
         if is_encoder_decoder(architecture):
@@ -212,14 +206,7 @@ class Vllm(LlmServerStack):
     ) -> GpuEvaluation:
         evaluation = memory.evaluate(spec, profile, demand, self.settings.engine_args)
         reasons = memory.hardware_problems(spec, profile, knobs, self.settings.engine_args, picking=picking)
-        return GpuEvaluation(
-            evaluation.gpus,
-            evaluation.needed_gib,
-            evaluation.available_gib,
-            evaluation.kv_cache_gib,
-            evaluation.kv_capacity_tokens,
-            (*reasons, *evaluation.reasons),
-        )
+        return replace(evaluation, reasons=(*reasons, *evaluation.reasons))
 
     def sizing_environment(
         self, profile: ModelProfile, fit: GpuFit, demand: MemoryDemand, knobs: SizingKnobs, subject: str
