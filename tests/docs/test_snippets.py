@@ -32,6 +32,7 @@ from aws_cdk.assertions import Annotations, Match
 
 from constructs_lib import HubModelEndpoint
 
+from .._tiny_gguf import llama_gguf, write_gguf_directory
 from ..support import ACCOUNT, CDK_JSON_CONTEXT, MODEL_FN_SCRIPT, ROOT, SST2
 
 DOCUMENTS = (ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")))
@@ -184,9 +185,11 @@ def _run(snippet: Snippet, app: App, stack: Stack) -> dict[str, Any]:
 
 @pytest.fixture
 def reader_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The reader's project: a ``code/`` directory with an ``inference.py``, as the snippets name it."""
+    """The reader's project, as the snippets name it: a ``code/`` directory with an ``inference.py``, and a
+    ``gguf/`` directory with a GGUF model (a tiny one: the library reads only its header)."""
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "inference.py").write_text(MODEL_FN_SCRIPT)
+    write_gguf_directory(tmp_path / "gguf", {"model-Q4_K_M.gguf": llama_gguf(context=32768, layers=4, embedding=64)})
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

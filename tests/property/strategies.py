@@ -98,10 +98,16 @@ def junk() -> st.SearchStrategy[Maker]:
     return st.one_of(JUNK.map(literal), TOKEN_STRINGS, TOKEN_NUMBERS)
 
 
-def either(good: st.SearchStrategy[Any], *, bad_weight: int = 1) -> st.SearchStrategy[Maker]:
-    """Mostly ``good`` values (literals or makers), sometimes junk."""
+JUNK_SHARE = 8
+"""One value in this many is junk: several props are drawn at once, and a draw with any junk stops at the first
+checks, so a higher share would seldom get past them into sizing, images, features and synthesis."""
+
+
+def either(good: st.SearchStrategy[Any]) -> st.SearchStrategy[Maker]:
+    """Mostly ``good`` values (literals or makers), one in ``JUNK_SHARE`` junk. (``st.one_of`` would not weigh
+    them: it flattens nested ``one_of`` strategies into equally likely branches, junk's among them.)"""
     good_makers = good.map(lambda v: v if isinstance(v, Maker) else literal(v))
-    return st.one_of(*([good_makers] * 3), *([junk()] * bad_weight))
+    return st.integers(1, JUNK_SHARE).flatmap(lambda n: junk() if n == 1 else good_makers)
 
 
 def durations() -> st.SearchStrategy[Maker]:
@@ -136,7 +142,7 @@ def construct(cls_name: str, factory: Callable[..., Any], kwargs: Mapping[str, M
 INSTANCE_TYPES = st.sampled_from(
     ["ml.g5.xlarge", "ml.g5.12xlarge", "ml.g4dn.xlarge", "ml.g6e.xlarge", "ml.p3.2xlarge", "ml.m5.xlarge",
      "ml.c5.xlarge", "ml.t2.medium", "ml.inf2.xlarge", "ml.p4d.24xlarge", "ml.g7e.2xlarge", "ml.g5.xlarge ",
-     "ML.G5.XLARGE", "ml.g5.huge", "g5.xlarge"]
+     "ML.G5.XLARGE", "ml.g5.huge", "g5.xlarge", "ml.inf2.8xlarge", "ml.trn1.2xlarge", "ml.c6i.2xlarge"]
 )  # fmt: skip
 TASKS = st.sampled_from(
     ["text-classification", "text-generation", "feature-extraction", "sentence-similarity", "fill-mask",
@@ -148,6 +154,12 @@ HUB_MODELS = st.sampled_from(
     [SST2, ROBERTA, "Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-0.5B-Instruct", "gpt2", "BAAI/bge-small-en-v1.5",
      "not-cached/model", "bad id", "org/", "a" * 200, "org/name/extra"]
 )  # fmt: skip
+MODELS_AND_TASKS = st.sampled_from(
+    [(SST2, "text-classification"), (ROBERTA, "text-classification"), (SST2, None),
+     ("Qwen/Qwen2.5-0.5B-Instruct", "text-generation"), ("Qwen/Qwen2.5-7B-Instruct", "text-generation"),
+     ("BAAI/bge-small-en-v1.5", "feature-extraction"), ("gpt2", "text-generation")]
+)  # fmt: skip
+"""Cached models with a task they serve: draws that get past the model checks into sizing and features."""
 IMAGE_URIS = st.sampled_from(
     ["123456789012.dkr.ecr.us-east-1.amazonaws.com/my-server:2.6.0-transformers5.5.3-gpu-py312-cu124-ubuntu22.04",
      "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-server:2.6.0-transformers5.5.3-cpu-py312-ubuntu22.04",
@@ -163,6 +175,8 @@ def images() -> st.SearchStrategy[Maker]:
         versions.map(lambda v: made(f"InferenceImage.vllm({v!r})", lambda _s, v=v: InferenceImage.vllm(v))),
         versions.map(lambda v: made(f"InferenceImage.tgi({v!r})", lambda _s, v=v: InferenceImage.tgi(v))),
         versions.map(lambda v: made(f"InferenceImage.tei({v!r})", lambda _s, v=v: InferenceImage.tei(v))),
+        versions.map(lambda v: made(f"InferenceImage.sglang({v!r})", lambda _s, v=v: InferenceImage.sglang(v))),
+        versions.map(lambda v: made(f"InferenceImage.llamacpp({v!r})", lambda _s, v=v: InferenceImage.llamacpp(v))),
         versions.map(
             lambda v: made(
                 f"InferenceImage.huggingface(transformers_version={v!r})",
@@ -202,7 +216,9 @@ def profiles() -> st.SearchStrategy[Maker]:
 
 def sizing_options() -> st.SearchStrategy[Maker]:
     fields = {
-        "families": either(st.lists(st.sampled_from(["g5", "g6", "p3", "inf2", "zz", ""]), max_size=3)),
+        "families": either(
+            st.lists(st.sampled_from(["g5", "g6", "p3", "inf2", "trn1", "c5", "m5", "zz", ""]), max_size=3)
+        ),
         "max_price_per_hour": either(st.floats(0.01, 200)),
         "min_instance_count": either(st.integers(1, 10)),
         "prices": either(st.dictionaries(INSTANCE_TYPES, st.floats(0.01, 100), max_size=2)),
@@ -360,7 +376,8 @@ def endpoint_props() -> dict[str, st.SearchStrategy[Maker]]:
     )  # fmt: skip
     flags = st.dictionaries(
         st.sampled_from(["max_model_len", "enable_prefix_caching", "tensor_parallel_size", "dtype", "quantization",
-                         "max-num-seqs", "model", "hf_token", "gpu_memory_utilization", ""]),
+                         "max-num-seqs", "model", "hf_token", "gpu_memory_utilization", "", "ctx_size",
+                         "n_gpu_layers", "cache_type_k", "tp_size", "mem_fraction_static", "hf_repo", "jinja"]),
         st.one_of(st.integers(-5, 10**6), st.booleans(), st.floats(allow_nan=True), ODD_STRINGS, st.none()),
         max_size=3,
     )  # fmt: skip
@@ -369,6 +386,18 @@ def endpoint_props() -> dict[str, st.SearchStrategy[Maker]]:
         "instance_count": either(st.one_of(st.integers(-2, 12), TOKEN_NUMBERS)),
         "image": either(images()),
         "serving": either(st.sampled_from(list(Serving))),
+        "gguf_file": either(
+            st.sampled_from(
+                [
+                    "model-Q4_K_M.gguf",
+                    "model-Q8_0.gguf",
+                    "qwen2.5-7b-instruct-q4_k_m-00001-of-00002.gguf",
+                    "x.bin",
+                    "",
+                    "dir/model.gguf",
+                ]
+            )
+        ),
         "engine_args": either(flags),
         "inference_ami_version": either(
             st.sampled_from(["al2023-ami-sagemaker-inference-gpu-4-1", "al2-ami-sagemaker-inference-gpu-2", "x"])

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from aws_cdk import App, Environment, Stack
+from hypothesis import event
 
 from constructs_lib import ConfigurationError
 
@@ -31,10 +32,12 @@ def builds_or_names_a_prop(build: Callable[[], Any], props: Iterable[str], *, sy
         if synthesize is not None:
             synthesize.synth()
     except ConfigurationError as error:
+        event("ConfigurationError")  # pytest --hypothesis-show-statistics shows the share of each outcome
         message = str(error)
         named = [prop for prop in props if re.search(rf"(?<![A-Za-z0-9_]){re.escape(prop)}(?![A-Za-z0-9_])", message)]
         assert named, f"the error names none of the props drawn {sorted(props)}: {message}"
         return False
     except Exception as error:
         raise AssertionError(f"{type(error).__name__} from inside the library: {error}") from error
+    event("built and synthesized" if synthesize is not None else "built")
     return True

@@ -34,6 +34,7 @@ ENDPOINT = config_of(
         "endpoint_name": json_value("my-endpoint", "-bad"),
         "environment": json_value({"HF_TASK": "text-classification"}, {"hf_task": "x"}, {"HF_TOKEN": "hf_x"}),
         "engine_args": json_value({"max_num_seqs": 64}, {"max-model-len": 1}),
+        "gguf_file": json_value("model-Q4_K_M.gguf", "x.bin"),
         "stack_name": json_value("Prod", "Other", "1bad", ""),
         "tags": json_value({"team": "ml"}, {"aws:x": "y"}),
         "hf_token_secret": json_value("hf/token", "hf_abcdefghijklmnopqrstuvwxyz0123456789"),
@@ -43,7 +44,22 @@ ENDPOINT = config_of(
         **CONFIGS,
     }
 )
-DOCUMENTS = st.one_of(ENDPOINT, st.fixed_dictionaries({"endpoints": st.lists(ENDPOINT, max_size=3)}), JSON_JUNK)
+SERVED = st.tuples(
+    st.sampled_from(
+        [
+            {"model_id": SST2, "task": "text-classification", "instance_type": "ml.g5.xlarge"},
+            {"model_id": "Qwen/Qwen2.5-0.5B-Instruct", "task": "text-generation"},
+            {"kind": "fine-tuned", "model_data": "s3://my-bucket/models/model.tar.gz", "instance_type": "ml.g5.xlarge"},
+        ]
+    ),
+    st.lists(st.sampled_from(sorted(CONFIGS)), max_size=2, unique=True).flatmap(
+        lambda keys: st.fixed_dictionaries({key: CONFIGS[key] for key in keys})
+    ),
+).map(lambda drawn: {**drawn[0], **drawn[1]})
+"""An endpoint that builds, with one or two production features: draws that reach the features' wiring."""
+DOCUMENTS = st.one_of(
+    SERVED, ENDPOINT, st.fixed_dictionaries({"endpoints": st.lists(st.one_of(SERVED, ENDPOINT), max_size=3)}), JSON_JUNK
+)
 
 
 @examples("app")

@@ -131,3 +131,14 @@ def test_a_model_profile_entry_without_parameters_is_a_configuration_error(data:
     # from_json called cls(**data) (TypeError: missing 'parameters', or not a mapping).
     message = error_of(lambda: ModelProfile.from_json(data))  # type: ignore[arg-type]
     assert "model_profile" in message and "parameters" in message
+
+
+def test_a_model_profile_of_the_wrong_type_with_a_local_model_directory_names_model_profile(tmp_path: Path) -> None:
+    # Choosing the stack that would run a shipped script read model_profile.architecture of whatever was given
+    # (AttributeError on a bool).
+    model = write_bert_model_dir(tmp_path)
+    write_script(model / "code")
+    message = error_of(
+        lambda: FineTunedEndpoint(new_stack(), "Endpoint", model_data=str(model), model_profile=False)  # type: ignore[arg-type]
+    )
+    assert "model_profile" in message
