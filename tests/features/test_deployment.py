@@ -414,7 +414,7 @@ def test_from_config_defaults_match_the_factories() -> None:
         ({"type": "rolling", "termination_wait_seconds": 10}, "unknown key(s) 'termination_wait_seconds'"),
         ({"type": "blue-green"}, "deployment.type: 'blue-green' is not a deployment type"),
         ({"percent": 10}, "deployment.type: None is not a deployment type"),
-        ({"type": "canary", "wait_seconds": "300"}, "deployment.wait_seconds: '300' must be a number"),
+        ({"type": "canary", "wait_seconds": "300"}, "deployment.wait_seconds: '300' must be whole seconds from 0"),
         ({"type": "canary", "auto_rollback": "no"}, "deployment.auto_rollback: 'no' must be true or false"),
         ({"type": "linear", "step_percent": 70}, "step_percent: 70"),
         (["canary"], "must be an object"),

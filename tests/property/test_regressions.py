@@ -142,3 +142,18 @@ def test_a_model_profile_of_the_wrong_type_with_a_local_model_directory_names_mo
         lambda: FineTunedEndpoint(new_stack(), "Endpoint", model_data=str(model), model_profile=False)  # type: ignore[arg-type]
     )
     assert "model_profile" in message
+
+
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"type": "canary", "max_execution_timeout_seconds": 100}, "deployment.max_execution_timeout_seconds"),
+        ({"type": "all_at_once", "wait_seconds": 1.5}, "deployment.wait_seconds"),
+        ({"type": "linear", "termination_wait_seconds": 3601}, "deployment.termination_wait_seconds"),
+    ],
+)
+def test_deployment_config_seconds_out_of_range_name_the_files_key(config: dict[str, object], key: str) -> None:
+    # The range check ran on the Duration, and its error named the constructor's argument (max_execution_timeout),
+    # which the config file does not have.
+    message = error_of(lambda: DeploymentGuardrails.from_config(config))
+    assert message.startswith(f"{key}: ") and "must be whole seconds from" in message

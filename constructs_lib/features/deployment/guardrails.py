@@ -304,13 +304,13 @@ class DeploymentGuardrails:
                 f"allowed: {allowed_list(allowed)}"
             )
         kwargs: dict[str, Any] = {key: data[key] for key in sizes | set(ROLLBACK_PROPS) if key in data}
-        for key, arg in (
-            ("wait_seconds", "wait_interval"),
-            ("termination_wait_seconds", "termination_wait"),
-            ("max_execution_timeout_seconds", "max_execution_timeout"),
+        for key, arg, allowed_seconds in (
+            ("wait_seconds", "wait_interval", WAIT_RANGE),
+            ("termination_wait_seconds", "termination_wait", WAIT_RANGE),
+            ("max_execution_timeout_seconds", "max_execution_timeout", MAX_EXECUTION_RANGE),
         ):
             if data.get(key) is not None:
-                kwargs[arg] = Duration.seconds(_config_number(f"deployment.{key}", data[key]))
+                kwargs[arg] = Duration.seconds(_config_seconds(f"deployment.{key}", data[key], allowed_seconds))
         auto_rollback = data.get("auto_rollback", True)
         if not isinstance(auto_rollback, bool):
             raise ConfigurationError(f"deployment.auto_rollback: {describe(auto_rollback)} must be true or false")
@@ -405,10 +405,12 @@ def is_resolved(value: Duration | None) -> bool:
     return value is None or (isinstance(value, Duration) and not value.is_unresolved())
 
 
-def _config_number(prop: str, value: Any) -> float:
-    if not is_number(value):
-        raise ConfigurationError(f"{prop}: {describe(value)} must be a number of seconds")
-    return float(value)
+def _config_seconds(prop: str, value: Any, allowed: tuple[int, int]) -> int:
+    """A number of seconds from the config file, checked here so that the error names the file's key."""
+    low, high = allowed
+    if not is_number(value) or value != int(value) or not low <= value <= high:
+        raise ConfigurationError(f"{prop}: {describe(value)} must be whole seconds from {low} to {high}")
+    return int(value)
 
 
 def _check_duration(prop: str, value: Any, allowed: tuple[int, int], problems: Problems) -> None:
