@@ -142,9 +142,10 @@ class AsyncInference:
             if topic is not None and not implements(topic, "topic_arn", "grant_publish"):
                 problems.add(f"async_inference.{name}", topic, "must be an sns.ITopic")
         concurrency = self.max_concurrent_invocations_per_instance
+        number_token = isinstance(concurrency, float) and is_unresolved(concurrency)  # a string token is no number
         if (
             concurrency is not None
-            and not is_unresolved(concurrency)
+            and not number_token
             and (not is_whole(concurrency) or not 1 <= concurrency <= MAX_CONCURRENT_INVOCATIONS)
         ):
             problems.add(

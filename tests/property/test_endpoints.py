@@ -56,9 +56,21 @@ def _build(cls: type, region: str | None, fixed: dict[str, Maker], props: dict[s
 
     # An image factory's own error names its parameter (InferenceImage.tgi: version: ...); a missing model
     # source names both (model_data / model_id).
-    # Settings objects name their own fields (EndpointAlarms: period: ...).
+    # Settings objects name their own fields (EndpointAlarms: period: ...). When no instance can hold the model,
+    # the automatic pick's error names instance_type, the prop it fills, drawn or not; gguf_file likewise when a
+    # model holds several GGUF models.
     nested = re.findall(r"([A-Za-z_][A-Za-z0-9_]*)=", repr(values))
-    names = [*values, *nested, "version", "serving", "model_data", "model_id", "schedules"]
+    names = [
+        *values,
+        *nested,
+        "version",
+        "serving",
+        "model_data",
+        "model_id",
+        "schedules",
+        "instance_type",
+        "gguf_file",
+    ]
     return builds_or_names_a_prop(build, names, synthesize=app)
 
 

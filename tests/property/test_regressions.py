@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aws_cdk import Duration
+from aws_cdk import Aws, CfnParameter, Duration
 
 from constructs_lib import (
+    AsyncInference,
     CustomScriptEndpoint,
     DataCapture,
     DeploymentGuardrails,
@@ -157,3 +158,21 @@ def test_deployment_config_seconds_out_of_range_name_the_files_key(config: dict[
     # which the config file does not have.
     message = error_of(lambda: DeploymentGuardrails.from_config(config))
     assert message.startswith(f"{key}: ") and "must be whole seconds from" in message
+
+
+def test_a_string_token_for_the_async_concurrency_is_a_configuration_error() -> None:
+    # A string token passed the check (tokens are not judged) and failed CDK's type check (TypeError).
+    message = error_of(lambda: AsyncInference(max_concurrent_invocations_per_instance=Aws.REGION))  # type: ignore[arg-type]
+    assert "async_inference.max_concurrent_invocations_per_instance" in message
+
+
+def test_a_number_token_for_the_async_concurrency_builds() -> None:
+    stack = new_stack()
+    count = CfnParameter(stack, "Concurrency", type="Number").value_as_number
+    assert AsyncInference(max_concurrent_invocations_per_instance=count).max_concurrent_invocations_per_instance
+
+
+def test_a_negative_alarm_period_in_the_config_file_names_the_key() -> None:
+    # The period was built as a Duration after its problem was recorded: CDK raised DurationAmountsCannotNegative.
+    message = error_of(lambda: EndpointAlarms.from_config({"period_seconds": -1}))
+    assert "alarms.period_seconds" in message

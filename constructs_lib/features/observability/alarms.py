@@ -154,7 +154,8 @@ class EndpointAlarms:
             evaluation_periods = kwargs.get("evaluation_periods", _DEFAULT_EVALUATION_PERIODS)
             if not problems and is_whole(evaluation_periods) and evaluation_periods >= 1:
                 _check_evaluation_range(period_seconds, evaluation_periods, problems, period_name="period_seconds")
-            kwargs["period"] = Duration.seconds(period_seconds)
+            if not problems:  # CDK's Duration refuses negative amounts
+                kwargs["period"] = Duration.seconds(period_seconds)
         problems.raise_if_any()
         return cls(**kwargs)
 
