@@ -15,6 +15,7 @@ from .._core.errors import ConfigurationError, describe
 from ..catalogue.tasks import task_problem
 from .context_file import (
     CONTEXT_FILE_NAME,
+    HubCacheError,
     context_key,
     default_context_file,
     read_context,
@@ -104,7 +105,7 @@ class HubLookup:
                 raise TypeError(f"expected an object, found {type(entry).__name__}")
             return ModelProfile.from_json(entry)
         except (TypeError, ValueError, ConfigurationError) as error:
-            raise ConfigurationError(
+            raise HubCacheError(
                 f"{str(self.context_file)!r}: entry {context_key(model_id, revision)!r} is invalid ({error}); "
                 "delete it to look the model up again"
             ) from None
