@@ -2,8 +2,8 @@
 the app's stacks against moto's server, a local AWS running on loopback inside this process.
 
 The three ways of deploying are covered: a Hub model, a fine-tuned model from a local directory
-(so the asset is packaged and really published to S3) and a custom script; and an LLM on vLLM, with
-server flags and the host AMI its CUDA 13 image needs. The app's
+(so the asset is packaged and really published to S3) and a custom script; an LLM on vLLM, with
+server flags and the host AMI its CUDA 13 image needs; and a local GGUF model on llama.cpp's CPU image. The app's
 ``bootstrap_version_rule=false`` context switches off the bootstrap-version check that moto's
 bootstrap stack cannot answer.
 """
@@ -25,6 +25,8 @@ import pytest
 from moto.sagemaker import models as sagemaker_models
 from moto.server import ThreadedMotoServer
 
+from constructs_lib.catalogue.instances import INSTANCE_CATALOGUE, Processor
+from tests._tiny_gguf import llama_gguf, write_gguf_directory
 from tests._tiny_models import write_text_classifier_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +35,7 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 HUB_MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 LLM = "Qwen/Qwen2.5-7B-Instruct"
 """An LLM whose profile is in the app's hub.context.json: the deploy needs no Hub."""
+GGUF_FILE = "tiny-llama-Q4_K_M.gguf"
 
 
 def _free_port() -> int:
@@ -105,6 +108,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def endpoints(workdir: Path) -> list[dict[str, Any]]:
     # The deploy packages and uploads the files; nothing runs them, so no torch is needed to write them.
     model_dir = write_text_classifier_files(workdir / "tiny-model")
+    gguf_dir = write_gguf_directory(
+        workdir / "tiny-gguf", {GGUF_FILE: llama_gguf(context=4096, layers=4, heads=4, kv_heads=2, embedding=64)}
+    )
     return [
         {"stack_name": "DeployHub", "model_id": HUB_MODEL, "task": "text-classification"},
         {"stack_name": "DeployTuned", "model_data": str(model_dir), "task": "text-classification"},
@@ -120,6 +126,8 @@ def endpoints(workdir: Path) -> list[dict[str, Any]]:
             "task": "text-generation",
             "engine_args": {"max_num_seqs": 16, "enable_prefix_caching": True},
         },
+        # A directory of GGUF files only: Serving.AUTO serves it with llama.cpp, on the cheapest CPU instance.
+        {"stack_name": "DeployGguf", "model_data": str(gguf_dir), "engine_args": {"jinja": True}},
     ]
 
 
@@ -199,6 +207,18 @@ def test_bootstrap_deploy_update_and_destroy(
     llm_variant = llm_config["ProductionVariants"][0]
     assert llm_variant["InstanceType"] == "ml.g6.xlarge"
     assert llm_variant["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
+
+    gguf = endpoint_of(sagemaker, "DeployGguf")
+    assert gguf["EndpointStatus"] == "InService"
+    gguf_config, gguf_model = model_of(sagemaker, gguf)
+    gguf_environment = gguf_model["PrimaryContainer"]["Environment"]
+    assert gguf_environment["SM_LLAMACPP_MODEL"] == f"/opt/ml/model/{GGUF_FILE}"
+    assert gguf_environment["SM_LLAMACPP_JINJA"] == "" and "SM_LLAMACPP_N_GPU_LAYERS" not in gguf_environment
+    assert "/huggingface-llamacpp:b9522-cpu-ubuntu24.04" in gguf_model["PrimaryContainer"]["Image"]
+    gguf_variant = gguf_config["ProductionVariants"][0]
+    assert INSTANCE_CATALOGUE[gguf_variant["InstanceType"]].processor is Processor.CPU
+    assert "InferenceAmiVersion" not in gguf_variant
+    assert GGUF_FILE in archive_members(s3, gguf_model["PrimaryContainer"]["ModelDataUrl"])
 
     custom = endpoint_of(sagemaker, "DeployCustom")
     _, custom_model = model_of(sagemaker, custom)

@@ -90,6 +90,7 @@ class EndpointBase(EndpointMetrics, Resource):
         self, source: ModelSource, props: Mapping[str, Any], subject: Any, problems: Problems
     ) -> tuple[EndpointFacts, tuple[EndpointFeature, ...]]:
         features = features_for(props)
+        self._artifact_files: dict[str, int] | None = None
         profile = resolve.load_profile(self, source, props)
         self.model_profile: ModelProfile | None = profile.profile
         """Size and shape of the model (``None`` when neither given nor readable from the Hub or disk)."""
@@ -104,7 +105,13 @@ class EndpointBase(EndpointMetrics, Resource):
         stack = resolve.configure(stack, self._image, props)
         self.serving_stack: ServingStack = stack
         """The serving stack that runs the model, with its container contract."""
-        check_engine_args(stack, props.get("engine_args"), self._model_facts(source), Report(problems, self))
+        self._artifact_files = resolve.local_model_files(stack, source)
+        if self.model_profile is None and self._artifact_files:  # a local archive: no profile was read from it
+            self.model_profile = resolve.local_gguf_profile(source, self._artifact_files)
+            profile = resolve.Profile(self.model_profile)
+        report = Report(problems, self)
+        stack.check_settings(self._model_facts(source), report)
+        check_engine_args(stack, props.get("engine_args"), self._model_facts(source), report)
         problems.raise_if_any()
         self.deployment_plan: DeploymentPlan | None = resolve.plan(
             self,
@@ -179,6 +186,7 @@ class EndpointBase(EndpointMetrics, Resource):
             script_loads_model=source.script_loads_model,
             local_directory=source.local_directory,
             profile=self.model_profile,
+            artifact_files=self._artifact_files,
         )
 
     # -------------------------------------------------------------------------------- building

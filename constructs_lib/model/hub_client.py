@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 from .._core.errors import ConfigurationError
 from .local import (
@@ -31,6 +32,9 @@ T = TypeVar("T")
 
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Rate limiting and server errors: the same request may succeed a moment later."""
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+"""Answers that send the client on: a file stored in LFS is served by the Hub's CDN."""
 
 _HEADER_READ_BYTES = 100_000
 """The first read of a safetensors file, as huggingface_hub does it: most headers fit, so one request suffices."""
@@ -123,17 +127,24 @@ class HubClient:
         )
 
     def read(self, model_id: str, revision: str | None, filename: str, byte_range: range | None = None) -> bytes:
-        """A file of the repository (or the bytes of ``byte_range``): one GET, retried on 429 and 5xx."""
+        """A file of the repository (or the bytes of ``byte_range``): one GET, retried on 429 and 5xx. A redirect
+        the session did not follow is followed once, with the token only on the Hub's own host (the CDN's URL
+        is signed, and a token is not sent to another host)."""
         from huggingface_hub import hf_hub_url
         from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
         url = hf_hub_url(model_id, filename, revision=revision, endpoint=self.endpoint)
-        headers = build_hf_headers(token=self.token)
-        if byte_range is not None:
-            headers["Range"] = f"bytes={byte_range.start}-{byte_range.stop - 1}"
+        ranged = {} if byte_range is None else {"Range": f"bytes={byte_range.start}-{byte_range.stop - 1}"}
+        headers = {**build_hf_headers(token=self.token), **ranged}
 
         def get() -> bytes:
-            response = get_session().get(url, headers=headers, timeout=self.timeout)
+            session = get_session()
+            response = session.get(url, headers=headers, timeout=self.timeout)
+            location = response.headers.get("Location")
+            if response.status_code in _REDIRECTS and location:
+                target = urljoin(url, location)
+                same_host = urlsplit(target).netloc == urlsplit(url).netloc
+                response = session.get(target, headers=headers if same_host else ranged, timeout=self.timeout)
             hf_raise_for_status(response)
             return bytes(response.content)
 

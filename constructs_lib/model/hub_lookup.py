@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .._core.errors import ConfigurationError, describe
 from ..catalogue.tasks import task_problem
@@ -21,6 +22,7 @@ from .context_file import (
     read_context,
     write_context_entry,
 )
+from .gguf import HEADER_PREFIX_BYTES, gguf_files, gguf_models, gguf_profile, read_gguf_facts
 from .hub_client import RETRIED_STATUSES, HubClient, RetryPolicy, client_errors, client_failure, http_status
 from .local import build_profile, config_facts
 from .profile import ModelProfile
@@ -203,6 +205,17 @@ class HubLookup:
         facts = config_facts(config)
 
         files = [(str(s.rfilename), getattr(s, "size", None)) for s in getattr(info, "siblings", None) or []]
+        formats = weight_formats(name for name, _ in files)
+        described = {
+            "task": _servable_task(getattr(info, "pipeline_tag", None)),
+            "gated": gated,
+            "private": private,
+            "model_id": model_id,
+            "revision": revision,
+            "source": "hub",
+        }
+        if formats == ("gguf",):
+            return self._gguf_profile(model_id, revision, gguf_files(files), getattr(info, "gguf", None), described)
         counts: dict[str, int] | None = None
         weights_bytes: int | None = None
         safetensors = getattr(info, "safetensors", None)
@@ -219,18 +232,37 @@ class HubLookup:
                 counts,
                 weights_bytes,
                 facts,
-                task=_servable_task(getattr(info, "pipeline_tag", None)),
-                gated=gated,
-                private=private,
-                model_id=model_id,
-                revision=revision,
-                source="hub",
-                weight_formats=weight_formats(name for name, _ in files),
+                weight_formats=formats,
+                gguf_files=gguf_files(files) or None,
+                **described,
             )
         except ConfigurationError as error:
             raise ConfigurationError(
                 f"model_id: {model_id!r} cannot be sized from the Hub: {error}; pass model_profile=ModelProfile(...)"
             ) from None
+
+    def _gguf_profile(
+        self,
+        model_id: str,
+        revision: str | None,
+        files: dict[str, int],
+        reported: Any,
+        described: dict[str, Any],
+    ) -> ModelProfile:
+        """A repository of GGUF files only: sized from the header of its smallest model (one range request)."""
+        models = gguf_models(files)
+        smallest = min(models.values(), key=lambda m: m.size)
+        header = self._client.read(model_id, revision, smallest.files[0], range(HEADER_PREFIX_BYTES))
+        facts = read_gguf_facts(header[:HEADER_PREFIX_BYTES])  # a server that ignores Range sends more
+        summary = reported if isinstance(reported, dict) else {}
+        total, context = summary.get("total"), summary.get("context_length")
+        return gguf_profile(
+            files,
+            facts,
+            parameters=total if isinstance(total, int) and total > 0 else None,
+            context_length=context if isinstance(context, int) and context > 0 else None,
+            **described,
+        )
 
 
 def _check_transport_settings(timeout: float, max_attempts: int, backoff: float) -> None:

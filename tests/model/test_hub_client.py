@@ -24,8 +24,10 @@ from ..fake_hub import (
     LLAMA8B_ID,
     LLAMA8B_PARAMETERS,
     MISSING_ID,
+    TOKEN,
     FakeHub,
     FakeRepo,
+    RecordedRequest,
     safetensors_bytes,
 )
 
@@ -267,3 +269,28 @@ def test_a_header_longer_than_the_first_read_takes_a_second_range(tmp_path: Path
 def test_hub_counts_need_no_header_request(hub: FakeHub, context: Path) -> None:
     assert lookup_with(hub, context, LLAMA8B_ID).parameters == LLAMA8B_PARAMETERS
     assert hub.matching(r"\.safetensors") == []
+
+
+# ------------------------------------------------------------------------------------ redirects
+def test_a_file_the_hub_redirects_to_its_cdn_is_read_there_without_the_token(hub: FakeHub, context: Path) -> None:
+    # The Hub serves LFS files from another host; the token must not follow them there. The fake Hub listens
+    # on 127.0.0.1, so "localhost" is another host to the client, and the same server.
+    port = hub.url.rsplit(":", 1)[1]
+    weights = f"/{BERT_ID}/resolve/main/model.safetensors"
+    hub.fail(WEIGHTS, 302, headers={"Location": f"http://localhost:{port}{weights}?signed=1"})
+    profile = HubLookup(context_file=context, endpoint=hub.url, token=TOKEN).profile(BERT_ID)
+    assert profile.parameters == BERT_PARAMETERS
+    first, second = hub.matching(WEIGHTS)
+    assert header(first, "Authorization") == f"Bearer {TOKEN}"
+    assert header(second, "Authorization") is None and header(second, "Range") == "bytes=0-99999"
+
+
+def test_a_redirect_on_the_hubs_own_host_keeps_the_token(hub: FakeHub, context: Path) -> None:
+    hub.fail(CONFIG, 307, headers={"Location": f"/{BERT_ID}/resolve/main/config.json?moved=1"})
+    HubLookup(context_file=context, endpoint=hub.url, token=TOKEN).profile(BERT_ID)
+    assert [header(r, "Authorization") for r in hub.matching(CONFIG)] == [f"Bearer {TOKEN}"] * 2
+
+
+def header(request: RecordedRequest, name: str) -> str | None:
+    """A header of a recorded request, whatever the case the client sent it in."""
+    return next((value for key, value in request.headers.items() if key.lower() == name.lower()), None)
