@@ -158,3 +158,14 @@ def test_every_package_the_library_imports_is_declared() -> None:
     assert "filelock" in imported and "huggingface-hub" in imported  # the walk sees the package's imports
     undeclared = {dist: files for dist, files in imported.items() if dist not in provided}
     assert undeclared == {}, "imported but not declared in pyproject.toml"
+
+
+def test_the_repository_tracks_no_symlink_out_of_it() -> None:
+    # A committed link to a developer's virtualenv or node_modules would shadow what a fresh clone installs.
+    listed = subprocess.run(
+        ["git", "ls-files", "-s"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    links = [line.split("\t", 1)[1] for line in listed.splitlines() if line.startswith("120000 ")]
+    outside = [link for link in links if not (ROOT / link).resolve().is_relative_to(ROOT)]
+    assert outside == []
+    assert not {".venv", "node_modules"} & {link.split("/")[0] for link in links}
