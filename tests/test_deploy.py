@@ -27,7 +27,7 @@ from moto.server import ThreadedMotoServer
 
 from constructs_lib.catalogue.instances import INSTANCE_CATALOGUE, Processor
 from tests._tiny_gguf import llama_gguf, write_gguf_directory
-from tests._tiny_models import build_text_classifier
+from tests._tiny_models import write_text_classifier_files
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
@@ -106,7 +106,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def endpoints(workdir: Path) -> list[dict[str, Any]]:
-    model_dir = build_text_classifier(workdir / "tiny-model")
+    # The deploy packages and uploads the files; nothing runs them, so no torch is needed to write them.
+    model_dir = write_text_classifier_files(workdir / "tiny-model")
     gguf_dir = write_gguf_directory(
         workdir / "tiny-gguf", {GGUF_FILE: llama_gguf(context=4096, layers=4, heads=4, kv_heads=2, embedding=64)}
     )
