@@ -120,7 +120,8 @@ def test_an_image_of_your_own_is_read_from_its_tag() -> None:
     assert "InferenceAmiVersion" not in llm_variant(image=InferenceImage.from_uri(plain, serving=Serving.VLLM))
 
 
-def test_each_variant_gets_the_ami_its_own_image_needs() -> None:
+def variants_beside_a_cuda_12_one(*others: ModelVariant) -> dict[str, dict[str, Any]]:
+    """The production variants, by name, of a vLLM 0.17 (CUDA 12) endpoint on ml.g6e.xlarge with ``others``."""
     stack = new_stack()
     FineTunedEndpoint(
         stack,
@@ -130,9 +131,15 @@ def test_each_variant_gets_the_ami_its_own_image_needs() -> None:
         model_profile=LLAMA,
         instance_type="ml.g6e.xlarge",
         image=InferenceImage.vllm("0.17.0"),
-        variants=[ModelVariant(name="newer", model_data="s3://bucket/llm-v2/", image=InferenceImage.vllm("0.29.0"))],
+        variants=list(others),
     )
-    variants = {v["VariantName"]: v for v in config_of(Template.from_stack(stack))["ProductionVariants"]}
+    return {v["VariantName"]: v for v in config_of(Template.from_stack(stack))["ProductionVariants"]}
+
+
+def test_each_variant_gets_the_ami_its_own_image_needs() -> None:
+    variants = variants_beside_a_cuda_12_one(
+        ModelVariant(name="newer", model_data="s3://bucket/llm-v2/", image=InferenceImage.vllm("0.29.0"))
+    )
     assert "InferenceAmiVersion" not in variants["AllTraffic"]
     assert variants["newer"]["InferenceAmiVersion"] == GPU_4_1
 
@@ -158,17 +165,8 @@ def test_an_older_driver_on_blackwell_gpus_is_an_error() -> None:
 
 
 def test_a_variant_on_blackwell_gpus_gets_the_driver_580_ami() -> None:
-    stack = new_stack()
-    FineTunedEndpoint(
-        stack,
-        "Llm",
-        model_data="s3://bucket/llm/",
-        task="text-generation",
-        model_profile=LLAMA,
-        instance_type="ml.g6e.xlarge",
-        image=InferenceImage.vllm("0.17.0"),
-        variants=[ModelVariant(name="blackwell", model_data="s3://bucket/llm/", instance_type="ml.g7e.2xlarge")],
+    variants = variants_beside_a_cuda_12_one(
+        ModelVariant(name="blackwell", model_data="s3://bucket/llm/", instance_type="ml.g7e.2xlarge")
     )
-    variants = {v["VariantName"]: v for v in config_of(Template.from_stack(stack))["ProductionVariants"]}
     assert "InferenceAmiVersion" not in variants["AllTraffic"]
     assert variants["blackwell"]["InferenceAmiVersion"] == GPU_4_1
