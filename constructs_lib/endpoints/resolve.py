@@ -23,11 +23,13 @@ from ..model.hub_lookup import HubAccessError, HubLookup, HubModelNotFoundError,
 from ..model.local import profile_from_directory
 from ..model.profile import ModelProfile
 from ..serving.base import Serving, ServingStack
-from ..serving.facts import AutoRequest, StackSettings
+from ..serving.environment import check_engine_args
+from ..serving.facts import AutoRequest, ModelFacts, StackSettings
 from ..serving.registry import auto_notes, auto_stack, stack_of
 from ..sizing.fit import DeploymentPlan
 from ..sizing.options import SizingOptions
 from ..sizing.planner import plan_deployment
+from .environment import Report
 from .props import DEFAULT_INSTANCE_TYPE, ModelSource
 
 
@@ -76,6 +78,58 @@ def _can_build_without_profile(props: Mapping[str, Any], error: ConfigurationErr
         # Not found, gated or private: only a token can let the container download it.
         return props.get("hf_token_secret") is not None
     return True
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model as its endpoint (or inference component) runs it: profile, task, serving stack and image."""
+
+    profile: Profile
+    """The model's profile, and why it could not be read when it could not."""
+    task: str | None
+    """The task (``HF_TASK``): given, or the model's pipeline tag on the Hub."""
+    requested: Serving | ServingStack
+    """The ``serving`` prop as given (``Serving.AUTO`` by default)."""
+    stack: ServingStack
+    """The serving stack that runs the model, configured with the image, the server flags and the environment."""
+    image: InferenceImage
+    """The container image."""
+    facts: ModelFacts
+    """What the serving stack reads about the model."""
+
+
+def resolve_model(scope: Construct, source: ModelSource, props: Mapping[str, Any], problems: Problems) -> ResolvedModel:
+    """The model's profile, its serving stack and image, and its server flags checked (``props``: the model's props,
+    with ``instance_type`` the instance it runs on, when known).
+
+    :raises ConfigurationError: with every problem of a step whose result the next step needs.
+    """
+    profile = load_profile(scope, source, props)
+    task = source.task or (profile.profile.task if profile.profile else None)
+    requested = requested_serving(props, problems)
+    stack = resolve_stack(scope, source, props, profile, task, requested, problems)
+    check_hardware(stack, props, profile.profile, problems)
+    problems.raise_if_any()
+    image = choose_image(scope, stack, props, profile.profile, problems)
+    stack = configure(stack, image, props)
+    facts = model_facts(source, task, profile.profile)
+    check_engine_args(stack, props.get("engine_args"), facts, Report(problems, scope))
+    problems.raise_if_any()
+    return ResolvedModel(profile, task, requested, stack, image, facts)
+
+
+def model_facts(source: ModelSource, task: str | None, profile: ModelProfile | None) -> ModelFacts:
+    """What a serving stack reads about a model: its source, its resolved task and its profile."""
+    return ModelFacts(
+        model_id=source.model_id,
+        revision=source.revision,
+        task=task,
+        given_task=source.task,
+        entry_point=source.entry_point,
+        script_loads_model=source.script_loads_model,
+        local_directory=source.local_directory,
+        profile=profile,
+    )
 
 
 def requested_serving(props: Mapping[str, Any], problems: Problems) -> Serving | ServingStack:

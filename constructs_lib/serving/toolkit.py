@@ -72,6 +72,7 @@ class InferenceToolkit(ServingStack):
     processors = frozenset({Processor.GPU, Processor.CPU, Processor.NEURONX})
     runs_custom_scripts = True
     token_variables = ("HF_API_TOKEN", "HF_TOKEN")
+    gpu_image_runs_on_cpu = True  # the handler serves on the CPU when torch finds no GPU (device -1)
 
     # ---------------------------------------------------------------------------------- images
     def check_image_request(self, request: ImageRequest, problems: Problems) -> None:

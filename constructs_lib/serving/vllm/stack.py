@@ -20,6 +20,8 @@
   all of them; the weights, an overhead per GPU and a KV cache for ``max_model_len`` tokens must fit in it.
 - **Host**: from 0.22 the image offloads KV cache to host memory with LMCache, half of the host's RAM.
 - **Start-up**: 600 s + 10 s per GiB of weights, at most 3600 s.
+- **Shared instances** (inference components): the LMCache pool is pinned to half of the model's share of the
+  host; LoRA adapters load at run time with ``enable_lora`` and ``VLLM_ALLOW_RUNTIME_LORA_UPDATING`` (``lora``).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from ..facts import (
     Reporter,
     SizingKnobs,
 )
-from . import memory
+from . import lora, memory
 from .contract import FAMILY, MODEL_DIR, PREFIX, generation_2
 from .flags import check_flag, check_instance, check_variable
 
@@ -239,6 +241,18 @@ class Vllm(ServingStack):
         """600 s + 10 s per GiB of weights, clamped to 600..3600 (600 s when the size is unknown)."""
         base = MIN_STARTUP_TIMEOUT_SECONDS
         return int(min(3600, max(base, base + 10 * (weights_gib or 0))))
+
+    def shared_host_environment(self, share: InstanceSpec) -> dict[str, str]:
+        """The LMCache pool pinned to half of the model's share of the host, which the image would take of the
+        whole host's memory (the share it was sized with)."""
+        size = memory.lmcache_gib(share, self.settings)
+        return {"LMCACHE_MAX_LOCAL_CPU_SIZE": f"{size:g}"} if size else {}
+
+    def adapter_environment(self, max_lora_rank: int | None) -> dict[str, str] | None:
+        flags: dict[str, str | int | float | bool] = {"enable_lora": True}
+        if max_lora_rank is not None:
+            flags["max_lora_rank"] = lora.max_lora_rank(max_lora_rank)
+        return {**self.engine_environment(flags, self.settings.image_version), lora.RUNTIME_UPDATES: "true"}
 
     def summary_environment_keys(self) -> tuple[str, ...]:
         # max_model_len is in fit_note, with the model's context beside it.
