@@ -58,3 +58,32 @@ def build_text_classifier(directory: Path) -> Path:
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def build_lora_adapter(directory: Path, *, rank: int, base_model: str) -> Path:
+    """Save a PEFT-style LoRA adapter of ``base_model`` to ``directory``: ``adapter_config.json`` with rank ``rank``
+    and ``adapter_model.safetensors`` with one tiny A/B pair of q_proj in layer 0 (random, 8-wide)."""
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    directory.mkdir(parents=True, exist_ok=True)
+    config = {
+        "peft_type": "LORA",
+        "task_type": "CAUSAL_LM",
+        "base_model_name_or_path": base_model,
+        "r": rank,
+        "lora_alpha": 2 * rank,
+        "lora_dropout": 0.0,
+        "target_modules": ["q_proj"],
+    }
+    (directory / "adapter_config.json").write_text(json.dumps(config, indent=2))
+    generator = torch.Generator().manual_seed(0)
+    prefix = "base_model.model.model.layers.0.self_attn.q_proj"
+    tensors = {
+        f"{prefix}.lora_A.weight": torch.randn(rank, 8, generator=generator),
+        f"{prefix}.lora_B.weight": torch.zeros(8, rank),
+    }
+    save_file(tensors, str(directory / "adapter_model.safetensors"))
+    return directory
