@@ -40,6 +40,7 @@ def build_endpoint(scope: Construct, id: str, settings: EndpointSettings) -> End
         "environment": dict(settings.environment) or None,
         "engine_args": dict(settings.engine_args) if settings.engine_args is not None else None,
         "inference_ami_version": settings.inference_ami_version,
+        "gguf_file": settings.gguf_file,
         **feature_props(scope, settings),
     }
     if settings.kind == "custom-script":

@@ -48,8 +48,10 @@ class EndpointSettings:
     endpoint_name: str | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
     engine_args: Mapping[str, Any] | None = None
-    """Server flags (vLLM), as a JSON object: ``{"max_num_seqs": 64, "enable_prefix_caching": true}``."""
+    """Server flags (vLLM, SGLang, llama.cpp), as a JSON object: ``{"max_num_seqs": 64, "jinja": true}``."""
     inference_ami_version: str | None = None
+    gguf_file: str | None = None
+    """The GGUF file llama.cpp serves (a quantization), when the model holds several."""
     # Production features, as JSON (see stacks/features.py and the README):
     instance_selection: Mapping[str, Any] | None = None
     autoscaling: Mapping[str, Any] | None = None

@@ -3,7 +3,7 @@
 Routes: ``GET /api/models/{repo}[/revision/{rev}]`` (model info) and ``HEAD``/``GET
 /{repo}/resolve/{rev}/{file}`` (files, with ``ETag``, ``X-Repo-Commit``, ``Content-Length`` and
 ``Range``). Errors carry the Hub's ``X-Error-Code`` headers (``RepoNotFound``, ``GatedRepo``,
-``EntryNotFound``, ``RevisionNotFound``). Safetensors files hold only their header: enough for
+``EntryNotFound``, ``RevisionNotFound``). Safetensors and GGUF files hold only their header: enough for
 metadata lookups, which read nothing else. Every request is recorded in ``FakeHub.requests``.
 """
 
@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from tests._tiny_gguf import llama_gguf
 
 TOKEN = "hf_fake_token_with_access"
 
@@ -142,6 +144,27 @@ FLAX_ONLY_ID = "fake-org/bert-flax-only"
 """A classifier whose only weights are Flax's ``flax_model.msgpack``."""
 TF_WEIGHTS_SIZE = 438_000_000
 
+GGUF_SINGLE_ID = "fake-org/llama-8b-instruct-GGUF"
+"""One GGUF model (a Q4_K_M file), with the ``gguf`` summary the Hub reports for GGUF repositories."""
+GGUF_SINGLE_FILE = "llama-8b-instruct-Q4_K_M.gguf"
+GGUF_QUANTS_ID = "fake-org/llama-8b-quants-GGUF"
+"""Three quantizations of one model, a vision projector (``mmproj``, not a model) and no ``gguf`` summary."""
+GGUF_QUANT_SIZES = {
+    "llama-8b-Q4_K_M.gguf": 4_920_734_016,
+    "llama-8b-Q8_0.gguf": 8_540_775_744,
+    "llama-8b-F16.gguf": 16_068_890_944,
+    "mmproj-llama-8b-f16.gguf": 624_000_000,
+}
+GGUF_SPLIT_ID = "fake-org/llama-70b-GGUF"
+"""A 70B model whose Q4_K_M and Q8_0 files are each split in two, in folders (the Hub takes files of 50 GB at most)."""
+GGUF_SPLIT_FIRST = "Q4_K_M/llama-70b-Q4_K_M-00001-of-00002.gguf"
+GGUF_SPLIT_SIZES = {
+    GGUF_SPLIT_FIRST: 21_474_836_480,
+    "Q4_K_M/llama-70b-Q4_K_M-00002-of-00002.gguf": 21_045_000_000,
+    "Q8_0/llama-70b-Q8_0-00001-of-00002.gguf": 39_728_447_488,
+    "Q8_0/llama-70b-Q8_0-00002-of-00002.gguf": 35_246_000_000,
+}
+
 LLAMA8B_PARAMETERS = 8_030_261_248
 LLAMA70B_PARAMETERS = 70_553_706_496
 MIXTRAL_PARAMETERS = 46_702_792_704
@@ -165,6 +188,38 @@ def _llama_config(layers: int, heads: int, kv: int, hidden: int, positions: int,
         "torch_dtype": "bfloat16",
         **extra,
     }
+
+
+def gguf_repos() -> list[FakeRepo]:
+    """Repositories of GGUF files only: tiny real headers, the sizes of the real files declared."""
+    llama8b = llama_gguf(context=131072, layers=32, heads=32, kv_heads=8, embedding=4096)
+    llama70b = llama_gguf(context=131072, layers=80, heads=64, kv_heads=8, embedding=8192)
+    readme = {"README.md": b"# GGUF"}
+    return [
+        FakeRepo(
+            GGUF_SINGLE_ID,
+            {GGUF_SINGLE_FILE: llama8b, **readme},
+            info={
+                "pipeline_tag": "text-generation",
+                "library_name": "gguf",
+                "gguf": {"total": LLAMA8B_PARAMETERS, "architecture": "llama", "context_length": 131072},
+            },
+            declared_sizes={GGUF_SINGLE_FILE: 4_920_734_016},
+            revisions=("main", "v1"),
+        ),
+        FakeRepo(
+            GGUF_QUANTS_ID,
+            {name: llama8b for name in GGUF_QUANT_SIZES} | readme,
+            info={"pipeline_tag": "text-generation", "library_name": "gguf"},
+            declared_sizes=GGUF_QUANT_SIZES,
+        ),
+        FakeRepo(
+            GGUF_SPLIT_ID,
+            {name: llama70b for name in GGUF_SPLIT_SIZES} | readme,
+            info={"pipeline_tag": "text-generation", "library_name": "gguf"},
+            declared_sizes=GGUF_SPLIT_SIZES,
+        ),
+    ]
 
 
 def default_repos() -> list[FakeRepo]:
@@ -293,6 +348,7 @@ def default_repos() -> list[FakeRepo]:
             info={"pipeline_tag": "text-classification"},
             declared_sizes={"pytorch_model.bin": BIN_SIZE},
         ),
+        *gguf_repos(),
     ]
 
 

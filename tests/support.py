@@ -60,6 +60,17 @@ HANDLERS_SCRIPT = (
     "def predict_fn(data, model):\n    return {'model': model, 'inputs': data}\n"
 )
 """An ``inference.py`` that loads and predicts itself (the ``handlers_code_dir`` fixture writes it)."""
+LLAMA_8B = ModelProfile(
+    parameters=8_030_261_248,
+    num_layers=32,
+    num_attention_heads=32,
+    num_key_value_heads=8,
+    hidden_size=4096,
+    max_position_embeddings=131072,
+    task="text-generation",
+    architecture="LlamaForCausalLM",
+)
+"""Llama-3.1-8B-Instruct's shape: GQA (8 key/value heads), a 128k context, bfloat16."""
 QWEN_LIKE = ModelProfile(
     parameters=7_615_616_512,
     num_layers=28,

@@ -3,11 +3,12 @@ the app's stacks against moto's server, a local AWS running on loopback inside t
 
 The three ways of deploying are covered: a Hub model, a fine-tuned model from a local directory
 (so the asset is packaged and really published to S3) and a custom script; an LLM on vLLM, with
-server flags and the host AMI its CUDA 13 image needs; and a shared endpoint with inference components,
-scale to zero and a LoRA adapter from a local directory. moto implements neither inference components nor
-Application Auto Scaling's CloudFormation types: ``tests.local_aws`` extends it in this process, and logs the
-order of every create, update and delete (``EVENTS``). The app's ``bootstrap_version_rule=false`` context
-switches off the bootstrap-version check that moto's bootstrap stack cannot answer.
+server flags and the host AMI its CUDA 13 image needs; a local GGUF model on llama.cpp's CPU image; and a shared
+endpoint with inference components, scale to zero and a LoRA adapter from a local directory. moto implements neither
+inference components nor Application Auto Scaling's CloudFormation types: ``tests.local_aws`` extends it in this
+process, and logs the order of every create, update and delete (``EVENTS``). The app's
+``bootstrap_version_rule=false`` context switches off the bootstrap-version check that moto's bootstrap stack cannot
+answer.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 import boto3
 import pytest
 
+from constructs_lib.catalogue.instances import INSTANCE_CATALOGUE, Processor
+from tests._tiny_gguf import llama_gguf, write_gguf_directory
 from tests._tiny_models import build_lora_adapter, build_text_classifier
 from tests.local_aws import COMPONENT, COMPONENT_DIMENSION, ENDPOINT, EVENTS, POLICY, TARGET, Event
 from tests.local_aws.server import local_aws as running_local_aws
@@ -34,6 +37,7 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 HUB_MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 LLM = "Qwen/Qwen2.5-7B-Instruct"
 """An LLM whose profile is in the app's hub.context.json: the deploy needs no Hub."""
+GGUF_FILE = "tiny-llama-Q4_K_M.gguf"
 MODEL, CONFIG = "AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"
 
 
@@ -93,6 +97,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def endpoints(workdir: Path) -> list[dict[str, Any]]:
     model_dir = build_text_classifier(workdir / "tiny-model")
+    gguf_dir = write_gguf_directory(
+        workdir / "tiny-gguf", {GGUF_FILE: llama_gguf(context=4096, layers=4, heads=4, kv_heads=2, embedding=64)}
+    )
     return [
         {"stack_name": "DeployHub", "model_id": HUB_MODEL, "task": "text-classification"},
         {"stack_name": "DeployTuned", "model_data": str(model_dir), "task": "text-classification"},
@@ -108,6 +115,8 @@ def endpoints(workdir: Path) -> list[dict[str, Any]]:
             "task": "text-generation",
             "engine_args": {"max_num_seqs": 16, "enable_prefix_caching": True},
         },
+        # A directory of GGUF files only: Serving.AUTO serves it with llama.cpp, on the cheapest CPU instance.
+        {"stack_name": "DeployGguf", "model_data": str(gguf_dir), "engine_args": {"jinja": True}},
     ]
 
 
@@ -187,6 +196,18 @@ def test_bootstrap_deploy_update_and_destroy(
     llm_variant = llm_config["ProductionVariants"][0]
     assert llm_variant["InstanceType"] == "ml.g6.xlarge"
     assert llm_variant["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
+
+    gguf = endpoint_of(sagemaker, "DeployGguf")
+    assert gguf["EndpointStatus"] == "InService"
+    gguf_config, gguf_model = model_of(sagemaker, gguf)
+    gguf_environment = gguf_model["PrimaryContainer"]["Environment"]
+    assert gguf_environment["SM_LLAMACPP_MODEL"] == f"/opt/ml/model/{GGUF_FILE}"
+    assert gguf_environment["SM_LLAMACPP_JINJA"] == "" and "SM_LLAMACPP_N_GPU_LAYERS" not in gguf_environment
+    assert "/huggingface-llamacpp:b9522-cpu-ubuntu24.04" in gguf_model["PrimaryContainer"]["Image"]
+    gguf_variant = gguf_config["ProductionVariants"][0]
+    assert INSTANCE_CATALOGUE[gguf_variant["InstanceType"]].processor is Processor.CPU
+    assert "InferenceAmiVersion" not in gguf_variant
+    assert GGUF_FILE in archive_members(s3, gguf_model["PrimaryContainer"]["ModelDataUrl"])
 
     custom = endpoint_of(sagemaker, "DeployCustom")
     _, custom_model = model_of(sagemaker, custom)

@@ -3,8 +3,9 @@
 The GPU rows follow AWS's accelerated computing table (docs.aws.amazon.com/ec2/latest/instancetypes/ac.html),
 whose EC2 shapes the ml.* types share. Prices are indicative us-east-1 on-demand hosting prices in USD per
 hour from third-party sources, good for ranking, not billing; the families added since (g7e, p5.4xlarge,
-p5en, p6-b200, p6-b300) have no sourced price and are picked only when no priced instance fits. Users
-give their own prices with ``SizingOptions(prices=...)``.
+p5en, p6-b200, p6-b300) have no sourced price and are picked only when no priced instance fits. CPU prices
+(m5, c5, r5: what llama.cpp picks from) are of the same kind; other CPU families, Inferentia and Trainium are
+unpriced. Users give their own prices with ``SizingOptions(prices=...)``.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class InstanceSpec:
     def processor(self) -> Processor:
         """Which Deep Learning Container the instance runs: ``NEURONX`` for ``inf*`` families, ``GPU`` for
         ``g*``/``p*`` instances with accelerators, else ``CPU``."""
-        if self.family.startswith("inf"):
+        if self.family.startswith(NEURON_FAMILY_PREFIXES):
             return Processor.NEURONX
         return Processor.GPU if self.accelerators and self.family[0] in "gp" else Processor.CPU
 
@@ -197,6 +198,13 @@ DEFAULT_PRICES: Mapping[str, float] = {
     "ml.p3.2xlarge": 3.825, "ml.p3.8xlarge": 14.688, "ml.p3.16xlarge": 28.152,
     "ml.p4d.24xlarge": 37.688, "ml.p4de.24xlarge": 47.11,
     "ml.p5.48xlarge": 113.07, "ml.p5e.48xlarge": 130.0,
+    # CPU instances, for servers that run on them (llama.cpp): the same kind of indicative figures.
+    "ml.m5.large": 0.115, "ml.m5.xlarge": 0.23, "ml.m5.2xlarge": 0.461, "ml.m5.4xlarge": 0.922,
+    "ml.m5.12xlarge": 2.765, "ml.m5.24xlarge": 5.53,
+    "ml.c5.large": 0.102, "ml.c5.xlarge": 0.204, "ml.c5.2xlarge": 0.408, "ml.c5.4xlarge": 0.816,
+    "ml.c5.9xlarge": 1.836, "ml.c5.18xlarge": 3.672,
+    "ml.r5.large": 0.151, "ml.r5.xlarge": 0.302, "ml.r5.2xlarge": 0.605, "ml.r5.4xlarge": 1.21,
+    "ml.r5.12xlarge": 3.629, "ml.r5.24xlarge": 7.258,
 }  # fmt: skip
 
 
@@ -253,26 +261,62 @@ def _cpu_specs() -> list[InstanceSpec]:
     for family, (gib_per_vcpu, sizes, nvme) in _CPU_FAMILIES.items():
         for size in sizes:
             vcpus = _CPU_SIZES[size]
-            specs.append(InstanceSpec(f"ml.{family}.{size}", family, vcpus, vcpus * gib_per_vcpu, local_nvme=nvme))
+            name = f"ml.{family}.{size}"
+            price = DEFAULT_PRICES.get(name)
+            specs.append(InstanceSpec(name, family, vcpus, vcpus * gib_per_vcpu, local_nvme=nvme, price_per_hour=price))
     return specs
 
 
-def _inferentia_specs() -> list[InstanceSpec]:
-    # Inferentia2: 32 GiB of accelerator memory per chip.
-    shapes = (("xlarge", 1, 4, 16), ("8xlarge", 1, 32, 128), ("24xlarge", 6, 96, 384), ("48xlarge", 12, 192, 768))
+NEURON_FAMILY_PREFIXES = ("inf", "trn")
+"""Families of Inferentia and Trainium instances, which run neuronx images."""
+
+# AWS Neuron docs (inf2-arch, trn1-arch): "two NeuronCore-v2 cores" and "32GiB of ... device memory" per
+# Inferentia2 or Trainium chip; chips, vCPUs and host memory per size from inf2-arch / trn1-arch and ac.html.
+# trn1 and trn1n have local NVMe instance store ("1 x 474 GB", "4 x 1900 GB"); inf2 is EBS only. trn2 is left out:
+# its NeuronCore-v3 (8 physical, 4 logical per chip) is not what the vLLM Neuron image is documented for.
+_NEURON_CORES_PER_CHIP = 2
+_NEURON_FAMILIES = {
+    # family: (chip, local NVMe, ((size, chips, vCPUs, host GiB), ...))
+    "inf2": ("Inferentia2", False, (("xlarge", 1, 4, 16), ("8xlarge", 1, 32, 128), ("24xlarge", 6, 96, 384),
+                                    ("48xlarge", 12, 192, 768))),
+    "trn1": ("Trainium", True, (("2xlarge", 1, 8, 32), ("32xlarge", 16, 128, 512))),
+    "trn1n": ("Trainium", True, (("32xlarge", 16, 128, 512),)),
+}  # fmt: skip
+
+
+def _neuron_specs() -> list[InstanceSpec]:
     return [
-        InstanceSpec(f"ml.inf2.{size}", "inf2", vcpus, memory, chips, "Inferentia2", 32, 32)
+        InstanceSpec(
+            name=f"ml.{family}.{size}",
+            family=family,
+            vcpus=vcpus,
+            memory_gib=memory,
+            accelerators=chips,
+            accelerator_model=chip,
+            accelerator_memory_gib=32,
+            usable_accelerator_memory_gib=32,
+            local_nvme=nvme,
+            price_per_hour=DEFAULT_PRICES.get(f"ml.{family}.{size}"),
+            neuron_cores=chips * _NEURON_CORES_PER_CHIP,
+        )
+        for family, (chip, nvme, shapes) in _NEURON_FAMILIES.items()
         for size, chips, vcpus, memory in shapes
     ]
 
 
 INSTANCE_CATALOGUE: Mapping[str, InstanceSpec] = {
-    spec.name: spec for spec in (*_gpu_specs(), *_cpu_specs(), *_inferentia_specs())
+    spec.name: spec for spec in (*_gpu_specs(), *_cpu_specs(), *_neuron_specs())
 }
 """Every instance type this library knows, by name."""
 
 GPU_FAMILIES: tuple[str, ...] = tuple(_GPU_FAMILIES)
 """GPU families that instance selection considers."""
+CPU_FAMILIES: tuple[str, ...] = ("t2", *_CPU_FAMILIES)
+"""CPU families (``t2`` is burstable: run when asked for, never picked)."""
+NEURON_FAMILIES: tuple[str, ...] = tuple(_NEURON_FAMILIES)
+"""Inferentia and Trainium families."""
+FAMILIES: tuple[str, ...] = (*GPU_FAMILIES, *CPU_FAMILIES, *NEURON_FAMILIES)
+"""Every catalogued family: what ``SizingOptions.families`` may name."""
 
 
 class InstanceType:
@@ -340,15 +384,19 @@ def instance_spec(name: str) -> InstanceSpec | None:
 def processor_for(instance_type: str | None) -> Processor:
     """The DLC processor for an instance type; ``None`` (serverless) means CPU.
 
-    Families ``g*``/``p*`` run GPU images, ``inf2`` runs neuronx images, everything else CPU.
+    Families ``g*``/``p*`` run GPU images, ``inf*``/``trn*`` run neuronx images, everything else CPU.
     """
     if instance_type is None:
         return Processor.CPU
     spec = instance_spec(instance_type)
     if spec is not None:
         return spec.processor
-    family = instance_type.split(".")[1] if instance_type.count(".") >= 2 else ""
-    if family.startswith("inf"):
+    return processor_of_family(instance_type.split(".")[1] if instance_type.count(".") >= 2 else "")
+
+
+def processor_of_family(family: str) -> Processor:
+    """The DLC processor of an instance family (``g6``: GPU, ``inf2``: neuronx, ``m5``: CPU)."""
+    if family.startswith(NEURON_FAMILY_PREFIXES):
         return Processor.NEURONX
     return Processor.GPU if family[:1] in ("g", "p") else Processor.CPU
 

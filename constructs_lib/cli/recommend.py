@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .._core.errors import ConfigurationError, Problems
+from ..catalogue.instances import Processor
 from ..catalogue.tasks import task_architecture_problem, task_problem
 from ..model.hub_lookup import lookup_hub_profile
 from ..model.profile import ModelProfile
@@ -32,31 +33,36 @@ def add_recommend_command(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "recommend",
         help="list the instances that can serve a Hugging Face model, cheapest first",
-        description="Look a Hub model up (cached in hub.context.json) and list the GPU instances that can "
+        description="Look a Hub model up (cached in hub.context.json) and list the instances that can "
         "serve it, cheapest first, with the memory math and the server's settings (for vLLM, the max_model_len "
-        "each instance allows).",
+        "each instance allows; for llama.cpp, CPU instances too).",
     )
     parser.add_argument("model_id", metavar="MODEL_ID", help="Hub model id, e.g. meta-llama/Llama-3.1-8B-Instruct")
     parser.add_argument("--task", help="pipeline task (default: the Hub's pipeline_tag)")
     parser.add_argument(
         "--serving",
         default="auto",
-        help=f"{', '.join(s.value for s in Serving)} (default: auto, from the task: vllm for text generation, "
-        "tei for embeddings, the inference toolkit otherwise)",
+        help=f"{', '.join(s.value for s in Serving)} (default: auto, from the model: llamacpp for GGUF models, vllm "
+        "for text generation, tei for embeddings, the inference toolkit otherwise)",
     )
     parser.add_argument(
         "--engine-arg",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a server flag the sizing takes into account, as engine_args (vLLM), e.g. max_model_len=8192 or "
+        help="a server flag the sizing takes into account, as engine_args (vLLM, SGLang, llama.cpp), e.g. "
+        "max_model_len=8192 or "
         "gpu_memory_utilization=0.85; repeatable",
     )
     parser.add_argument("--min-context", type=int, help="the shortest context (tokens) to size for (default: 4096)")
     parser.add_argument("--concurrent-sequences", type=int, help="full-length sequences the KV cache must hold")
     parser.add_argument("--revision", help="branch, tag or commit (default: main)")
     parser.add_argument("--quantize", help="quantization the server applies, e.g. fp8, awq, bitsandbytes-nf4")
-    parser.add_argument("--families", help="comma-separated GPU families, e.g. g5,g6 (default: all)")
+    parser.add_argument("--gguf-file", help="the GGUF file llama.cpp serves, when the repository holds several")
+    parser.add_argument(
+        "--families",
+        help="comma-separated instance families, e.g. g5,g6, m5 or inf2,trn1 (default: those the server picks from)",
+    )
     parser.add_argument("--max-price", type=float, help="maximum USD per hour")
     parser.add_argument("--all", action="store_true", help="also list instances that do not fit, with the reason")
     parser.add_argument("--token", help="Hub token for gated/private models (default: HF_TOKEN or a saved login)")
@@ -90,9 +96,10 @@ def run_recommend(args: argparse.Namespace, out: TextIO | None = None) -> int:
             if problem:
                 raise ConfigurationError(f"--task: {args.task!r} {problem}")
             profile = _with_task(profile, args.task)
-        stack = serving_stack(args.serving, profile)
+        stack = serving_stack(args.serving, profile, options)
         if engine_args:
             stack = _with_engine_args(stack, engine_args, profile)
+        stack = _with_model_file(stack, args.model_id, args.gguf_file, profile)
         table = fit_table(profile, serving=stack, options=options)
     except ConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -107,7 +114,7 @@ def run_recommend(args: argparse.Namespace, out: TextIO | None = None) -> int:
     rows = table if args.all else fitting
     if not fitting:
         print(
-            f"No GPU instance fits. Consider {stack.no_fit_hint()}, other --families or a higher --max-price.",
+            f"No instance fits. Consider {stack.no_fit_hint()}, other --families or a higher --max-price.",
             file=stream,
         )
     if rows:
@@ -151,6 +158,15 @@ def _with_engine_args(
     return stack.configured(replace(stack.settings, engine_args=engine_args))
 
 
+def _with_model_file(stack: ServingStack, model_id: str, gguf_file: str | None, profile: ModelProfile) -> ServingStack:
+    """The stack with the GGUF file to serve, checked as an endpoint checks it (several files need one)."""
+    configured = stack.configured(replace(stack.settings, model_file=gguf_file))
+    problems = Problems("--gguf-file")
+    configured.check_settings(ModelFacts(model_id=model_id, profile=profile), _Errors(problems))
+    problems.raise_if_any()
+    return configured
+
+
 class _Errors:
     """A ``Reporter`` for the command line: errors only."""
 
@@ -169,40 +185,37 @@ def _with_task(profile: ModelProfile, task: str) -> ModelProfile:
 
 
 def _env_summary(profile: ModelProfile, stack: ServingStack, options: SizingOptions, fit: InstanceFit) -> str:
-    shown = stack.summary_environment_keys()
-    if not shown or not fit.fits:
+    if not fit.fits:
         return fit.reason or ""
+    shown = stack.summary_environment_keys()
     plan = plan_deployment(profile, serving=stack, instance_type=fit.spec.name, options=options)
     settings = " ".join(f"{key}={plan.environment[key]}" for key in shown if key in plan.environment)
     note = stack.fit_note(profile, GpuFit(fit.spec, fit.gpus_used, fit.kv_capacity_tokens), plan.environment)
-    return f"{settings}; {note}" if note and note not in settings else settings
+    if not note or note in settings:
+        return settings
+    return f"{settings}; {note}" if settings else note
+
+
+def _shape(fit: InstanceFit) -> tuple[str, str, str]:
+    """The accelerators, the memory that holds the model and what it needs there: GPU or device memory, or on CPU
+    instances host memory."""
+    spec = fit.spec
+    if spec.processor is Processor.CPU:
+        return f"{spec.vcpus} vCPUs", f"{spec.memory_gib:g} GiB host", f"{fit.needed_host_gib:.1f} GiB"
+    accelerators = f"{spec.accelerators} x {spec.accelerator_model}"
+    if spec.neuron_cores:
+        accelerators += f" ({spec.neuron_cores} cores)"
+    return accelerators, f"{fit.available_gpu_gib:.1f} GiB", f"{fit.needed_gpu_gib:.1f} GiB"
 
 
 def format_table(profile: ModelProfile, stack: ServingStack, options: SizingOptions, fits: list[InstanceFit]) -> str:
-    """The instance table: instance, GPUs, GPU memory, needed, price/h, the server's settings (or why it does not
-    fit)."""
-    header = (
-        "instance",
-        "GPUs",
-        "GPU mem",
-        "needed",
-        "price/h",
-        f"{stack.name} env" if stack.summary_environment_keys() else "notes",
-    )
+    """The instance table: instance, accelerators (or vCPUs), the memory that holds the model (GPU, device or host),
+    what the model needs of it, price/h, the server's settings (or why it does not fit)."""
+    header = ("instance", "accelerators", "memory", "needed", "price/h", f"{stack.name} settings")
     rows = [header]
     for fit in fits:
         price = f"${fit.price_per_hour:.2f}" if fit.price_per_hour is not None else "-"
-        gpus = f"{fit.spec.accelerators} x {fit.spec.accelerator_model}"
-        rows.append(
-            (
-                fit.spec.name,
-                gpus,
-                f"{fit.available_gpu_gib:.1f} GiB",
-                f"{fit.needed_gpu_gib:.1f} GiB",
-                price,
-                _env_summary(profile, stack, options, fit),
-            )
-        )
+        rows.append((fit.spec.name, *_shape(fit), price, _env_summary(profile, stack, options, fit)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]

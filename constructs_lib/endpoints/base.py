@@ -90,6 +90,7 @@ class EndpointBase(EndpointMetrics, Resource):
     ) -> tuple[EndpointFacts, tuple[EndpointFeature, ...]]:
         features = features_for(props)
         model = resolve.resolve_model(self, source, props, problems)
+        self._model_facts: ModelFacts = model.facts
         self.model_profile: ModelProfile | None = model.profile.profile
         """Size and shape of the model (``None`` when neither given nor readable from the Hub or disk)."""
         self.task: str | None = model.task
@@ -146,7 +147,7 @@ class EndpointBase(EndpointMetrics, Resource):
             subject=subject,
             serving=stack,
             requested_serving=requested,
-            model=self._model_facts(source),
+            model=self._model_facts,
             instance_type=self.instance_type,
             instance_spec=self.instance_spec,
             instance_count=count if isinstance(count, int) and not isinstance(count, bool) else 1,
@@ -162,9 +163,6 @@ class EndpointBase(EndpointMetrics, Resource):
             shipped_requirements=source.shipped_requirements(),
             metrics=self,
         )
-
-    def _model_facts(self, source: ModelSource) -> ModelFacts:
-        return resolve.model_facts(source, self.task, self.model_profile)
 
     # -------------------------------------------------------------------------------- building
     def _build(self, scope: Construct, source: ModelSource, props: Mapping[str, Any], problems: Problems) -> None:

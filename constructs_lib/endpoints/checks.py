@@ -40,6 +40,7 @@ _PROP_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     "instance_selection": (SizingOptions, "a SizingOptions(...)"),
     "engine_args": (Mapping, "a mapping of flag names to values, e.g. {'max_num_seqs': 64}"),
     "inference_ami_version": (str, "a string such as 'al2023-ami-sagemaker-inference-gpu-4-1'"),
+    "gguf_file": (str, "the path of a GGUF file in the model, such as 'model-Q4_K_M.gguf'"),
 }
 
 
@@ -76,6 +77,7 @@ def check_scalars(props: Mapping[str, Any], problems: Problems) -> None:
         problems.add("instance_count", count, "must be a whole number of at least 1")
     for prop in ("startup_health_check_timeout", "model_data_download_timeout"):
         _check_timeout(prop, props.get(prop), problems)
+    check_gguf_file(props.get("gguf_file"), problems)
     name = props.get("endpoint_name")
     if name is not None and not is_unresolved(name) and not RESOURCE_NAME.match(name):
         problems.add(
@@ -83,6 +85,21 @@ def check_scalars(props: Mapping[str, Any], problems: Problems) -> None:
             name,
             "is not a valid endpoint name: 1-63 characters, letters, digits and hyphens, "
             "starting and ending with a letter or digit",
+        )
+
+
+def check_gguf_file(value: Any, problems: Problems) -> None:
+    """``gguf_file``: a relative path to a ``.gguf`` file, known at synth time (the file is looked for in the model)."""
+    if not isinstance(value, str):
+        return  # None, or the wrong type (reported with the types)
+    if is_unresolved(value):
+        problems.add("gguf_file", value, "must be known at synth time: the file is looked for among the model's files")
+    elif not value.lower().endswith(".gguf") or value.startswith("/") or ".." in value.split("/"):
+        problems.add(
+            "gguf_file",
+            value,
+            "must be the path of a .gguf file inside the repository, directory or archive, e.g. 'model-Q4_K_M.gguf' "
+            "or 'Q4_K_M/model-Q4_K_M-00001-of-00002.gguf' (relative, without '..')",
         )
 
 

@@ -16,6 +16,8 @@ from .._core.names import DEFAULT_ENTRY_POINT
 from ..catalogue.tasks import inferred_task_problem
 from ..images.base import InferenceImage, loads_from_model_dir
 from ..model.hub_reference import check_task
+from ..model.local import directory_listing
+from ..model.weight_files import weight_formats
 from ..model_data.inspect import ArchiveLayoutProblem, ShippedCode
 from ..model_data.sources import ModelData
 from ..scripts.handlers import ScriptReport, check_inference_script
@@ -91,7 +93,8 @@ def fine_tuned_source(
         script = _shipped_script(scripts_root, props) if scripts_root is not None else None
         report = _check_shipped_script(script, task, props) if script is not None else None
         if task is None and directory is not None and report is None:
-            check_task_inferable(directory, problems)
+            if _requested_stack(task, directory, props).runs_custom_scripts:  # HF_TASK is the toolkit's
+                check_task_inferable(directory, problems)
             problems.raise_if_any()
         yield (
             ModelSource(
@@ -198,8 +201,10 @@ def _requested_stack(task: str | None, directory: Path, props: Mapping[str, Any]
     if isinstance(requested, ServingStack) or (isinstance(requested, Serving) and requested is not Serving.AUTO):
         return stack_of(requested)
     profile = props.get("model_profile")  # what the endpoint resolves with, when given
+    if profile is None and weight_formats(name for name, _ in directory_listing(directory)) == ("gguf",):
+        return stack_of(Serving.LLAMACPP)  # what AUTO picks from the directory's profile
     architecture = profile.architecture if profile is not None else _first_architecture(_read_config(directory) or {})
-    return auto_stack(AutoRequest(task=task, architecture=architecture))
+    return auto_stack(AutoRequest(task=task, architecture=architecture, model_file=props.get("gguf_file")))
 
 
 def _read_config(model_dir: Path) -> dict[str, Any] | None:

@@ -57,21 +57,31 @@ class EndpointProps(TypedDict, total=False):
       neuronx tag that matches the instance type
     """
     serving: Serving | ServingStack
-    """Which serving stack runs the model. ``AUTO`` picks vLLM for ``text-generation`` and
-    ``image-text-to-text`` on GPU instances, TEI for ``feature-extraction`` and ``sentence-similarity``,
-    and the inference toolkit otherwise (and for every custom script). TGI, retired upstream, runs only
-    when asked for. A ``ServingStack`` of your own may be given too.
+    """Which serving stack runs the model. ``AUTO`` picks llama.cpp for GGUF models (and for
+    ``text-generation`` on CPU instances), vLLM for ``text-generation`` and ``image-text-to-text`` on GPU
+    instances (vLLM on Neuron on Inferentia and Trainium), TEI for ``feature-extraction`` and
+    ``sentence-similarity``, and the inference toolkit otherwise (and for every custom script). SGLang runs
+    when asked for; so does TGI, retired upstream. A ``ServingStack`` of your own may be given too.
 
     :default: Serving.AUTO
     """
     engine_args: Mapping[str, str | int | float | bool] | None
-    """Server flags, by name (``{"enable_prefix_caching": True, "max_num_seqs": 64}``). vLLM reads each as
-    ``SM_VLLM_<NAME>``, written the way the image's version reads it (booleans included). Flags that the
-    sizing depends on (``tensor_parallel_size``, ``max_model_len``, ``gpu_memory_utilization``, ``dtype``,
-    ``quantization``) are taken into account and checked against the instance; ``model``, ``port`` and
-    ``revision`` belong to the library. Only for serving stacks with server flags (vLLM).
+    """Server flags, by name (``{"enable_prefix_caching": True, "max_num_seqs": 64}``), for the LLM servers:
+    vLLM reads each as ``SM_VLLM_<NAME>`` (``SM_ON_<NAME>`` on Inferentia and Trainium), SGLang as
+    ``SM_SGLANG_<NAME>``, llama.cpp as ``SM_LLAMACPP_<NAME>``, each written the way its image reads it (booleans
+    included). Flags that the sizing depends on (tensor parallel sizes, the context length, the memory share,
+    ``dtype``, ``quantization``) are taken into account and checked against the instance; the model, the port
+    and the revision belong to the library.
 
     :default: - only the flags the sizing decides (e.g. ``tensor_parallel_size``, ``max_model_len``)
+    """
+    gguf_file: str | None
+    """The GGUF file llama.cpp serves (a quantization), by its path in the Hub repository, directory or archive,
+    e.g. ``"qwen2.5-7b-instruct-q4_k_m.gguf"``; for a split model, its first file (``...-00001-of-00003.gguf``).
+    Required when the model holds several GGUF models, and for artifacts in S3 (whose files are not read).
+    Given, ``Serving.AUTO`` serves the model with llama.cpp.
+
+    :default: - the model's only GGUF model
     """
     inference_ami_version: str | None
     """The host AMI of the production variant (``InferenceAmiVersion``), which decides the NVIDIA driver,

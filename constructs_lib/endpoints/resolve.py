@@ -16,16 +16,18 @@ from constructs import Construct
 from .._core.errors import ConfigurationError, Problems, describe
 from .._core.tokens import is_unresolved
 from ..catalogue.host_amis import HOST_AMIS, gpu_cuda_problem, host_ami_problem
-from ..catalogue.instances import InstanceSpec, Processor, processor_for
+from ..catalogue.instances import InstanceSpec, Processor, processor_for, processor_of_family
 from ..catalogue.tasks import task_architecture_problem, untrained_head_warning
 from ..images.base import InferenceImage, catalogued_image
+from ..model.gguf import HEADER_PREFIX_BYTES, gguf_files, gguf_models, gguf_profile, read_gguf_facts
 from ..model.hub_lookup import HubAccessError, HubLookup, HubModelNotFoundError, HubRevisionNotFoundError
 from ..model.local import profile_from_directory
 from ..model.profile import ModelProfile
+from ..model.weight_files import weight_formats
 from ..serving.base import Serving, ServingStack
 from ..serving.environment import check_engine_args
 from ..serving.facts import AutoRequest, ModelFacts, StackSettings
-from ..serving.registry import auto_notes, auto_stack, stack_of
+from ..serving.registry import auto_notes, auto_problem, auto_stack, stack_of
 from ..sizing.fit import DeploymentPlan
 from ..sizing.options import SizingOptions
 from ..sizing.planner import plan_deployment
@@ -112,14 +114,25 @@ def resolve_model(scope: Construct, source: ModelSource, props: Mapping[str, Any
     problems.raise_if_any()
     image = choose_image(scope, stack, props, profile.profile, problems)
     stack = configure(stack, image, props)
-    facts = model_facts(source, task, profile.profile)
-    check_engine_args(stack, props.get("engine_args"), facts, Report(problems, scope))
+    files = local_model_files(stack, source)
+    if profile.profile is None and files:  # a local archive: no profile was read from it
+        profile = Profile(local_gguf_profile(source, files))
+    facts = model_facts(source, task, profile.profile, files)
+    report = Report(problems, scope)
+    stack.check_settings(facts, report)
+    check_engine_args(stack, props.get("engine_args"), facts, report)
     problems.raise_if_any()
     return ResolvedModel(profile, task, requested, stack, image, facts)
 
 
-def model_facts(source: ModelSource, task: str | None, profile: ModelProfile | None) -> ModelFacts:
-    """What a serving stack reads about a model: its source, its resolved task and its profile."""
+def model_facts(
+    source: ModelSource,
+    task: str | None,
+    profile: ModelProfile | None,
+    artifact_files: Mapping[str, int] | None = None,
+) -> ModelFacts:
+    """What a serving stack reads about a model: its source, its resolved task, its profile and the files of its
+    local artifacts (for a stack that names the file it serves)."""
     return ModelFacts(
         model_id=source.model_id,
         revision=source.revision,
@@ -129,6 +142,7 @@ def model_facts(source: ModelSource, task: str | None, profile: ModelProfile | N
         script_loads_model=source.script_loads_model,
         local_directory=source.local_directory,
         profile=profile,
+        artifact_files=artifact_files,
     )
 
 
@@ -170,7 +184,10 @@ def resolve_stack(
     architecture = profile.profile.architecture if profile.profile else None
     request = _auto_request(props, profile.profile, task, custom_script)
     stack = image_stack or (auto_stack(request) if requested is Serving.AUTO else stack_of(requested))
+    stack = stack.for_processor(request.processor)  # e.g. vLLM on Inferentia runs the vLLM Neuron image
     if auto:
+        if (problem := auto_problem(request, stack)) is not None:
+            problems.add("serving", "AUTO", problem)
         for note in auto_notes(request, stack):
             Annotations.of(scope).add_info(note)
     elif (warning := stack.explicit_warning()) is not None:
@@ -193,13 +210,16 @@ def _auto_request(
 ) -> AutoRequest:
     """What ``Serving.AUTO`` decides from: the task and model, and the processor of the instance asked for."""
     requested = props.get("instance_type")
+    options = props.get("instance_selection")
+    families = tuple(options.families) if isinstance(options, SizingOptions) and options.families else None
     processor: Processor | None = None
     if props.get("serverless") is not None:
         processor = Processor.CPU
     elif isinstance(requested, str) and not is_unresolved(requested):
         processor = processor_for(requested)
-    options = props.get("instance_selection")
-    families = tuple(options.families) if isinstance(options, SizingOptions) and options.families else None
+    elif families is not None and len(kinds := {processor_of_family(family) for family in families}) == 1:
+        processor = kinds.pop()  # every family allowed runs one kind of image
+    model_file = props.get("gguf_file")
     return AutoRequest(
         task=task,
         architecture=profile.architecture if profile else None,
@@ -207,6 +227,7 @@ def _auto_request(
         processor=processor,
         families=families,
         profile=profile,
+        model_file=model_file if isinstance(model_file, str) else None,
     )
 
 
@@ -237,8 +258,27 @@ def configure(stack: ServingStack, image: InferenceImage, props: Mapping[str, An
             image_version=image.catalogue_version,
             environment=dict(props.get("environment") or {}),
             cuda_version=gpu.cuda_version if gpu is not None else None,
+            model_file=props.get("gguf_file"),
         )
     )
+
+
+def local_model_files(stack: ServingStack, source: ModelSource) -> dict[str, int] | None:
+    """The files of a local model directory or archive, for a stack that names the file it serves (llama.cpp);
+    ``None`` otherwise (listing an archive decompresses all of it)."""
+    if not stack.reads_model_files or source.model_data is None:
+        return None
+    return source.model_data.local_files()
+
+
+def local_gguf_profile(source: ModelSource, files: Mapping[str, int]) -> ModelProfile | None:
+    """The profile of a local archive of GGUF files only, from its listing and the smallest model's header."""
+    if source.model_data is None or weight_formats(files) != ("gguf",):
+        return None
+    ggufs = gguf_files(files.items())
+    smallest = min(gguf_models(ggufs).values(), key=lambda model: model.size)
+    header = source.model_data.read_file_prefix(smallest.files[0], HEADER_PREFIX_BYTES)
+    return gguf_profile(ggufs, read_gguf_facts(header) if header else None, source="directory")
 
 
 def host_ami(

@@ -16,6 +16,7 @@ from .._core.errors import Problems, check_config_keys
 from .._core.tokens import is_unresolved, is_whole
 from ..catalogue.instances import Processor
 from ..contract.facts import EndpointFacts
+from ..sizing.options import SizingOptions
 from ..sizing.planner import served_weights_gib
 from .base import EndpointFeature
 
@@ -153,6 +154,10 @@ class ServerlessFeature(EndpointFeature):
     def _check_memory(facts: EndpointFacts, settings: ServerlessInference, problems: Problems) -> None:
         profile = facts.model.profile
         if profile is None or not is_whole(settings.memory_size_mb):
+            return
+        problem = facts.serving.serverless_problem(profile, settings.memory_size_mb, SizingOptions())
+        if problem is not None:
+            problems.add("serverless.memory_size_mb", settings.memory_size_mb, problem)
             return
         # As loaded, not as stored: the toolkit's default handler casts a bfloat16 checkpoint to float32.
         # Never less than stored: serverless runs CPU images, where TEI keeps float32 weights too.

@@ -301,15 +301,17 @@ def _check_variant_set(variants: Sequence[ModelVariant], facts: EndpointFacts, p
 
 def _stack_of(facts: EndpointFacts, variant: ModelVariant) -> ServingStack:
     """The variant's serving stack: its image's, else the endpoint's ``serving`` prop resolved for its task and
-    the processor of its instance."""
-    if variant.image is not None and variant.image.serving_stack is not None:
-        return variant.image.serving_stack
-    requested = facts.requested_serving
-    if isinstance(requested, ServingStack) or requested.value != "auto":
-        return stack_of(requested)
+    the processor of its instance (which may change the stack: vLLM on Inferentia is vLLM on Neuron)."""
     instance_type = _instance_type_of(facts, variant)
     processor = None if instance_type is None or is_unresolved(instance_type) else processor_for(instance_type)
-    return auto_stack(AutoRequest(task=variant.task or facts.model.task, processor=processor))
+    requested = facts.requested_serving
+    if variant.image is not None and variant.image.serving_stack is not None:
+        stack = variant.image.serving_stack
+    elif isinstance(requested, ServingStack) or requested.value != "auto":
+        stack = stack_of(requested)
+    else:
+        stack = auto_stack(AutoRequest(task=variant.task or facts.model.task, processor=processor))
+    return stack.for_processor(processor)
 
 
 def _instance_type_of(facts: EndpointFacts, variant: ModelVariant) -> str | None:

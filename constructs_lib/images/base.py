@@ -96,9 +96,9 @@ def loads_from_model_dir(image: object) -> bool:
 class InferenceImage(abc.ABC):
     """The container image a SageMaker model runs.
 
-    Create one with a static factory (:meth:`huggingface`, :meth:`vllm`, :meth:`tgi`, :meth:`tei`,
-    :meth:`for_serving`, :meth:`from_uri`, :meth:`from_ecr_repository`); the model construct
-    calls :meth:`bind`.
+    Create one with a static factory (:meth:`huggingface`, :meth:`vllm`, :meth:`sglang`, :meth:`llamacpp`,
+    :meth:`tgi`, :meth:`tei`, :meth:`for_serving`, :meth:`from_uri`, :meth:`from_ecr_repository`); the model
+    construct calls :meth:`bind`.
     """
 
     def __init__(self, stack: ServingStack | None) -> None:
@@ -178,16 +178,39 @@ class InferenceImage(abc.ABC):
 
     @staticmethod
     def vllm(version: str | None = None) -> InferenceImage:
-        """The Hugging Face vLLM DLC (``huggingface-vllm``), GPU only.
+        """vLLM: the Hugging Face vLLM DLC (``huggingface-vllm``) on GPU instances, and the Hugging Face vLLM Neuron
+        DLC (``huggingface-vllm-inference-neuronx``) on Inferentia2 and Trainium; the instance decides which.
 
-        Images from 0.21 on are built for CUDA 13.0, which needs the driver-580 host AMI: the endpoint sets
-        ``al2023-ami-sagemaker-inference-gpu-4-1`` unless ``inference_ami_version`` says otherwise.
+        GPU images from 0.21 on are built for CUDA 13.0, which needs the driver-580 host AMI: the endpoint sets
+        ``al2023-ami-sagemaker-inference-gpu-4-1`` unless ``inference_ami_version`` says otherwise. The Neuron
+        image runs on ``al2-ami-sagemaker-inference-neuron-2``.
 
-        :param version: vLLM version, e.g. ``"0.29.0"`` (SDK short forms such as ``"0.29"`` work). Default: the
-            newest catalogued vLLM version.
-        :raises ConfigurationError: when the version is not catalogued.
+        :param version: on GPUs a vLLM version, 0.14.0 to 0.29.0 (SDK short forms such as ``"0.29"`` work); on
+            Inferentia and Trainium an optimum-neuron version, which is how the Neuron image is versioned: 0.4.1
+            (vLLM 0.10.2), 0.4.2 and 0.4.4 (vLLM 0.11.0, Neuron SDK 2.26). Default: the newest catalogued version
+            for the instance's processor.
+        :raises ConfigurationError: when the version is catalogued for neither.
         """
         return _catalogued("InferenceImage.vllm", stack_of(Serving.VLLM), ImageRequest(version=version))
+
+    @staticmethod
+    def sglang(version: str | None = None) -> InferenceImage:
+        """The Hugging Face SGLang DLC (``huggingface-sglang``), GPU only.
+
+        :param version: SGLang version, e.g. ``"0.5.8"``. Default: the newest catalogued SGLang version.
+        :raises ConfigurationError: when the version is not catalogued.
+        """
+        return _catalogued("InferenceImage.sglang", stack_of(Serving.SGLANG), ImageRequest(version=version))
+
+    @staticmethod
+    def llamacpp(version: str | None = None) -> InferenceImage:
+        """The Hugging Face llama.cpp DLC (``huggingface-llamacpp``), for GGUF models: a CPU and a GPU tag, which
+        follows the instance (the GPU one is built for CUDA 13.0).
+
+        :param version: llama.cpp build, e.g. ``"b9522"``. Default: the newest catalogued build.
+        :raises ConfigurationError: when the version is not catalogued.
+        """
+        return _catalogued("InferenceImage.llamacpp", stack_of(Serving.LLAMACPP), ImageRequest(version=version))
 
     @staticmethod
     def tei(version: str | None = None) -> InferenceImage:

@@ -14,13 +14,17 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from .._core.errors import ConfigurationError
 from ..catalogue.tasks import task_problem
 from .context_file import CONTEXT_FILE_NAME, context_key, default_context_file, read_context, write_context_entry
+from .gguf import HEADER_PREFIX_BYTES, gguf_files, gguf_models, gguf_profile, read_gguf_facts
 from .local import build_profile, config_facts
 from .profile import ModelProfile
 from .weight_files import fallback_weights_bytes, weight_formats
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -181,6 +185,17 @@ class HubLookup:
         facts = config_facts(config)
 
         files = [(str(s.rfilename), getattr(s, "size", None)) for s in getattr(info, "siblings", None) or []]
+        formats = weight_formats(name for name, _ in files)
+        described = {
+            "task": _servable_task(getattr(info, "pipeline_tag", None)),
+            "gated": gated,
+            "private": private,
+            "model_id": model_id,
+            "revision": revision,
+            "source": "hub",
+        }
+        if formats == ("gguf",):
+            return self._gguf_profile(model_id, revision, gguf_files(files), getattr(info, "gguf", None), described)
         counts: dict[str, int] | None = None
         weights_bytes: int | None = None
         safetensors = getattr(info, "safetensors", None)
@@ -198,18 +213,53 @@ class HubLookup:
                 counts,
                 weights_bytes,
                 facts,
-                task=_servable_task(getattr(info, "pipeline_tag", None)),
-                gated=gated,
-                private=private,
-                model_id=model_id,
-                revision=revision,
-                source="hub",
-                weight_formats=weight_formats(name for name, _ in files),
+                weight_formats=formats,
+                gguf_files=gguf_files(files) or None,
+                **described,
             )
         except ConfigurationError as error:
             raise ConfigurationError(
                 f"model_id: {model_id!r} cannot be sized from the Hub: {error}; pass model_profile=ModelProfile(...)"
             ) from None
+
+    def _gguf_profile(
+        self,
+        model_id: str,
+        revision: str | None,
+        files: dict[str, int],
+        reported: Any,
+        described: dict[str, Any],
+    ) -> ModelProfile:
+        """A repository of GGUF files only: sized from the header of its smallest model (one range request)."""
+        models = gguf_models(files)
+        smallest = min(models.values(), key=lambda m: m.size)
+        facts = read_gguf_facts(self._read_prefix(model_id, revision, smallest.files[0]))
+        summary = reported if isinstance(reported, dict) else {}
+        total, context = summary.get("total"), summary.get("context_length")
+        return gguf_profile(
+            files,
+            facts,
+            parameters=total if isinstance(total, int) and total > 0 else None,
+            context_length=context if isinstance(context, int) and context > 0 else None,
+            **described,
+        )
+
+    def _read_prefix(self, model_id: str, revision: str | None, filename: str) -> bytes:
+        """The first bytes of a file of the repository (its GGUF header), in one range request (two when the Hub
+        redirects to its CDN, whose signed URL takes no token)."""
+        from huggingface_hub import get_session, hf_hub_url
+        from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
+
+        url = hf_hub_url(model_id, filename, revision=revision, endpoint=self.endpoint)
+        byte_range = {"Range": f"bytes=0-{HEADER_PREFIX_BYTES - 1}"}
+        session = get_session()
+        response = session.get(url, headers={**build_hf_headers(token=self.token), **byte_range}, timeout=self.timeout)
+        location = response.headers.get("Location")
+        if response.status_code in _REDIRECTS and location:
+            response = session.get(urljoin(url, location), headers=byte_range, timeout=self.timeout)
+        hf_raise_for_status(response)
+        content: bytes = response.content
+        return content[:HEADER_PREFIX_BYTES]
 
     def _download_config(self, api: Any, model_id: str, revision: str | None) -> dict[str, Any] | None:
         from huggingface_hub import errors as hf_errors

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._core.errors import ConfigurationError, describe
+from .gguf import gguf_files, gguf_models, gguf_profile, read_local_facts
 from .profile import DTYPE_BYTES, MODEL_DTYPES, ModelProfile, normalise_dtype
 from .weight_files import fallback_weights_bytes, weight_formats
 
@@ -185,6 +186,14 @@ def _count_safetensors(paths: list[Path]) -> dict[str, int]:
     return counts
 
 
+def directory_listing(root: Path) -> list[tuple[str, int]]:
+    """The files of a model directory that say what its weights are (path, bytes): the top-level files, and GGUF
+    files one folder down (where GGUF repositories keep each quantization)."""
+    listing = [(entry.name, entry.stat().st_size) for entry in root.iterdir() if entry.is_file()]
+    listing += [(str(path.relative_to(root)), path.stat().st_size) for path in root.glob("*/*.gguf") if path.is_file()]
+    return listing
+
+
 def profile_from_directory(path: str | os.PathLike[str]) -> ModelProfile:
     """Profile a local ``save_pretrained`` directory from safetensors headers and ``config.json``.
 
@@ -213,10 +222,16 @@ def profile_from_directory(path: str | os.PathLike[str]) -> ModelProfile:
     else:
         files = sorted(root.glob("*.safetensors"))
     counts = _count_safetensors(files) if files else None
-    listing = [(entry.name, entry.stat().st_size) for entry in root.iterdir() if entry.is_file()]
-    weights_bytes = None if counts else fallback_weights_bytes(listing)
+    listing = directory_listing(root)
     formats = weight_formats(name for name, _ in listing)
+    ggufs = gguf_files(listing)
+    if formats == ("gguf",):
+        first = min(gguf_models(ggufs).values(), key=lambda m: m.size)
+        return gguf_profile(ggufs, read_local_facts(root / first.files[0]), source="directory")
+    weights_bytes = None if counts else fallback_weights_bytes(listing)
     try:
-        return build_profile(counts, weights_bytes, facts, source="directory", weight_formats=formats)
+        return build_profile(
+            counts, weights_bytes, facts, source="directory", weight_formats=formats, gguf_files=ggufs or None
+        )
     except ConfigurationError as error:
         raise ConfigurationError(f"model directory {str(root)!r}: {error}") from None

@@ -52,6 +52,10 @@ PROFILE_SOURCES: tuple[str, ...] = ("hub", "directory", "explicit")
 _GIB = 1024**3
 
 
+def _non_negative_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def normalise_dtype(name: str) -> str | None:
     """The normalised dtype name for a safetensors (``BF16``), torch (``torch.bfloat16``) or plain name."""
     key = str(name).lower().removeprefix("torch.")
@@ -156,6 +160,11 @@ class ModelProfile:
 
     :default: - unknown
     """
+    gguf_files: Mapping[str, int] | None = None
+    """The GGUF files of the repository or directory, by path, with their sizes in bytes (llama.cpp serves one).
+
+    :default: - none
+    """
     source: str = "explicit"
     """Where the profile came from: "hub", "directory" or "explicit".
 
@@ -212,6 +221,13 @@ class ModelProfile:
                     f"model_profile.weight_formats: {describe(self.weight_formats)} is not a list of formats; "
                     f"allowed: {allowed_list(WEIGHT_FORMATS)}"
                 )
+        if self.gguf_files is not None and (
+            not isinstance(self.gguf_files, Mapping)
+            or any(not isinstance(k, str) or not _non_negative_int(v) for k, v in self.gguf_files.items())
+        ):
+            problems.append(
+                f"model_profile.gguf_files: {describe(self.gguf_files)} must map file paths to sizes in bytes"
+            )
         if self.source not in PROFILE_SOURCES:
             problems.append(
                 f"model_profile.source: {describe(self.source)} is not allowed; allowed: "

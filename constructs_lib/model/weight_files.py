@@ -26,7 +26,11 @@ _NOT_WEIGHTS = frozenset({"training_args.bin", "optimizer.bin", "scheduler.bin",
 
 
 def weight_format(name: str) -> str | None:
-    """The format of a top-level weight file (``None``: not a weight file, or in a subfolder)."""
+    """The format of a weight file (``None``: not one): top-level files, and GGUF files in subfolders too (GGUF
+    repositories often keep each quantization in a folder); ``mmproj`` projectors are not weights."""
+    base = name.rsplit("/", 1)[-1]
+    if base.lower().endswith(".gguf"):
+        return None if base.lower().startswith("mmproj") else "gguf"
     if "/" in name or name in _NOT_WEIGHTS:
         return None
     return next((fmt for pattern, fmt in _FORMAT_OF if pattern.fullmatch(name)), None)

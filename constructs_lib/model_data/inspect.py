@@ -259,3 +259,29 @@ def _follow_link(
             return None, False
         name, (target, symbolic) = resolved, links[resolved]
     return None, False  # a loop of links: left to the archive's own tools
+
+
+@functools.lru_cache(maxsize=64)
+def archive_members(path: Path, size: int, mtime_ns: int, inode: int) -> dict[str, int]:
+    """The regular files of a local ``.tar.gz`` (path inside the archive -> size), read once per file version.
+
+    Reading the member list decompresses the whole archive: only a server that must name its model file
+    (llama.cpp) asks for it.
+    """
+    members: dict[str, int] = {}
+    with tarfile.open(path, "r:gz") as archive:
+        for member in archive:
+            name = _archive_path(member.name)
+            if name is not None and member.isfile():
+                members[name] = member.size
+    return members
+
+
+def read_member_prefix(path: Path, name: str, size: int) -> bytes | None:
+    """The first ``size`` bytes of member ``name`` (a path inside ``/opt/ml/model``) of a local ``.tar.gz``."""
+    with tarfile.open(path, "r:gz") as archive:
+        for member in archive:
+            if member.isfile() and _archive_path(member.name) == name:
+                handle = archive.extractfile(member)
+                return handle.read(size) if handle is not None else None
+    return None

@@ -13,7 +13,14 @@ import tarfile
 import zlib
 from pathlib import Path
 
-from .inspect import ArchiveLayoutProblem, ShippedCode, directory_layout_problem, read_shipped_code
+from .inspect import (
+    ArchiveLayoutProblem,
+    ShippedCode,
+    archive_members,
+    directory_layout_problem,
+    read_member_prefix,
+    read_shipped_code,
+)
 
 
 class LocalArtifact(abc.ABC):
@@ -33,6 +40,14 @@ class LocalArtifact(abc.ABC):
     def shipped_code(self) -> ShippedCode | None:
         """The ``code/`` files an archive ships (``None`` when it ships none or cannot be read to its end
         within the scan bound)."""
+        return None
+
+    def local_files(self) -> dict[str, int] | None:
+        """The model's files as they will be in ``/opt/ml/model`` (path -> size); ``None`` when unreadable."""
+        return None
+
+    def read_file_prefix(self, name: str, size: int) -> bytes | None:
+        """The first ``size`` bytes of file ``name`` of the model (``None``: no such file, or unreadable)."""
         return None
 
     @abc.abstractmethod
@@ -69,6 +84,19 @@ class LocalArchive(LocalArtifact):
     def with_code(self, code_dir: Path) -> LocalArtifact:
         return LocalArchive(self._path, self._layout, code_dir)
 
+    def local_files(self) -> dict[str, int] | None:
+        try:
+            stat = self._path.stat()
+            return archive_members(self._path, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        except (tarfile.TarError, OSError, EOFError, zlib.error):
+            return None  # check_local_archive has already said what is wrong with it
+
+    def read_file_prefix(self, name: str, size: int) -> bytes | None:
+        try:
+            return read_member_prefix(self._path, name, size)
+        except (tarfile.TarError, OSError, EOFError, zlib.error):
+            return None
+
     def archive(self) -> tuple[Path, str | None]:
         if self._code_dir is None:
             return self._path, None
@@ -95,6 +123,18 @@ class LocalDirectory(LocalArtifact):
 
     def with_code(self, code_dir: Path) -> LocalArtifact:
         return LocalDirectory(self._path, code_dir)
+
+    def local_files(self) -> dict[str, int] | None:
+        return {
+            str(path.relative_to(self._path)): path.stat().st_size for path in self._path.rglob("*") if path.is_file()
+        }
+
+    def read_file_prefix(self, name: str, size: int) -> bytes | None:
+        try:
+            with (self._path / name).open("rb") as handle:
+                return handle.read(size)
+        except OSError:
+            return None
 
     def archive(self) -> tuple[Path, str | None]:
         from ..archives.api import package_model_directory

@@ -181,6 +181,15 @@ class ModelData(abc.ABC):
         read to its end within the scan bound, or for other forms)."""
         return None
 
+    def local_files(self) -> dict[str, int] | None:
+        """The files a local archive or directory puts in ``/opt/ml/model`` (path -> size; ``None`` for S3)."""
+        return None
+
+    def read_file_prefix(self, name: str, size: int) -> bytes | None:
+        """The first ``size`` bytes of file ``name`` of a local archive or directory (``None`` for S3, or no such
+        file)."""
+        return None
+
     @abc.abstractmethod
     def with_code(self, code_dir: Path, entry_point: str = DEFAULT_ENTRY_POINT) -> ModelData:
         """The same model with ``code_dir`` added under ``code/`` in the archive SageMaker loads; ``entry_point``
@@ -253,6 +262,12 @@ class _StagedArchive(ModelData):
     @property
     def shipped_code(self) -> ShippedCode | None:
         return self._artifact.shipped_code
+
+    def local_files(self) -> dict[str, int] | None:
+        return self._artifact.local_files()
+
+    def read_file_prefix(self, name: str, size: int) -> bytes | None:
+        return self._artifact.read_file_prefix(name, size)
 
     def with_code(self, code_dir: Path, entry_point: str = DEFAULT_ENTRY_POINT) -> ModelData:
         return _StagedArchive(self._artifact.with_code(code_dir))

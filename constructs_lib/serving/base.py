@@ -49,7 +49,12 @@ class Serving(str, enum.Enum):  # noqa: UP042 (the public contract: str mixin, s
     TEI = "tei"
     """Text Embeddings Inference, for embedding and sentence-similarity models."""
     VLLM = "vllm"
-    """vLLM, for LLMs and vision-language models on GPUs (the Hugging Face vLLM DLC)."""
+    """vLLM, for LLMs and vision-language models on GPUs (the Hugging Face vLLM DLC), and on Inferentia2 and
+    Trainium (the Hugging Face vLLM Neuron DLC)."""
+    SGLANG = "sglang"
+    """SGLang, for LLMs and vision-language models on GPUs (the Hugging Face SGLang DLC)."""
+    LLAMACPP = "llamacpp"
+    """llama.cpp, for GGUF models on CPUs and GPUs (the Hugging Face llama.cpp DLC)."""
 
 
 class ServingStack(abc.ABC):
@@ -65,6 +70,12 @@ class ServingStack(abc.ABC):
     """How messages name the stack, e.g. ``TGI``."""
     processors: ClassVar[frozenset[Processor]]
     """The processors it has images for."""
+    picks_from: ClassVar[frozenset[Processor]] = frozenset({Processor.GPU})
+    """The processors whose instances an automatic pick considers (``families`` may name others)."""
+    sizes_every_processor: ClassVar[bool] = False
+    """Whether ``sizing_environment`` also writes settings for CPU and Neuron instances (not only GPUs)."""
+    reads_model_files: ClassVar[bool] = False
+    """Whether the stack is told which file of a local model to serve, so needs its file list (llama.cpp)."""
     runs_custom_scripts: ClassVar[bool] = False
     """Whether the stack imports ``code/inference.py`` (only the inference toolkit does)."""
     token_variables: ClassVar[tuple[str, ...]] = ("HF_TOKEN",)
@@ -127,6 +138,11 @@ class ServingStack(abc.ABC):
         """The processor to assume for a deploy-time instance type (``None``: it cannot be known)."""
         return None
 
+    def for_processor(self, processor: Processor | None) -> ServingStack:
+        """The stack that serves on ``processor`` (a server with another image and contract there, e.g. vLLM on
+        Neuron; ``None``: the processor is not known yet)."""
+        return self
+
     def default_image_request(self, profile: ModelProfile | None) -> tuple[ImageRequest, str | None]:
         """The image an endpoint runs when none is given, and an info message when it is not the newest."""
         return ImageRequest(), None
@@ -146,6 +162,10 @@ class ServingStack(abc.ABC):
 
     def auto_note(self, request: AutoRequest) -> str | None:
         """An info message when ``Serving.AUTO`` passed this stack over for a model it usually serves."""
+        return None
+
+    def auto_problem(self, request: AutoRequest) -> str | None:
+        """Why ``Serving.AUTO`` cannot serve the model at all where it is asked to run (``None``: it can)."""
         return None
 
     def explicit_warning(self) -> tuple[str, str] | None:
@@ -223,6 +243,17 @@ class ServingStack(abc.ABC):
                 environment[self.engine_variable(name)] = rendered
         return environment
 
+    def check_settings(self, model: ModelFacts, report: Reporter) -> None:
+        """Report what the stack's settings (``self.settings``) cannot do with the model, before it is sized (e.g.
+        the GGUF file to serve). By default a ``gguf_file`` is a mistake: only llama.cpp serves one."""
+        if self.settings.model_file is not None:
+            report.error(
+                "gguf_file",
+                self.settings.model_file,
+                f"is read by llama.cpp only, and {self.name} serves this endpoint; use serving=Serving.LLAMACPP (or "
+                "Serving.AUTO) for a GGUF model, or drop gguf_file",
+            )
+
     def check_engine_arg(self, name: str, value: Any, model: ModelFacts, report: Reporter) -> None:
         """Report a flag of ``engine_args`` that the server would refuse, or that contradicts a prop or the model
         (checked before the instance is picked: flags that concern the instance are the sizing's to check)."""
@@ -247,6 +278,11 @@ class ServingStack(abc.ABC):
     def cpu_weights_gib(self, profile: ModelProfile, demand: MemoryDemand) -> float:
         """GiB the weights take in host memory on a CPU instance."""
         return demand.weights_gib
+
+    def cpu_host_gib(self, profile: ModelProfile, demand: MemoryDemand, knobs: SizingKnobs) -> float:
+        """Host memory the model needs on a CPU instance: by default the weights x ``CPU_LOAD_FACTOR`` (a Python
+        server reads the checkpoint before it frees the copy) + ``CPU_BASE_GIB`` for the server itself."""
+        return self.cpu_weights_gib(profile, demand) * CPU_LOAD_FACTOR + CPU_BASE_GIB
 
     def fit_problems(
         self, spec: InstanceSpec, profile: ModelProfile, knobs: SizingKnobs, *, gpus: int, picking: bool
@@ -278,6 +314,18 @@ class ServingStack(abc.ABC):
             where = f"{gpus} x {spec.accelerator_model}" if gpus > 1 else f"one {spec.accelerator_model}"
             reasons.append(f"needs {needed:.1f} GiB GPU memory, {where} has {available:.1f} GiB usable")
         return GpuEvaluation(gpus, needed, available, demand.kv_cache_gib, capacity, tuple(reasons))
+
+    def evaluate_neuron(
+        self, spec: InstanceSpec, profile: ModelProfile, demand: MemoryDemand, knobs: SizingKnobs, *, picking: bool
+    ) -> GpuEvaluation | None:
+        """How the NeuronCores of Inferentia or Trainium instance ``spec`` hold the model (``None``: the stack
+        does not size for Neuron, where the model is compiled at start-up)."""
+        return None
+
+    def serverless_problem(self, profile: ModelProfile, memory_mb: int, knobs: SizingKnobs) -> str | None:
+        """Why the model does not fit a serverless endpoint of ``memory_mb`` (``None``: it does, or the generic
+        check of the weights against the memory applies)."""
+        return None
 
     def fit_note(self, profile: ModelProfile, fit: GpuFit, environment: Mapping[str, str]) -> str | None:
         """What a summary says about how the stack runs on an instance, beyond the memory math."""
@@ -338,21 +386,24 @@ class ServingStack(abc.ABC):
 
 CUDA_CONTEXT_GIB = 1.0
 """GPU memory each GPU in use spends on the CUDA context, before any weight."""
+CPU_LOAD_FACTOR = 1.2
+CPU_BASE_GIB = 2.0
 
 _PROCESSOR_EXAMPLES = {
     Processor.GPU: "a GPU instance (ml.g5.*, ml.g6.*, ml.p4d.*, ...)",
     Processor.CPU: "a CPU instance (ml.m5.*, ml.c5.*, ...)",
-    Processor.NEURONX: "an Inferentia2 instance (ml.inf2.*)",
+    Processor.NEURONX: "an Inferentia2 or Trainium instance (ml.inf2.*, ml.trn1.*)",
 }
 
 
-def tensor_parallel_problem(profile: ModelProfile, ways: int, server: str) -> str | None:
-    """Why ``server`` cannot split the model's attention over ``ways`` GPUs (``None``: it can).
+def tensor_parallel_problem(profile: ModelProfile, ways: int, server: str, unit: str = "GPUs") -> str | None:
+    """Why ``server`` cannot split the model's attention over ``ways`` GPUs (or NeuronCores: ``unit``); ``None``:
+    it can.
 
     The attention heads must divide evenly; so must the key/value heads when there are at least as many,
-    and with fewer, each is replicated, so the GPU count must be a multiple of them.
+    and with fewer, each is replicated, so the count must be a multiple of them.
     """
-    split = f"{server} splits the model over {ways} GPUs, and {ways} does not divide the model's"
+    split = f"{server} splits the model over {ways} {unit}, and {ways} does not divide the model's"
     heads = profile.num_attention_heads
     if heads and heads % ways:
         return f"{split} {heads} attention heads"
@@ -361,7 +412,7 @@ def tensor_parallel_problem(profile: ModelProfile, ways: int, server: str) -> st
         if kv >= ways and kv % ways:
             return f"{split} {kv} key/value heads"
         if kv < ways and ways % kv:
-            return f"{server} cannot replicate the model's {kv} key/value heads over {ways} GPUs"
+            return f"{server} cannot replicate the model's {kv} key/value heads over {ways} {unit}"
     return None
 
 

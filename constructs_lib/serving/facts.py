@@ -44,6 +44,9 @@ class ModelFacts:
     """The local ``save_pretrained`` directory, when the model comes from one."""
     profile: ModelProfile | None = None
     """The model's size and shape, when known."""
+    artifact_files: Mapping[str, int] | None = None
+    """The files a local directory or archive puts in ``/opt/ml/model`` (path -> bytes); ``None`` for the Hub
+    and S3, whose files are not read."""
 
     @property
     def architecture(self) -> str | None:
@@ -67,6 +70,8 @@ class AutoRequest:
     """The instance families ``instance_selection`` allows (``None``: any)."""
     profile: ModelProfile | None = None
     """The model's profile, when known (its weight formats, for one)."""
+    model_file: str | None = None
+    """The ``gguf_file`` prop: a GGUF file to serve (only llama.cpp serves one)."""
 
 
 class SizingKnobs(Protocol):
@@ -137,6 +142,8 @@ class StackSettings:
     """The ``environment`` prop."""
     cuda_version: str | None = None
     """The CUDA of the stack's GPU image (``None``: unknown, or no GPU image)."""
+    model_file: str | None = None
+    """The ``gguf_file`` prop: the file of the model to serve, for servers that are pointed at one (llama.cpp)."""
 
     @property
     def version(self) -> tuple[int, ...] | None:

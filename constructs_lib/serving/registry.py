@@ -16,7 +16,9 @@ from .facts import AutoRequest
 
 _BUILT_IN: Mapping[Serving, str] = {
     # In the order Serving.AUTO asks them; the inference toolkit, asked last, serves everything else.
+    Serving.LLAMACPP: "llamacpp",
     Serving.VLLM: "vllm.stack",
+    Serving.SGLANG: "sglang",
     Serving.TGI: "tgi",
     Serving.TEI: "tei",
     Serving.INFERENCE_TOOLKIT: "toolkit",
@@ -75,6 +77,14 @@ def auto_stack(request: AutoRequest) -> ServingStack:
 def auto_notes(request: AutoRequest, chosen: ServingStack) -> list[str]:
     """Info messages of the stacks ``Serving.AUTO`` passed over for a model they usually serve."""
     return [note for stack in stacks() if stack is not chosen and (note := stack.auto_note(request)) is not None]
+
+
+def auto_problem(request: AutoRequest, chosen: ServingStack) -> str | None:
+    """Why ``Serving.AUTO`` cannot serve the model where it is asked to run, as a stack passed over says (e.g.
+    ``text-generation`` on CPU without GGUF weights); ``None``: ``chosen`` serves it."""
+    if request.custom_script:
+        return None  # the inference toolkit runs the script, wherever it is
+    return next((p for stack in stacks() if stack is not chosen and (p := stack.auto_problem(request))), None)
 
 
 def resolve_serving(

@@ -34,19 +34,29 @@ def summary(
     verb = "picked" if chosen else "checked"
     price = f"; ~${fit.price_per_hour:.2f}/h indicative" if fit.price_per_hour is not None else ""
     note = None
-    if fit.spec.processor is Processor.GPU:
+    if fit.spec.processor is Processor.GPU or stack.sizes_every_processor:
         note = stack.fit_note(profile, GpuFit(fit.spec, fit.gpus_used, fit.kv_capacity_tokens), environment)
     return f"{' '.join(parts)}; {verb} {_where(fit)}{price}{f'; {note}' if note else ''}"
 
 
-def _where(fit: InstanceFit) -> str:
+_KIND = {Processor.GPU: "GPU", Processor.CPU: "CPU", Processor.NEURONX: "Inferentia or Trainium"}
+
+
+def _where(fit: InstanceFit, price: str = "") -> str:
+    """``ml.g6.xlarge (1 x L4, 22.4 GiB usable)``, ``ml.inf2.xlarge (1 x Inferentia2, 2 NeuronCores, ...)``, or
+    ``ml.m5.xlarge (16 GiB host memory)``, with ``price`` inside the parentheses."""
     spec = fit.spec
     if spec.accelerators and spec.processor is Processor.GPU:
         gpus = f"{spec.accelerators} x {spec.accelerator_model}, {fit.available_gpu_gib:.1f} GiB usable"
         if fit.gpus_used != spec.accelerators:
             gpus += f" on the {fit.gpus_used} GPU used"
-        return f"{spec.name} ({gpus})"
-    return f"{spec.name} ({spec.memory_gib:g} GiB host memory)"
+        return f"{spec.name} ({gpus}{price})"
+    if spec.neuron_cores and fit.available_gpu_gib:
+        cores = f"{spec.neuron_cores} NeuronCores, {fit.available_gpu_gib:.1f} GiB usable"
+        if fit.gpus_used != spec.neuron_cores:
+            cores += f" on the {fit.gpus_used} used"
+        return f"{spec.name} ({spec.accelerators} x {spec.accelerator_model}, {cores}{price})"
+    return f"{spec.name} ({spec.memory_gib:g} GiB host memory{price})"
 
 
 def describe_demand(profile: ModelProfile, demand: MemoryDemand, options: SizingOptions) -> str:
@@ -67,9 +77,7 @@ def cheapest_alternative(
     if alternative is None:
         return f"No catalogued instance fits; consider {stack.no_fit_hint()}"
     price = f", ~${alternative.price_per_hour:.2f}/h" if alternative.price_per_hour is not None else ""
-    spec = alternative.spec
-    shape = f"{spec.name} ({spec.accelerators} x {spec.accelerator_model}, "
-    shape += f"{alternative.available_gpu_gib:.1f} GiB usable{price})"
+    shape = _where(alternative, price)
     if not picking:
         return f"The cheapest instance that fits is {shape}; omit instance_type to pick it automatically"
     narrowed = [
@@ -114,10 +122,11 @@ def no_fit_message(
     if options.max_price_per_hour is not None:
         constraints.append(f"max_price_per_hour ${options.max_price_per_hour:.2f}")
     within = f" within {' and '.join(constraints)}" if constraints else ""
-    largest = max(table, key=lambda f: f.available_gpu_gib, default=None)
+    largest = max(table, key=lambda f: (f.available_gpu_gib, f.spec.memory_gib), default=None)
     biggest = f"; the largest considered, {largest.spec.name}: {largest.reason}" if largest else ""
     tail = cheapest_alternative(stack, options, alternative, picking=True)
+    kinds = " or ".join(sorted({_KIND[fit.spec.processor] for fit in table})) or _KIND[Processor.GPU]
     return (
-        f"instance_type: no GPU instance{within} can serve the model with {stack.key}: "
+        f"instance_type: no {kinds} instance{within} can serve the model with {stack.key}: "
         f"{describe_demand(profile, demand, options)}{biggest}. {tail}"
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .._core.errors import ConfigurationError, Problems, allowed_list
 from .._core.tokens import is_number
-from ..catalogue.instances import GPU_FAMILIES, INSTANCE_CATALOGUE
+from ..catalogue.instances import FAMILIES, INSTANCE_CATALOGUE
 from ..model.profile import ModelProfile
 from ..model.quantization import PREQUANTIZED_METHODS, QUANTIZE_BYTES_PER_PARAMETER
 
@@ -20,9 +20,11 @@ class SizingOptions:
     """Constraints and knobs for instance selection (the ``instance_selection`` prop)."""
 
     families: Sequence[str] | None = None
-    """GPU families to choose from, e.g. ``["g5", "g6"]``.
+    """Instance families to choose from, e.g. ``["g5", "g6"]``: GPU families, CPU families (for llama.cpp) or
+    Inferentia and Trainium families (``inf2``, ``trn1``: vLLM on Neuron).
 
-    :default: - every GPU family in the catalogue (``GPU_FAMILIES``)
+    :default: - the serving stack's usual ones: every GPU family in the catalogue (``GPU_FAMILIES``); for
+      llama.cpp the CPU families too
     """
     max_price_per_hour: float | None = None
     """Upper bound on price x ``min_instance_count`` (USD/hour).
@@ -86,14 +88,14 @@ class SizingOptions:
         problems = Problems("instance_selection")
         if self.families is not None:
             if isinstance(self.families, str) or not self.families:
-                problems.add("instance_selection.families", self.families, "must be a non-empty list of GPU families")
+                problems.add("instance_selection.families", self.families, "must be a non-empty list of families")
             else:
-                unknown = [f for f in self.families if f not in GPU_FAMILIES]
+                unknown = [f for f in self.families if f not in FAMILIES]
                 if unknown:
                     problems.add(
                         "instance_selection.families",
                         unknown,
-                        f"are not GPU families; allowed: {allowed_list(GPU_FAMILIES)}",
+                        f"are not catalogued instance families; allowed: {allowed_list(FAMILIES, 60)}",
                     )
         if self.max_price_per_hour is not None and not _positive_number(self.max_price_per_hour):
             problems.add("instance_selection.max_price_per_hour", self.max_price_per_hour, "must be a positive number")

@@ -10,10 +10,14 @@ stack says how it loads the model (``ServingStack.demand``), on how many GPUs
   memory, ``InstanceSpec.usable_accelerator_memory_gib``);
 * **host** memory: what the stack needs on the instance (``ServingStack.host_gib``: a checkpoint read
   into host memory first needs its size again; a host cache takes its share);
-* on CPU instances the model lives in host memory: weights x 1.2 + 2 GiB.
+* on CPU instances the model lives in host memory (``ServingStack.cpu_host_gib``: by default weights x 1.2 +
+  2 GiB; llama.cpp: its GGUF file and KV cache);
+* on Inferentia and Trainium, a stack that models NeuronCores (vLLM on Neuron, ``ServingStack.evaluate_neuron``)
+  says how their device memory holds the model; the others are not sized there (the model is compiled).
 
-Picking: the cheapest fitting GPU instance by price x ``min_instance_count``; ties go to fewer GPUs,
-then less host memory. Inferentia needs a compiled model and is never sized.
+Picking: the cheapest fitting instance by price x ``min_instance_count`` among the processors the stack picks
+from (``ServingStack.picks_from``: GPUs; CPUs too for llama.cpp), or of ``families`` when given; burstable
+instances never; ties go to fewer accelerators, then less host memory.
 """
 
 from __future__ import annotations
@@ -26,35 +30,41 @@ from .._core.errors import ConfigurationError, allowed_list, describe
 from .._core.tokens import is_unresolved
 from ..catalogue.host_amis import gpu_cuda_problem
 from ..catalogue.instances import (
-    GPU_FAMILIES,
     INSTANCE_CATALOGUE,
     InstanceSpec,
     Processor,
     instance_type_problem,
+    processor_of_family,
     with_prices,
 )
 from ..model.profile import ModelProfile
 from ..serving.base import Serving, ServingStack
-from ..serving.facts import AutoRequest, GpuFit, ImageRequest, MemoryDemand
+from ..serving.facts import AutoRequest, GpuEvaluation, GpuFit, ImageRequest, MemoryDemand
 from ..serving.registry import auto_stack, stack_of
 from .fit import DeploymentPlan, InstanceFit
 from .messages import no_fit_message, summary, too_small_message
 from .options import SizingOptions, check_quantize
 
 GIB = 1024**3
-CPU_LOAD_FACTOR = 1.2
-CPU_BASE_GIB = 2.0
 
 
-def serving_stack(serving: str | Serving | ServingStack, profile: ModelProfile) -> ServingStack:
+def serving_stack(
+    serving: str | Serving | ServingStack, profile: ModelProfile, options: SizingOptions | None = None
+) -> ServingStack:
     """The stack ``serving`` names (a ``Serving`` member or value, or a ``ServingStack``); ``auto`` picks by
-    the model's task: TEI for embeddings (of an architecture TEI loads), vLLM for text generation, the
-    inference toolkit otherwise."""
+    the model: llama.cpp for GGUF models, TEI for embeddings (of an architecture TEI loads), vLLM for text
+    generation, the inference toolkit otherwise. When every family of ``options.families`` runs one kind of
+    image, the stack is the one for it (vLLM on ``inf2``/``trn1`` is vLLM on Neuron)."""
     if isinstance(serving, ServingStack):
         return serving
+    families = tuple(options.families) if options is not None and options.families else None
+    kinds = {processor_of_family(family) for family in families or ()}
+    processor = kinds.pop() if len(kinds) == 1 else None
     value = str(getattr(serving, "value", serving)).lower()
     if value == Serving.AUTO.value:
-        stack = auto_stack(AutoRequest(task=profile.task, architecture=profile.architecture, profile=profile))
+        architecture = profile.architecture
+        request = AutoRequest(profile.task, architecture, profile=profile, processor=processor, families=families)
+        stack = auto_stack(request)
     else:
         try:
             stack = stack_of(Serving(value))
@@ -62,7 +72,7 @@ def serving_stack(serving: str | Serving | ServingStack, profile: ModelProfile) 
             raise ConfigurationError(
                 f"serving: {describe(serving)} is not allowed; allowed: {allowed_list(s.value for s in Serving)}"
             ) from None
-    return stack.with_image(ImageRequest())  # sized for its newest image
+    return stack.for_processor(processor).with_image(ImageRequest())  # sized for its newest image
 
 
 def demand_of(
@@ -88,7 +98,7 @@ def served_weights_gib(
     """GiB the weights take once the serving stack has loaded them: quantized with ``options.quantize``,
     float32 cast to float16 by TGI and TEI, every float dtype cast to float32 by the inference
     toolkit's default handler, as stored under a custom script."""
-    stack = serving_stack(serving, profile)
+    stack = serving_stack(serving, profile, options)
     return demand_of(profile, stack, options or SizingOptions(), custom_script).weights_gib
 
 
@@ -108,14 +118,24 @@ def evaluate(
 ) -> InstanceFit:
     """How ``spec`` fits the model; ``picking`` when the instance was not asked for by name or family."""
     if spec.processor is Processor.CPU:
-        return _evaluate_cpu(spec, profile, stack, demand)
-    if spec.processor is not Processor.GPU:
-        reason = "instance sizing covers GPU and CPU instances, not Inferentia"
-        return InstanceFit(spec, False, 0.0, 0.0, demand.host_gib, reason, spec.price_per_hour)
+        return _evaluate_cpu(spec, profile, stack, demand, options)
+    if spec.processor is Processor.NEURONX:
+        neuron = stack.evaluate_neuron(spec, profile, demand, options, picking=picking)
+        if neuron is None:
+            reason = f"{stack.name} is not sized for Inferentia and Trainium, where the model is compiled at start-up"
+            return InstanceFit(spec, False, 0.0, 0.0, demand.host_gib, reason, spec.price_per_hour)
+        return _accelerator_fit(spec, stack, demand, neuron)
     evaluation = stack.evaluate_gpu(spec, profile, demand, options, picking=picking)
-    reasons = list(evaluation.reasons)
     if (cuda := gpu_cuda_problem(spec, stack.settings.cuda_version)) is not None:
-        reasons.insert(0, cuda)
+        evaluation = replace(evaluation, reasons=(cuda, *evaluation.reasons))
+    return _accelerator_fit(spec, stack, demand, evaluation)
+
+
+def _accelerator_fit(
+    spec: InstanceSpec, stack: ServingStack, demand: MemoryDemand, evaluation: GpuEvaluation
+) -> InstanceFit:
+    """An instance with accelerators (GPUs, NeuronCores), as its stack evaluated them, with its host memory."""
+    reasons = list(evaluation.reasons)
     host_gib = stack.host_gib(spec, demand)
     if host_gib > spec.memory_gib:
         reasons.append(
@@ -135,9 +155,11 @@ def evaluate(
     )
 
 
-def _evaluate_cpu(spec: InstanceSpec, profile: ModelProfile, stack: ServingStack, demand: MemoryDemand) -> InstanceFit:
+def _evaluate_cpu(
+    spec: InstanceSpec, profile: ModelProfile, stack: ServingStack, demand: MemoryDemand, options: SizingOptions
+) -> InstanceFit:
     """CPU hosting: the model lives in host memory."""
-    needed_host = stack.cpu_weights_gib(profile, demand) * CPU_LOAD_FACTOR + CPU_BASE_GIB
+    needed_host = stack.cpu_host_gib(profile, demand, options)
     reason = None
     if Processor.CPU not in stack.processors:
         reason = f"{stack.name} needs a GPU instance"
@@ -187,7 +209,8 @@ def fit_table(
     options: SizingOptions | None = None,
     custom_script: bool = False,
 ) -> list[InstanceFit]:
-    """How every GPU instance (in ``options.families``) fits the model: fitting first, then cheapest first.
+    """How every instance the stack picks from (or of ``options.families``) fits the model: fitting first, then
+    cheapest first.
 
     Instances above ``options.max_price_per_hour`` are marked as not fitting, with the reason.
 
@@ -198,18 +221,25 @@ def fit_table(
         (which then decides the dtype, and the weights are sized as stored). Default: False
     """
     options = options or SizingOptions()
-    stack = serving_stack(serving, profile)
+    stack = serving_stack(serving, profile, options)
     demand = demand_of(profile, stack, options, custom_script)
     return _fit_table(profile, stack, demand, options)
+
+
+def _candidate(spec: InstanceSpec, stack: ServingStack, options: SizingOptions) -> bool:
+    """Whether an automatic pick considers ``spec``: of ``families`` when given, else of the processors the stack
+    picks from (burstable instances never: their CPU credits run out under sustained inference)."""
+    if options.families is not None:
+        return spec.family in options.families
+    return spec.processor in stack.picks_from and not spec.burstable
 
 
 def _fit_table(
     profile: ModelProfile, stack: ServingStack, demand: MemoryDemand, options: SizingOptions
 ) -> list[InstanceFit]:
-    families = set(options.families or GPU_FAMILIES)
     fits = []
     for spec in priced_catalogue(options).values():
-        if spec.processor is not Processor.GPU or spec.family not in families:
+        if not _candidate(spec, stack, options):
             continue
         fit = evaluate(spec, profile, stack, demand, options, picking=options.families is None)
         if fit.fits and options.max_price_per_hour is not None:
@@ -247,7 +277,7 @@ def plan_deployment(
     :param custom_script: whether a custom ``inference.py`` loads the model (see ``fit_table``). Default: False
     """
     options = options or SizingOptions()
-    stack = serving_stack(serving, profile)
+    stack = serving_stack(serving, profile, options)
     demand = demand_of(profile, stack, options, custom_script)
     candidates: tuple[InstanceFit, ...] = ()
     if instance_type is None:
@@ -266,9 +296,9 @@ def plan_deployment(
             return DeploymentPlan(instance_type, unchecked, {}, None, f"{instance_type}: not checked (token)")
         fit, chosen = _checked_fit(profile, stack, demand, options, instance_type, subject), False
     environment: dict[str, str] = {}
-    if fit.spec.processor is Processor.GPU:
-        gpu_fit = GpuFit(fit.spec, fit.gpus_used, fit.kv_capacity_tokens)
-        environment = stack.sizing_environment(profile, gpu_fit, demand, options, subject)
+    if fit.spec.processor is Processor.GPU or stack.sizes_every_processor:
+        accelerator_fit = GpuFit(fit.spec, fit.gpus_used, fit.kv_capacity_tokens)
+        environment = stack.sizing_environment(profile, accelerator_fit, demand, options, subject)
     return DeploymentPlan(
         instance_type=fit.spec.name,
         fit=fit,
@@ -293,7 +323,10 @@ def _checked_fit(
         raise ConfigurationError(f"{subject}: {describe(instance_type)} {problem}")
     spec = priced_catalogue(options)[instance_type]
     fit = evaluate(spec, profile, stack, demand, options)
-    if spec.processor is Processor.NEURONX:
+    if (
+        spec.processor is Processor.NEURONX
+        and stack.evaluate_neuron(spec, profile, demand, options, picking=False) is None
+    ):
         reason = "not checked: Inferentia needs a compiled model"
         return InstanceFit(spec, True, 0.0, 0.0, demand.host_gib, reason, spec.price_per_hour)
     if not fit.fits:

@@ -37,8 +37,11 @@ STACK_OF_FAMILY = {
     "huggingface-tei": Serving.TEI,
     "huggingface-tei-cpu": Serving.TEI,
     "huggingface-vllm": Serving.VLLM,
+    "huggingface-vllm-neuronx": Serving.VLLM,  # vLLM on neuronx instances is the vLLM Neuron image
+    "huggingface-sglang": Serving.SGLANG,
+    "huggingface-llamacpp": Serving.LLAMACPP,
 }
-"""The serving stack that renders each family; the others are rendered from the catalogue directly."""
+"""The serving stack that renders each family (every catalogued family has one)."""
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,7 @@ def _facts(region: str) -> StackFacts:
 
 
 def _ours(case: Case) -> dlc.ResolvedImage:
-    serving = STACK_OF_FAMILY.get(case.family)
-    if serving is None:
-        return dlc.tagged_image(case.family, case.version, case.processor, case.family)
+    serving = STACK_OF_FAMILY[case.family]
     request = ImageRequest(version=case.version, base_version=case.pytorch)
     return stack_of(serving).resolve_image(request, Processor(case.processor), f"{case.family} test")
 
@@ -151,16 +152,22 @@ def test_the_catalogue_covers_every_inference_image_of_the_sdk() -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize("family", ["huggingface-vllm", "huggingface-llm", "huggingface-tei"])
+@pytest.mark.parametrize(
+    "family",
+    ["huggingface-vllm", "huggingface-llm", "huggingface-tei", "huggingface-sglang", "huggingface-vllm-neuronx"],
+)
 def test_short_versions_resolve_as_the_sdk_resolves_them(family: str) -> None:
     aliases = dlc.family(family)["aliases"]
     assert aliases
     serving = STACK_OF_FAMILY[family]
+    neuron = family.endswith("-neuronx")
+    processor = Processor.NEURONX if neuron else Processor.GPU
     for alias in aliases:
-        image = stack_of(serving).resolve_image(ImageRequest(version=alias), Processor.GPU, "alias test")
+        image = stack_of(serving).resolve_image(ImageRequest(version=alias), processor, "alias test")
         uri, _ = image_location(_facts("us-east-1"), image)
+        instance = {} if neuron else {"instance_type": "ml.g5.xlarge"}
         expected = image_uris.retrieve(
-            framework=family, version=alias, region="us-east-1", image_scope="inference", instance_type="ml.g5.xlarge"
+            framework=family, version=alias, region="us-east-1", image_scope="inference", **instance
         )
         assert uri == expected, alias
 

@@ -13,6 +13,8 @@ from constructs_lib.cli.recommend import add_recommend_command
 from ..fake_hub import (
     BERT_ID,
     BGE_ID,
+    GGUF_QUANTS_ID,
+    GGUF_SINGLE_ID,
     LLAMA8B_ID,
     LLAMA70B_ID,
     MISSING_ID,
@@ -42,7 +44,15 @@ def test_recommend_llm_lists_fitting_instances_cheapest_first(
     out = capsys.readouterr().out
     # Text generation runs on vLLM by default.
     assert "8.03B params (bfloat16), 15.0 GiB of weights loaded, serving vllm" in out
-    assert out.splitlines()[1].split() == ["instance", "GPUs", "GPU", "mem", "needed", "price/h", "vLLM", "env"]
+    assert out.splitlines()[1].split() == [
+        "instance",
+        "accelerators",
+        "memory",
+        "needed",
+        "price/h",
+        "vLLM",
+        "settings",
+    ]
     table = rows(out)
     assert table[0].startswith("ml.g6.xlarge ")
     # 15.0 GiB weights + 1.5 GiB overhead + 4096 tokens x 128 KiB / 0.9 (0.6 GiB) = 17.0 GiB, within 0.9 x 22.4 GiB.
@@ -66,7 +76,7 @@ def test_recommend_llm_lists_fitting_instances_cheapest_first(
     assert run(fake_hub, context, LLAMA8B_ID, "--serving", "tgi") == 0
     out = capsys.readouterr().out
     assert "serving tgi" in out
-    assert out.splitlines()[1].split() == ["instance", "GPUs", "GPU", "mem", "needed", "price/h", "TGI", "env"]
+    assert out.splitlines()[1].split() == ["instance", "accelerators", "memory", "needed", "price/h", "TGI", "settings"]
     table = rows(out)
     assert table[0].startswith("ml.g6.xlarge ")
     assert "1 x L4" in table[0] and "22.4 GiB" in table[0] and "20.5 GiB" in table[0] and "$1.01" in table[0]
@@ -105,7 +115,7 @@ def test_recommend_embedding_model_uses_tei(
 ) -> None:
     assert run(fake_hub, tmp_path / "c.json", BGE_ID) == 0
     out = capsys.readouterr().out
-    assert "serving tei" in out and "notes" in out
+    assert "serving tei" in out and "TEI settings" in out
     assert rows(out)[0].startswith("ml.g4dn.xlarge ")
 
 
@@ -133,7 +143,7 @@ def test_recommend_nothing_fits_under_the_price(
 ) -> None:
     assert run(fake_hub, tmp_path / "c.json", LLAMA8B_ID, "--max-price", "0.5") == 1
     out = capsys.readouterr().out
-    assert "No GPU instance fits" in out
+    assert "No instance fits" in out
     assert rows(out) == []
 
 
@@ -149,3 +159,35 @@ def test_recommend_bad_option_is_exit_code_2(
 ) -> None:
     assert run(fake_hub, tmp_path / "c.json", LLAMA8B_ID, "--families", "z9") == 2
     assert "instance_selection.families" in capsys.readouterr().err
+
+
+def test_recommend_a_gguf_repository_lists_cpu_and_gpu_instances_for_llamacpp(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake_hub, tmp_path / "c.json", GGUF_SINGLE_ID) == 0
+    out = capsys.readouterr().out
+    assert "serving llamacpp" in out
+    table = rows(out)
+    first = table[0].split()
+    assert first[0].startswith(("ml.m5.", "ml.c5.", "ml.r5.")) and first[1:4] == ["2", "vCPUs", "8"]
+    assert any(line.startswith("ml.g6.xlarge ") and "SM_LLAMACPP_N_GPU_LAYERS=999" in line for line in table)
+    assert "Picked:" in out and "llama.cpp ctx_size" in out
+
+
+def test_recommend_several_quantizations_need_gguf_file(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake_hub, tmp_path / "c.json", GGUF_QUANTS_ID) == 2
+    assert "pick one: llama-8b-F16.gguf (15.0 GiB)" in capsys.readouterr().err
+    assert run(fake_hub, tmp_path / "c.json", GGUF_QUANTS_ID, "--gguf-file", "llama-8b-Q8_0.gguf") == 0
+    assert "8.0 GiB of weights loaded, serving llamacpp" in capsys.readouterr().out
+
+
+def test_recommend_on_neuron_families_sizes_vllm_by_neuron_cores(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake_hub, tmp_path / "c.json", LLAMA8B_ID, "--families", "inf2,trn1") == 0
+    out = capsys.readouterr().out
+    table = rows(out)
+    assert table and all(line.startswith(("ml.inf2.", "ml.trn1.")) for line in table)
+    assert "(2 cores)" in table[0] and "tensor parallel over 2 NeuronCores" in table[0]

@@ -32,7 +32,7 @@ def test_each_instance_shows_the_max_model_len_it_allows(
     assert run(fake_hub, tmp_path / "c.json", LLAMA8B_ID) == 0
     out = capsys.readouterr().out
     assert "8.03B params (bfloat16), 15.0 GiB of weights loaded, serving vllm" in out
-    assert out.splitlines()[1].split()[-2:] == ["vLLM", "env"]
+    assert out.splitlines()[1].split()[-2:] == ["vLLM", "settings"]
     first = out.splitlines()[2]
     assert first.startswith("ml.g6.xlarge ")
     assert "SM_VLLM_TENSOR_PARALLEL_SIZE=1; vLLM max_model_len 26624 (the model's context: 131072)" in first

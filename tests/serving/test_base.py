@@ -14,7 +14,7 @@ from ..fake_hub import (
 
 
 def test_serving_values_are_strings() -> None:
-    assert [s.value for s in Serving] == ["auto", "inference-toolkit", "tgi", "tei", "vllm"]
+    assert [s.value for s in Serving] == ["auto", "inference-toolkit", "tgi", "tei", "vllm", "sglang", "llamacpp"]
     assert Serving("tgi") is Serving.TGI and Serving("vllm") is Serving.VLLM
 
 

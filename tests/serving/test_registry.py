@@ -108,7 +108,7 @@ NER_PROFILE = ModelProfile(
 def test_for_serving_needs_a_resolved_serving() -> None:
     message = error_of(lambda: InferenceImage.for_serving(Serving.AUTO))
     assert "serving: <Serving.AUTO: 'auto'>" in message and "resolve_serving" in message
-    assert message.endswith("allowed: INFERENCE_TOOLKIT, TGI, TEI, VLLM")
+    assert message.endswith("allowed: INFERENCE_TOOLKIT, TGI, TEI, VLLM, SGLANG, LLAMACPP")
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,8 @@ def test_only_the_inference_toolkit_serves_from_its_gpu_image_on_cpus() -> None:
         Serving.VLLM: False,
         Serving.TGI: False,
         Serving.TEI: False,
+        Serving.SGLANG: False,
+        Serving.LLAMACPP: False,  # its CPU build is another image
     }
 
 

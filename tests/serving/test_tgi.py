@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import CfnParameter
-from aws_cdk.assertions import Annotations, Match, Template
+from aws_cdk.assertions import Template
 
 from constructs_lib import (
     ConfigurationError,
@@ -36,7 +36,6 @@ from ..support import (
     QWEN_LIKE,
     container,
     entry_text,
-    hub_endpoint,
     hub_error,
     new_stack,
     picked_hub_endpoint,
@@ -95,13 +94,6 @@ def test_tgi_on_a_cpu_instance() -> None:
         serving=Serving.TGI,
     )
     assert "ml.m5.xlarge" in message and "TGI" in message
-    # Serving.AUTO runs an LLM on a CPU instance with the inference toolkit, and says why.
-    endpoint = hub_endpoint("Qwen/Qwen2.5-0.5B-Instruct", task="text-generation", instance_type="ml.m5.xlarge")
-    assert endpoint.serving is Serving.INFERENCE_TOOLKIT
-    notes = Annotations.from_stack(endpoint.stack).find_info(
-        "*", Match.string_like_regexp("vLLM, its server for LLMs, runs on GPU instances only")
-    )
-    assert len(notes) == 1
 
 
 def test_tgi_with_a_deploy_time_instance_type_builds() -> None:

@@ -22,19 +22,8 @@ from constructs_lib import (
 from constructs_lib.serving.registry import resolve_serving, stack_of
 from constructs_lib.serving.vllm.contract import generation_2
 
-from ..support import container, error_of, new_stack, variant, warnings_of
+from ..support import LLAMA_8B, container, error_of, new_stack, variant, warnings_of
 
-LLAMA_8B = ModelProfile(
-    parameters=8_030_261_248,
-    num_layers=32,
-    num_attention_heads=32,
-    num_key_value_heads=8,
-    hidden_size=4096,
-    max_position_embeddings=131072,
-    task="text-generation",
-    architecture="LlamaForCausalLM",
-)
-"""Llama-3.1-8B-Instruct's shape: GQA (8 key/value heads), a 128k context, bfloat16."""
 SMALL = ModelProfile(
     parameters=494_032_768,
     num_layers=24,
@@ -294,20 +283,23 @@ def test_auto_sends_llms_to_vllm_on_gpus(task: str) -> None:
     assert not warnings_of(endpoint, "TGI")
 
 
-def test_auto_on_a_cpu_instance_serves_text_generation_with_the_toolkit_and_says_why() -> None:
+def test_auto_on_a_cpu_instance_serves_image_text_to_text_with_the_toolkit_and_says_why() -> None:
     stack = new_stack()
     endpoint = HubModelEndpoint(
-        stack, "Llm", model_id="gpt2", task="text-generation", instance_type="ml.m5.xlarge", model_profile=SMALL
+        stack, "Vlm", model_id="org/vlm", task="image-text-to-text", instance_type="ml.m5.xlarge", model_profile=SMALL
     )
     assert endpoint.serving is Serving.INFERENCE_TOOLKIT
     Annotations.from_stack(stack).has_info("*", Match.string_like_regexp("vLLM, its server for LLMs, runs on GPU"))
 
 
-def test_serverless_text_generation_is_served_by_the_toolkit() -> None:
-    endpoint = HubModelEndpoint(
-        new_stack(), "Llm", model_id="gpt2", task="text-generation", serverless=ServerlessInference()
+def test_text_generation_on_cpu_is_llamacpp_s_and_without_gguf_an_error() -> None:
+    # tests/serving/test_llamacpp.py has the rule; here: vLLM is not what AUTO falls back to.
+    message = error_of(
+        lambda: HubModelEndpoint(
+            new_stack(), "Llm", model_id="gpt2", task="text-generation", serverless=ServerlessInference()
+        )
     )
-    assert endpoint.serving is Serving.INFERENCE_TOOLKIT
+    assert "llama.cpp" in message and "vLLM" in message
 
 
 def test_auto_passes_encoder_decoder_models_to_the_toolkit() -> None:

@@ -15,7 +15,7 @@ import pytest
 from constructs_lib import HubModelEndpoint, InferenceImage, ModelProfile, SizingOptions
 from constructs_lib.catalogue.instances import instance_spec
 from constructs_lib.serving.facts import StackSettings
-from constructs_lib.serving.vllm.memory import DEFAULT_MIN_CONTEXT_TOKENS, MAX_MODEL_LEN_STEP
+from constructs_lib.serving.kv_cache import CONTEXT_STEP, DEFAULT_MIN_CONTEXT_TOKENS
 from constructs_lib.sizing.fit import DeploymentPlan
 from constructs_lib.sizing.planner import plan_deployment, serving_stack
 from tests.fake_hub import AWQ70B_ID, LLAMA8B_ID, LLAMA70B_ID, MHA7B_ID, MIXTRAL_ID, FakeHub
@@ -70,7 +70,7 @@ def test_an_8b_gqa_model_with_a_128k_context_runs_on_one_24gb_gpu_with_a_shorter
     assert result.fit.kv_capacity_tokens == 27297
     length = max_model_len(result)
     assert length == 26624
-    assert length % MAX_MODEL_LEN_STEP == 0 and DEFAULT_MIN_CONTEXT_TOKENS <= length < 131072
+    assert length % CONTEXT_STEP == 0 and DEFAULT_MIN_CONTEXT_TOKENS <= length < 131072
     assert length * KV_LLAMA8B <= result.fit.kv_capacity_tokens * KV_LLAMA8B
     assert result.environment["SM_VLLM_TENSOR_PARALLEL_SIZE"] == "1"
 

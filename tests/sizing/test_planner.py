@@ -81,11 +81,13 @@ def test_serving_enum_members_and_auto(profiles: dict[str, ModelProfile]) -> Non
     assert serving_stack("auto", profiles[LLAMA8B_ID]).key == "vllm"
     assert serving_stack(_StandInServing.VLLM, profiles[LLAMA8B_ID]).key == "vllm"
     assert serving_stack("auto", profiles[BERT_ID]).key == "inference-toolkit"
-    # A catalogued image family without a serving stack is no serving value.
+    assert serving_stack("sglang", profiles[LLAMA8B_ID]).key == "sglang"
+    # A catalogued image family without a serving stack of its own is no serving value.
     with pytest.raises(
-        ConfigurationError, match="serving: 'sglang' is not allowed; allowed: auto, inference-toolkit, tei, tgi, vllm"
+        ConfigurationError,
+        match="serving: 'tei-cpu' is not allowed; allowed: auto, inference-toolkit, llamacpp, sglang, tei, tgi, vllm",
     ):
-        serving_stack("sglang", profiles[BERT_ID])
+        serving_stack("tei-cpu", profiles[BERT_ID])
 
 
 def test_explicit_instance_that_fits(profiles: dict[str, ModelProfile]) -> None:

@@ -5,14 +5,13 @@ weights (split over the tensor-parallel GPUs), the activations of one batch, CUD
 NCCL context, and gives the rest to the KV cache. It refuses to start unless the KV cache holds one sequence
 of ``max_model_len`` tokens, and ``max_model_len`` defaults to the model's whole context.
 
-The sizing mirrors that, in GiB: weights + ``OVERHEAD_GIB_PER_GPU`` per GPU + the KV cache of the tokens
-required must fit in ``gpu_memory_utilization`` x the GPUs' memory, and only ``KV_SAFETY`` of the estimated
-room counts, since vLLM's own profiling finds a little less. The tokens required are
-``concurrent_sequences`` (default 1) sequences of the shortest context asked for: ``max_model_len`` when
-given, else ``min_context_tokens`` (default 4096, or the model's context when shorter). On the instance
-picked, ``max_model_len`` is set to what fits (a multiple of 1024) when the model's full context does not:
-a 7-8B model in 16 bits runs on one 24 GB GPU, as its publishers deploy it, with a shorter context than it
-would have on a 48 GB GPU.
+The sizing mirrors that with the arithmetic of ``serving.kv_cache`` (shared with SGLang): weights +
+``OVERHEAD_GIB_PER_GPU`` per GPU + the KV cache of the tokens required must fit in ``gpu_memory_utilization``
+x the GPUs' memory. The tokens required are ``concurrent_sequences`` (default 1) sequences of ``max_model_len``
+when given, else of ``min_context_tokens`` (default 4096, or the model's context when shorter). On the
+instance picked, ``max_model_len`` is set to what fits (a multiple of 1024) when the model's full context
+does not: a 7-8B model in 16 bits runs on one 24 GB GPU, as its publishers deploy it, with a shorter context
+than it would have on a 48 GB GPU.
 """
 
 from __future__ import annotations
@@ -23,8 +22,10 @@ from typing import Any
 
 from ...catalogue.instances import InstanceSpec
 from ...model.profile import FLOAT_DTYPES, ModelProfile
-from ..base import kv_bytes_per_token, shortest_context, tensor_parallel_problem
 from ..facts import GpuEvaluation, GpuFit, MemoryDemand, SizingKnobs, StackSettings
+from ..kv_cache import KvServer, fitting_length, gpu_problems, kv_demand, needs_half_precision
+from ..kv_cache import evaluate as evaluate_kv_cache
+from ..server_flags import fraction, whole
 from .contract import generation_2
 
 GIB = 2**30
@@ -32,12 +33,7 @@ DEFAULT_GPU_MEMORY_UTILIZATION = 0.9
 """vLLM's default share of each GPU's memory."""
 OVERHEAD_GIB_PER_GPU = 1.5
 """What vLLM needs per GPU beside weights and KV cache: activations, CUDA graphs, the CUDA and NCCL context."""
-KV_SAFETY = 0.9
-"""The share of the estimated KV-cache room the sizing counts on."""
-DEFAULT_MIN_CONTEXT_TOKENS = 4096
-"""The shortest ``max_model_len`` the sizing sets, unless ``min_context_tokens`` says otherwise."""
-FALLBACK_CONTEXT_TOKENS = 4096
-MAX_MODEL_LEN_STEP = 1024
+SERVER = KvServer("vLLM", "gpu_memory_utilization", OVERHEAD_GIB_PER_GPU)
 HOST_BASE_GIB = 4.0
 """Host memory of the server and its first GPU worker."""
 HOST_PER_WORKER_GIB = 1.0
@@ -72,32 +68,12 @@ QUANTIZATION_METHODS: frozenset[str] = frozenset(
 )  # fmt: skip
 """``--quantization`` values of vLLM's ``QuantizationMethods`` over the versions the images carry."""
 
-_NOT_PICKED_GPUS = frozenset({"T4", "V100"})  # run when asked for, never picked: no bfloat16, no FlashAttention-2
-_BF16_COMPUTE_CAPABILITY = 8.0
-_FP8_COMPUTE_CAPABILITY = 8.0  # weight-only (Marlin) on Ampere, native from Ada (8.9) on
 _FLOAT32 = frozenset({"float", "float32"})
-
-
-def whole(engine_args: Mapping[str, Any], name: str) -> int | None:
-    """A flag that counts something, when it is a whole number above 0 (``None``: not given, or not one)."""
-    value = engine_args.get(name)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and value > 0:
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) > 0:
-        return int(value)
-    return None
 
 
 def utilization(engine_args: Mapping[str, Any]) -> float:
     """``gpu_memory_utilization``: given, or vLLM's default."""
-    value = engine_args.get("gpu_memory_utilization")
-    try:
-        number = float(value) if value is not None and not isinstance(value, bool) else math.nan
-    except ValueError:
-        number = math.nan
-    return number if 0 < number <= 1 else DEFAULT_GPU_MEMORY_UTILIZATION
+    return fraction(engine_args.get("gpu_memory_utilization")) or DEFAULT_GPU_MEMORY_UTILIZATION
 
 
 def quantization(engine_args: Mapping[str, Any], knobs: SizingKnobs) -> str | None:
@@ -112,12 +88,15 @@ def demand(profile: ModelProfile, knobs: SizingKnobs, engine_args: Mapping[str, 
     """What the model needs once vLLM has loaded it, before any instance is considered."""
     weights, precision = _weights(profile, knobs, engine_args)
     fp8_cache = str(engine_args.get("kv_cache_dtype", "auto")).startswith("fp8")
-    per_token = kv_bytes_per_token(profile, 1 if fp8_cache else 2)
-    length = whole(engine_args, "max_model_len") or shortest_context(
-        profile, knobs, DEFAULT_MIN_CONTEXT_TOKENS, fallback=FALLBACK_CONTEXT_TOKENS
+    return kv_demand(
+        profile,
+        knobs,
+        weights_gib=weights,
+        host_gib=HOST_BASE_GIB,
+        given_length=whole(engine_args, "max_model_len"),
+        element_bytes=1 if fp8_cache else 2,
+        precision=precision,
     )
-    sequences = knobs.concurrent_sequences or 1
-    return MemoryDemand(weights, HOST_BASE_GIB, per_token, sequences * length, length, precision)
 
 
 def _weights(profile: ModelProfile, knobs: SizingKnobs, engine_args: Mapping[str, Any]) -> tuple[float, str | None]:
@@ -132,70 +111,20 @@ def _weights(profile: ModelProfile, knobs: SizingKnobs, engine_args: Mapping[str
     return loaded, None
 
 
-def instance_kv_bytes_per_token(profile: ModelProfile, demand: MemoryDemand, gpus: int) -> float:
-    """KV-cache bytes per token over all GPUs: with fewer key/value heads than GPUs, each GPU keeps a copy."""
-    kv_heads = profile.effective_key_value_heads
-    if kv_heads and kv_heads < gpus:
-        return demand.kv_bytes_per_token * gpus / kv_heads
-    return demand.kv_bytes_per_token
-
-
 def evaluate(
     spec: InstanceSpec, profile: ModelProfile, demand: MemoryDemand, engine_args: Mapping[str, Any]
 ) -> GpuEvaluation:
     """How the GPUs of ``spec`` hold the weights, the overhead and the KV cache of the tokens required."""
-    gpus = spec.accelerators
-    share = utilization(engine_args)
-    available = gpus * spec.usable_accelerator_memory_gib * share
-    overhead = OVERHEAD_GIB_PER_GPU * gpus
-    per_token = instance_kv_bytes_per_token(profile, demand, gpus)
-    room = available - demand.weights_gib - overhead
-    capacity = max(0, int(room * GIB * KV_SAFETY / per_token)) if per_token else None
-    kv_gib = demand.required_tokens * per_token / GIB / KV_SAFETY
-    needed = demand.weights_gib + overhead + kv_gib
-    reasons: tuple[str, ...] = ()
-    if needed > available:
-        where = f"{gpus} x {spec.accelerator_model}" if gpus > 1 else f"one {spec.accelerator_model}"
-        reasons = (
-            f"needs {needed:.1f} GiB GPU memory ({demand.weights_gib:.1f} GiB weights + {kv_gib:.1f} GiB KV cache "
-            f"for {demand.required_tokens} tokens + {overhead:.1f} GiB overhead), and vLLM may use {available:.1f} "
-            f"GiB: gpu_memory_utilization {share:g} of {where}",
-        )
-    return GpuEvaluation(gpus, needed, available, kv_gib, capacity, reasons)
+    return evaluate_kv_cache(SERVER, spec, profile, demand, utilization(engine_args))
 
 
 def hardware_problems(
     spec: InstanceSpec, profile: ModelProfile, knobs: SizingKnobs, engine_args: Mapping[str, Any], *, picking: bool
 ) -> list[str]:
     """Why vLLM cannot run the model on the GPUs of ``spec`` for reasons other than memory."""
-    reasons: list[str] = []
-    gpus, gpu, capability = spec.accelerators, spec.accelerator_model, spec.compute_capability or 0.0
-    tensor = whole(engine_args, "tensor_parallel_size") or gpus
-    parallel = tensor * (whole(engine_args, "pipeline_parallel_size") or 1)
-    if parallel != gpus:
-        reasons.append(
-            f"tensor_parallel_size x pipeline_parallel_size is {parallel}, and vLLM must use all {gpus} GPUs of "
-            f"{spec.name}; set it to {gpus}, or choose an instance with {parallel} GPUs"
-        )
-    split = tensor_parallel_problem(profile, tensor, "vLLM")
-    if split:
-        reasons.append(split)
-    if picking and gpu in _NOT_PICKED_GPUS:
-        reasons.append(
-            f"not picked for vLLM automatically: {gpu} has no bfloat16 and no FlashAttention-2; pass "
-            f"instance_type={spec.name!r} (or families=[{spec.family!r}]) to use it"
-        )
-    if engine_args.get("dtype") == "bfloat16" and capability < _BF16_COMPUTE_CAPABILITY:
-        reasons.append(
-            f"dtype 'bfloat16' needs compute capability 8.0 or newer, and {gpu} is {capability:g}; use dtype 'half'"
-        )
-    fp8 = quantization(engine_args, knobs) in ("fp8", "fbgemm_fp8") or profile.dtype == "float8"
-    if fp8 and capability < _FP8_COMPUTE_CAPABILITY:
-        reasons.append(
-            f"FP8 weights need compute capability 8.0 or newer (weight-only on A10G and A100, native from L4 and "
-            f"L40S on), and {gpu} is {capability:g}"
-        )
-    return reasons
+    parallel = {name: whole(engine_args, name) for name in ("tensor_parallel_size", "pipeline_parallel_size")}
+    fp8 = quantization(engine_args, knobs) in ("fp8", "fbgemm_fp8")
+    return gpu_problems("vLLM", spec, profile, parallel, picking=picking, dtype=engine_args.get("dtype"), fp8=fp8)
 
 
 def sizing_flags(
@@ -205,38 +134,14 @@ def sizing_flags(
     flags: dict[str, str] = {}
     if "tensor_parallel_size" not in engine_args:
         flags["tensor_parallel_size"] = str(fit.gpus_used)
-    if "max_model_len" not in engine_args and (length := fitting_length(profile, fit, demand, knobs)) is not None:
+    length = fitting_length(profile, fit, demand, knobs)
+    if "max_model_len" not in engine_args and length is not None:
         flags["max_model_len"] = str(length)
-    capability = fit.spec.compute_capability
-    if "dtype" not in engine_args and profile.dtype == "bfloat16" and (capability or 0) < _BF16_COMPUTE_CAPABILITY:
+    if "dtype" not in engine_args and needs_half_precision(profile, fit.spec):
         flags["dtype"] = "half"  # vLLM refuses bfloat16 on GPUs before Ampere
     if knobs.quantize and "quantization" not in engine_args:
         flags["quantization"] = QUANTIZE_AS_VLLM[knobs.quantize]
     return flags
-
-
-def fitting_length(profile: ModelProfile, fit: GpuFit, demand: MemoryDemand, knobs: SizingKnobs) -> int | None:
-    """The ``max_model_len`` to set: what the KV cache holds for ``concurrent_sequences``, a multiple of 1024
-    and at least the shortest context asked for; ``None`` when the model's full context fits (or is unknown)."""
-    context = profile.max_position_embeddings
-    if context is None or fit.kv_capacity_tokens is None:
-        return None
-    per_sequence = fit.kv_capacity_tokens // (knobs.concurrent_sequences or 1)
-    if per_sequence >= context:
-        return None
-    return max(per_sequence // MAX_MODEL_LEN_STEP * MAX_MODEL_LEN_STEP, demand.min_total_tokens)
-
-
-def context_note(profile: ModelProfile, fit: GpuFit, length: Any) -> str:
-    """``vLLM max_model_len 29696 (the model's context: 131072)``, for summaries and ``recommend``."""
-    context = profile.max_position_embeddings
-    parallel = f", tensor parallel over {fit.gpus_used} GPUs" if fit.gpus_used > 1 else ""
-    if length is not None:
-        of = f" (the model's context: {context})" if context else ""
-        return f"vLLM max_model_len {length}{of}{parallel}"
-    if context:
-        return f"vLLM max_model_len {context} (the model's full context){parallel}"
-    return f"vLLM max_model_len: the model's own{parallel}"
 
 
 def host_gib(spec: InstanceSpec, demand: MemoryDemand, settings: StackSettings) -> float:

@@ -1,4 +1,5 @@
-"""vLLM, the server Hugging Face ships for LLMs and vision-language models on SageMaker (GPU only).
+"""vLLM, the server Hugging Face ships for LLMs and vision-language models on SageMaker GPUs (on Inferentia and
+Trainium it is another image with another contract: ``neuron``).
 
 - **Images**: ``huggingface-vllm`` (catalogue family ``huggingface-vllm``), built for CUDA 12.9 (0.14, 0.17)
   or CUDA 13.0 (0.21 on), which needs the driver-580 host AMI (``catalogue.host_amis``).
@@ -27,14 +28,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from ..._core.errors import ConfigurationError, Problems, describe
+from ..._core.errors import Problems
 from ...catalogue import dlc
 from ...catalogue.instances import InstanceSpec, Processor
 from ...catalogue.tasks import canonical_task
 from ...model.profile import ModelProfile
 from ..base import Serving, ServingStack
+from ..catalogued import LlmServerStack
 from ..facts import (
     AutoRequest,
     EnvironmentEntry,
@@ -46,15 +49,16 @@ from ..facts import (
     Reporter,
     SizingKnobs,
 )
+from ..kv_cache import context_note, memory_breakdown
 from . import lora, memory
 from .contract import FAMILY, MODEL_DIR, PREFIX, generation_2
-from .flags import check_flag, check_instance, check_variable
+from .flags import check_engine_flag, check_instance, check_vllm_variable
+from .neuron import SERVABLE_TASKS as NEURON_TASKS
+from .neuron import STACK as NEURON_STACK
 
 SERVABLE_TASKS: frozenset[str] = frozenset({"text-generation", "image-text-to-text"})
 """Tasks vLLM serves (``Serving.AUTO`` picks it for both on GPU instances)."""
 
-MIN_STARTUP_TIMEOUT_SECONDS = 600
-"""The shortest start-up health check timeout: downloading weights and capturing CUDA graphs take minutes."""
 
 _ENCODER_DECODER = (
     "T5", "MT5", "UMT5", "LongT5", "SwitchTransformers", "Bart", "MBart", "PLBart", "Pegasus", "PegasusX",
@@ -73,73 +77,67 @@ def is_encoder_decoder(architecture: str | None) -> bool:
     return family != architecture and family in _ENCODER_DECODER
 
 
-class Vllm(ServingStack):
-    """vLLM, in the Hugging Face vLLM DLC (``Serving.VLLM``)."""
+class Vllm(LlmServerStack):
+    """vLLM, in the Hugging Face vLLM DLC (``Serving.VLLM``); on Inferentia and Trainium, ``neuron``'s stack."""
 
     serving = Serving.VLLM
     name = "vLLM"
+    family = FAMILY
+    image_name = "Hugging Face vLLM DLC"
     processors = frozenset({Processor.GPU})
     engine_arg_prefix = PREFIX
+    servable_tasks = SERVABLE_TASKS
     quantize_methods = frozenset(memory.QUANTIZE_AS_VLLM)
-    latency_p99_seconds = 30  # a whole generation is one invocation
     gpu_memory_note = (
         "No GPU memory alarm: vLLM takes gpu_memory_utilization (90%) of every GPU at start-up, by design."
     )
 
     # ---------------------------------------------------------------------------------- images
     def check_image_request(self, request: ImageRequest, problems: Problems) -> None:
-        if request.version is not None and dlc.lookup(FAMILY, request.version) is None:
-            problems.add(
-                "version",
-                request.version,
-                f"is not a catalogued Hugging Face vLLM DLC version; allowed: {dlc.allowed_text((FAMILY,))}",
-            )
+        if request.version is None or self.image_version(request) is not None:
+            return
+        problems.add(
+            "version",
+            request.version,
+            f"is not a catalogued Hugging Face vLLM DLC version; allowed: {self.allowed_versions()}",
+        )
 
     def resolve_image(self, request: ImageRequest, processor: Processor, where: str) -> dlc.ResolvedImage:
-        if processor is not Processor.GPU:
-            raise ConfigurationError(
-                f"instance_type: {where} runs {processor.value} images, but the Hugging Face vLLM images are "
-                "GPU-only; use a GPU instance (ml.g6.*, ml.g6e.*, ml.p5.*, ...) or Serving.INFERENCE_TOOLKIT"
-            )
-        key = dlc.lookup(FAMILY, request.version)
-        if key is None:
-            raise ConfigurationError(
-                f"version: {describe(request.version)} has no vLLM DLC; allowed: {dlc.allowed_text((FAMILY,))}"
-            )
-        return dlc.tagged_image(FAMILY, key, processor.value, "vLLM")
+        if processor is Processor.NEURONX:
+            return NEURON_STACK.resolve_image(request, processor, where)
+        return super().resolve_image(request, processor, where)
 
     def image_version(self, request: ImageRequest) -> str | None:
-        return dlc.lookup(FAMILY, request.version)
+        return super().image_version(request) or NEURON_STACK.image_version(request)
+
+    def allowed_versions(self) -> str:
+        return f"{super().allowed_versions()} on GPUs; on Inferentia and Trainium {NEURON_STACK.allowed_versions()}"
 
     def processor_for_token(self) -> Processor | None:
-        return Processor.GPU  # GPU images only: nothing else could run
+        return Processor.GPU  # a deploy-time instance type is taken to be a GPU one
+
+    def for_processor(self, processor: Processor | None) -> ServingStack:
+        """vLLM on Inferentia and Trainium is the vLLM Neuron image, with its own contract (``neuron``)."""
+        return NEURON_STACK.configured(self.settings) if processor is Processor.NEURONX else self
 
     # ------------------------------------------------------------------------ tasks and AUTO
     def auto_selects(self, request: AutoRequest) -> bool:
-        return (
-            request.task is not None
-            and canonical_task(request.task) in SERVABLE_TASKS
-            and request.processor in (None, Processor.GPU)
-            and not is_encoder_decoder(request.architecture)
-        )
+        if request.task is None or is_encoder_decoder(request.architecture):
+            return False
+        task = canonical_task(request.task)
+        if request.processor is Processor.NEURONX:
+            return task in NEURON_TASKS
+        return task in SERVABLE_TASKS and request.processor in (None, Processor.GPU)
 
     def auto_note(self, request: AutoRequest) -> str | None:
         if request.task is None or canonical_task(request.task) not in SERVABLE_TASKS:
             return None
-        if request.processor not in (None, Processor.GPU):
+        if request.processor is Processor.CPU:
             return (
                 f"Serving.AUTO serves {request.task!r} with the inference toolkit: vLLM, its server for LLMs, "
-                f"runs on GPU instances only, and this endpoint runs on {request.processor.value} instances"
+                f"runs on GPU, Inferentia and Trainium instances, and this endpoint runs on cpu instances"
             )
         return None
-
-    def task_problem(self, task: str | None) -> str | None:
-        if task is None or canonical_task(task) in SERVABLE_TASKS:
-            return None
-        return (
-            f"cannot serve task {task!r}: vLLM serves {', '.join(sorted(SERVABLE_TASKS))}; "
-            "use Serving.INFERENCE_TOOLKIT (or Serving.AUTO) for this task"
-        )
 
     def architecture_warning(self, architecture: str | None) -> str | None:
         if is_encoder_decoder(architecture):
@@ -178,7 +176,7 @@ class Vllm(ServingStack):
         return environment
 
     def check_engine_arg(self, name: str, value: Any, model: ModelFacts, report: Reporter) -> None:
-        check_flag(name, value, model, report)
+        check_engine_flag(name, value, model, report)
 
     def unsized_environment(self, spec: InstanceSpec | None) -> dict[str, str]:
         """Tensor parallel over all GPUs of a catalogued instance, also when the model could not be sized."""
@@ -187,7 +185,7 @@ class Vllm(ServingStack):
         return {f"{PREFIX}TENSOR_PARALLEL_SIZE": str(spec.accelerators)}
 
     def check_environment_entry(self, entry: EnvironmentEntry, report: Reporter) -> bool:
-        return check_variable(entry, self.model_environment(entry.model), report)
+        return check_vllm_variable(entry, self.model_environment(entry.model), report)
 
     def check_environment(
         self, environment: Mapping[str, Any], model: ModelFacts, spec: InstanceSpec | None, report: Reporter
@@ -210,14 +208,7 @@ class Vllm(ServingStack):
     ) -> GpuEvaluation:
         evaluation = memory.evaluate(spec, profile, demand, self.settings.engine_args)
         reasons = memory.hardware_problems(spec, profile, knobs, self.settings.engine_args, picking=picking)
-        return GpuEvaluation(
-            evaluation.gpus,
-            evaluation.needed_gib,
-            evaluation.available_gib,
-            evaluation.kv_cache_gib,
-            evaluation.kv_capacity_tokens,
-            (*reasons, *evaluation.reasons),
-        )
+        return replace(evaluation, reasons=(*reasons, *evaluation.reasons))
 
     def sizing_environment(
         self, profile: ModelProfile, fit: GpuFit, demand: MemoryDemand, knobs: SizingKnobs, subject: str
@@ -228,19 +219,10 @@ class Vllm(ServingStack):
     def fit_note(self, profile: ModelProfile, fit: GpuFit, environment: Mapping[str, str]) -> str | None:
         given = self.settings.engine_args.get("max_model_len")
         length = environment.get(f"{PREFIX}MAX_MODEL_LEN", given)
-        return memory.context_note(profile, fit, length)
+        return context_note("vLLM", "max_model_len", profile, fit, length)
 
     def memory_breakdown(self, demand: MemoryDemand, kv_cache_gib: float, needed_gib: float, headroom: float) -> str:
-        overhead = needed_gib - demand.weights_gib - kv_cache_gib
-        return (
-            f"+ {kv_cache_gib:.1f} GiB KV cache ({demand.required_tokens} tokens) + {overhead:.1f} GiB vLLM overhead "
-            f"= {needed_gib:.1f} GiB needed within gpu_memory_utilization"
-        )
-
-    def startup_timeout_seconds(self, weights_gib: float | None) -> int | None:
-        """600 s + 10 s per GiB of weights, clamped to 600..3600 (600 s when the size is unknown)."""
-        base = MIN_STARTUP_TIMEOUT_SECONDS
-        return int(min(3600, max(base, base + 10 * (weights_gib or 0))))
+        return memory_breakdown("vLLM", demand, kv_cache_gib, needed_gib, "gpu_memory_utilization")
 
     def shared_host_environment(self, share: InstanceSpec) -> dict[str, str]:
         """The LMCache pool pinned to half of the model's share of the host, which the image would take of the
@@ -257,14 +239,6 @@ class Vllm(ServingStack):
     def summary_environment_keys(self) -> tuple[str, ...]:
         # max_model_len is in fit_note, with the model's context beside it.
         return (f"{PREFIX}TENSOR_PARALLEL_SIZE", f"{PREFIX}DTYPE", f"{PREFIX}QUANTIZATION")
-
-    def no_fit_hint(self) -> str:
-        return "a 4-bit AWQ or GPTQ checkpoint of the model, or engine_args={'quantization': 'fp8'}"
-
-    # ---------------------------------------------------------------------------- invoking
-    def invoke_example(self, task: str | None) -> dict[str, Any]:
-        """An OpenAI chat-completions body, which ``/invocations`` of the vLLM image takes first."""
-        return {"messages": [{"role": "user", "content": "What is Amazon SageMaker?"}], "max_tokens": 64}
 
 
 STACK = Vllm()
