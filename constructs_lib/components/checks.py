@@ -161,7 +161,7 @@ def check_model_props(props: Mapping[str, Any], problems: Problems) -> None:
     if memory is not None and not _whole_from(memory, 128):
         problems.add("memory_mb", memory, "must be a whole number of MB, at least 128 (SageMaker's minimum)")
     cores = props.get("cpu_cores")
-    if cores is not None and not (is_number(cores) and cores >= 0.25 and (cores * 4).is_integer()):
+    if cores is not None and not (is_number(cores) and cores >= 0.25 and float(cores * 4).is_integer()):
         problems.add(
             "cpu_cores",
             cores,

@@ -16,7 +16,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .._core.names import INVOCATION_METRICS_NAMESPACE
-from ..contract.metrics import with_defaults
+from ..contract.metrics import InvocationMetrics, with_defaults
 
 if TYPE_CHECKING:
     from aws_cdk import aws_applicationautoscaling as appscaling
@@ -33,7 +33,7 @@ COMPONENT_LOG_GROUP_PREFIX = "/aws/sagemaker/InferenceComponents/"
 """Where SageMaker writes a component's container logs (the log group is this plus the component's name)."""
 
 
-class ComponentMetrics:
+class ComponentMetrics(InvocationMetrics):
     """CloudWatch metrics of one inference component (dimension ``InferenceComponentName``).
 
     Every ``metric_xxx`` takes the fields of ``cloudwatch.MetricOptions`` (``period``, ``statistic``, ``label``, ...)
@@ -57,34 +57,6 @@ class ComponentMetrics:
         dimensions = {"InferenceComponentName": self.component_name}
         dimensions.update(props.pop("dimensions_map", None) or {})
         return cloudwatch.Metric(namespace=namespace, metric_name=metric_name, dimensions_map=dimensions, **props)
-
-    def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
-        """Requests sent to the component (``Invocations``).
-
-        :default: - sum over 5 minutes
-        """
-        return self.metric("Invocations", **with_defaults(props, statistic=cloudwatch.Stats.SUM))
-
-    def metric_model_latency(self, **props: Any) -> cloudwatch.Metric:
-        """Time the component's container takes to respond, in microseconds (``ModelLatency``).
-
-        :default: - average over 5 minutes
-        """
-        return self.metric("ModelLatency", **with_defaults(props, statistic=cloudwatch.Stats.AVERAGE))
-
-    def metric_invocation_4xx_errors(self, **props: Any) -> cloudwatch.Metric:
-        """Requests the component answered with a 4XX status (``Invocation4XXErrors``).
-
-        :default: - sum over 5 minutes
-        """
-        return self.metric("Invocation4XXErrors", **with_defaults(props, statistic=cloudwatch.Stats.SUM))
-
-    def metric_invocation_5xx_errors(self, **props: Any) -> cloudwatch.Metric:
-        """Requests the component answered with a 5XX status (``Invocation5XXErrors``).
-
-        :default: - sum over 5 minutes
-        """
-        return self.metric("Invocation5XXErrors", **with_defaults(props, statistic=cloudwatch.Stats.SUM))
 
     def metric_no_capacity_invocation_failures(self, **props: Any) -> cloudwatch.Metric:
         """Requests that failed because no copy of the component was running (``NoCapacityInvocationFailures``): what
