@@ -71,3 +71,14 @@ def test_wheel_installs_and_synthesizes_in_another_cdk_app(tmp_path: Path) -> No
     module_file, image_uri = result.stdout.split()[-2:]
     assert module_file.startswith(str(target))  # the installed copy, not the checkout
     assert image_uri.startswith("763104351884.dkr.ecr.eu-west-1.amazonaws.com/huggingface-pytorch-inference:")
+
+
+def test_the_repository_tracks_no_symlink_out_of_it() -> None:
+    # A committed link to a developer's virtualenv or node_modules would shadow what a fresh clone installs.
+    listed = subprocess.run(
+        ["git", "ls-files", "-s"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    links = [line.split("\t", 1)[1] for line in listed.splitlines() if line.startswith("120000 ")]
+    outside = [link for link in links if not (ROOT / link).resolve().is_relative_to(ROOT)]
+    assert outside == []
+    assert not {".venv", "node_modules"} & {link.split("/")[0] for link in links}

@@ -8,7 +8,9 @@ A production variant's ``InferenceAmiVersion`` picks the host AMI, and with it t
   drivers for CUDA 13.0 images" (aws/deep-learning-containers, ``docs/vllm/deployment/sagemaker.md``); the
   CUDA 12 images (toolkit, TGI, TEI) have run on the default host since they were released;
 - CUDA 13.0 removed support for GPUs below compute capability 7.5 (Maxwell, Pascal, Volta: NVIDIA's CUDA 13.0
-  release notes); Blackwell GPUs (compute capability 10.0 and 12.0) need CUDA 12.8, Hopper and Ada 11.8.
+  release notes); Blackwell GPUs (compute capability 10.0 and 12.0) need CUDA 12.8, Hopper and Ada 11.8;
+- Blackwell GPUs need NVIDIA driver branch 570 or newer (NVIDIA's R570 release notes: the first branch that
+  supports them): of SageMaker's AMIs only the driver-580 one drives them, whatever CUDA the image has.
 
 A driver runs every CUDA of its own major version (CUDA minor version compatibility); a newer major needs a
 newer driver.
@@ -52,6 +54,8 @@ HOST_AMIS: Mapping[str, HostAmi] = {
 """Every ``InferenceAmiVersion`` SageMaker accepts, by value."""
 
 _NEWEST_GPU_AMI = GPU_4_1
+_BLACKWELL_COMPUTE_CAPABILITY = 10.0
+_BLACKWELL_MIN_DRIVER = 570
 
 # (lowest compute capability of an architecture, its name, the first CUDA that supports it), newest first.
 _ARCHITECTURE_CUDA = (
@@ -74,6 +78,27 @@ def default_host_ami(processor: Processor, cuda_version: str | None) -> str | No
     if processor is Processor.GPU and cuda_version is not None and cuda_tuple(cuda_version)[0] >= 13:
         return _NEWEST_GPU_AMI
     return None
+
+
+def _is_blackwell(spec: InstanceSpec | None) -> bool:
+    capability = spec.compute_capability if spec is not None else None
+    return capability is not None and capability >= _BLACKWELL_COMPUTE_CAPABILITY
+
+
+def host_ami_for_gpus(ami: str | None, spec: InstanceSpec | None) -> str | None:
+    """``ami`` (what the image needs), or the driver-580 AMI on Blackwell GPUs, which no older driver runs."""
+    return _NEWEST_GPU_AMI if ami is None and _is_blackwell(spec) else ami
+
+
+def gpu_driver_problem(ami: HostAmi, spec: InstanceSpec | None) -> str | None:
+    """Why the NVIDIA driver of ``ami`` cannot drive the GPUs of ``spec`` (``None``: it can, or unknown)."""
+    if spec is None or ami.driver is None or not _is_blackwell(spec) or int(ami.driver) >= _BLACKWELL_MIN_DRIVER:
+        return None
+    return (
+        f"runs NVIDIA driver {ami.driver}, and {spec.accelerator_model} ({spec.name}) is a Blackwell GPU, which "
+        f"needs driver {_BLACKWELL_MIN_DRIVER} or newer; use {_NEWEST_GPU_AMI!r} (driver 580), or leave "
+        "inference_ami_version unset to get it"
+    )
 
 
 def host_ami_problem(ami: HostAmi, processor: Processor, cuda_version: str | None, instance_type: str) -> str | None:

@@ -21,7 +21,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from .._core.names import VARIANT_NAME
-from ..catalogue.host_amis import HOST_AMIS, cuda_tuple
+from ..catalogue.host_amis import HOST_AMIS, cuda_tuple, host_ami_for_gpus
 from ..catalogue.instances import InstanceSpec, Processor
 from ..endpoints.resolve import ResolvedModel
 from .component import ComponentMetrics
@@ -68,7 +68,8 @@ def variant(
 
 def host_ami(spec: InstanceSpec, models: Iterable[ResolvedModel]) -> str | None:
     """The host AMI every component's image runs on: the one the newest CUDA among them needs (a driver runs the
-    CUDA of its own major version and the older ones), or SageMaker's default host when none needs one."""
+    CUDA of its own major version and the older ones), the driver-580 one on Blackwell GPUs, or SageMaker's default
+    host when none needs one."""
     needed = set()
     for model in models:
         cuda = model.image.facts_for(spec.processor).cuda_version
@@ -76,7 +77,7 @@ def host_ami(spec: InstanceSpec, models: Iterable[ResolvedModel]) -> str | None:
         if ami is not None:
             needed.add(ami)
     if not needed:
-        return None
+        return host_ami_for_gpus(None, spec)
     return max(needed, key=lambda name: (cuda_tuple(HOST_AMIS[name].cuda_version or "0"), name))
 
 

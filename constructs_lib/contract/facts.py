@@ -58,6 +58,10 @@ class EndpointFacts:
     """Whether the endpoint runs on SageMaker Serverless Inference."""
     asynchronous: bool
     """Whether the endpoint queues requests (asynchronous inference)."""
+    multi_variant: bool
+    """Whether the endpoint has production variants besides its own (the ``variants`` prop)."""
+    autoscaled: bool
+    """Whether the instance count scales (the ``autoscaling`` prop): ``instance_count`` is where it starts."""
     network_isolation: bool
     """Whether the containers run without network access."""
     encryption_key: kms.IKey | None

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_s3 as s3
 
     from ..contract.facts import AsyncInferenceLocations
+    from ..contract.interfaces import IHuggingFaceEndpoint
 
 
 _INFO_METADATA = "aws:cdk:info"
@@ -153,6 +154,8 @@ class EndpointBase(EndpointMetrics, Resource):
             instance_count=count if isinstance(count, int) and not isinstance(count, bool) else 1,
             serverless=props.get("serverless") is not None,
             asynchronous=props.get("async_inference") is not None,
+            multi_variant=bool(props.get("variants")),
+            autoscaled=props.get("autoscaling") is not None,
             network_isolation=isolation is True,
             encryption_key=props.get("encryption_key") if hasattr(props.get("encryption_key"), "key_arn") else None,
             physical_endpoint_name=self.physical_endpoint_name,
@@ -415,3 +418,10 @@ def async_inference_locations(endpoint: EndpointBase) -> AsyncInferenceLocations
     """The S3 locations of an endpoint's asynchronous inference (``None`` without ``async_inference``):
     the same as ``endpoint.async_inference_locations``."""
     return endpoint.async_inference_locations
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_interface(built: EndpointBase, imported: ImportedEndpoint) -> list[IHuggingFaceEndpoint]:
+        """Never called: mypy proves here that built and imported endpoints are ``IHuggingFaceEndpoint``."""
+        return [built, imported]

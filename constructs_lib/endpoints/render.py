@@ -19,6 +19,7 @@ from constructs import Construct
 from .._core.errors import Problems
 from .._core.names import VARIANT_NAME
 from .._core.tokens import is_unresolved
+from ..catalogue.host_amis import host_ami_for_gpus
 from ..catalogue.instances import instance_spec, processor_for
 from ..contract.facts import EndpointFacts, RenderedModel
 from ..features.base import EndpointFeature, merge_properties
@@ -180,7 +181,8 @@ def _host_ami(stack: ServingStack, image: InferenceImage, instance_type: str | N
     processor = stack.processor_for_token() if is_unresolved(instance_type) else processor_for(instance_type)
     if processor is None:
         return None
-    return stack.host_ami(processor, image.facts_for(processor).cuda_version)
+    ami = stack.host_ami(processor, image.facts_for(processor).cuda_version)
+    return host_ami_for_gpus(ami, instance_spec(instance_type))
 
 
 def _uncompressed_source(data: ModelDataConfig) -> sagemaker.CfnModel.ModelDataSourceProperty:

@@ -15,7 +15,7 @@ from constructs import Construct
 
 from .._core.errors import ConfigurationError, Problems, describe
 from .._core.tokens import is_unresolved
-from ..catalogue.host_amis import HOST_AMIS, gpu_cuda_problem, host_ami_problem
+from ..catalogue.host_amis import HOST_AMIS, gpu_cuda_problem, gpu_driver_problem, host_ami_for_gpus, host_ami_problem
 from ..catalogue.instances import InstanceSpec, Processor, processor_for, processor_of_family
 from ..catalogue.tasks import task_architecture_problem, untrained_head_warning
 from ..images.base import InferenceImage, catalogued_image
@@ -302,10 +302,12 @@ def host_ami(
         problems.add("instance_type", instance_type, f"cannot run the image: {problem}")
     if isinstance(given, str):
         ami = HOST_AMIS.get(given)
-        if ami is not None and (problem := host_ami_problem(ami, processor, cuda, instance_type)) is not None:
+        if ami is not None and (
+            problem := host_ami_problem(ami, processor, cuda, instance_type) or gpu_driver_problem(ami, spec)
+        ):
             problems.add("inference_ami_version", given, problem)
         return given
-    return stack.host_ami(processor, cuda)
+    return host_ami_for_gpus(stack.host_ami(processor, cuda), spec)
 
 
 def _check_task(

@@ -27,7 +27,7 @@ from constructs import Construct
 from .._core.buckets import secure_bucket
 from .._core.errors import Problems
 from .._core.nag import acknowledge_wildcard
-from .._core.names import is_archive_name
+from .._core.names import DEFAULT_ENTRY_POINT, is_archive_name
 from .._core.tokens import is_unresolved
 
 HANDLER_DIR = Path(__file__).parent / "handler"
@@ -72,7 +72,7 @@ class ScriptRepack(Construct):
         model_data_bucket: s3.IBucket,
         model_data_key: str,
         code_dir: str,
-        entry_point: str = "inference.py",
+        entry_point: str = DEFAULT_ENTRY_POINT,
         output_bucket: s3.IBucket | None = None,
         memory_size: int = DEFAULT_MEMORY_MB,
         timeout: Duration | None = None,

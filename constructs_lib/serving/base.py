@@ -245,13 +245,22 @@ class ServingStack(abc.ABC):
 
     def check_settings(self, model: ModelFacts, report: Reporter) -> None:
         """Report what the stack's settings (``self.settings``) cannot do with the model, before it is sized (e.g.
-        the GGUF file to serve). By default a ``gguf_file`` is a mistake: only llama.cpp serves one."""
+        the GGUF file to serve). By default GGUF is a mistake: only llama.cpp serves it, so a ``gguf_file``, or a
+        model whose only weights are GGUF files (unless the user's ``model_fn`` loads it), is an error."""
         if self.settings.model_file is not None:
             report.error(
                 "gguf_file",
                 self.settings.model_file,
                 f"is read by llama.cpp only, and {self.name} serves this endpoint; use serving=Serving.LLAMACPP (or "
                 "Serving.AUTO) for a GGUF model, or drop gguf_file",
+            )
+        elif model.profile is not None and model.profile.weight_formats == ("gguf",) and not model.script_loads_model:
+            report.error(
+                "serving",
+                self.name,
+                f"cannot load {model.profile.model_id or 'the model'}: its only weights are GGUF files, which "
+                "llama.cpp serves (on CPU and GPU instances); use serving=Serving.LLAMACPP (or Serving.AUTO) on a CPU "
+                "or GPU instance, or the model's safetensors repository",
             )
 
     def check_engine_arg(self, name: str, value: Any, model: ModelFacts, report: Reporter) -> None:

@@ -11,7 +11,7 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
-from constructs_lib import InferenceComponentEndpoint, Routing, ScaleInPolicy
+from constructs_lib import InferenceComponentEndpoint, InferenceImage, Routing, ScaleInPolicy
 
 from ..support import ACCOUNT, SST2, error_of, only, policy_statements, resources, statements_of
 from .support import (
@@ -286,3 +286,15 @@ def test_a_component_that_fails_leaves_nothing_behind() -> None:
     assert endpoint.node.try_find_child("Huge") is None
     assert [c.node.id for c in endpoint.components] == ["Sentiment"]
     assert len(resources(template_of(endpoint), COMPONENT)) == 1
+
+
+def test_blackwell_gpus_get_the_driver_580_host_even_for_cuda_12_images() -> None:
+    """The same rule as an endpoint's: vLLM 0.17 (CUDA 12.9) needs no host AMI, except on Blackwell GPUs."""
+    endpoint = shared_endpoint(instance_type="ml.g7e.2xlarge")
+    endpoint.add_model("Chat", model_id=QWEN7B, task="text-generation", image=InferenceImage.vllm(version="0.17"))
+    (variant,) = only(template_of(endpoint), CONFIG)["Properties"]["ProductionVariants"]
+    assert variant["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
+    elsewhere = shared_endpoint(instance_type="ml.g6e.2xlarge")
+    elsewhere.add_model("Chat", model_id=QWEN7B, task="text-generation", image=InferenceImage.vllm(version="0.17"))
+    (variant,) = only(template_of(elsewhere), CONFIG)["Properties"]["ProductionVariants"]
+    assert "InferenceAmiVersion" not in variant

@@ -135,3 +135,40 @@ def test_each_variant_gets_the_ami_its_own_image_needs() -> None:
     variants = {v["VariantName"]: v for v in config_of(Template.from_stack(stack))["ProductionVariants"]}
     assert "InferenceAmiVersion" not in variants["AllTraffic"]
     assert variants["newer"]["InferenceAmiVersion"] == GPU_4_1
+
+
+# Blackwell GPUs (g7e, p6-b200, p6-b300) need NVIDIA driver 570+: only the driver-580 AMI has one.
+@pytest.mark.parametrize("instance_type", ["ml.g7e.2xlarge", "ml.p6-b200.48xlarge"])
+def test_blackwell_gpus_get_the_driver_580_ami_even_for_cuda_12_images(instance_type: str) -> None:
+    assert (
+        llm_variant(image=InferenceImage.vllm("0.17.0"), instance_type=instance_type)["InferenceAmiVersion"] == GPU_4_1
+    )
+
+
+def test_an_older_driver_on_blackwell_gpus_is_an_error() -> None:
+    message = error_of(
+        lambda: llm_variant(
+            image=InferenceImage.vllm("0.17.0"),
+            instance_type="ml.g7e.2xlarge",
+            inference_ami_version="al2-ami-sagemaker-inference-gpu-3-1",
+        )
+    )
+    assert "inference_ami_version: 'al2-ami-sagemaker-inference-gpu-3-1' runs NVIDIA driver 550" in message
+    assert "is a Blackwell GPU, which needs driver 570 or newer" in message and GPU_4_1 in message
+
+
+def test_a_variant_on_blackwell_gpus_gets_the_driver_580_ami() -> None:
+    stack = new_stack()
+    FineTunedEndpoint(
+        stack,
+        "Llm",
+        model_data="s3://bucket/llm/",
+        task="text-generation",
+        model_profile=LLAMA,
+        instance_type="ml.g6e.xlarge",
+        image=InferenceImage.vllm("0.17.0"),
+        variants=[ModelVariant(name="blackwell", model_data="s3://bucket/llm/", instance_type="ml.g7e.2xlarge")],
+    )
+    variants = {v["VariantName"]: v for v in config_of(Template.from_stack(stack))["ProductionVariants"]}
+    assert "InferenceAmiVersion" not in variants["AllTraffic"]
+    assert variants["blackwell"]["InferenceAmiVersion"] == GPU_4_1

@@ -13,6 +13,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from constructs_lib import (
+    CustomScriptEndpoint,
     FineTunedEndpoint,
     HubModelEndpoint,
     InferenceImage,
@@ -338,3 +339,32 @@ def test_the_invoke_example_is_a_chat_body_or_an_embeddings_body() -> None:
     stack = stack_of(Serving.LLAMACPP)
     assert "messages" in stack.invoke_example("text-generation")
     assert set(stack.invoke_example("feature-extraction")) == {"input"}
+
+
+# ------------------------------------------------------------------ GGUF on a server that cannot load it
+@pytest.mark.parametrize(
+    ("serving", "instance_type"),
+    [
+        (Serving.AUTO, "ml.inf2.xlarge"),  # AUTO runs vLLM on Neuron there, which reads no GGUF
+        (Serving.VLLM, "ml.g5.xlarge"),
+        (Serving.INFERENCE_TOOLKIT, "ml.g5.xlarge"),
+    ],
+)
+def test_a_gguf_only_model_on_another_server_is_an_error(serving: Serving, instance_type: str) -> None:
+    message = error_of(lambda: hub(serving=serving, instance_type=instance_type))
+    assert "serving: '" in message
+    assert f"cannot load {GGUF_SINGLE_ID}: its only weights are GGUF files" in message
+    assert "serving=Serving.LLAMACPP" in message
+
+
+def test_a_custom_model_fn_may_load_gguf_weights_itself(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    sparse(model / GGUF_SINGLE_FILE, 4096)
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text("def model_fn(model_dir):\n    return model_dir\n")
+    stack = new_stack()
+    endpoint = CustomScriptEndpoint(
+        stack, "Script", model_data=str(model), code_dir=str(code), task="text-generation", instance_type="ml.c5.xlarge"
+    )
+    assert endpoint.serving_stack.serving is Serving.INFERENCE_TOOLKIT

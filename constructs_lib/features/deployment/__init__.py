@@ -51,7 +51,7 @@ class DeploymentFeature(EndpointFeature):
                     "is not possible on a serverless endpoint: rolling updates replace instances; "
                     "use DeploymentGuardrails.canary/linear/all_at_once",
                 )
-            if self._props.get("variants"):
+            if facts.multi_variant:
                 problems.add(
                     "deployment",
                     kind.value,
@@ -73,7 +73,7 @@ class DeploymentFeature(EndpointFeature):
             size is None
             or size.is_percent
             or facts.instance_type is None
-            or self._props.get("autoscaling") is not None  # the count changes; SageMaker checks at deploy time
+            or facts.autoscaled  # the count changes; SageMaker checks at deploy time
             or not is_whole(count)
             or is_unresolved(size.value)
         ):

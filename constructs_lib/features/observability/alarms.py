@@ -61,10 +61,11 @@ class EndpointAlarms:
     neither on serverless endpoints.
 
     :param error_5xx_rate_percent: alarm when more than this percentage of invocations fail with a
-        5XX error (0 alarms on any 5XX error).
+        5XX error (0 alarms on any 5XX error). Default: 1.0
     :param error_4xx_rate_percent: alarm when more than this percentage of invocations fail with a
-        4XX error (client errors, often not the endpoint's fault).
-    :param model_latency_p99: alarm when the p99 ``ModelLatency`` is above this.
+        4XX error (client errors, often not the endpoint's fault). Default: no 4XX alarm
+    :param model_latency_p99: alarm when the p99 ``ModelLatency`` is above this. Default: the serving stack's
+        (30 seconds for the LLM servers: vLLM, SGLang, llama.cpp and TGI; 2 seconds otherwise)
     :param gpu_memory_utilization_percent: alarm when the average GPU memory in use, per GPU, is above
         this percentage. Skipped with TGI, which reserves most GPU memory for its KV cache by design. Default: 95.0
     :param disk_utilization_percent: alarm when the disk is fuller than this percentage. Default: 90.0
@@ -91,12 +92,7 @@ class EndpointAlarms:
         alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
         ok_actions: Sequence[cloudwatch.IAlarmAction] = (),
     ) -> None:
-        """Create the alarm settings.
-
-        :default error_5xx_rate_percent: 1.0
-        :default error_4xx_rate_percent: - no 4XX alarm
-        :default model_latency_p99: - the serving stack's: 30 seconds with TGI, 2 seconds otherwise
-        """
+        """Create the alarm settings (see the class for each parameter and its default)."""
         period = period if period is not None else Duration.minutes(1)
         _check_settings(
             (error_5xx_rate_percent, error_4xx_rate_percent, gpu_memory_utilization_percent, disk_utilization_percent),
