@@ -252,13 +252,9 @@ class ComponentBuilder:
     ) -> None:
         state, model = self._states[component.node.id], component.cfn_model
         assert model is not None
-        cfn = sagemaker.CfnInferenceComponent(
+        cfn = self._component_resource(
             component,
-            "Resource",
-            endpoint_name=self._host.cfn_endpoint.attr_endpoint_name,
-            inference_component_name=component.component_name,
-            variant_name=VARIANT_NAME,
-            specification=deferred(
+            deferred(
                 lambda: specification(
                     model.attr_model_name,
                     self._host._reservation_of(component),
@@ -283,6 +279,20 @@ class ComponentBuilder:
                 min_copies=min_copies,
                 no_capacity=component.metric_no_capacity_invocation_failures(),
             )
+
+    def _component_resource(
+        self, component: InferenceComponent, specification: Any, **properties: Any
+    ) -> sagemaker.CfnInferenceComponent:
+        """The ``AWS::SageMaker::InferenceComponent`` of a model or adapter: on the endpoint's variant, by name."""
+        return sagemaker.CfnInferenceComponent(
+            component,
+            "Resource",
+            endpoint_name=self._host.cfn_endpoint.attr_endpoint_name,
+            inference_component_name=component.component_name,
+            variant_name=VARIANT_NAME,
+            specification=specification,
+            **properties,
+        )
 
     def _finish(self, component: InferenceComponent, sourced: SourcedModel) -> None:
         """Logs, tags and the warnings about the model's source and network."""
@@ -367,14 +377,7 @@ class ComponentBuilder:
                 "is an S3 prefix; an adapter's ArtifactUrl must be a .tar.gz with its files at the archive root",
             )
             problems.raise_if_any()
-        cfn = sagemaker.CfnInferenceComponent(
-            component,
-            "Resource",
-            endpoint_name=self._host.cfn_endpoint.attr_endpoint_name,
-            inference_component_name=component.component_name,
-            variant_name=VARIANT_NAME,
-            specification=adapter_specification(base.component_name, data.s3_uri),
-        )
+        cfn = self._component_resource(component, adapter_specification(base.component_name, data.s3_uri))
         # BaseInferenceComponentName is a plain string: without this the adapter may be created before its base.
         cfn.node.add_dependency(base.cfn_inference_component)
         component.cfn_inference_component, component.cfn_model = cfn, None

@@ -30,8 +30,9 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from .._core.errors import ConfigurationError, Problems, check_config_keys, describe
-from .._core.tokens import duration_seconds, is_number, is_unresolved, is_whole
+from .._core.tokens import is_unresolved, is_whole
 from ..features.autoscaling import service_linked_role
+from ..features.autoscaling.settings import check_targets_and_cooldowns
 
 SCALABLE_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 """The dimension inference components scale on."""
@@ -107,17 +108,9 @@ class ComponentScaling:
                 "autoscaling: give exactly one of target_invocations_per_copy and target_concurrent_requests_per_copy "
                 f"(given: {describe(targets)}): the metric the copies are scaled on"
             )
-        for name, value in zip(
-            ("target_invocations_per_copy", "target_concurrent_requests_per_copy"), targets, strict=True
-        ):
-            if value is not None and not is_unresolved(value) and (not is_number(value) or value <= 0):
-                problems.add(f"autoscaling.{name}", value, "must be a number above 0")
-        for name in ("scale_in_cooldown", "scale_out_cooldown"):
-            cooldown = getattr(self, name)
-            if not isinstance(cooldown, Duration):
-                problems.add(f"autoscaling.{name}", cooldown, "must be a Duration, e.g. Duration.minutes(5)")
-            elif not cooldown.is_unresolved() and not duration_seconds(cooldown).is_integer():
-                problems.add(f"autoscaling.{name}", f"{duration_seconds(cooldown):g} seconds", "must be whole seconds")
+        check_targets_and_cooldowns(
+            self, ("target_invocations_per_copy", "target_concurrent_requests_per_copy"), problems
+        )
 
     def effective_min_copies(self, min_instances: int) -> int:
         """``min_copies`` with its default applied on an endpoint with ``min_instances``."""
