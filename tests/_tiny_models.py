@@ -1,7 +1,9 @@
-"""Tiny random Hugging Face models built on the fly (no downloads), for the local-invoke tests."""
+"""Tiny Hugging Face models built on the fly (no downloads): a random one the local-invoke tests run, and its
+files written without torch for the tests that only package and deploy a model."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 WORDS = [
@@ -60,13 +62,46 @@ def build_text_classifier(directory: Path) -> Path:
     return directory
 
 
-def build_lora_adapter(directory: Path, *, rank: int, base_model: str) -> Path:
-    """Save a PEFT-style LoRA adapter of ``base_model`` to ``directory``: ``adapter_config.json`` with rank ``rank``
-    and ``adapter_model.safetensors`` with one tiny A/B pair of q_proj in layer 0 (random, 8-wide)."""
-    import json
+def write_text_classifier_files(directory: Path) -> Path:
+    """The ``save_pretrained`` layout of ``build_text_classifier``'s model, written without torch or transformers:
+    ``config.json``, a ``model.safetensors`` of zeros with the same tensors, and ``vocab.txt``. Nothing can run
+    it, but packaging, sizing and a deploy read exactly these files; the environments without the ``[local]``
+    extra (``./run.sh test``'s newest-versions run) deploy it."""
+    from tests.fake_hub import safetensors_bytes
 
-    import torch
-    from safetensors.torch import save_file
+    directory.mkdir(parents=True, exist_ok=True)
+    hidden, layers, vocab = 32, 2, len(SPECIAL_TOKENS) + len(WORDS)
+    tensors: dict[str, tuple[str, list[int]]] = {
+        "bert.embeddings.word_embeddings.weight": ("F32", [vocab, hidden]),
+        "bert.embeddings.position_embeddings.weight": ("F32", [64, hidden]),
+    }
+    for layer in range(layers):
+        tensors[f"bert.encoder.layer.{layer}.attention.self.query.weight"] = ("F32", [hidden, hidden])
+        tensors[f"bert.encoder.layer.{layer}.intermediate.dense.weight"] = ("F32", [37, hidden])
+    tensors["classifier.weight"] = ("F32", [len(LABELS), hidden])
+    config = {
+        "architectures": ["BertForSequenceClassification"],
+        "model_type": "bert",
+        "hidden_size": hidden,
+        "num_hidden_layers": layers,
+        "num_attention_heads": 2,
+        "intermediate_size": 37,
+        "max_position_embeddings": 64,
+        "vocab_size": vocab,
+        "torch_dtype": "float32",
+        "id2label": {str(index): label for index, label in LABELS.items()},
+        "label2id": {label: index for index, label in LABELS.items()},
+    }
+    (directory / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    (directory / "model.safetensors").write_bytes(safetensors_bytes(tensors, with_data=True))
+    (directory / "vocab.txt").write_text("\n".join(SPECIAL_TOKENS + WORDS) + "\n", encoding="utf-8")
+    return directory
+
+
+def build_lora_adapter(directory: Path, *, rank: int, base_model: str) -> Path:
+    """Save a PEFT-style LoRA adapter of ``base_model`` to ``directory``, without torch: ``adapter_config.json`` with
+    rank ``rank`` and an ``adapter_model.safetensors`` with one A/B pair of q_proj in layer 0 (8-wide, zeros)."""
+    from tests.fake_hub import safetensors_bytes
 
     directory.mkdir(parents=True, exist_ok=True)
     config = {
@@ -79,11 +114,7 @@ def build_lora_adapter(directory: Path, *, rank: int, base_model: str) -> Path:
         "target_modules": ["q_proj"],
     }
     (directory / "adapter_config.json").write_text(json.dumps(config, indent=2))
-    generator = torch.Generator().manual_seed(0)
     prefix = "base_model.model.model.layers.0.self_attn.q_proj"
-    tensors = {
-        f"{prefix}.lora_A.weight": torch.randn(rank, 8, generator=generator),
-        f"{prefix}.lora_B.weight": torch.zeros(8, rank),
-    }
-    save_file(tensors, str(directory / "adapter_model.safetensors"))
+    tensors = {f"{prefix}.lora_A.weight": ("F32", [rank, 8]), f"{prefix}.lora_B.weight": ("F32", [8, rank])}
+    (directory / "adapter_model.safetensors").write_bytes(safetensors_bytes(tensors, with_data=True))
     return directory

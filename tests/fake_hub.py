@@ -4,7 +4,12 @@ Routes: ``GET /api/models/{repo}[/revision/{rev}]`` (model info) and ``HEAD``/``
 /{repo}/resolve/{rev}/{file}`` (files, with ``ETag``, ``X-Repo-Commit``, ``Content-Length`` and
 ``Range``). Errors carry the Hub's ``X-Error-Code`` headers (``RepoNotFound``, ``GatedRepo``,
 ``EntryNotFound``, ``RevisionNotFound``). Safetensors and GGUF files hold only their header: enough for
-metadata lookups, which read nothing else. Every request is recorded in ``FakeHub.requests``.
+metadata lookups, which read nothing else. Every request is recorded in ``FakeHub.requests``, with the time
+it arrived.
+
+Faults, for the transport tests: ``fail`` answers the next matching requests with error statuses, ``hang``
+accepts matching requests and never answers, ``drop`` closes their connection without an answer, ``gate``
+holds matching requests until several have arrived.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import math
 import re
 import struct
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -98,6 +104,34 @@ class RecordedRequest:
     method: str
     path: str
     headers: Mapping[str, str]
+    at: float = field(default_factory=time.monotonic)
+    """When the request arrived (``time.monotonic()``)."""
+
+
+@dataclass
+class _Fault:
+    """Error answers for the next requests whose path matches ``pattern``, in turn."""
+
+    pattern: re.Pattern[str]
+    statuses: list[int]
+    headers: Mapping[str, str]
+
+
+@dataclass
+class _Gate:
+    """Requests whose path matches ``pattern`` wait until ``count`` of them have arrived (at most ``timeout``)."""
+
+    pattern: re.Pattern[str]
+    count: int
+    timeout: float
+    arrived: int = 0
+    opened: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait(self) -> None:
+        with self.opened:
+            self.arrived += 1
+            self.opened.notify_all()
+            self.opened.wait_for(lambda: self.arrived >= self.count, timeout=self.timeout)
 
 
 def _bert_tensors() -> dict[str, tuple[str, list[int]]]:
@@ -365,6 +399,11 @@ class FakeHub:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._faults: list[_Fault] = []
+        self._hangs: list[re.Pattern[str]] = []
+        self._drops: list[re.Pattern[str]] = []
+        self._gates: list[_Gate] = []
+        self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
@@ -389,11 +428,13 @@ class FakeHub:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: stop() (shutdown) waits for one, and tests start hubs of their own.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # lets hung requests end
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -414,12 +455,69 @@ class FakeHub:
         with self._lock:
             return [f"{r.method} {r.path}" for r in self.requests]
 
+    def matching(self, pattern: str) -> list[RecordedRequest]:
+        """The recorded requests whose path matches the regular expression ``pattern``."""
+        with self._lock:
+            return [r for r in self.requests if re.search(pattern, r.path)]
+
+    # -- faults
+
+    def fail(self, pattern: str, *statuses: int, headers: Mapping[str, str] | None = None) -> None:
+        """Answer the next requests whose path matches ``pattern`` with ``statuses``, one each, then normally."""
+        with self._lock:
+            self._faults.append(_Fault(re.compile(pattern), list(statuses), dict(headers or {})))
+
+    def hang(self, pattern: str) -> None:
+        """Accept the requests whose path matches ``pattern`` and never answer them (until the hub stops)."""
+        with self._lock:
+            self._hangs.append(re.compile(pattern))
+
+    def drop(self, pattern: str) -> None:
+        """Close the connection of the requests whose path matches ``pattern`` without answering them."""
+        with self._lock:
+            self._drops.append(re.compile(pattern))
+
+    def gate(self, pattern: str, count: int, timeout: float = 60.0) -> None:
+        """Hold the requests whose path matches ``pattern`` until ``count`` of them have arrived, then answer them
+        all: the clients that sent them are then sure to have been running at the same time."""
+        with self._lock:
+            self._gates.append(_Gate(re.compile(pattern), count, timeout))
+
+    def _fault_for(self, path: str) -> tuple[int, Mapping[str, str]] | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.statuses and fault.pattern.search(path):
+                    return fault.statuses.pop(0), fault.headers
+        return None
+
+    def _delay(self, path: str) -> bool:
+        """Hold a request as the hangs and gates say; ``False`` when it must get no answer at all."""
+        with self._lock:
+            hung = any(pattern.search(path) for pattern in self._hangs)
+            dropped = any(pattern.search(path) for pattern in self._drops)
+            gates = [gate for gate in self._gates if gate.pattern.search(path)]
+        if dropped:
+            return False
+        if hung:
+            self._stopping.wait()
+            return False
+        for gate in gates:
+            gate.wait()
+        return True
+
     # -- request handling
 
     def _handle(self, handler: BaseHTTPRequestHandler, *, head: bool) -> None:
         path = unquote(urlsplit(handler.path).path)
         with self._lock:
             self.requests.append(RecordedRequest(handler.command, path, dict(handler.headers.items())))
+        if not self._delay(path):
+            handler.close_connection = True
+            return None
+        fault = self._fault_for(path)
+        if fault is not None:
+            status, headers = fault
+            return self._error(handler, status, None, f"fault injected: {status}", head, headers)
         authorised = handler.headers.get("Authorization") == f"Bearer {TOKEN}"
         match = _API.match(path)
         if match:
@@ -474,8 +572,16 @@ class FakeHub:
         if not head:
             handler.wfile.write(body)
 
-    def _error(self, handler: BaseHTTPRequestHandler, status: int, code: str | None, message: str, head: bool) -> None:
-        headers = {"Content-Type": "application/json", "X-Error-Message": message}
+    def _error(
+        self,
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        code: str | None,
+        message: str,
+        head: bool,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        headers = {"Content-Type": "application/json", "X-Error-Message": message, **(extra_headers or {})}
         if code:
             headers["X-Error-Code"] = code
         self._send(handler, status, json.dumps({"error": message}).encode(), head, headers)

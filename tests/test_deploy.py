@@ -27,7 +27,7 @@ import pytest
 
 from constructs_lib.catalogue.instances import INSTANCE_CATALOGUE, Processor
 from tests._tiny_gguf import llama_gguf, write_gguf_directory
-from tests._tiny_models import build_lora_adapter, build_text_classifier
+from tests._tiny_models import build_lora_adapter, write_text_classifier_files
 from tests.local_aws import COMPONENT, COMPONENT_DIMENSION, ENDPOINT, EVENTS, POLICY, TARGET, Event
 from tests.local_aws.server import local_aws as running_local_aws
 
@@ -96,7 +96,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def endpoints(workdir: Path) -> list[dict[str, Any]]:
-    model_dir = build_text_classifier(workdir / "tiny-model")
+    # The deploy packages and uploads the files; nothing runs them, so no torch is needed to write them.
+    model_dir = write_text_classifier_files(workdir / "tiny-model")
     gguf_dir = write_gguf_directory(
         workdir / "tiny-gguf", {GGUF_FILE: llama_gguf(context=4096, layers=4, heads=4, kv_heads=2, embedding=64)}
     )
@@ -309,7 +310,7 @@ def test_a_shared_endpoint_deploys_updates_in_place_and_destroys_in_dependency_o
     before = stack_resources(cloudformation, SHARED)
 
     # Update: the LLM gets a memory reservation of its own, and a third model joins, on the CPUs.
-    tuned_dir = build_text_classifier(workdir / "shared-tuned")
+    tuned_dir = write_text_classifier_files(workdir / "shared-tuned")
     v2 = shared_endpoint(adapter_dir, tuned_dir=tuned_dir, chat_memory_mb=30720)
     context["config"] = str(write_config(workdir / "shared-v2.json", [v2]))
     EVENTS.clear()

@@ -7,7 +7,8 @@ sends it one request, and decodes the worker's reply the way the MMS frontend tu
 response. A subprocess per call because the user module stays in ``sys.modules`` and the toolkit
 writes to ``os.environ`` (``HF_TASK``).
 
-The toolkit is an optional extra: ``pip install 'constructs_lib[local]'``.
+The toolkit is the optional ``[local]`` extra. constructs_lib is not on PyPI: in a checkout,
+``pip install -r requirements-local.txt '.[local]'`` installs it with the tested pins (``INSTALL_LOCAL_EXTRA``).
 
 This module imports only the standard library at module level: the worker loads this very file by
 path (without importing the ``constructs_lib`` package, which would pull in ``aws_cdk``).
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "INSTALL_LOCAL_EXTRA",
     "LOCAL_EXTRA_MODULES",
     "LocalInvokeError",
     "LocalInvokeResult",
@@ -47,6 +49,11 @@ LOCAL_EXTRA_MODULES: dict[str, str] = {
     "retrying": "retrying",
     "torch": "torch",
 }
+INSTALL_LOCAL_EXTRA = (
+    "in a checkout of constructs_lib (it is not on PyPI), with the tested pins: "
+    "pip install -r requirements-local.txt '.[local]'; from a wheel built there: pip install '<the wheel file>[local]'"
+)
+"""How to install the ``[local]`` extra, for messages (the README's "Installation" says the same)."""
 _HANDLER_SERVICE = "sagemaker_huggingface_inference_toolkit.handler_service"
 _MODEL_NAME = "model"
 _REQUEST_ID = "local-invoke-0"
@@ -212,7 +219,7 @@ def _missing_message(missing: Sequence[str], detail: str = "") -> str:
     names = ", ".join(f"{module} ({LOCAL_EXTRA_MODULES.get(module, module)})" for module in missing)
     message = (
         f"invoke-local needs the optional dependencies of constructs_lib; missing: {names}. "
-        "Install them with: pip install 'constructs_lib[local]'"
+        f"Install them {INSTALL_LOCAL_EXTRA}"
     )
     return f"{message}\n{detail}" if detail else message
 
@@ -393,7 +400,8 @@ def add_invoke_local_command(subparsers: argparse._SubParsersAction[argparse.Arg
         description=(
             "Load MODEL_DIR (and CODE_DIR as code/) with the SageMaker Hugging Face inference toolkit in a "
             "subprocess, as the endpoint container does, and send it one request. The response body goes to "
-            "stdout, the status to stderr; exit code 0 for 2xx, 1 otherwise. Needs: pip install 'constructs_lib[local]'"
+            "stdout, the status to stderr; exit code 0 for 2xx, 1 otherwise. Needs the [local] extra: install it "
+            f"{INSTALL_LOCAL_EXTRA}."
         ),
     )
     parser.add_argument("--model-dir", required=True, help="the model files (save_pretrained output)")

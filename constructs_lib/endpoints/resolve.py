@@ -19,6 +19,7 @@ from ..catalogue.host_amis import HOST_AMIS, gpu_cuda_problem, gpu_driver_proble
 from ..catalogue.instances import InstanceSpec, Processor, processor_for, processor_of_family
 from ..catalogue.tasks import task_architecture_problem, untrained_head_warning
 from ..images.base import InferenceImage, catalogued_image
+from ..model.context_file import HubCacheError
 from ..model.gguf import HEADER_PREFIX_BYTES, gguf_files, gguf_models, gguf_profile, read_gguf_facts
 from ..model.hub_lookup import HubAccessError, HubLookup, HubModelNotFoundError, HubRevisionNotFoundError
 from ..model.local import profile_from_directory
@@ -76,6 +77,8 @@ def _can_build_without_profile(props: Mapping[str, Any], error: ConfigurationErr
         return False  # the instance must be chosen from the profile
     if isinstance(error, HubRevisionNotFoundError):
         return False  # the container would fail to download it too
+    if isinstance(error, HubCacheError):
+        return False  # a broken hub.context.json is the project's to fix, not a lookup to try again
     if isinstance(error, (HubModelNotFoundError, HubAccessError)):
         # Not found, gated or private: only a token can let the container download it.
         return props.get("hf_token_secret") is not None

@@ -7,26 +7,31 @@ deterministic and work offline. Commit the file like ``cdk.context.json``.
 
 from __future__ import annotations
 
-import importlib
-import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
-from .._core.errors import ConfigurationError
+from .._core.errors import ConfigurationError, describe
 from ..catalogue.tasks import task_problem
-from .context_file import CONTEXT_FILE_NAME, context_key, default_context_file, read_context, write_context_entry
+from .context_file import (
+    CONTEXT_FILE_NAME,
+    HubCacheError,
+    context_key,
+    default_context_file,
+    read_context,
+    write_context_entry,
+)
 from .gguf import HEADER_PREFIX_BYTES, gguf_files, gguf_models, gguf_profile, read_gguf_facts
+from .hub_client import RETRIED_STATUSES, HubClient, RetryPolicy, client_errors, client_failure, http_status
 from .local import build_profile, config_facts
 from .profile import ModelProfile
 from .weight_files import fallback_weights_bytes, weight_formats
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
 DEFAULT_TIMEOUT_SECONDS = 10.0
+"""How long each Hub request may wait for the connection, and then for each read."""
+DEFAULT_MAX_ATTEMPTS = 4
+"""Requests per call when the Hub answers 429 or 5xx: the first, then retries after 1, 2 and 4 s."""
 
 
 class HubModelNotFoundError(ConfigurationError):
@@ -53,26 +58,21 @@ def _hub_offline() -> bool:
         return False
 
 
-def _connection_errors() -> tuple[type[BaseException], ...]:
-    """Connection failures of the HTTP clients huggingface_hub uses (requests in 0.x, httpx in 1.x+)."""
-    errors: list[type[BaseException]] = [ConnectionError, TimeoutError]
-    for module_name, names in (("requests", ("ConnectionError", "Timeout")), ("httpx", ("TransportError",))):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:  # pragma: no cover - depends on the huggingface_hub version
-            continue
-        errors += [getattr(module, name) for name in names if hasattr(module, name)]
-    return tuple(errors)
-
-
 class HubLookup:
     """Reads model profiles from the Hugging Face Hub, cached in a ``hub.context.json`` file.
+
+    Every request waits at most ``timeout`` seconds for the connection and for each read, and a 429 or 5xx
+    answer is retried with backoff, so a Hub that does not answer is an error after ``timeout`` seconds, and
+    one that keeps failing after at most ``max_attempts`` requests and 7 ``backoff`` seconds of waiting.
 
     :param token: Hub token for private or gated models.
         Default: the token huggingface_hub finds (``HF_TOKEN`` or a saved login)
     :param context_file: cache file. Default: ``default_context_file()``
     :param endpoint: Hub URL. Default: ``HF_ENDPOINT``, else https://huggingface.co
-    :param timeout: seconds per request. Default: 10
+    :param timeout: seconds each request may wait for the connection and for each read. Default: 10
+    :param max_attempts: requests per call when the Hub answers 429 or 5xx. Default: 4
+    :param backoff: seconds before the first retry, doubled before each next one (at most 8 times this), or
+        the Hub's ``Retry-After`` when longer, up to that cap. Default: 1
     """
 
     def __init__(
@@ -82,12 +82,20 @@ class HubLookup:
         context_file: Path | None = None,
         endpoint: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        backoff: float = 1.0,
     ) -> None:
+        _check_transport_settings(timeout, max_attempts, backoff)
         self.token = token
         self.context_file = Path(context_file) if context_file is not None else default_context_file()
         # Read here, not at import as huggingface_hub does: an app (or a test) may point it elsewhere later.
+        self._endpoint_origin = "the endpoint given" if endpoint is not None else "HF_ENDPOINT"
         self.endpoint = endpoint if endpoint is not None else os.environ.get("HF_ENDPOINT") or None
         self.timeout = timeout
+        self.max_attempts = max_attempts
+        self._client = HubClient(
+            endpoint=self.endpoint, token=token, timeout=timeout, retry=RetryPolicy(max_attempts, backoff)
+        )
 
     def cached(self, model_id: str, revision: str | None = None) -> ModelProfile | None:
         """The cached profile, or ``None`` (never touches the network)."""
@@ -99,7 +107,7 @@ class HubLookup:
                 raise TypeError(f"expected an object, found {type(entry).__name__}")
             return ModelProfile.from_json(entry)
         except (TypeError, ValueError, ConfigurationError) as error:
-            raise ConfigurationError(
+            raise HubCacheError(
                 f"{str(self.context_file)!r}: entry {context_key(model_id, revision)!r} is invalid ({error}); "
                 "delete it to look the model up again"
             ) from None
@@ -117,13 +125,32 @@ class HubLookup:
 
     # -- errors
 
+    def _hub_url(self) -> str:
+        """The Hub the lookup asks, and where that came from, for messages."""
+        if self.endpoint is not None:
+            return f"{self.endpoint} ({self._endpoint_origin})"
+        from huggingface_hub import constants
+
+        return f"{constants.ENDPOINT} (the default; set HF_ENDPOINT to use another Hub or a mirror)"
+
+    def _not_cached(self, model_id: str, revision: str | None) -> str:
+        return f"{str(self.context_file)!r} has no cached answer for {context_key(model_id, revision)!r}"
+
     def _offline_error(self, model_id: str, revision: str | None, why: str) -> ConfigurationError:
-        key = context_key(model_id, revision)
         return ConfigurationError(
-            f"model_id: {model_id!r} could not be looked up: the lookup could not reach the Hugging Face Hub "
-            f"({why}) and {str(self.context_file)!r} has no cached answer for {key!r}. Fill the cache by running "
+            f"model_id: {model_id!r} could not be looked up: the lookup could not reach the Hugging Face Hub at "
+            f"{self._hub_url()}: {why}, and {self._not_cached(model_id, revision)}. Fill the cache by running "
             f"`cdk synth` once online, or `python -m constructs_lib recommend {model_id}` online (then commit "
             f"{CONTEXT_FILE_NAME}), or pass model_profile=ModelProfile(...) to skip the lookup."
+        )
+
+    def _status_error(self, model_id: str, revision: str | None, status: int | None) -> ConfigurationError:
+        tries = f" to {self.max_attempts} attempts, with backoff" if status in RETRIED_STATUSES else ""
+        hint = " (rate limited: a token, HF_TOKEN, raises the limit)" if status == 429 else ""
+        return ConfigurationError(
+            f"model_id: {model_id!r} could not be looked up: the Hugging Face Hub at {self._hub_url()} answered "
+            f"HTTP {status}{tries}{hint}, and {self._not_cached(model_id, revision)}. Try again later, or pass "
+            "model_profile=ModelProfile(...) to skip the lookup."
         )
 
     def _gated_error(self, model_id: str, kind: str) -> HubAccessError:
@@ -156,30 +183,23 @@ class HubLookup:
                 f"revision: {revision!r} was not found in {model_id!r} on the Hugging Face Hub "
                 "(use a branch, tag or commit hash that exists)"
             ) from None
-        except hf_errors.LocalEntryNotFoundError as error:  # hf_hub_download could not connect
-            raise self._offline_error(model_id, revision, f"connection failed: {error}") from None
         except hf_errors.HfHubHTTPError as error:
-            status = getattr(getattr(error, "response", None), "status_code", None)
-            raise ConfigurationError(
-                f"model_id: {model_id!r} could not be looked up: the Hugging Face Hub answered HTTP {status}. "
-                "Try again, or pass model_profile=ModelProfile(...)"
-            ) from None
-        except _connection_errors() as error:
-            raise self._offline_error(model_id, revision, f"connection failed: {type(error).__name__}") from None
+            raise self._status_error(model_id, revision, http_status(error)) from None
+        except client_errors() as error:
+            raise self._offline_error(model_id, revision, client_failure(error, self.timeout)) from None
 
     def _fetch_unchecked(self, model_id: str, revision: str | None) -> ModelProfile:
-        from huggingface_hub import HfApi, get_token
         from huggingface_hub import errors as hf_errors
+        from huggingface_hub import get_token
 
-        api = HfApi(endpoint=self.endpoint, token=self.token)
-        info = api.model_info(model_id, revision=revision, files_metadata=True, timeout=self.timeout)
+        info = self._client.model_info(model_id, revision)
         gated = bool(getattr(info, "gated", False))
         private = bool(getattr(info, "private", False))
         if (gated or private) and not (self.token or get_token()):
             raise self._gated_error(model_id, "gated" if gated else "private")
 
-        config = self._download_config(api, model_id, revision)
-        if config is None:
+        config = self._client.json_file(model_id, revision, "config.json")
+        if not isinstance(config, dict):
             info_config = getattr(info, "config", None)
             config = info_config if isinstance(info_config, dict) else {}
         facts = config_facts(config)
@@ -204,8 +224,7 @@ class HubLookup:
             counts = {str(k): int(v) for k, v in parameters.items()}
         else:
             try:
-                metadata = api.get_safetensors_metadata(model_id, revision=revision)
-                counts = {str(k): int(v) for k, v in metadata.parameter_count.items()}
+                counts = self._client.safetensors_parameters(model_id, revision, (name for name, _ in files))
             except hf_errors.NotASafetensorsRepoError:
                 weights_bytes = fallback_weights_bytes(files)
         try:
@@ -233,7 +252,8 @@ class HubLookup:
         """A repository of GGUF files only: sized from the header of its smallest model (one range request)."""
         models = gguf_models(files)
         smallest = min(models.values(), key=lambda m: m.size)
-        facts = read_gguf_facts(self._read_prefix(model_id, revision, smallest.files[0]))
+        header = self._client.read(model_id, revision, smallest.files[0], range(HEADER_PREFIX_BYTES))
+        facts = read_gguf_facts(header[:HEADER_PREFIX_BYTES])  # a server that ignores Range sends more
         summary = reported if isinstance(reported, dict) else {}
         total, context = summary.get("total"), summary.get("context_length")
         return gguf_profile(
@@ -244,41 +264,16 @@ class HubLookup:
             **described,
         )
 
-    def _read_prefix(self, model_id: str, revision: str | None, filename: str) -> bytes:
-        """The first bytes of a file of the repository (its GGUF header), in one range request (two when the Hub
-        redirects to its CDN, whose signed URL takes no token)."""
-        from huggingface_hub import get_session, hf_hub_url
-        from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
 
-        url = hf_hub_url(model_id, filename, revision=revision, endpoint=self.endpoint)
-        byte_range = {"Range": f"bytes=0-{HEADER_PREFIX_BYTES - 1}"}
-        session = get_session()
-        response = session.get(url, headers={**build_hf_headers(token=self.token), **byte_range}, timeout=self.timeout)
-        location = response.headers.get("Location")
-        if response.status_code in _REDIRECTS and location:
-            response = session.get(urljoin(url, location), headers=byte_range, timeout=self.timeout)
-        hf_raise_for_status(response)
-        content: bytes = response.content
-        return content[:HEADER_PREFIX_BYTES]
-
-    def _download_config(self, api: Any, model_id: str, revision: str | None) -> dict[str, Any] | None:
-        from huggingface_hub import errors as hf_errors
-
-        with tempfile.TemporaryDirectory(prefix="constructs-lib-hub-") as cache_dir:
-            try:
-                path = api.hf_hub_download(
-                    model_id,
-                    "config.json",
-                    revision=revision,
-                    cache_dir=cache_dir,
-                    etag_timeout=self.timeout,
-                )
-            except hf_errors.LocalEntryNotFoundError:
-                raise
-            except hf_errors.EntryNotFoundError:
-                return None
-            loaded = json.loads(Path(path).read_text(encoding="utf-8"))
-        return loaded if isinstance(loaded, dict) else None
+def _check_transport_settings(timeout: float, max_attempts: int, backoff: float) -> None:
+    """A lookup that could wait forever, or never ask, is a mistake to report, not a default to pick."""
+    numbers = (int, float)
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers) or not 0 < timeout <= 600:
+        raise ConfigurationError(f"timeout: {describe(timeout)} must be a number of seconds above 0, at most 600")
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or not 1 <= max_attempts <= 10:
+        raise ConfigurationError(f"max_attempts: {describe(max_attempts)} must be a whole number from 1 to 10")
+    if isinstance(backoff, bool) or not isinstance(backoff, numbers) or not 0 <= backoff <= 60:
+        raise ConfigurationError(f"backoff: {describe(backoff)} must be a number of seconds from 0 to 60")
 
 
 def _servable_task(pipeline_tag: str | None) -> str | None:

@@ -155,34 +155,63 @@ def build_profile(
     raise ConfigurationError("no weights found (no safetensors metadata, and no .bin, .h5 or .msgpack files)")
 
 
+SAFETENSORS_MAX_HEADER_BYTES = 100_000_000
+"""A header longer than this is not a safetensors header (the format's own limit is 100 MB)."""
+
+
+def safetensors_header_length(prefix: bytes, where: str) -> int:
+    """The header length a safetensors file starts with (8 bytes, little-endian), checked for plausibility."""
+    if len(prefix) < 8:
+        raise ConfigurationError(f"model weights: {where!r} is not a safetensors file (too short)")
+    (length,) = struct.unpack("<Q", prefix[:8])
+    if length > SAFETENSORS_MAX_HEADER_BYTES:
+        raise ConfigurationError(f"model weights: {where!r} has an implausible safetensors header")
+    return int(length)
+
+
+def parse_safetensors_header(raw: bytes, where: str) -> dict[str, Any]:
+    """The JSON header of a safetensors file, from the bytes after the length."""
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ConfigurationError(
+            f"model weights: {where!r} has a safetensors header that is not JSON (a truncated or corrupt file)"
+        ) from None
+    if not isinstance(header, dict):
+        raise ConfigurationError(f"model weights: {where!r} has a malformed safetensors header")
+    return header
+
+
 def read_safetensors_header(path: Path) -> dict[str, Any]:
     """The JSON header of a safetensors file, read without touching the tensor data."""
     with open(path, "rb") as handle:
-        prefix = handle.read(8)
-        if len(prefix) != 8:
-            raise ConfigurationError(f"model weights: {str(path)!r} is not a safetensors file (too short)")
-        (length,) = struct.unpack("<Q", prefix)
-        if length > 100_000_000:
-            raise ConfigurationError(f"model weights: {str(path)!r} has an implausible safetensors header")
-        try:
-            header = json.loads(handle.read(length).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise ConfigurationError(
-                f"model weights: {str(path)!r} has a safetensors header that is not JSON (a truncated or corrupt file)"
-            ) from None
-    if not isinstance(header, dict):
-        raise ConfigurationError(f"model weights: {str(path)!r} has a malformed safetensors header")
-    return header
+        length = safetensors_header_length(handle.read(8), str(path))
+        return parse_safetensors_header(handle.read(length), str(path))
+
+
+def count_safetensors_parameters(header: Mapping[str, Any], counts: dict[str, int]) -> None:
+    """Add the elements of each tensor of a safetensors header to ``counts``, per safetensors dtype."""
+    for name, tensor in header.items():
+        if name == "__metadata__" or not isinstance(tensor, Mapping):
+            continue
+        dtype = str(tensor.get("dtype", ""))
+        counts[dtype] = counts.get(dtype, 0) + math.prod(int(d) for d in tensor.get("shape", []))
+
+
+SAFETENSORS_INDEX = "model.safetensors.index.json"
+"""The index of a sharded safetensors checkpoint: its ``weight_map`` names the shard of each tensor."""
+
+
+def safetensors_index_shards(index: Any) -> list[str]:
+    """The shard files a ``model.safetensors.index.json`` names, sorted (none when it has no ``weight_map``)."""
+    weight_map = index.get("weight_map") if isinstance(index, Mapping) else None
+    return sorted({str(name) for name in weight_map.values()}) if isinstance(weight_map, Mapping) else []
 
 
 def _count_safetensors(paths: list[Path]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for path in paths:
-        for name, tensor in read_safetensors_header(path).items():
-            if name == "__metadata__" or not isinstance(tensor, Mapping):
-                continue
-            dtype = str(tensor.get("dtype", ""))
-            counts[dtype] = counts.get(dtype, 0) + math.prod(int(d) for d in tensor.get("shape", []))
+        count_safetensors_parameters(read_safetensors_header(path), counts)
     return counts
 
 
@@ -211,10 +240,9 @@ def profile_from_directory(path: str | os.PathLike[str]) -> ModelProfile:
         loaded = json.loads(config_path.read_text(encoding="utf-8"))
         config = loaded if isinstance(loaded, dict) else {}
     facts = config_facts(config)
-    index_path = root / "model.safetensors.index.json"
+    index_path = root / SAFETENSORS_INDEX
     if index_path.is_file():
-        index = json.loads(index_path.read_text(encoding="utf-8"))
-        shards = sorted({str(name) for name in index.get("weight_map", {}).values()})
+        shards = safetensors_index_shards(json.loads(index_path.read_text(encoding="utf-8")))
         files = [root / name for name in shards]
         missing = [str(f.name) for f in files if not f.is_file()]
         if missing:

@@ -187,6 +187,10 @@ def _looks_like_path(text: str) -> bool:
     )
 
 
+_OPERATOR_WITHOUT_VERSION = re.compile(r"(===|==|!=|~=|<=|>=|<|>)\s*(?:,|$)")
+"""A version operator that ends the specifier list, or an item of it, with no version after it."""
+
+
 def _check_requirement(text: str) -> tuple[str | None, Requirement | None]:
     """Check one requirement (the args part of a line); return (problem, parsed requirement)."""
     # Imported here: only an endpoint that ships a requirements.txt pays for importing packaging.
@@ -207,13 +211,15 @@ def _check_requirement(text: str) -> tuple[str | None, Requirement | None]:
     candidate = re.sub(r"\[[^\]]*\]$", "", text.split(";", 1)[0].strip())  # ./pkg[extra] is a path with extras
     if _looks_like_path(candidate) and "@" not in candidate and not re.search(r"[<>=!~\[\] ]", candidate):
         return None, None  # a local directory or archive: pip resolves it against the working directory
+    named = text.split(";", 1)[0]
+    if "@" not in named and (bare := _OPERATOR_WITHOUT_VERSION.search(named)):
+        # Checked before packaging, which accepts `torch===` up to 26.3 and refuses it from 26.4: the same
+        # message with every packaging pyproject.toml allows.
+        return f"operator {bare.group(1)!r} has no version after it", None
     try:
         requirement = Requirement(text)
     except InvalidRequirement as error:
         return str(error).splitlines()[0], None
-    for specifier in requirement.specifier:
-        if not specifier.version:
-            return f"operator {specifier.operator!r} has no version after it", None
     return None, requirement
 
 

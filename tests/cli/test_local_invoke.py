@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -25,11 +24,6 @@ from ..support import (
     write_script,
 )
 
-HAVE_TOOLKIT = all(importlib.util.find_spec(module) is not None for module in local_invoke.LOCAL_EXTRA_MODULES)
-
-
-needs_toolkit = pytest.mark.skipif(not HAVE_TOOLKIT, reason="the [local] extra is not installed")
-
 
 @pytest.fixture(autouse=True)
 def _hermetic_hub(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,8 +38,6 @@ def _hermetic_hub(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random 2-layer BERT text classifier, saved once per session."""
-    if not HAVE_TOOLKIT:
-        pytest.skip("the [local] extra is not installed")
     return build_text_classifier(tmp_path_factory.mktemp("tiny-bert"))
 
 
@@ -66,7 +58,7 @@ def run_cli(arguments: list[str]) -> int:
     return exit_code
 
 
-@needs_toolkit
+@pytest.mark.local_extra
 def test_default_handler_text_classification(tiny_model: Path) -> None:
     result = invoke_local(model_dir=tiny_model, data=b'{"inputs": "i love this movie"}', task="text-classification")
     assert result.status == 200, result.logs
@@ -76,7 +68,7 @@ def test_default_handler_text_classification(tiny_model: Path) -> None:
     assert "No inference script implementation was found" in result.logs
 
 
-@needs_toolkit
+@pytest.mark.local_extra
 def test_default_handler_csv_input(tiny_model: Path) -> None:
     # No task: the toolkit infers text-classification from config.json's architecture.
     result = invoke_local(
@@ -86,7 +78,7 @@ def test_default_handler_csv_input(tiny_model: Path) -> None:
     assert_label_scores(json.loads(result.body), 2)
 
 
-@needs_toolkit
+@pytest.mark.local_extra
 def test_bad_payload_is_the_toolkits_400(tiny_model: Path) -> None:
     result = invoke_local(model_dir=tiny_model, data=b"this is not json", task="text-classification")
     assert result.status == 400
@@ -100,7 +92,7 @@ def test_bad_payload_is_the_toolkits_400(tiny_model: Path) -> None:
     assert "PredictionException" in result.logs
 
 
-@needs_toolkit
+@pytest.mark.local_extra
 def test_script_with_model_fn_and_predict_fn(tiny_model: Path, tmp_path: Path) -> None:
     code = write_script(
         tmp_path / "code",
@@ -137,7 +129,7 @@ def test_script_with_model_fn_and_predict_fn(tiny_model: Path, tmp_path: Path) -
     assert not (code / "__pycache__").exists()  # the user's code dir is copied, not written to
 
 
-@needs_toolkit
+@pytest.mark.local_extra
 def test_transform_fn_script_inside_model_dir(tiny_model: Path, tmp_path: Path) -> None:
     # A model dir that already holds code/ (as in model.tar.gz) is used as is; the entry point is not inference.py.
     model_dir = tmp_path / "model"
@@ -176,7 +168,7 @@ def test_transform_fn_script_inside_model_dir(tiny_model: Path, tmp_path: Path) 
     }
 
 
-@needs_toolkit
+@pytest.mark.local_extra
 def test_load_failure_is_a_400_like_the_endpoint(tiny_model: Path, tmp_path: Path) -> None:
     # MMS only logs initialize() failures; the toolkit retries in handle() and answers 400 with the error.
     code = write_script(tmp_path / "code", "def model_fn(model_dir):\n    raise RuntimeError('weights corrupted')\n")
@@ -213,7 +205,9 @@ def test_missing_extra_names_the_install_command(tmp_path: Path, monkeypatch: py
         invoke_local(model_dir=tmp_path, data=b"{}")
     message = str(caught.value)
     assert "constructs_lib_no_such_module (no-such-dist)" in message
-    assert "pip install 'constructs_lib[local]'" in message
+    # constructs_lib is not on PyPI: `pip install 'constructs_lib[local]'` would fail (or install another package).
+    assert "pip install -r requirements-local.txt '.[local]'" in message
+    assert "pip install 'constructs_lib[local]'" not in message
 
 
 def test_missing_model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -303,7 +297,7 @@ def test_cli_parses_arguments(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         run_cli(["--model-dir", "m"])  # --data or --data-file is required
 
 
-@needs_toolkit
+@pytest.mark.local_extra
 def test_cli_end_to_end(tiny_model: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     exit_code = run_cli(
         ["--model-dir", str(tiny_model), "--task", "text-classification", "--data", '{"inputs": ["good", "bad"]}']

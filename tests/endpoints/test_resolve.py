@@ -213,6 +213,16 @@ def test_offline_with_an_explicit_instance_builds_and_warns(monkeypatch: pytest.
     assert len(warnings) == 1
 
 
+def test_a_corrupt_cache_file_is_an_error_even_with_an_explicit_instance(lookups_go_to_the_fake_hub: Path) -> None:
+    # A failed lookup with instance_type given is a warning (the Hub may answer tomorrow); a broken
+    # hub.context.json is not a lookup that failed, and must not hide behind one.
+    lookups_go_to_the_fake_hub.write_text('{"hub:org/model@main": {')
+    with pytest.raises(ConfigurationError) as error:
+        picked_hub_endpoint(LLAMA8B_ID, task="text-generation", instance_type="ml.g5.2xlarge")
+    assert f"{str(lookups_go_to_the_fake_hub)!r} is not valid JSON" in str(error.value)
+    assert lookups_go_to_the_fake_hub.read_text() == '{"hub:org/model@main": {'
+
+
 @pytest.mark.usefixtures("lookups_go_to_the_fake_hub")
 def test_offline_without_a_task_cannot_pick_the_serving_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

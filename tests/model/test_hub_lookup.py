@@ -131,15 +131,32 @@ def test_offline_via_huggingface_hub_constant(
         lookup(fake_hub, BGE_ID, context)
 
 
-def test_unreachable_hub_is_reported_as_offline(context: Path) -> None:
+def test_unreachable_hub_is_reported_as_offline(context: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With huggingface_hub 2.x this was a raw httpx2.ConnectError; every client's failure is this error.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
     with pytest.raises(ConfigurationError) as error:
-        lookup_hub_profile(LLAMA8B_ID, context_file=context, endpoint=f"http://127.0.0.1:{port}")
-    assert "could not reach the Hugging Face Hub" in str(error.value)
-    assert "connection failed" in str(error.value)
+        lookup_hub_profile(LLAMA8B_ID, context_file=context)
+    message = str(error.value)
+    assert (
+        f"could not reach the Hugging Face Hub at http://127.0.0.1:{port} (HF_ENDPOINT): connection failed (" in message
+    )
+    assert f"{str(context)!r} has no cached answer for 'hub:{LLAMA8B_ID}@main'" in message
     assert not context.exists()
+
+
+def test_without_hf_endpoint_the_message_names_the_default_hub_and_how_to_change_it(
+    context: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_ENDPOINT")  # huggingface_hub's default is what it read at import (conftest: port 9)
+    with pytest.raises(ConfigurationError) as error:
+        lookup_hub_profile(LLAMA8B_ID, context_file=context)
+    expected = f"{constants.ENDPOINT} (the default; set HF_ENDPOINT to use another Hub or a mirror): connection failed"
+    assert expected in str(error.value)
 
 
 def test_gated_model_without_token_is_an_error(fake_hub: FakeHub, context: Path) -> None:

@@ -73,7 +73,8 @@ def test_requirements_accepts_what_pip_accepts(tmp_path: Path) -> None:
     ("line", "expected"),
     [
         ("torch===", "'torch===' is not a requirement pip can parse: operator '===' has no version after it"),
-        ("numpy>=", "'numpy>=' is not a requirement pip can parse"),
+        ("numpy>=", "'numpy>=' is not a requirement pip can parse: operator '>=' has no version after it"),
+        ("numpy>=1.0,<", "'numpy>=1.0,<' is not a requirement pip can parse: operator '<' has no version after it"),
         ("foo bar", "'foo bar' is not a requirement pip can parse"),
         ("numpy=>1.0", "'numpy=>1.0' is not a requirement pip can parse"),
         ("--bogus-option", "'--bogus-option' is not an option pip accepts in a requirements file"),
@@ -102,7 +103,7 @@ def test_requirements_missing_included_file(tmp_path: Path) -> None:
         f"{nested / 'requirements.txt'} line 1: '-r other.txt': file {nested / 'other.txt'} does not exist "
         f"(pip resolves it relative to {nested / 'requirements.txt'})",
         f"{nested / '../shared.txt'} line 1: 'numpy>=' is not a requirement pip can parse: "
-        "Expected semicolon (after name with no version specifier) or end",
+        "operator '>=' has no version after it",
     ]
 
 

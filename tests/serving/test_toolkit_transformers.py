@@ -110,6 +110,7 @@ def test_an_unknown_weight_format_is_a_clear_error() -> None:
     assert "model_profile.weight_formats: ('onnx',)" in message and "allowed: flax, gguf, pytorch" in message
 
 
+@pytest.mark.local_extra
 def test_invoke_local_warns_when_the_image_runs_another_transformers_major(tmp_path: Path) -> None:
     from importlib.metadata import version
 
