@@ -3,7 +3,7 @@
 
     cdk synth                                   # the example stacks, offline
     cdk deploy -c model_id=org/model -c task=text-classification -c instance_type=ml.g5.xlarge
-    cdk deploy -c config=endpoints.json         # one or more endpoints from a file
+    cdk deploy -c config=endpoints.json         # one or more endpoints (or shared endpoints) from a file
 
 See the README for every context key.
 """
@@ -15,7 +15,7 @@ import os
 from aws_cdk import App, DefaultStackSynthesizer, Environment
 
 from constructs_lib import ConfigurationError
-from stacks import HuggingFaceEndpointStack, settings_from_context
+from stacks import HuggingFaceEndpointStack, SharedEndpointSettings, SharedEndpointStack, settings_from_context
 from stacks.examples import add_example_stacks
 
 
@@ -36,7 +36,10 @@ def build_app(app: App | None = None) -> App:
     if not requested:
         add_example_stacks(app, env=env, synthesizer=synthesizer)
     for settings in requested:
-        HuggingFaceEndpointStack(app, settings.stack_name, settings=settings, env=env, synthesizer=synthesizer)
+        if isinstance(settings, SharedEndpointSettings):
+            SharedEndpointStack(app, settings.stack_name, settings=settings, env=env, synthesizer=synthesizer)
+        else:
+            HuggingFaceEndpointStack(app, settings.stack_name, settings=settings, env=env, synthesizer=synthesizer)
     return app
 
 

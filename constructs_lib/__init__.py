@@ -3,6 +3,7 @@
 - ``HubModelEndpoint``: a pre-trained model straight from the Hugging Face Hub.
 - ``FineTunedEndpoint``: your own fine-tuned model (S3 or a local directory).
 - ``CustomScriptEndpoint``: your ``inference.py`` with a fine-tuned or a Hub model.
+- ``InferenceComponentEndpoint``: many models on one endpoint, as inference components.
 
 Import everything from here: the package's folders are its inside (see CONTRIBUTING.md).
 """
@@ -15,6 +16,12 @@ from ._core.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from .catalogue.instances import INSTANCE_CATALOGUE, InstanceSpec, InstanceType, Processor
+    from .components.component import InferenceComponent
+    from .components.deployment import ComponentDeployment
+    from .components.endpoint import InferenceComponentEndpoint
+    from .components.options import Routing, ScaleInPolicy, ScaleInStrategy
+    from .components.packing import PackingPlan
+    from .components.scaling import ComponentScaling
     from .contract.facts import AsyncInferenceLocations
     from .contract.interfaces import IHuggingFaceEndpoint
     from .endpoints.base import EndpointBase, async_inference_locations
@@ -51,6 +58,8 @@ _EXPORTS = {
     "AsyncInference": "features.async_inference",
     "AsyncInferenceLocations": "contract.facts",
     "AutoScaling": "features.autoscaling.settings",
+    "ComponentDeployment": "components.deployment",
+    "ComponentScaling": "components.scaling",
     "CustomScriptEndpoint": "endpoints.custom_script",
     "DEFAULT_INSTANCE_TYPE": "endpoints.props",
     "DataCapture": "features.data_capture",
@@ -66,6 +75,8 @@ _EXPORTS = {
     "IHuggingFaceEndpoint": "contract.interfaces",
     "INSTANCE_CATALOGUE": "catalogue.instances",
     "ImageConfig": "images.base",
+    "InferenceComponent": "components.component",
+    "InferenceComponentEndpoint": "components.endpoint",
     "InferenceImage": "images.base",
     "InstanceFit": "sizing.fit",
     "InstanceSpec": "catalogue.instances",
@@ -74,7 +85,11 @@ _EXPORTS = {
     "ModelDataConfig": "model_data.sources",
     "ModelProfile": "model.profile",
     "ModelVariant": "features.variants",
+    "PackingPlan": "components.packing",
     "Processor": "catalogue.instances",
+    "Routing": "components.options",
+    "ScaleInPolicy": "components.options",
+    "ScaleInStrategy": "components.options",
     "ScheduledCapacity": "features.autoscaling.settings",
     "ScriptRepack": "repack.construct",
     "ScriptReport": "scripts.handlers",
@@ -113,6 +128,8 @@ __all__ = [
     "AsyncInference",
     "AsyncInferenceLocations",
     "AutoScaling",
+    "ComponentDeployment",
+    "ComponentScaling",
     "ConfigurationError",
     "CustomScriptEndpoint",
     "DataCapture",
@@ -127,6 +144,8 @@ __all__ = [
     "HubModelEndpoint",
     "IHuggingFaceEndpoint",
     "ImageConfig",
+    "InferenceComponent",
+    "InferenceComponentEndpoint",
     "InferenceImage",
     "InstanceFit",
     "InstanceSpec",
@@ -135,7 +154,11 @@ __all__ = [
     "ModelDataConfig",
     "ModelProfile",
     "ModelVariant",
+    "PackingPlan",
     "Processor",
+    "Routing",
+    "ScaleInPolicy",
+    "ScaleInStrategy",
     "ScheduledCapacity",
     "ScriptRepack",
     "ScriptReport",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
@@ -18,6 +17,7 @@ from constructs_lib import (
 )
 
 from .features import feature_props
+from .outputs import invoke_command
 from .settings import EndpointSettings
 
 
@@ -35,7 +35,7 @@ def build_endpoint(scope: Construct, id: str, settings: EndpointSettings) -> End
     shared: dict[str, Any] = {
         "instance_type": settings.instance_type,
         "instance_count": settings.instance_count,
-        "serving": _serving(settings.serving),
+        "serving": serving_of(settings.serving),
         "endpoint_name": settings.endpoint_name,
         "environment": dict(settings.environment) or None,
         "engine_args": dict(settings.engine_args) if settings.engine_args is not None else None,
@@ -66,17 +66,12 @@ def add_endpoint_outputs(stack: Stack, endpoint: EndpointBase, *, task: str | No
     """Endpoint name, ARN and a ready-to-run ``aws sagemaker-runtime invoke-endpoint`` command."""
     CfnOutput(stack, "EndpointName", value=endpoint.endpoint_name, description="Name of the SageMaker endpoint")
     CfnOutput(stack, "EndpointArn", value=endpoint.endpoint_arn, description="ARN of the SageMaker endpoint")
-    body = json.dumps(endpoint.serving_stack.invoke_example(task))
-    # Tokens inside an f-string become an Fn::Join in the template.
-    command = (
-        f"aws sagemaker-runtime invoke-endpoint --endpoint-name {endpoint.endpoint_name} --region {stack.region}"
-        f" --content-type application/json --accept application/json --cli-binary-format raw-in-base64-out"
-        f" --body '{body}' /dev/stdout"
-    )
+    command = invoke_command(stack, endpoint.endpoint_name, endpoint.serving_stack.invoke_example(task))
     CfnOutput(stack, "InvokeCommand", value=command, description="Example request with the AWS CLI")
 
 
-def _serving(value: str) -> Serving:
+def serving_of(value: str) -> Serving:
+    """The ``serving`` key's value as a ``Serving``."""
     try:
         return Serving(value)
     except ValueError:

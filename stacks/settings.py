@@ -19,7 +19,11 @@ from constructs import Node
 from constructs_lib import ConfigurationError
 from constructs_lib._core.hf_token import looks_like_hf_token
 
-KINDS = ("hub", "fine-tuned", "custom-script")
+from .shared_settings import ENDPOINT_KEYS as SHARED_ENDPOINT_KEYS
+from .shared_settings import KIND as COMPONENTS_KIND
+from .shared_settings import SharedEndpointSettings, shared_endpoint_settings
+
+KINDS = ("hub", "fine-tuned", "custom-script", COMPONENTS_KIND)
 # What each kind cannot do without (custom scripts also need model_data or model_id: the
 # construct itself says so).
 _REQUIRED_KEYS = {"hub": ("model_id",), "fine-tuned": ("model_data",), "custom-script": ("code_dir",)}
@@ -74,7 +78,9 @@ JSON_KEYS = frozenset(
 
 SETTING_KEYS = tuple(f.name for f in fields(EndpointSettings))
 # Context keys the app reads itself; CDK's own context (feature flags, lookups) is ignored.
-APP_KEYS = (*SETTING_KEYS, "config", "bootstrap_version_rule")
+_CONTEXT_SETTING_KEYS = (*SETTING_KEYS, *(k for k in SHARED_ENDPOINT_KEYS if k not in SETTING_KEYS))
+"""Keys that describe an endpoint or a shared endpoint (``kind`` says which)."""
+APP_KEYS = (*_CONTEXT_SETTING_KEYS, "config", "bootstrap_version_rule")
 # CDK's own context keys (feature flags, lookups, CLI settings) contain ':', '@' or '/'; these few
 # do not, and are CDK's too.
 _CDK_PLAIN_KEYS = frozenset({"acknowledged-issue-numbers", "cli-telemetry"})
@@ -87,7 +93,7 @@ _FOREIGN_KEYS = {
 }
 
 
-def settings_from_context(node: Node) -> list[EndpointSettings]:
+def settings_from_context(node: Node) -> list[EndpointSettings | SharedEndpointSettings]:
     """The endpoints requested through context, or an empty list when none were requested."""
     context = node.get_all_context()
     unknown = sorted(k for k in context if not _CDK_KEY_MARKERS.search(k) and k not in (*APP_KEYS, *_CDK_PLAIN_KEYS))
@@ -97,26 +103,27 @@ def settings_from_context(node: Node) -> list[EndpointSettings]:
         )
     config_file = node.try_get_context("config")
     if config_file:
-        alongside = sorted(k for k in SETTING_KEYS if context.get(k) is not None)
+        alongside = sorted(k for k in _CONTEXT_SETTING_KEYS if context.get(k) is not None)
         if alongside:
             raise ConfigurationError(
                 f"context: {alongside} given together with config={config_file!r}; the config file describes "
                 "every endpoint: put them in the file instead"
             )
         return _settings_from_file(Path(config_file))
-    values = {key: node.try_get_context(key) for key in SETTING_KEYS}
+    values = {key: node.try_get_context(key) for key in _CONTEXT_SETTING_KEYS}
     values = {key: value for key, value in values.items() if value is not None}
-    if not (values.keys() & {"model_id", "model_data", "code_dir"}):
+    if not (values.keys() & {"model_id", "model_data", "code_dir", "components"}):
         if values:
             raise ConfigurationError(
                 f"context: {sorted(values)} given without a model; add -c model_id=... (Hub model), "
-                "-c model_data=... (your model) or -c code_dir=... (custom script)"
+                "-c model_data=... (your model), -c code_dir=... (custom script) or -c kind=components with "
+                "-c components='[...]' (a shared endpoint)"
             )
         return []
     return [_settings(values, source="context")]
 
 
-def _settings_from_file(path: Path) -> list[EndpointSettings]:
+def _settings_from_file(path: Path) -> list[EndpointSettings | SharedEndpointSettings]:
     try:
         document = json.loads(path.read_text())
     except OSError as error:
@@ -153,7 +160,9 @@ def _with_suggestions(keys: list[str]) -> str:
     return "[" + ", ".join(rendered) + "]"
 
 
-def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings:
+def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings | SharedEndpointSettings:
+    if values.get("kind") == COMPONENTS_KIND:
+        return _shared_settings(values, source=source)
     unknown = sorted(set(values) - set(SETTING_KEYS))
     if unknown:
         raise ConfigurationError(f"{source}: unknown key(s) {unknown}; allowed: {', '.join(SETTING_KEYS)}")
@@ -187,6 +196,21 @@ def _settings(values: Mapping[str, Any], *, source: str) -> EndpointSettings:
             "Secrets Manager secret that holds it (the token itself would end up in the template)"
         )
     return EndpointSettings(**converted)
+
+
+def _shared_settings(values: Mapping[str, Any], *, source: str) -> SharedEndpointSettings:
+    """A shared endpoint (``"kind": "components"``): its JSON keys decoded, its names checked like an endpoint's."""
+    converted = {
+        key: _from_json(key, value, source) if key in _SHARED_JSON_KEYS else value for key, value in values.items()
+    }
+    converted.setdefault("stack_name", EndpointSettings.stack_name)
+    _check_stack_name(converted.get("stack_name"), source)
+    _check_key_arn(converted.get("encryption_key_arn"), source)
+    return shared_endpoint_settings(converted, source)
+
+
+_SHARED_JSON_KEYS = frozenset({"components", "adapters", "scale_in", "tags", "min_instances", "max_instances"})
+"""A shared endpoint's keys whose value is JSON (from ``-c key=value`` they arrive as text)."""
 
 
 # CloudFormation's rule for stack names (the CDK checks it too, but with a message that names no key).

@@ -96,3 +96,25 @@ def write_text_classifier_files(directory: Path) -> Path:
     (directory / "model.safetensors").write_bytes(safetensors_bytes(tensors, with_data=True))
     (directory / "vocab.txt").write_text("\n".join(SPECIAL_TOKENS + WORDS) + "\n", encoding="utf-8")
     return directory
+
+
+def build_lora_adapter(directory: Path, *, rank: int, base_model: str) -> Path:
+    """Save a PEFT-style LoRA adapter of ``base_model`` to ``directory``, without torch: ``adapter_config.json`` with
+    rank ``rank`` and an ``adapter_model.safetensors`` with one A/B pair of q_proj in layer 0 (8-wide, zeros)."""
+    from tests.fake_hub import safetensors_bytes
+
+    directory.mkdir(parents=True, exist_ok=True)
+    config = {
+        "peft_type": "LORA",
+        "task_type": "CAUSAL_LM",
+        "base_model_name_or_path": base_model,
+        "r": rank,
+        "lora_alpha": 2 * rank,
+        "lora_dropout": 0.0,
+        "target_modules": ["q_proj"],
+    }
+    (directory / "adapter_config.json").write_text(json.dumps(config, indent=2))
+    prefix = "base_model.model.model.layers.0.self_attn.q_proj"
+    tensors = {f"{prefix}.lora_A.weight": ("F32", [rank, 8]), f"{prefix}.lora_B.weight": ("F32", [8, rank])}
+    (directory / "adapter_model.safetensors").write_bytes(safetensors_bytes(tensors, with_data=True))
+    return directory

@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("contract",),
     ("features",),
     ("endpoints",),
+    ("components",),
     ("cli",),
 )
 """The package's layers, by folder: what a folder may import."""

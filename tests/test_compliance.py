@@ -29,11 +29,13 @@ from app import build_app
 from constructs_lib import (
     AsyncInference,
     AutoScaling,
+    ComponentDeployment,
     CustomScriptEndpoint,
     DataCapture,
     DeploymentGuardrails,
     FineTunedEndpoint,
     HubModelEndpoint,
+    InferenceComponentEndpoint,
     ModelProfile,
     ModelVariant,
     ScheduledCapacity,
@@ -185,7 +187,26 @@ def add_feature_stacks(app: App, workdir: Path) -> list[Stack]:
         data_capture=DataCapture(destination=bucket), async_inference=AsyncInference(output_bucket=bucket),
     )  # fmt: skip
     stacks.append(stack)
+    stacks.append(_inference_components_stack(app))
     return stacks
+
+
+def _inference_components_stack(app: App) -> Stack:
+    """Three models on one endpoint that scales to zero, and a LoRA adapter of the LLM."""
+    stack = _stack(app, "InferenceComponents")
+    shared = InferenceComponentEndpoint(
+        stack, "Shared", instance_type="ml.g5.12xlarge", min_instances=0, max_instances=2
+    )
+    chat = shared.add_model("Chat", model_id="Qwen/Qwen2.5-7B-Instruct", task="text-generation")
+    shared.add_model(
+        "Sentiment", model_id=SST2, task="text-classification", copies=2,
+        deployment=ComponentDeployment.rolling(batch_copies=1),
+    )  # fmt: skip
+    tuned = ModelProfile(parameters=125_000_000, dtype="float32")  # a fine-tuned RoBERTa-base, on the CPUs
+    shared.add_model("Tuned", model_data=TUNED_URI, task="text-classification", accelerators=0, model_profile=tuned)
+    shared.add_adapter("Sql", base=chat, adapter_data="s3://my-model-bucket/adapters/sql.tar.gz")
+    chat.grant_invoke(iam.Role(stack, "Client", assumed_by=iam.AccountRootPrincipal()))
+    return stack
 
 
 # ----------------------------------------------------------------------------------------- the app
@@ -226,7 +247,8 @@ def test_aws_solutions_has_no_unacknowledged_findings(nag_run: NagRun) -> None:
     if report.exists():  # written on success too, with no plugin report left
         reports = json.loads(report.read_text())["pluginReports"]
         # With cdk.json's flags, the app's own warnings are reported too, as "Construct Annotations". The ones
-        # expected: the TGI endpoint asked for a retired server, and the weightless test directory cannot be sized.
+        # expected: the TGI endpoint asked for a retired server, the weightless test directory cannot be sized, and
+        # the LoRA rank of an adapter archive in S3 is not read (its base keeps vLLM's max_lora_rank).
         annotations = [r for r in reports if r["pluginName"] == "Construct Annotations"]
         assert [r for r in reports if r not in annotations] == []
         found = {(v["ruleName"], c["constructPath"]) for r in annotations for v in r["violations"]
@@ -234,6 +256,7 @@ def test_aws_solutions_has_no_unacknowledged_findings(nag_run: NagRun) -> None:
         assert found == {
             ("Annotation::constructs-lib:tgi-retired", "Llm/LlamaOnTgi"),
             ("Annotation::constructs-lib:profile-unavailable", "CustomScript/FromDirectory"),
+            ("Annotation::constructs-lib:adapter-rank", "InferenceComponents/Shared/Sql"),
         }
 
 

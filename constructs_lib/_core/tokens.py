@@ -7,9 +7,11 @@ per app (see benchmarks/README.md).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, overload
 
-from aws_cdk import Duration, Token
+import jsii
+from aws_cdk import Duration, IAnyProducer, IResolvable, IResolveContext, Lazy, Token
 
 # How CDK encodes tokens in strings and string lists.
 _STRING_TOKEN = "${Token["
@@ -71,3 +73,23 @@ def is_unresolved(value: Any) -> bool:
         return False  # a plain Python value (bytes, a dict, an object): no token, and nothing jsii could send
     # Number tokens (encoded as special floats) and IResolvable objects.
     return bool(Token.is_unresolved(value))
+
+
+def deferred(produce: Callable[[], Any]) -> IResolvable:
+    """A value ``produce()`` computes when the template is synthesized: for what depends on constructs added after
+    the one that holds it (the components of an endpoint). It is computed each time CDK resolves it, so
+    ``produce`` must be cheap and give the same answer each time.
+
+    A struct returned is rendered like the struct the property takes (snake_case fields, ``None`` left out).
+    """
+    return Lazy.uncached_any(_Producer(produce))
+
+
+@jsii.implements(IAnyProducer)
+class _Producer:
+    # Uncached: a cached Lazy calls produce() without a context, which jsii refuses to pass to Python.
+    def __init__(self, produce: Callable[[], Any]) -> None:
+        self._produce = produce
+
+    def produce(self, context: IResolveContext) -> Any:
+        return self._produce()

@@ -17,7 +17,43 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from .._core.names import CONTAINER_METRICS_NAMESPACE, INVOCATION_METRICS_NAMESPACE, VARIANT_NAME
 
 
-class EndpointMetrics:
+class InvocationMetrics:
+    """The invocation metrics endpoints and inference components share; ``metric()`` adds the dimensions."""
+
+    def metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
+        """A CloudWatch metric with the dimensions of what it measures (an endpoint's variant, a component)."""
+        raise NotImplementedError
+
+    def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
+        """Number of requests sent to the variant or component (``Invocations``).
+
+        :default: - sum over 5 minutes
+        """
+        return self.metric("Invocations", **with_defaults(props, statistic=cloudwatch.Stats.SUM))
+
+    def metric_model_latency(self, **props: Any) -> cloudwatch.Metric:
+        """Time the model's container takes to respond, in microseconds (``ModelLatency``).
+
+        :default: - average over 5 minutes
+        """
+        return self.metric("ModelLatency", **with_defaults(props, statistic=cloudwatch.Stats.AVERAGE))
+
+    def metric_invocation_4xx_errors(self, **props: Any) -> cloudwatch.Metric:
+        """Requests the model answered with a 4XX status (``Invocation4XXErrors``).
+
+        :default: - sum over 5 minutes
+        """
+        return self.metric("Invocation4XXErrors", **with_defaults(props, statistic=cloudwatch.Stats.SUM))
+
+    def metric_invocation_5xx_errors(self, **props: Any) -> cloudwatch.Metric:
+        """Requests the model answered with a 5XX status (``Invocation5XXErrors``).
+
+        :default: - sum over 5 minutes
+        """
+        return self.metric("Invocation5XXErrors", **with_defaults(props, statistic=cloudwatch.Stats.SUM))
+
+
+class EndpointMetrics(InvocationMetrics):
     """CloudWatch metrics of an endpoint's production variant; mixed into ``EndpointBase``.
 
     Every ``metric_xxx`` takes the fields of ``cloudwatch.MetricOptions`` (``period``,
@@ -53,47 +89,19 @@ class EndpointMetrics:
         return cloudwatch.Metric(namespace=namespace, metric_name=metric_name, dimensions_map=dimensions, **props)
 
     # ---------------------------------------------------------------- invocation metrics
-    def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
-        """Number of requests sent to the variant (``Invocations``).
-
-        :default: - sum over 5 minutes
-        """
-        return self.metric("Invocations", **_defaults(props, statistic=cloudwatch.Stats.SUM))
-
     def metric_invocations_per_instance(self, **props: Any) -> cloudwatch.Metric:
         """Requests per instance (``InvocationsPerInstance``), what target tracking scales on.
 
         :default: - sum over 5 minutes
         """
-        return self.metric("InvocationsPerInstance", **_defaults(props, statistic=cloudwatch.Stats.SUM))
-
-    def metric_model_latency(self, **props: Any) -> cloudwatch.Metric:
-        """Time the model container takes to respond, in microseconds (``ModelLatency``).
-
-        :default: - average over 5 minutes
-        """
-        return self.metric("ModelLatency", **_defaults(props, statistic=cloudwatch.Stats.AVERAGE))
+        return self.metric("InvocationsPerInstance", **with_defaults(props, statistic=cloudwatch.Stats.SUM))
 
     def metric_overhead_latency(self, **props: Any) -> cloudwatch.Metric:
         """Time SageMaker adds on top of the model latency, in microseconds (``OverheadLatency``).
 
         :default: - average over 5 minutes
         """
-        return self.metric("OverheadLatency", **_defaults(props, statistic=cloudwatch.Stats.AVERAGE))
-
-    def metric_invocation_4xx_errors(self, **props: Any) -> cloudwatch.Metric:
-        """Requests the model answered with a 4XX status (``Invocation4XXErrors``).
-
-        :default: - sum over 5 minutes
-        """
-        return self.metric("Invocation4XXErrors", **_defaults(props, statistic=cloudwatch.Stats.SUM))
-
-    def metric_invocation_5xx_errors(self, **props: Any) -> cloudwatch.Metric:
-        """Requests the model answered with a 5XX status (``Invocation5XXErrors``).
-
-        :default: - sum over 5 minutes
-        """
-        return self.metric("Invocation5XXErrors", **_defaults(props, statistic=cloudwatch.Stats.SUM))
+        return self.metric("OverheadLatency", **with_defaults(props, statistic=cloudwatch.Stats.AVERAGE))
 
     # ------------------------------------------------------------------ instance metrics
     def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:
@@ -133,11 +141,12 @@ class EndpointMetrics:
 
     def _instance_metric(self, name: str, props: dict[str, Any]) -> cloudwatch.Metric:
         return self.metric(
-            name, namespace=CONTAINER_METRICS_NAMESPACE, **_defaults(props, statistic=cloudwatch.Stats.AVERAGE)
+            name, namespace=CONTAINER_METRICS_NAMESPACE, **with_defaults(props, statistic=cloudwatch.Stats.AVERAGE)
         )
 
 
-def _defaults(props: dict[str, Any], **defaults: Any) -> dict[str, Any]:
+def with_defaults(props: dict[str, Any], **defaults: Any) -> dict[str, Any]:
+    """``MetricOptions`` keyword arguments: ``props`` over ``defaults`` (a metric method's statistic)."""
     merged = dict(defaults)
     merged.update(props)
     return merged

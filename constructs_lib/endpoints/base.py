@@ -34,7 +34,6 @@ from ..images.base import ImageConfig, check_image_processor
 from ..model.profile import ModelProfile
 from ..scripts.grammar import script_grammar_problem
 from ..serving.base import Serving, ServingStack
-from ..serving.environment import check_engine_args
 from ..serving.facts import ModelFacts
 from ..sizing.fit import DeploymentPlan
 from . import checks, render, resolve
@@ -91,33 +90,22 @@ class EndpointBase(EndpointMetrics, Resource):
         self, source: ModelSource, props: Mapping[str, Any], subject: Any, problems: Problems
     ) -> tuple[EndpointFacts, tuple[EndpointFeature, ...]]:
         features = features_for(props)
-        self._artifact_files: dict[str, int] | None = None
-        profile = resolve.load_profile(self, source, props)
-        self.model_profile: ModelProfile | None = profile.profile
+        model = resolve.resolve_model(self, source, props, problems)
+        self._model_facts: ModelFacts = model.facts
+        self.model_profile: ModelProfile | None = model.profile.profile
         """Size and shape of the model (``None`` when neither given nor readable from the Hub or disk)."""
-        self.task: str | None = source.task or (profile.profile.task if profile.profile else None)
+        self.task: str | None = model.task
         """The task (``HF_TASK``): given, or the model's pipeline tag on the Hub."""
-        requested = resolve.requested_serving(props, problems)
-        stack = resolve.resolve_stack(self, source, props, profile, self.task, requested, problems)
-        resolve.check_hardware(stack, props, profile.profile, problems)
-        problems.raise_if_any()
-        self._image = resolve.choose_image(self, stack, props, profile.profile, problems)
+        requested = model.requested
+        self._image = model.image
         self._image_version = self._image.catalogue_version
-        stack = resolve.configure(stack, self._image, props)
+        stack = model.stack
         self.serving_stack: ServingStack = stack
         """The serving stack that runs the model, with its container contract."""
-        self._artifact_files = resolve.local_model_files(stack, source)
-        if self.model_profile is None and self._artifact_files:  # a local archive: no profile was read from it
-            self.model_profile = resolve.local_gguf_profile(source, self._artifact_files)
-            profile = resolve.Profile(self.model_profile)
-        report = Report(problems, self)
-        stack.check_settings(self._model_facts(source), report)
-        check_engine_args(stack, props.get("engine_args"), self._model_facts(source), report)
-        problems.raise_if_any()
         self.deployment_plan: DeploymentPlan | None = resolve.plan(
             self,
             stack,
-            profile.profile,
+            model.profile.profile,
             props,
             custom_script=source.script_loads_model,
             version=self._image_version,
@@ -161,7 +149,7 @@ class EndpointBase(EndpointMetrics, Resource):
             subject=subject,
             serving=stack,
             requested_serving=requested,
-            model=self._model_facts(source),
+            model=self._model_facts,
             instance_type=self.instance_type,
             instance_spec=self.instance_spec,
             instance_count=count if isinstance(count, int) and not isinstance(count, bool) else 1,
@@ -178,19 +166,6 @@ class EndpointBase(EndpointMetrics, Resource):
             download_timeout_seconds=whole_seconds(props.get("model_data_download_timeout")),
             shipped_requirements=source.shipped_requirements(),
             metrics=self,
-        )
-
-    def _model_facts(self, source: ModelSource) -> ModelFacts:
-        return ModelFacts(
-            model_id=source.model_id,
-            revision=source.revision,
-            task=self.task,
-            given_task=source.task,
-            entry_point=source.entry_point,
-            script_loads_model=source.script_loads_model,
-            local_directory=source.local_directory,
-            profile=self.model_profile,
-            artifact_files=self._artifact_files,
         )
 
     # -------------------------------------------------------------------------------- building
@@ -273,12 +248,7 @@ class EndpointBase(EndpointMetrics, Resource):
         return assemble(inputs, Report(problems, self))
 
     def _check_script_grammar(self, source: ModelSource, image: ImageConfig, problems: Problems) -> None:
-        """The script was parsed with the synth's Python; the toolkit imports it with the image's."""
-        if source.script is None or image.python_version is None or not self.serving_stack.runs_custom_scripts:
-            return
-        problem = script_grammar_problem(source.script, image.python_version)
-        if problem is not None:
-            problems.add_message(problem)
+        check_script_grammar(source, image, self.serving_stack, problems)
 
     def _startup_timeout_seconds(self, props: Mapping[str, Any]) -> int | None:
         given: Duration | None = props.get("startup_health_check_timeout")
@@ -297,17 +267,7 @@ class EndpointBase(EndpointMetrics, Resource):
             Tags.of(self).add(key, value)
 
     def _warn_about_source(self, source: ModelSource, props: Mapping[str, Any]) -> None:
-        for warning in source.script_warnings:
-            Annotations.of(self).add_warning_v2("constructs-lib:script", warning)
-        requirements = source.shipped_requirements() if props.get("network_isolation") is True else None
-        if requirements is not None:
-            # Warned, not refused: requirements already in the image, or wheels shipped in code/, still install.
-            Annotations.of(self).add_warning_v2(
-                "constructs-lib:isolated-requirements",
-                f"{requirements}: the toolkit runs pip install -r on it at start-up, and with network_isolation the "
-                "container has no network: the endpoint fails to start unless every requirement is already in the "
-                "image or shipped in code/ (pip --no-index --find-links)",
-            )
+        warn_about_source(self, source, network_isolation=props.get("network_isolation") is True)
 
     # ------------------------------------------------------------------------------ attributes
     @property
@@ -425,6 +385,30 @@ class EndpointBase(EndpointMetrics, Resource):
     def from_endpoint_attributes(cls, scope: Construct, id: str, attributes: EndpointAttributes) -> ImportedEndpoint:
         """An endpoint deployed elsewhere, by its name or ARN and, optionally, the serving stack it runs."""
         return import_endpoint(scope, id, attributes)
+
+
+def check_script_grammar(source: ModelSource, image: ImageConfig, stack: ServingStack, problems: Problems) -> None:
+    """The script was parsed with the synth's Python; the toolkit imports it with the image's."""
+    if source.script is None or image.python_version is None or not stack.runs_custom_scripts:
+        return
+    problem = script_grammar_problem(source.script, image.python_version)
+    if problem is not None:
+        problems.add_message(problem)
+
+
+def warn_about_source(scope: Construct, source: ModelSource, *, network_isolation: bool) -> None:
+    """The script check's warnings, and requirements an isolated container cannot install, on ``scope``."""
+    for warning in source.script_warnings:
+        Annotations.of(scope).add_warning_v2("constructs-lib:script", warning)
+    requirements = source.shipped_requirements() if network_isolation else None
+    if requirements is not None:
+        # Warned, not refused: requirements already in the image, or wheels shipped in code/, still install.
+        Annotations.of(scope).add_warning_v2(
+            "constructs-lib:isolated-requirements",
+            f"{requirements}: the toolkit runs pip install -r on it at start-up, and with network_isolation the "
+            "container has no network: the endpoint fails to start unless every requirement is already in the "
+            "image or shipped in code/ (pip --no-index --find-links)",
+        )
 
 
 def _is_endpoint(construct: object) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Unpack
 
-from aws_cdk import Annotations
 from constructs import Construct
 
 from .._core.errors import Problems, subject_of
@@ -16,7 +15,7 @@ from ..model_data.inspect import ArchiveLayoutProblem
 from ..model_data.sources import ModelData, code_only
 from ..scripts.handlers import check_inference_script
 from .base import EndpointBase
-from .props import EndpointProps, ModelSource
+from .props import EndpointProps, ModelSource, warn_archive_layout
 
 
 class CustomScriptEndpoint(EndpointBase):
@@ -59,20 +58,43 @@ class CustomScriptEndpoint(EndpointBase):
         :param props: the props shared by all endpoints (``EndpointProps``).
         """
         problems = Problems(subject_of(type(self), scope, id))
-        _check_model_choice(model_data, model_id, revision, problems)
-        check_task(task, problems)
-        code_path = _existing_code_dir(code_dir, entry_point, problems)
-        problems.raise_if_any()
-        assert code_path is not None  # guaranteed by the checks above
-        source, layout = _script_source(
-            code_path, entry_point, model_data, problems, model_id=model_id, revision=revision, task=task
+        source, layout = custom_script_source(
+            code_dir, entry_point, model_data, problems, model_id=model_id, revision=revision, task=task
         )
         super().__init__(scope, id, source=source, props=props)
         if layout is not None:
-            note = " (fine if your model_fn loads it from there)"
-            Annotations.of(self).add_warning_v2("constructs-lib:archive-layout", layout.message() + note)
-        self.code_dir = code_path
+            warn_archive_layout(self, layout, LAYOUT_NOTE)
+        assert source.script is not None  # a script source always has its script
+        self.code_dir = source.script.parent
         """The local directory shipped under ``code/``."""
+
+
+LAYOUT_NOTE = " (fine if your model_fn loads it from there)"
+"""What the archive-layout warning adds when a script ships with the model."""
+
+
+def custom_script_source(
+    code_dir: str | Path,
+    entry_point: str,
+    model_data: str | Path | ModelData | None,
+    problems: Problems,
+    *,
+    model_id: str | None,
+    revision: str | None,
+    task: str | None,
+) -> tuple[ModelSource, ArchiveLayoutProblem | None]:
+    """Your inference script with a fine-tuned or a Hub model, as a model source: exactly one model, the script
+    checked against the toolkit's contract; and the model's layout problem that the script's ``model_fn`` can work
+    around (worth a warning).
+
+    :raises ConfigurationError: with every problem, prefixed with ``problems``' subject.
+    """
+    _check_model_choice(model_data, model_id, revision, problems)
+    check_task(task, problems)
+    code_path = _existing_code_dir(code_dir, entry_point, problems)
+    problems.raise_if_any()
+    assert code_path is not None  # guaranteed by the checks above
+    return _script_source(code_path, entry_point, model_data, problems, model_id=model_id, revision=revision, task=task)
 
 
 def _check_model_choice(

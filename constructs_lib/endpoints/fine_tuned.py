@@ -9,7 +9,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Unpack
 
-from aws_cdk import Annotations
 from constructs import Construct
 
 from .._core.errors import ConfigurationError, Problems, subject_of
@@ -20,14 +19,14 @@ from ..model.hub_reference import check_task
 from ..model.local import directory_listing
 from ..model.profile import ModelProfile
 from ..model.weight_files import weight_formats
-from ..model_data.inspect import ShippedCode
+from ..model_data.inspect import ArchiveLayoutProblem, ShippedCode
 from ..model_data.sources import ModelData
 from ..scripts.handlers import ScriptReport, check_inference_script
 from ..serving.base import Serving, ServingStack
 from ..serving.facts import AutoRequest
 from ..serving.registry import auto_stack, stack_of
 from .base import EndpointBase
-from .props import EndpointProps, ModelSource
+from .props import EndpointProps, ModelSource, warn_archive_layout
 
 
 class FineTunedEndpoint(EndpointBase):
@@ -56,26 +55,50 @@ class FineTunedEndpoint(EndpointBase):
         :param props: the props shared by all endpoints (``EndpointProps``).
         """
         problems = Problems(subject_of(type(self), scope, id))
-        check_task(task, problems)
+        with fine_tuned_source(model_data, task, props, problems) as (source, layout):
+            super().__init__(scope, id, source=source, props=props)
+        if layout is not None:
+            warn_archive_layout(self, layout, LAYOUT_NOTE)
+
+
+LAYOUT_NOTE = " (unless your container's image reads the model from there)"
+"""What the archive-layout warning adds for artifacts served as they are."""
+
+
+@contextlib.contextmanager
+def fine_tuned_source(
+    model_data: str | Path | ModelData, task: str | None, props: Mapping[str, Any], problems: Problems
+) -> Iterator[tuple[ModelSource, ArchiveLayoutProblem | None]]:
+    """Your artifacts as a model source, checked: the layout, the ``code/`` they ship and, for a local directory
+    without ``task``, that the toolkit can infer one; and the layout problem worth a warning.
+
+    A local archive's ``code/`` stays extracted while the ``with`` block builds the model: its script is checked
+    against the image then, and errors raised in the block name the archive rather than the temporary directory.
+
+    :param props: the props of the model (``image``, ``serving``, ``environment``, ``model_profile``).
+    :raises ConfigurationError: with every problem, prefixed with ``problems``' subject.
+    """
+    check_task(task, problems)
+    problems.raise_if_any()
+    data = ModelData.parse(model_data)
+    layout = data.layout_problem
+    if layout is not None and loads_from_model_dir(props.get("image")):
+        problems.add_message(layout.message())
         problems.raise_if_any()
-        data = ModelData.parse(model_data)
-        layout = data.layout_problem
-        if layout is not None and loads_from_model_dir(props.get("image")):
-            problems.add_message(layout.message())
+    directory = data.local_directory
+    shipped = data.shipped_code
+    link_warnings = _check_links(shipped, props, problems)
+    problems.raise_if_any()
+    with _code_of_archive(shipped) as extracted:
+        scripts_root = directory or extracted
+        script = _shipped_script(scripts_root, props) if scripts_root is not None else None
+        report = _check_shipped_script(script, task, props) if script is not None else None
+        if task is None and directory is not None and report is None:
+            if _requested_stack(task, directory, props).runs_custom_scripts:  # HF_TASK is the toolkit's
+                check_task_inferable(directory, problems)
             problems.raise_if_any()
-        directory = data.local_directory
-        shipped = data.shipped_code
-        link_warnings = _check_links(shipped, props, problems)
-        problems.raise_if_any()
-        with _code_of_archive(shipped) as extracted:
-            scripts_root = directory or extracted
-            script = _shipped_script(scripts_root, props) if scripts_root is not None else None
-            report = _check_shipped_script(script, task, props) if script is not None else None
-            if task is None and directory is not None and report is None:
-                if _requested_stack(task, directory, props).runs_custom_scripts:  # HF_TASK is the toolkit's
-                    check_task_inferable(directory, problems)
-                problems.raise_if_any()
-            source = ModelSource(
+        yield (
+            ModelSource(
                 task=task,
                 model_data=data,
                 local_directory=directory,
@@ -84,11 +107,9 @@ class FineTunedEndpoint(EndpointBase):
                 script=script,
                 script_shown_as=Path(_in_archive(str(script), extracted, shipped)) if script and extracted else None,
                 script_loads_model=report is not None and "model_fn" in report.handlers,
-            )
-            super().__init__(scope, id, source=source, props=props)
-        if layout is not None:
-            note = " (unless your container's image reads the model from there)"
-            Annotations.of(self).add_warning_v2("constructs-lib:archive-layout", layout.message() + note)
+            ),
+            layout,
+        )
 
 
 @contextlib.contextmanager

@@ -40,14 +40,22 @@ class HubModelEndpoint(EndpointBase):
             default branch (``main``)
         :param props: the props shared by all endpoints (``EndpointProps``).
         """
-        problems = Problems(subject_of(type(self), scope, id))
-        check_hub_reference(model_id, revision, problems)
-        check_task(task, problems)
-        problems.raise_if_any()
-        super().__init__(scope, id, source=ModelSource(model_id=model_id, revision=revision, task=task), props=props)
+        source = hub_model_source(model_id, task, revision, Problems(subject_of(type(self), scope, id)))
+        super().__init__(scope, id, source=source, props=props)
 
     @property
     def model_id(self) -> str:
         """The Hub repository served."""
         assert self.hub_model_id is not None  # always set for a Hub model
         return self.hub_model_id
+
+
+def hub_model_source(model_id: str, task: str | None, revision: str | None, problems: Problems) -> ModelSource:
+    """A Hub model the container downloads at start-up, its id, task and revision checked.
+
+    :raises ConfigurationError: with every problem, prefixed with ``problems``' subject.
+    """
+    check_hub_reference(model_id, revision, problems)
+    check_task(task, problems)
+    problems.raise_if_any()
+    return ModelSource(model_id=model_id, revision=revision, task=task)

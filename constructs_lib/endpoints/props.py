@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_iam as iam
+from constructs import IConstruct
 
 from ..images.base import InferenceImage
 from ..model.profile import ModelProfile
+from ..model_data.inspect import ArchiveLayoutProblem
 from ..model_data.sources import ModelData
 from ..serving.base import Serving, ServingStack
 from ..sizing.options import SizingOptions
@@ -247,3 +249,9 @@ class ModelSource:
         if self.script is None or not (self.script.parent / "requirements.txt").is_file():
             return None
         return (self.script_shown_as or self.script).parent / "requirements.txt"
+
+
+def warn_archive_layout(scope: IConstruct, layout: ArchiveLayoutProblem, note: str) -> None:
+    """Warn that the model's archive or directory puts no files at ``/opt/ml/model``, where ``note`` says why that
+    may still work."""
+    Annotations.of(scope).add_warning_v2("constructs-lib:archive-layout", layout.message() + note)

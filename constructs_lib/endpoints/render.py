@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aws_cdk import IResolvable
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -30,12 +31,13 @@ from .environment import EnvironmentInputs, Report, assemble
 from .resolve import configure
 
 
-def container(image_uri: str, environment: Mapping[str, str], data: ModelDataConfig | None) -> Any:
-    """The model's container: the image, its environment and the artifacts (a ``.tar.gz`` or an S3 prefix)."""
+def container(image_uri: str, environment: Mapping[str, str] | IResolvable, data: ModelDataConfig | None) -> Any:
+    """The model's container: the image, its environment (or a token that resolves to it at synth time) and the
+    artifacts (a ``.tar.gz`` or an S3 prefix)."""
     return sagemaker.CfnModel.ContainerDefinitionProperty(
         image=image_uri,
         mode="SingleModel",
-        environment=dict(environment),
+        environment=dict(environment) if isinstance(environment, Mapping) else environment,
         model_data_url=data.s3_uri if data and data.compressed else None,
         model_data_source=_uncompressed_source(data) if data and not data.compressed else None,
     )

@@ -28,11 +28,13 @@ from ..model.local import profile_from_directory
 from ..model.profile import ModelProfile
 from ..model.weight_files import weight_formats
 from ..serving.base import Serving, ServingStack
-from ..serving.facts import AutoRequest, StackSettings
+from ..serving.environment import check_engine_args
+from ..serving.facts import AutoRequest, ModelFacts, StackSettings
 from ..serving.registry import auto_notes, auto_problem, auto_stack, stack_of
 from ..sizing.fit import DeploymentPlan
 from ..sizing.options import SizingOptions
 from ..sizing.planner import plan_deployment
+from .environment import Report
 from .props import DEFAULT_INSTANCE_TYPE, ModelSource
 
 
@@ -91,6 +93,70 @@ def _can_build_without_profile(props: Mapping[str, Any], error: ConfigurationErr
         # Not found, gated or private: only a token can let the container download it.
         return props.get("hf_token_secret") is not None
     return True
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model as its endpoint (or inference component) runs it: profile, task, serving stack and image."""
+
+    profile: Profile
+    """The model's profile, and why it could not be read when it could not."""
+    task: str | None
+    """The task (``HF_TASK``): given, or the model's pipeline tag on the Hub."""
+    requested: Serving | ServingStack
+    """The ``serving`` prop as given (``Serving.AUTO`` by default)."""
+    stack: ServingStack
+    """The serving stack that runs the model, configured with the image, the server flags and the environment."""
+    image: InferenceImage
+    """The container image."""
+    facts: ModelFacts
+    """What the serving stack reads about the model."""
+
+
+def resolve_model(scope: Construct, source: ModelSource, props: Mapping[str, Any], problems: Problems) -> ResolvedModel:
+    """The model's profile, its serving stack and image, and its server flags checked (``props``: the model's props,
+    with ``instance_type`` the instance it runs on, when known).
+
+    :raises ConfigurationError: with every problem of a step whose result the next step needs.
+    """
+    profile = load_profile(scope, source, props)
+    task = source.task or (profile.profile.task if profile.profile else None)
+    requested = requested_serving(props, problems)
+    stack = resolve_stack(scope, source, props, profile, task, requested, problems)
+    check_hardware(stack, props, profile.profile, problems)
+    problems.raise_if_any()
+    image = choose_image(scope, stack, props, profile.profile, problems)
+    stack = configure(stack, image, props)
+    files = local_model_files(stack, source)
+    if profile.profile is None and files:  # a local archive: no profile was read from it
+        profile = Profile(local_gguf_profile(source, files))
+    facts = model_facts(source, task, profile.profile, files)
+    report = Report(problems, scope)
+    stack.check_settings(facts, report)
+    check_engine_args(stack, props.get("engine_args"), facts, report)
+    problems.raise_if_any()
+    return ResolvedModel(profile, task, requested, stack, image, facts)
+
+
+def model_facts(
+    source: ModelSource,
+    task: str | None,
+    profile: ModelProfile | None,
+    artifact_files: Mapping[str, int] | None = None,
+) -> ModelFacts:
+    """What a serving stack reads about a model: its source, its resolved task, its profile and the files of its
+    local artifacts (for a stack that names the file it serves)."""
+    return ModelFacts(
+        model_id=source.model_id,
+        revision=source.revision,
+        task=task,
+        given_task=source.task,
+        entry_point=source.entry_point,
+        script_loads_model=source.script_loads_model,
+        local_directory=source.local_directory,
+        profile=profile,
+        artifact_files=artifact_files,
+    )
 
 
 def requested_serving(props: Mapping[str, Any], problems: Problems) -> Serving | ServingStack:

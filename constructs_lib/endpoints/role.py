@@ -24,14 +24,20 @@ def log_group_arn(facts: StackFacts, endpoint_name: str) -> str:
 
 def logs_and_metrics(facts: StackFacts, endpoint_name: str) -> list[Statement]:
     """What the container needs besides the image and the model: its own log group and metrics."""
-    log_group = log_group_arn(facts, endpoint_name)
     return [
-        allow(["logs:CreateLogGroup", "logs:DescribeLogStreams"], log_group),
-        allow(["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group}:log-stream:*"),
+        *log_statements(log_group_arn(facts, endpoint_name)),
         # PutMetricData has no resource-level permissions; the namespace condition scopes it.
         allow(
             ["cloudwatch:PutMetricData"], "*", {"StringEquals": {"cloudwatch:namespace": CONTAINER_METRICS_NAMESPACE}}
         ),
+    ]
+
+
+def log_statements(log_group: str) -> list[Statement]:
+    """Writing to one log group (``log_group``: its ARN), whose streams SageMaker names at run time."""
+    return [
+        allow(["logs:CreateLogGroup", "logs:DescribeLogStreams"], log_group),
+        allow(["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group}:log-stream:*"),
     ]
 
 

@@ -91,6 +91,9 @@ class ServingStack(abc.ABC):
     """The prefix the container turns into server flags (``SM_VLLM_``); ``None``: no ``engine_args``."""
     quantize_methods: ClassVar[frozenset[str]] = frozenset(QUANTIZE_BYTES_PER_PARAMETER)
     """The ``instance_selection.quantize`` values the stack applies."""
+    gpu_image_runs_on_cpu: ClassVar[bool] = False
+    """Whether the stack's GPU image also serves a model on the host's CPUs when the container sees no GPU (an
+    inference component with ``accelerators=0`` on a GPU instance)."""
 
     settings: StackSettings = StackSettings()
     """What the endpoint configured the stack with (``configured``)."""
@@ -364,6 +367,20 @@ class ServingStack(abc.ABC):
         if weights_gib is None or weights_gib < 2:
             return None
         return int(min(3600, max(300, 300 + 10 * weights_gib)))
+
+    def shared_host_environment(self, share: InstanceSpec) -> dict[str, str]:
+        """Variables that keep the container within ``share``, its part of an instance it shares with other models
+        (an inference component), where the server would otherwise size itself by the whole host."""
+        return {}
+
+    def adapter_environment(self, max_lora_rank: int | None) -> dict[str, str] | None:
+        """What the server needs to load LoRA adapters at run time, as inference components that name it as their
+        base (``None``: the stack does not load adapters).
+
+        :param max_lora_rank: the highest rank of the adapters, when known (``None``: the server's default).
+        :raises ConfigurationError: when the server cannot load adapters of that rank.
+        """
+        return None
 
     def summary_environment_keys(self) -> tuple[str, ...]:
         """The sizing settings worth showing in summaries and ``recommend``."""

@@ -73,6 +73,7 @@ class InferenceToolkit(ServingStack):
     runs_custom_scripts = True
     token_variables = ("HF_API_TOKEN", "HF_TOKEN")
     read_variables = frozenset({*_INTEGER_SETTINGS, *_NEURON_SHAPE_VARIABLES, "HF_TRUST_REMOTE_CODE"})
+    gpu_image_runs_on_cpu = True  # the handler serves on the CPU when torch finds no GPU (device -1)
 
     # ---------------------------------------------------------------------------------- images
     def check_image_request(self, request: ImageRequest, problems: Problems) -> None:

@@ -90,9 +90,11 @@ class AutoScalingFeature(EndpointFeature):
         return FeatureOutputs(scalable_target=_build(facts, resources, self._settings))
 
 
-def _service_linked_role(scope: Construct) -> iam.IRole:
-    # Application Auto Scaling manages SageMaker variants with this service-linked role (created by
-    # RegisterScalableTarget when missing). Without it the L2 would create an unused service role.
+def service_linked_role(scope: Construct) -> iam.IRole:
+    """The role Application Auto Scaling manages SageMaker variants and inference components with, imported
+    under ``scope``."""
+    # A service-linked role, created by RegisterScalableTarget when missing. Without it the L2 would create an
+    # unused service role.
     arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{_SLR_PATH}/{_SLR_NAME}"
     return iam.Role.from_role_arn(scope, "ServiceLinkedRole", arn, mutable=False)
 
@@ -118,7 +120,7 @@ def _build(facts: EndpointFacts, resources: EndpointResources, settings: AutoSca
         scalable_dimension=SCALABLE_DIMENSION,
         min_capacity=settings.effective_min_capacity,
         max_capacity=settings.max_capacity,
-        role=_service_linked_role(scope),
+        role=service_linked_role(scope),
     )
     if settings.target_invocations_per_instance is not None:
         target.scale_to_track_metric(

@@ -272,17 +272,7 @@ class AutoScaling:
                 problems.add(
                     "autoscaling.min_capacity", low, "contradicts scale_to_zero=True (minimum 0); leave it unset or 0"
                 )
-        for name in ("target_invocations_per_instance", "target_backlog_per_instance"):
-            value = getattr(self, name)
-            if value is not None and not is_unresolved(value) and (not is_number(value) or value <= 0):
-                problems.add(f"autoscaling.{name}", value, "must be a number above 0")
-        for name in ("scale_in_cooldown", "scale_out_cooldown"):
-            cooldown = getattr(self, name)
-            if not isinstance(cooldown, Duration):
-                problems.add(f"autoscaling.{name}", cooldown, "must be a Duration, e.g. Duration.minutes(5)")
-            elif not cooldown.is_unresolved() and not duration_seconds(cooldown).is_integer():
-                # Application Auto Scaling counts whole seconds.
-                problems.add(f"autoscaling.{name}", f"{duration_seconds(cooldown):g} seconds", "must be whole seconds")
+        check_targets_and_cooldowns(self, ("target_invocations_per_instance", "target_backlog_per_instance"), problems)
         if not isinstance(self.scale_to_zero, bool):
             problems.add("autoscaling.scale_to_zero", self.scale_to_zero, "must be True or False")
         names: list[str] = []
@@ -350,3 +340,19 @@ class AutoScaling:
 
 def schedule_name(index: int) -> str:
     return f"schedule-{index + 1}"
+
+
+def check_targets_and_cooldowns(settings: Any, targets: Sequence[str], problems: Problems) -> None:
+    """Record problems, as ``autoscaling.<name>``, with the target values of ``settings`` named ``targets`` (numbers
+    above 0, or ``None``) and its ``scale_in_cooldown`` and ``scale_out_cooldown`` (Durations of whole seconds)."""
+    for name in targets:
+        value = getattr(settings, name)
+        if value is not None and not is_unresolved(value) and (not is_number(value) or value <= 0):
+            problems.add(f"autoscaling.{name}", value, "must be a number above 0")
+    for name in ("scale_in_cooldown", "scale_out_cooldown"):
+        cooldown = getattr(settings, name)
+        if not isinstance(cooldown, Duration):
+            problems.add(f"autoscaling.{name}", cooldown, "must be a Duration, e.g. Duration.minutes(5)")
+        elif not cooldown.is_unresolved() and not duration_seconds(cooldown).is_integer():
+            # Application Auto Scaling counts whole seconds.
+            problems.add(f"autoscaling.{name}", f"{duration_seconds(cooldown):g} seconds", "must be whole seconds")

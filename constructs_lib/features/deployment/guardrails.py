@@ -56,9 +56,9 @@ class DeploymentGuardrails:
         problems = _problems or Problems(f"DeploymentGuardrails.{type.value}")
         if wait_interval is None:
             problems.add("wait_interval", None, "must be a Duration, e.g. Duration.minutes(5) (or left out: 5 minutes)")
-        _check_duration("wait_interval", wait_interval, WAIT_RANGE, problems)
-        _check_duration("termination_wait", termination_wait, WAIT_RANGE, problems)
-        _check_duration("max_execution_timeout", max_execution_timeout, MAX_EXECUTION_RANGE, problems)
+        check_duration("wait_interval", wait_interval, WAIT_RANGE, problems)
+        check_duration("termination_wait", termination_wait, WAIT_RANGE, problems)
+        check_duration("max_execution_timeout", max_execution_timeout, MAX_EXECUTION_RANGE, problems)
         if auto_rollback_alarms is not None:
             if isinstance(auto_rollback_alarms, str | bytes) or not isinstance(auto_rollback_alarms, Sequence):
                 problems.add("auto_rollback_alarms", auto_rollback_alarms, "must be a list of cloudwatch.IAlarm")
@@ -413,7 +413,8 @@ def _config_seconds(prop: str, value: Any, allowed: tuple[int, int]) -> int:
     return int(value)
 
 
-def _check_duration(prop: str, value: Any, allowed: tuple[int, int], problems: Problems) -> None:
+def check_duration(prop: str, value: Any, allowed: tuple[int, int], problems: Problems) -> None:
+    """Record a ``Duration`` prop that is not whole seconds within ``allowed`` (``None`` and tokens pass)."""
     if value is None:
         return
     if not isinstance(value, Duration):

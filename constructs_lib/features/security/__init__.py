@@ -36,9 +36,15 @@ class SecurityFeature(EndpointFeature):
         if not isinstance(isolation, bool):
             problems.add("network_isolation", isolation, "must be True or False")
             isolation = False
-        check_token_secret(self._props.get("hf_token_secret"), facts, problems)
+        check_token_secret(self._props.get("hf_token_secret"), problems, network_isolation=facts.network_isolation)
         check_network(self._props, facts, problems, isolation=isolation)
-        check_key(self._props.get("encryption_key"), facts, stack_facts(facts.scope).region, problems)
+        check_key(
+            self._props.get("encryption_key"),
+            problems,
+            stack_region=stack_facts(facts.scope).region,
+            spec=facts.instance_spec,
+            serverless=facts.serverless,
+        )
 
     def environment(self, facts: EndpointFacts, stack: ServingStack) -> dict[str, str]:
         return token_environment(self._props.get("hf_token_secret"), stack)

@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 
 from ..._core.errors import Problems
 from ..._core.tokens import implements, is_unresolved
-from ...contract.facts import EndpointFacts
+from ...catalogue.instances import InstanceSpec
 
 KMS_KEY_ACTIONS = (
     "kms:Decrypt",
@@ -28,14 +28,21 @@ _ARN_REGION = re.compile(r"^arn:[a-z-]+:kms:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)
 _EXAMPLE_PLAIN_INSTANCES = "ml.m5.xlarge, ml.c5.xlarge or ml.p3.2xlarge"
 
 
-def check_key(key: Any, facts: EndpointFacts, stack_region: str, problems: Problems) -> None:
-    """Record why ``encryption_key`` cannot encrypt this endpoint (``None`` is fine)."""
+def check_key(
+    key: Any, problems: Problems, *, stack_region: str, spec: InstanceSpec | None, serverless: bool = False
+) -> None:
+    """Record why ``encryption_key`` cannot encrypt this endpoint (``None`` is fine).
+
+    :param stack_region: the endpoint's region (a token for an environment-agnostic stack).
+    :param spec: the endpoint's instance type (``None``: serverless, or not known yet).
+    :param serverless: whether the endpoint runs on serverless inference. Default: False
+    """
     if key is None:
         return
     if not implements(key, "key_arn", "grant"):
         problems.add("encryption_key", key, "must be a kms.IKey (e.g. kms.Key.from_key_arn(self, 'Key', arn))")
         return
-    if facts.serverless:
+    if serverless:
         problems.add(
             "encryption_key",
             "(given)",
@@ -52,15 +59,20 @@ def check_key(key: Any, facts: EndpointFacts, stack_region: str, problems: Probl
             "of the endpoint's own region; use a key (or a multi-Region replica) in that region",
         )
         return
-    spec = facts.instance_spec
-    if spec is not None and spec.local_nvme:
-        problems.add(
-            "encryption_key",
-            "(given)",
-            f"cannot be used on {spec.name}: its storage is local NVMe, already encrypted by the instance's "
-            "hardware, and SageMaker rejects KmsKeyId there (after a long deploy); use an instance without "
-            f"local storage (e.g. {_EXAMPLE_PLAIN_INSTANCES}) or leave encryption_key unset",
-        )
+    problem = key_instance_problem(spec) if spec is not None else None
+    if problem is not None:
+        problems.add("encryption_key", "(given)", problem)
+
+
+def key_instance_problem(spec: InstanceSpec) -> str | None:
+    """Why a KMS key cannot encrypt the storage of ``spec`` (``None``: it can)."""
+    if not spec.local_nvme:
+        return None
+    return (
+        f"cannot be used on {spec.name}: its storage is local NVMe, already encrypted by the instance's "
+        "hardware, and SageMaker rejects KmsKeyId there (after a long deploy); use an instance without "
+        f"local storage (e.g. {_EXAMPLE_PLAIN_INSTANCES}) or leave encryption_key unset"
+    )
 
 
 def grant_key(role: iam.IRole, key: kms.IKey) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Annotations, ArnFormat, Stack
@@ -19,6 +20,7 @@ from constructs import Construct
 from ..._core.errors import Problems
 from ..._core.nag import acknowledge_wildcard
 from ...contract.facts import EndpointFacts
+from ...serving.base import ServingStack
 
 NETWORK_INTERFACE_DESCRIBE_ACTIONS = (
     "ec2:DescribeDhcpOptions",
@@ -49,20 +51,11 @@ class Network:
 
 def check_network(props: Any, facts: EndpointFacts, problems: Problems, *, isolation: bool) -> None:
     """Record problems with ``vpc``, ``vpc_subnets``, ``security_groups`` and ``network_isolation``."""
-    vpc, subnets, groups = props.get("vpc"), props.get("vpc_subnets"), props.get("security_groups")
-    if vpc is None:
-        for prop, value in (("vpc_subnets", subnets), ("security_groups", groups)):
-            if value is not None:
-                problems.add(prop, "(given)", "only applies with vpc: pass the VPC the containers run in")
-    elif not (hasattr(vpc, "vpc_id") and hasattr(vpc, "select_subnets")):
-        problems.add("vpc", vpc, "must be an ec2.IVpc (e.g. ec2.Vpc.from_lookup(self, 'Vpc', vpc_id='vpc-...'))")
-    else:
-        if subnets is not None and not isinstance(subnets, ec2.SubnetSelection):
-            problems.add("vpc_subnets", subnets, "must be an ec2.SubnetSelection")
-        else:
-            selected = _check_subnets(vpc, subnets, problems)
-            _warn_isolated_subnets(vpc, selected, facts)
-        _check_security_groups(groups, problems)
+    vpc = props.get("vpc")
+    selected = check_network_props(props, problems)
+    if selected is not None:
+        downloads = start_up_downloads(facts.model.model_id, facts.shipped_requirements, facts.serving)
+        warn_isolated_subnets(facts.scope, vpc, selected, downloads)
     if facts.serverless:
         if vpc is not None:
             problems.add("vpc", "(given)", "cannot be used with serverless inference, which runs outside any VPC")
@@ -77,6 +70,27 @@ def check_network(props: Any, facts: EndpointFacts, problems: Problems, *, isola
             "container has no network; package the model as model.tar.gz in S3 (FineTunedEndpoint) or drop "
             "network_isolation",
         )
+
+
+def check_network_props(props: Any, problems: Problems) -> list[str] | None:
+    """Record problems with ``vpc``, ``vpc_subnets`` and ``security_groups`` themselves; returns the ids of the
+    subnets selected (``None`` without a usable ``vpc``)."""
+    vpc, subnets, groups = props.get("vpc"), props.get("vpc_subnets"), props.get("security_groups")
+    if vpc is None:
+        for prop, value in (("vpc_subnets", subnets), ("security_groups", groups)):
+            if value is not None:
+                problems.add(prop, "(given)", "only applies with vpc: pass the VPC the containers run in")
+        return None
+    if not (hasattr(vpc, "vpc_id") and hasattr(vpc, "select_subnets")):
+        problems.add("vpc", vpc, "must be an ec2.IVpc (e.g. ec2.Vpc.from_lookup(self, 'Vpc', vpc_id='vpc-...'))")
+        return None
+    selected = None
+    if subnets is not None and not isinstance(subnets, ec2.SubnetSelection):
+        problems.add("vpc_subnets", subnets, "must be an ec2.SubnetSelection")
+    else:
+        selected = _check_subnets(vpc, subnets, problems)
+    _check_security_groups(groups, problems)
+    return selected
 
 
 def network_of(scope: Construct, props: Any) -> Network:
@@ -171,13 +185,13 @@ def _check_subnets(vpc: ec2.IVpc, subnets: ec2.SubnetSelection | None, problems:
     return subnet_ids
 
 
-def _warn_isolated_subnets(vpc: ec2.IVpc, subnet_ids: list[str], facts: EndpointFacts) -> None:
-    downloads = _start_up_downloads(facts)
+def warn_isolated_subnets(scope: Construct, vpc: ec2.IVpc, subnet_ids: list[str], downloads: list[Download]) -> None:
+    """Warn on ``scope`` when the containers must download something at start-up from subnets without egress."""
     if not downloads or not subnet_ids or not _all_isolated(vpc, subnet_ids):
         return
     # Warned, not refused: CDK calls a subnet isolated when its route table has no NAT or internet
     # gateway, and a transit gateway, firewall route or PyPI mirror may still serve.
-    Annotations.of(facts.scope).add_warning_v2(
+    Annotations.of(scope).add_warning_v2(
         "constructs-lib:isolated-subnets",
         "vpc_subnets selects only isolated subnets (no NAT or internet gateway), and at start-up "
         f"the container {' and '.join(what for what, _ in downloads)}: unless these subnets reach "
@@ -186,18 +200,22 @@ def _warn_isolated_subnets(vpc: ec2.IVpc, subnet_ids: list[str], facts: Endpoint
     )
 
 
-def _start_up_downloads(facts: EndpointFacts) -> list[tuple[str, str]]:
-    """What the container fetches from the internet when it starts, and how to do without it."""
+Download = tuple[str, str]
+"""What a container fetches from the internet when it starts, and how to do without it."""
+
+
+def start_up_downloads(model_id: str | None, requirements: Path | None, stack: ServingStack) -> list[Download]:
+    """What the container of a model fetches from the internet when it starts (its Hub model, the requirements
+    the toolkit pip-installs), and how to do without each."""
     downloads = []
-    if facts.model.model_id is not None:
+    if model_id is not None:
         downloads.append(
             (
-                f"downloads {facts.model.model_id!r} from the Hugging Face Hub",
+                f"downloads {model_id!r} from the Hugging Face Hub",
                 "package the model in S3 (FineTunedEndpoint)",
             )
         )
-    requirements = facts.shipped_requirements
-    if requirements is not None and facts.serving.runs_custom_scripts:
+    if requirements is not None and stack.runs_custom_scripts:
         downloads.append(
             (f"pip-installs {requirements} from PyPI", "ship wheels in code/ (pip --no-index --find-links)")
         )

@@ -8,7 +8,7 @@ container reads the token from is the serving stack's ``token_variables``.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -17,16 +17,16 @@ from ..._core.errors import ConfigurationError, Problems, describe
 from ..._core.tokens import implements
 from ...serving.base import ServingStack
 
-if TYPE_CHECKING:
-    from ...contract.facts import EndpointFacts
-
 _COMPLETE_SECRET_ARN = re.compile(r"^arn:[\w-]+:secretsmanager:[\w-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$")
 _SECRET_ARN = re.compile(r"^arn:[\w-]+:secretsmanager:[\w-]+:\d{12}:secret:.+$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 
 
-def check_token_secret(secret: Any, facts: EndpointFacts, problems: Problems) -> None:
-    """Record problems with ``hf_token_secret`` (``None`` is fine: public models need no token)."""
+def check_token_secret(secret: Any, problems: Problems, *, network_isolation: bool = False) -> None:
+    """Record problems with ``hf_token_secret`` (``None`` is fine: public models need no token).
+
+    :param network_isolation: whether the container runs without network access. Default: False
+    """
     if secret is None:
         return
     if not implements(secret, "secret_value", "secret_arn"):
@@ -38,7 +38,7 @@ def check_token_secret(secret: Any, facts: EndpointFacts, problems: Problems) ->
             "secretsmanager.Secret.from_secret_name_v2(self, 'HfToken', 'hf-token') "
             "(or secret_from_config(scope, name_or_arn))",
         )
-    elif facts.network_isolation:
+    elif network_isolation:
         problems.add(
             "hf_token_secret",
             "(given)",

@@ -21,6 +21,8 @@ Trainium it is another image with another contract: ``neuron``).
   all of them; the weights, an overhead per GPU and a KV cache for ``max_model_len`` tokens must fit in it.
 - **Host**: from 0.22 the image offloads KV cache to host memory with LMCache, half of the host's RAM.
 - **Start-up**: 600 s + 10 s per GiB of weights, at most 3600 s.
+- **Shared instances** (inference components): the LMCache pool is pinned to half of the model's share of the
+  host; LoRA adapters load at run time with ``enable_lora`` and ``VLLM_ALLOW_RUNTIME_LORA_UPDATING`` (``lora``).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from ..facts import (
     SizingKnobs,
 )
 from ..kv_cache import context_note, memory_breakdown
-from . import memory
+from . import lora, memory
 from .contract import FAMILY, MODEL_DIR, PREFIX, generation_2
 from .flags import check_engine_flag, check_instance, check_vllm_variable
 from .neuron import SERVABLE_TASKS as NEURON_TASKS
@@ -221,6 +223,18 @@ class Vllm(LlmServerStack):
 
     def memory_breakdown(self, demand: MemoryDemand, kv_cache_gib: float, needed_gib: float, headroom: float) -> str:
         return memory_breakdown("vLLM", demand, kv_cache_gib, needed_gib, "gpu_memory_utilization")
+
+    def shared_host_environment(self, share: InstanceSpec) -> dict[str, str]:
+        """The LMCache pool pinned to half of the model's share of the host, which the image would take of the
+        whole host's memory (the share it was sized with)."""
+        size = memory.lmcache_gib(share, self.settings)
+        return {"LMCACHE_MAX_LOCAL_CPU_SIZE": f"{size:g}"} if size else {}
+
+    def adapter_environment(self, max_lora_rank: int | None) -> dict[str, str] | None:
+        flags: dict[str, str | int | float | bool] = {"enable_lora": True}
+        if max_lora_rank is not None:
+            flags["max_lora_rank"] = lora.max_lora_rank(max_lora_rank)
+        return {**self.engine_environment(flags, self.settings.image_version), lora.RUNTIME_UPDATES: "true"}
 
     def summary_environment_keys(self) -> tuple[str, ...]:
         # max_model_len is in fit_note, with the model's context beside it.
