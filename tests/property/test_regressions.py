@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import Aws, CfnParameter, Duration
+from aws_cdk import aws_applicationautoscaling as appscaling
 
 from constructs_lib import (
     AsyncInference,
@@ -19,8 +20,10 @@ from constructs_lib import (
     FineTunedEndpoint,
     HubModelEndpoint,
     ModelProfile,
+    ScheduledCapacity,
     SizingOptions,
 )
+from constructs_lib._core.errors import ConfigurationError
 from constructs_lib.features.deployment.capacity import DeploymentType
 
 from ..support import SST2, error_of, new_stack, write_bert_model_dir, write_script
@@ -176,3 +179,11 @@ def test_a_negative_alarm_period_in_the_config_file_names_the_key() -> None:
     # The period was built as a Duration after its problem was recorded: CDK raised DurationAmountsCannotNegative.
     message = error_of(lambda: EndpointAlarms.from_config({"period_seconds": -1}))
     assert "alarms.period_seconds" in message
+
+
+def test_a_schedule_that_changes_nothing_names_the_autoscaling_prop() -> None:
+    # Found by the app config's property test: the message named "schedules[]", no prop of the endpoint.
+    with pytest.raises(
+        ConfigurationError, match=r"autoscaling\.schedules\[\]: give min_capacity, max_capacity or both"
+    ):
+        ScheduledCapacity(schedule=appscaling.Schedule.cron(hour="8"))

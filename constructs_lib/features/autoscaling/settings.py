@@ -107,7 +107,7 @@ class ScheduledCapacity:
 
     def __post_init__(self) -> None:
         problems = Problems("ScheduledCapacity")
-        self._check(problems, "schedules[]")
+        self._check(problems, "autoscaling.schedules[]")
         problems.raise_if_any()
 
     def _check(self, problems: Problems, prefix: str) -> None:
