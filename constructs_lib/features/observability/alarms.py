@@ -67,7 +67,8 @@ class EndpointAlarms:
     :param model_latency_p99: alarm when the p99 ``ModelLatency`` is above this. Default: the serving stack's
         (30 seconds for the LLM servers: vLLM, SGLang, llama.cpp and TGI; 2 seconds otherwise)
     :param gpu_memory_utilization_percent: alarm when the average GPU memory in use, per GPU, is above
-        this percentage. Skipped with TGI, which reserves most GPU memory for its KV cache by design. Default: 95.0
+        this percentage. Skipped with the LLM servers (vLLM, SGLang, llama.cpp, TGI), which reserve most GPU memory for
+        their KV cache by design. Default: 95.0
     :param disk_utilization_percent: alarm when the disk is fuller than this percentage. Default: 90.0
     :param period: period of the alarms' metrics (a multiple of 60 s: SageMaker publishes endpoint
         metrics once a minute). Default: Duration.minutes(1)
