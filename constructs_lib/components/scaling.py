@@ -25,13 +25,12 @@ from typing import Any, Self
 from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from .._core.errors import ConfigurationError, Problems, check_config_keys, describe
 from .._core.tokens import is_unresolved, is_whole
-from ..features.autoscaling import service_linked_role
+from ..features.autoscaling import scale_out_by_one_when, service_linked_role
 from ..features.autoscaling.settings import check_targets_and_cooldowns
 
 SCALABLE_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
@@ -214,24 +213,14 @@ def _wake_up(
     no_capacity: cloudwatch.Metric,
 ) -> cloudwatch.Alarm:
     """One more copy as soon as a request finds none: a step policy, and the alarm that runs it."""
-    action = appscaling.StepScalingAction(
+    return scale_out_by_one_when(
         scope,
-        "ScaleOutFromZero",
-        scaling_target=target,
-        adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-        cooldown=scaling.scale_out_cooldown,
-        metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM,
-    )
-    action.add_adjustment(adjustment=1, lower_bound=0)
-    alarm = cloudwatch.Alarm(
-        scope,
+        target,
         "NoCapacity",
+        cooldown=scaling.scale_out_cooldown,
+        aggregation=appscaling.MetricAggregationType.MAXIMUM,
         metric=no_capacity.with_(statistic=cloudwatch.Stats.MAXIMUM, period=WAKE_PERIOD),
-        threshold=1,
-        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluation_periods=1,
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         alarm_description=f"Requests to inference component {component_name} found no copy: start one",
     )
-    alarm.add_alarm_action(cloudwatch_actions.ApplicationScalingAction(action))
-    return alarm

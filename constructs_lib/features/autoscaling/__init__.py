@@ -157,28 +157,50 @@ def _scale_out_from_zero(
 ) -> None:
     # Target tracking cannot scale out from 0 (there is no per-instance metric without instances):
     # HasBacklogWithoutCapacity is 1 when requests wait and no instance runs; add one instance then.
-    # A StepScalingAction with its own alarm, because the L2 step policy requires two intervals.
-    action = appscaling.StepScalingAction(
+    scale_out_by_one_when(
         scope,
-        "ScaleOutFromZero",
-        scaling_target=target,
-        adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-        cooldown=settings.scale_out_cooldown,
-        metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
-    )
-    action.add_adjustment(adjustment=1, lower_bound=0)
-    alarm = cloudwatch.Alarm(
-        scope,
+        target,
         "HasBacklogWithoutCapacity",
+        cooldown=settings.scale_out_cooldown,
+        aggregation=appscaling.MetricAggregationType.AVERAGE,
         metric=_endpoint_metric(facts, "HasBacklogWithoutCapacity"),
-        threshold=1,
-        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluation_periods=2,
         datapoints_to_alarm=2,
         treat_missing_data=cloudwatch.TreatMissingData.MISSING,
         alarm_description=f"Requests wait for {facts.physical_endpoint_name}, which has no instance: start one",
     )
-    alarm.add_alarm_action(cloudwatch_actions.ApplicationScalingAction(action))
+
+
+def scale_out_by_one_when(
+    scope: Construct,
+    target: appscaling.ScalableTarget,
+    alarm_id: str,
+    *,
+    cooldown: Duration | None,
+    aggregation: appscaling.MetricAggregationType,
+    **alarm: Any,
+) -> cloudwatch.Alarm:
+    """Add one unit of ``target`` (an instance, a copy) whenever an alarm on ``alarm['metric']`` reaches 1: how
+    a target at zero wakes up, since target tracking has no per-unit metric to follow there. A
+    ``StepScalingAction`` with its own alarm, because the L2 step policy requires two intervals."""
+    action = appscaling.StepScalingAction(
+        scope,
+        "ScaleOutFromZero",
+        scaling_target=target,
+        adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+        cooldown=cooldown,
+        metric_aggregation_type=aggregation,
+    )
+    action.add_adjustment(adjustment=1, lower_bound=0)
+    created = cloudwatch.Alarm(
+        scope,
+        alarm_id,
+        threshold=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        **alarm,
+    )
+    created.add_alarm_action(cloudwatch_actions.ApplicationScalingAction(action))
+    return created
 
 
 FEATURE_CLASS = AutoScalingFeature
