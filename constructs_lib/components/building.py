@@ -284,7 +284,7 @@ class ComponentBuilder:
         self, component: InferenceComponent, specification: Any, **properties: Any
     ) -> sagemaker.CfnInferenceComponent:
         """The ``AWS::SageMaker::InferenceComponent`` of a model or adapter: on the endpoint's variant, by name."""
-        return sagemaker.CfnInferenceComponent(
+        cfn = sagemaker.CfnInferenceComponent(
             component,
             "Resource",
             endpoint_name=self._host.cfn_endpoint.attr_endpoint_name,
@@ -293,6 +293,10 @@ class ComponentBuilder:
             specification=specification,
             **properties,
         )
+        # After the role's policy, whichever grants it holds at synth: a component added by an update reads its
+        # artifact (an adapter's) with grants that the config, created long before, did not wait for.
+        cfn.node.add_dependency(self._host.role)
+        return cfn
 
     def _finish(self, component: InferenceComponent, sourced: SourcedModel) -> None:
         """Logs, tags and the warnings about the model's source and network."""

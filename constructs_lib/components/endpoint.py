@@ -382,8 +382,12 @@ class InferenceComponentEndpoint(EndpointMetrics, Resource):
             count = max(1, self.min_instances)
             fleet = Fleet(self._given_instance_type, count, self.min_instances, self.max_instances or count)
             return variant(fleet, self.routing, self._scale_in, None)
-        count = max(plan.instance_count, self.min_instances)
-        fleet = Fleet(plan.spec.name, count, self.min_instances, max(plan.max_instances, count))
+        # The config starts at the floor and managed instance scaling launches what the copies need: endpoint config
+        # properties are create-only, so a count that followed the plan would make every added or resized component
+        # a new config and an UpdateEndpoint of a live component endpoint.
+        count = max(1, self.min_instances)
+        maximum = self.max_instances if self.max_instances is not None else max(plan.max_instances, count)
+        fleet = Fleet(plan.spec.name, count, self.min_instances, maximum)
         models = [c.model for c in self._state.components if c.model is not None]
         return variant(fleet, self.routing, self._scale_in, host_ami(plan.spec, models))
 

@@ -170,3 +170,15 @@ def test_an_adapter_config_without_a_rank_is_refused(tmp_path: Path) -> None:
     endpoint, chat = _with_chat()
     error = error_of(lambda: endpoint.add_adapter("Sql", base=chat, adapter_data=str(tmp_path)))
     assert "has no LoRA rank ('r' is None): only LoRA adapters load into a base at run time" in error
+
+
+def test_every_component_waits_for_the_role_policy_that_grants_its_artifacts() -> None:
+    # An adapter added by an update must not start before the policy update that lets it read its artifact.
+    endpoint = shared_endpoint()
+    chat = endpoint.add_model("Chat", model_id=QWEN7B, task="text-generation")
+    endpoint.add_adapter("Sql", base=chat, adapter_data="s3://my-bucket/adapters/sql.tar.gz")
+    resources = template_of(endpoint).to_json()["Resources"]
+    (policy,) = (k for k, v in resources.items() if v["Type"] == "AWS::IAM::Policy")
+    components = [v for v in resources.values() if v["Type"] == "AWS::SageMaker::InferenceComponent"]
+    assert len(components) == 2
+    assert all(policy in component.get("DependsOn", []) for component in components)

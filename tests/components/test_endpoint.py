@@ -111,8 +111,8 @@ def test_models_and_endpoint_configs_get_no_physical_names() -> None:
     assert only(template, ENDPOINT)["Properties"]["EndpointName"] == "TestStack-Shared-2ED580FC"
 
 
-def _template_json(build: Any) -> dict[str, Any]:
-    endpoint = shared_endpoint(max_instances=1)
+def _template_json(build: Any, max_instances: int = 1) -> dict[str, Any]:
+    endpoint = shared_endpoint(max_instances=max_instances)
     build(endpoint)
     return template_of(endpoint).to_json()["Resources"]  # type: ignore[no-any-return]
 
@@ -135,6 +135,20 @@ def test_adding_removing_or_resizing_a_component_leaves_the_endpoint_and_its_con
         assert found[0] == found[1] == found[2]
     components = [{k for k, v in t.items() if v["Type"] == COMPONENT} for t in templates]
     assert components[0] < components[1] and components[0] == components[2]
+
+
+def test_copies_that_need_more_instances_leave_the_config_alone_within_max_instances() -> None:
+    def small(endpoint: InferenceComponentEndpoint) -> None:
+        endpoint.add_model("Chat", model_id=QWEN7B, task="text-generation", accelerators=1)
+
+    def more_copies(endpoint: InferenceComponentEndpoint) -> None:
+        endpoint.add_model("Chat", model_id=QWEN7B, task="text-generation", accelerators=1, copies=6)
+
+    templates = [_template_json(build, max_instances=2) for build in (small, more_copies)]
+    configs = [{k: v for k, v in t.items() if v["Type"] == CONFIG} for t in templates]
+    assert configs[0] == configs[1]  # six one-GPU copies need two ml.g5.12xlarge: scaling launches the second
+    (variant,) = next(iter(configs[0].values()))["Properties"]["ProductionVariants"]
+    assert (variant["InitialInstanceCount"], variant["ManagedInstanceScaling"]["MaxInstanceCount"]) == (1, 2)
 
 
 def test_a_component_that_needs_a_newer_host_changes_the_config_and_keeps_the_endpoint() -> None:

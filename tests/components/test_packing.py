@@ -162,7 +162,9 @@ def test_without_instance_type_packing_picks_the_cheapest_fleet_that_holds_every
     (variant,) = template_of(endpoint).to_json()["Resources"]["SharedEndpointConfig061E01B1"]["Properties"][
         "ProductionVariants"
     ]
-    assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.g6.xlarge", 3)
+    # The config starts at one instance; managed instance scaling launches the three the copies need.
+    assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.g6.xlarge", 1)
+    assert variant["ManagedInstanceScaling"]["MaxInstanceCount"] == 3
 
 
 def test_nothing_fits_names_the_cheapest_types_and_why() -> None:
