@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,13 @@ def _seed_hub_context() -> None:
 
 
 _seed_hub_context()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The scratch directory goes with the run: its archive cache reaches gigabytes, and every run (four per
+    ``./run.sh test``) would otherwise leave one behind in the system's temp directory."""
+    shutil.rmtree(_SCRATCH, ignore_errors=True)
+
 
 LOCAL_EXTRA_UNAVAILABLE = "CONSTRUCTS_LIB_LOCAL_EXTRA_UNAVAILABLE"
 """Why the ``[local]`` extra is not installed in this environment, set by ``./run.sh test`` for the range runs
