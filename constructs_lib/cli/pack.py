@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from pathlib import Path
 from typing import Any, TextIO
 
 from aws_cdk import App, Environment, Stack
@@ -20,7 +19,7 @@ from aws_cdk import App, Environment, Stack
 from .._core.errors import ConfigurationError
 from ..components.endpoint import InferenceComponentEndpoint
 from ..components.report import plan_summary
-from ..model.hub_lookup import lookup_hub_profile
+from .recommend import add_hub_arguments, hub_profile
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 """The account of the in-memory stack: packing depends on the region's images and prices only."""
@@ -46,9 +45,7 @@ def add_pack_command(subparsers: Any) -> None:
     parser.add_argument("--max-instances", type=int, help="the most instances (default: what the copies need)")
     parser.add_argument("--min-instances", type=int, default=1, help="0 lets the endpoint scale to zero (default: 1)")
     parser.add_argument("--region", default="us-east-1", help="AWS region of the images (default: us-east-1)")
-    parser.add_argument("--token", help="Hub token for gated/private models (default: HF_TOKEN or a saved login)")
-    parser.add_argument("--context-file", type=Path, help="cache file (default: hub.context.json next to cdk.json)")
-    parser.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
+    add_hub_arguments(parser)
     parser.set_defaults(func=run_pack)
 
 
@@ -59,9 +56,7 @@ def run_pack(args: argparse.Namespace, out: TextIO | None = None) -> int:
         endpoint = _endpoint(args)
         ids: list[str] = []
         for model_id, copies in _models(args.models):
-            profile = lookup_hub_profile(
-                model_id, token=args.token, context_file=args.context_file, endpoint=args.endpoint
-            )
+            profile = hub_profile(args, model_id)
             if profile.task is None:
                 raise ConfigurationError(f"{model_id}: the Hub gives no pipeline task; pack takes models that have one")
             ids.append(_component_id(model_id, ids))

@@ -65,10 +65,22 @@ def add_recommend_command(subparsers: Any) -> None:
     )
     parser.add_argument("--max-price", type=float, help="maximum USD per hour")
     parser.add_argument("--all", action="store_true", help="also list instances that do not fit, with the reason")
+    add_hub_arguments(parser)
+    parser.set_defaults(func=run_recommend)
+
+
+def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a command that looks models up on the Hub, which :func:`hub_profile` reads."""
     parser.add_argument("--token", help="Hub token for gated/private models (default: HF_TOKEN or a saved login)")
     parser.add_argument("--context-file", type=Path, help="cache file (default: hub.context.json next to cdk.json)")
     parser.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
-    parser.set_defaults(func=run_recommend)
+
+
+def hub_profile(args: argparse.Namespace, model_id: str, revision: str | None = None) -> ModelProfile:
+    """The Hub profile of ``model_id``, looked up with the options of :func:`add_hub_arguments`."""
+    return lookup_hub_profile(
+        model_id, revision=revision, token=args.token, context_file=args.context_file, endpoint=args.endpoint
+    )
 
 
 def run_recommend(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -83,13 +95,7 @@ def run_recommend(args: argparse.Namespace, out: TextIO | None = None) -> int:
             concurrent_sequences=args.concurrent_sequences,
         )
         engine_args = _engine_args(args.engine_arg)
-        profile = lookup_hub_profile(
-            args.model_id,
-            revision=args.revision,
-            token=args.token,
-            context_file=args.context_file,
-            endpoint=args.endpoint,
-        )
+        profile = hub_profile(args, args.model_id, args.revision)
         if args.task:
             # What the endpoint refuses with this task, the preview refuses too.
             problem = task_problem(args.task) or task_architecture_problem(
