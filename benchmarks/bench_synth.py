@@ -545,6 +545,7 @@ def render(
                 cells += [value + minimum, ratio]
             cells.append(f"{item.median('import_s'):.2f}")
             lines.append("| " + " | ".join(cells) + " |")
+    lines += per_endpoint(series, variants, sizes)
     lines += ["", "## Targets", ""]
     lines += targets(series, sizes)
     lines += ["", "## What each variant synthesized", ""]
@@ -570,6 +571,37 @@ def render(
         lines += ["", "## Not measured", ""]
         lines += [f"- {name}: {why}" for name, why in failures.items()]
     return "\n".join(lines) + "\n"
+
+
+def per_endpoint(series: dict[tuple[str, int], Series], variants: Sequence[str], sizes: Sequence[int]) -> list[str]:
+    """What one more endpoint costs: the difference of the medians at the largest and the smallest size,
+    per endpoint. Whatever every app pays once (the first use of a module, the jsii types it loads) cancels
+    out, which the ratios of whole runs above mix in."""
+    if len(sizes) < 2:
+        return []
+    low, high = min(sizes), max(sizes)
+    lines = [
+        "",
+        f"## Per endpoint: (median at {high} - median at {low}) / {high - low}",
+        "",
+        "| variant | build+synth ms per endpoint | ratio | build+synth CPU ms per endpoint | ratio |",
+        "|---|---:|---:|---:|---:|",
+    ]
+
+    def slope(variant: str, attribute: str) -> float | None:
+        small, large = series.get((variant, low)), series.get((variant, high))
+        if small is None or large is None or not small.samples or not large.samples or small.error or large.error:
+            return None
+        return (large.median(attribute) - small.median(attribute)) / (high - low) * 1000
+
+    for variant in variants:
+        cells = [LABELS[variant]]
+        for attribute in ("build_synth_s", "build_synth_cpu_s"):
+            mine, floor = slope(variant, attribute), slope(FLOOR, attribute)
+            cells.append("n/a" if mine is None else f"{mine:.2f}")
+            cells.append(f"{mine / floor:.2f}x" if mine is not None and floor else "n/a")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def targets(series: dict[tuple[str, int], Series], sizes: Sequence[int]) -> list[str]:

@@ -2,7 +2,8 @@
 
 Every read of a stack attribute is a round trip to the jsii kernel; with many endpoints in a
 stack, reading partition, region and account once per stack instead of per endpoint saves
-several round trips for each endpoint. This is the one place that caches jsii reads.
+several round trips for each endpoint. This is the one place that caches jsii reads: the stack's
+facts per stack, and construct paths per scope (``construct_path``).
 """
 
 from __future__ import annotations
@@ -63,3 +64,25 @@ def stack_facts(scope: IConstruct, *, child: IConstruct | None = None) -> StackF
     except TypeError:  # a construct class that is not hashable or weak-referenceable: read afresh
         return StackFacts(Stack.of(scope))
     return facts
+
+
+_PATHS: weakref.WeakKeyDictionary[IConstruct, str] = weakref.WeakKeyDictionary()
+
+_PATH_SEPARATOR = "/"
+
+
+def construct_path(construct: IConstruct, scope: IConstruct, id: str) -> str:
+    """The path of ``construct``, just created as ``id`` in ``scope``, with ``scope``'s path read once per scope.
+
+    ``constructs`` joins the ids below the root with ``/``, so for many endpoints in one stack this
+    saves a round trip each. An id holding ``/`` (which ``constructs`` rewrites) is read afresh.
+    """
+    if _PATH_SEPARATOR in id:
+        return construct.node.path
+    try:
+        parent = _PATHS.get(scope)
+        if parent is None:
+            parent = _PATHS[scope] = scope.node.path
+    except TypeError:  # a construct class that is not hashable or weak-referenceable: read afresh
+        parent = scope.node.path
+    return f"{parent}{_PATH_SEPARATOR}{id}" if parent else id

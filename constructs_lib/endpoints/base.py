@@ -22,7 +22,7 @@ from constructs import Construct, Node
 from .._core.errors import ConfigurationError, Problems, subject_of
 from .._core.iam import grant_statements
 from .._core.names import MODEL_ID_TAG
-from .._core.stack_facts import stack_facts
+from .._core.stack_facts import construct_path, stack_facts
 from .._core.tags import safe_tag_value
 from .._core.tokens import is_unresolved, whole_seconds
 from ..catalogue.instances import InstanceSpec, instance_spec
@@ -70,6 +70,10 @@ class EndpointBase(EndpointMetrics, Resource):
         super().__init__(scope, id, physical_name=given_name if isinstance(given_name, str) else None)
         # Every read of `self.node` is a jsii round trip; the node object itself never changes.
         self._node: Node = self.node
+        # The stack's facts (region, partition) are read through the endpoint from here on: register
+        # it under its scope's facts now, which costs no round trip when the scope's are known.
+        self._stack_facts = stack_facts(scope, child=self)
+        self._path = construct_path(self, scope, id)
         self._source = source
         self.hub_model_id: str | None = source.model_id
         """The Hub model the container downloads at start-up (``None`` when artifacts come from S3 or disk)."""
@@ -172,12 +176,12 @@ class EndpointBase(EndpointMetrics, Resource):
     def _build(self, scope: Construct, source: ModelSource, props: Mapping[str, Any], problems: Problems) -> None:
         facts, features = self._facts, self._features
         image = self._image
-        stack_facts_ = stack_facts(scope, child=self)  # first: the image reads the stack's facts through self
+        stack_facts_ = self._stack_facts
         rendered = image._render(self, instance_type=self.instance_type)
         serving_access = (rendered.pull if rendered else []) + logs_and_metrics(
             stack_facts_, self.physical_endpoint_name
         )
-        self.role: iam.IRole = props.get("role") or create_role(self, serving_access, path=self._node.path)
+        self.role: iam.IRole = props.get("role") or create_role(self, serving_access, path=self._path)
         """The execution role SageMaker assumes."""
         if props.get("role") is not None:
             grant_statements(self.role, serving_access)

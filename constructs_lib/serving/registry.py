@@ -24,6 +24,8 @@ _BUILT_IN: Mapping[Serving, str] = {
     Serving.INFERENCE_TOOLKIT: "toolkit",
 }
 _REGISTERED: dict[str, ServingStack] = {}
+_LOADED: dict[Serving, ServingStack] = {}
+"""The built-in stacks imported so far: endpoint resolution asks for them a dozen times per endpoint."""
 
 
 def stack_of(serving: Serving | ServingStack) -> ServingStack:
@@ -33,6 +35,9 @@ def stack_of(serving: Serving | ServingStack) -> ServingStack:
     """
     if isinstance(serving, ServingStack):
         return serving
+    loaded = _LOADED.get(serving)
+    if loaded is not None:
+        return loaded
     module = _BUILT_IN.get(serving)
     if module is None:
         raise ConfigurationError(
@@ -40,6 +45,7 @@ def stack_of(serving: Serving | ServingStack) -> ServingStack:
             f"resolve_serving() first; allowed: {', '.join(s.name for s in Serving if s in _BUILT_IN)}"
         )
     stack: ServingStack = importlib.import_module(f".{module}", __package__).STACK
+    _LOADED[serving] = stack
     return stack
 
 
