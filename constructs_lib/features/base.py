@@ -12,7 +12,7 @@ property names in snake_case). Every hook is optional.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from aws_cdk import aws_iam as iam
 
@@ -24,8 +24,12 @@ from ..serving.base import ServingStack
 class EndpointFeature:
     """A production feature of one endpoint, created from the endpoint's props."""
 
+    reads: ClassVar[tuple[str, ...]] = ()
+    """Props the feature reads besides its own (those ``registry.OWNED_PROPS`` gives it), e.g. the
+    ``alarms`` thresholds the deployment guardrails' rollback alarms use. Nothing else is visible."""
+
     def __init__(self, props: Mapping[str, Any]) -> None:
-        """:param props: the endpoint's props; a feature reads the ones it owns."""
+        """:param props: a read-only view of the props the feature owns and those it ``reads``."""
 
     def validate(self, facts: EndpointFacts, problems: Problems) -> None:
         """Record problems with the feature's props; called before any resource is created."""

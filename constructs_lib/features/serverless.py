@@ -116,6 +116,8 @@ _INSTANCE_ONLY_PROPS = {
 class ServerlessFeature(EndpointFeature):
     """The ``serverless`` prop."""
 
+    reads = (*_INSTANCE_ONLY_PROPS, "instance_count")  # instance props, refused with serverless
+
     def __init__(self, props: Any) -> None:
         self._settings = props.get("serverless")
         self._props = props

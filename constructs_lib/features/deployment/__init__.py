@@ -29,6 +29,8 @@ from .guardrails import DeploymentGuardrails, is_resolved
 class DeploymentFeature(EndpointFeature):
     """The ``deployment`` prop."""
 
+    reads = ("alarms",)  # the thresholds of the default rollback alarms, shared with alarms=...
+
     def __init__(self, props: Any) -> None:
         self._guardrails = props.get("deployment")
         self._props = props
