@@ -49,9 +49,9 @@ def package_model_directory(
 
     :param model_dir: directory with the model files, e.g. the output of ``save_pretrained``.
     :param code_dir: directory to ship as ``code/`` (``inference.py``, ``requirements.txt``).
-        Default: no ``code/`` added (a ``code/`` directory of ``model_dir`` is kept as is)
+    :default code_dir: no ``code/`` added (a ``code/`` directory of ``model_dir`` is kept as is)
     :param cache_dir: where archives are cached.
-        Default: ``$CONSTRUCTS_LIB_CACHE_DIR``, else ``~/.cache/constructs_lib/archives``
+    :default cache_dir: ``$CONSTRUCTS_LIB_CACHE_DIR``, else ``~/.cache/constructs_lib/archives``
     :raises ConfigurationError: if a directory is missing, empty, or holds a broken symlink.
     """
     model_path = _require_dir(model_dir, "model_data", _MODEL_LAYOUT)
@@ -76,7 +76,7 @@ def package_code_only(code_dir: str | Path, *, cache_dir: str | Path | None = No
 
     :param code_dir: directory to ship as ``code/`` (``inference.py``, ``requirements.txt``).
     :param cache_dir: where archives are cached.
-        Default: ``$CONSTRUCTS_LIB_CACHE_DIR``, else ``~/.cache/constructs_lib/archives``
+    :default cache_dir: ``$CONSTRUCTS_LIB_CACHE_DIR``, else ``~/.cache/constructs_lib/archives``
     :raises ConfigurationError: if the directory is missing or empty.
     """
     code_path = _require_dir(code_dir, "code_dir", _CODE_LAYOUT)
@@ -105,7 +105,7 @@ def add_code_to_archive(
     :param archive: an existing ``model.tar.gz`` (gzip-compressed tar).
     :param code_dir: directory to ship as ``code/`` (``inference.py``, ``requirements.txt``).
     :param cache_dir: where archives are cached.
-        Default: ``$CONSTRUCTS_LIB_CACHE_DIR``, else ``~/.cache/constructs_lib/archives``
+    :default cache_dir: ``$CONSTRUCTS_LIB_CACHE_DIR``, else ``~/.cache/constructs_lib/archives``
     :raises ConfigurationError: if the archive is missing or not a ``.tar.gz``, or the code
         directory is missing or empty.
     """

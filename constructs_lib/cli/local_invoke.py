@@ -111,20 +111,25 @@ def invoke_local(
     when ``code_dir`` is not given (or is that ``code/``).
 
     :param model_dir: the ``save_pretrained`` files (what ``model.tar.gz`` unpacks to at ``/opt/ml/model``).
-    :param code_dir: directory with the entry point (and ``requirements.txt``), shipped as ``code/``. Default: none
-        (``model_dir/code`` if present, else the toolkit's default handlers)
-    :param entry_point: the script in ``code_dir`` (``SAGEMAKER_PROGRAM``). Default: ``"inference.py"``
+    :param code_dir: directory with the entry point (and ``requirements.txt``), shipped as ``code/``.
+    :default code_dir: none (``model_dir/code`` if present, else the toolkit's default handlers)
+    :param entry_point: the script in ``code_dir`` (``SAGEMAKER_PROGRAM``).
+    :default entry_point: ``"inference.py"``
     :param data: the request body.
-    :param content_type: the request ``Content-Type``. Default: ``"application/json"``
-    :param accept: the request ``Accept`` (empty or ``*/*`` means JSON, as in the toolkit). Default:
-        ``"application/json"``
-    :param task: ``HF_TASK`` for the default handlers. Default: none (the toolkit infers it from ``config.json``)
-    :param env: more container environment variables (applied last). Default: none
-    :param timeout: seconds for loading and answering, before the worker is stopped. Default: 900 seconds
+    :param content_type: the request ``Content-Type``.
+    :default content_type: ``"application/json"``
+    :param accept: the request ``Accept`` (empty or ``*/*`` means JSON, as in the toolkit).
+    :default accept: ``"application/json"``
+    :param task: ``HF_TASK`` for the default handlers.
+    :default task: none (the toolkit infers it from ``config.json``)
+    :param env: more container environment variables (applied last).
+    :default env: none
+    :param timeout: seconds for loading and answering, before the worker is stopped.
+    :default timeout: 900 seconds
     :param image_transformers_version: the transformers version of the image the endpoint runs; a warning says
-        when its major version differs from the one installed here. Default: what an endpoint with the default
-        image runs for this model (the newest toolkit image, or the newest transformers-4 one for a model with
-        only TensorFlow or Flax weights)
+        when its major version differs from the one installed here.
+    :default image_transformers_version: what an endpoint with the default image runs for this model (the newest
+        toolkit image, or the newest transformers-4 one for a model with only TensorFlow or Flax weights)
     :raises ConfigurationError: the script breaks the toolkit contract (checked before anything loads),
         or ``model_dir``/``code_dir`` does not exist.
     :raises MissingLocalExtraError: the ``[local]`` extra is not installed.

@@ -50,7 +50,8 @@ class ComponentMetrics(InvocationMetrics):
         """A CloudWatch metric of this component.
 
         :param metric_name: e.g. ``Invocations``.
-        :param namespace: Default: ``"AWS/SageMaker"``
+        :param namespace:
+        :default namespace: ``"AWS/SageMaker"``
         :param props: ``cloudwatch.MetricOptions`` fields; ``dimensions_map`` entries are added to (and override) the
             component's dimension.
         """

@@ -107,15 +107,20 @@ class ComponentDeployment:
     ) -> Self:
         """Replace the copies batch by batch, watching the alarms after each batch.
 
-        :param batch_percent: batch size in percent of the copy count (5 to 50). Default: 50 when ``batch_copies``
-            is not given either
-        :param batch_copies: batch size in copies (5% to 50% of the copy count). Default: the batch is a percentage
-        :param wait_interval: how long to watch the alarms after each batch (0 to 3600 s). Default: Duration.minutes(5)
-        :param rollback_batch_percent: batch size of a rollback in percent (1 to 100). Default: all copies at once
-        :param rollback_batch_copies: batch size of a rollback in copies. Default: all copies at once
-        :param max_execution_timeout: time limit of the update (600 to 28800 s). Default: SageMaker's
-        :param auto_rollback_alarms: alarms that roll the update back; ``[]`` for none. Default: an alarm on the
-            component's 5XX error rate above 1%
+        :param batch_percent: batch size in percent of the copy count (5 to 50).
+        :default batch_percent: 50 when ``batch_copies`` is not given either
+        :param batch_copies: batch size in copies (5% to 50% of the copy count).
+        :default batch_copies: the batch is a percentage
+        :param wait_interval: how long to watch the alarms after each batch (0 to 3600 s).
+        :default wait_interval: Duration.minutes(5)
+        :param rollback_batch_percent: batch size of a rollback in percent (1 to 100).
+        :default rollback_batch_percent: all copies at once
+        :param rollback_batch_copies: batch size of a rollback in copies.
+        :default rollback_batch_copies: all copies at once
+        :param max_execution_timeout: time limit of the update (600 to 28800 s).
+        :default max_execution_timeout: SageMaker's default
+        :param auto_rollback_alarms: alarms that roll the update back; ``[]`` for none.
+        :default auto_rollback_alarms: an alarm on the component's 5XX error rate above 1%
         """
         problems = Problems("ComponentDeployment.rolling")
         batch = _size("batch", batch_percent, batch_copies, problems, BATCH_PERCENT, DEFAULT_BATCH_PERCENT)

@@ -113,25 +113,33 @@ class InferenceComponentEndpoint(EndpointMetrics, Resource):
         **unsupported: Any,
     ) -> None:
         """
-        :param instance_type: the instance type every component shares, e.g. ``ml.g5.12xlarge``. Default: the GPU
-            instance type (and count) with the lowest hourly price that holds every component's copies
+        :param instance_type: the instance type every component shares, e.g. ``ml.g5.12xlarge``.
+        :default instance_type: the GPU instance type (and count) with the lowest hourly price that holds every
+            component's copies
         :param min_instances: the fewest instances; 0 lets the endpoint scale to zero when every component is at zero
-            copies, and wake on the next request. Default: 1
-        :param max_instances: the most instances managed instance scaling runs; the copies must fit them. Default:
-            the instances every component's largest copy count needs
-        :param role: the execution role SageMaker assumes. Default: a role that may pull exactly the components'
-            images, read exactly their artifacts and write their logs
-        :param vpc: the VPC the containers run in. Default: no VPC
-        :param vpc_subnets: the subnets of ``vpc``. Default: its private subnets
-        :param security_groups: security groups of the containers (with ``vpc``). Default: one created for the endpoint
+            copies, and wake on the next request.
+        :default min_instances: 1
+        :param max_instances: the most instances managed instance scaling runs; the copies must fit them.
+        :default max_instances: the instances every component's largest copy count needs
+        :param role: the execution role SageMaker assumes.
+        :default role: a role that may pull exactly the components' images, read exactly their artifacts and write
+            their logs
+        :param vpc: the VPC the containers run in.
+        :default vpc: no VPC
+        :param vpc_subnets: the subnets of ``vpc``.
+        :default vpc_subnets: its private subnets
+        :param security_groups: security groups of the containers (with ``vpc``).
+        :default security_groups: one created for the endpoint
         :param encryption_key: KMS key of the instances' storage volumes (not on instances with local NVMe storage).
-            Default: AWS managed encryption
-        :param routing: how requests are spread over instances and copies. Default: Routing.LEAST_OUTSTANDING_REQUESTS
-        :param scale_in: how managed instance scaling releases instances. Default: SageMaker's
-        :param endpoint_name: physical name of the endpoint (1-63 letters, digits and hyphens). Default: a name derived
-            from the construct path, stable across deployments
+        :default encryption_key: AWS managed encryption
+        :param routing: how requests are spread over instances and copies.
+        :default routing: Routing.LEAST_OUTSTANDING_REQUESTS
+        :param scale_in: how managed instance scaling releases instances.
+        :default scale_in: SageMaker's default
+        :param endpoint_name: physical name of the endpoint (1-63 letters, digits and hyphens).
+        :default endpoint_name: a name derived from the construct path, stable across deployments
         :param tags: tags of every resource of the endpoint and its components (Hub models add their model id).
-            Default: none but the model id tags
+        :default tags: none but the model id tags
         """
         super().__init__(scope, id, physical_name=endpoint_name if isinstance(endpoint_name, str) else None)
         self._node: Node = self.node
@@ -257,32 +265,48 @@ class InferenceComponentEndpoint(EndpointMetrics, Resource):
 
         :param id: the component's construct id; its name (``InferenceComponentName``) is derived from its path.
         :param model_id: a Hub model the container downloads at start-up. Exactly one of ``model_id`` and
-            ``model_data``. Default: none
+            ``model_data``.
+        :default model_id: none
         :param model_data: your artifacts, as for ``FineTunedEndpoint`` (an S3 ``.tar.gz`` or prefix, a local archive
-            or directory). Default: none
+            or directory).
+        :default model_data: none
         :param code_dir: your ``inference.py`` directory, as for ``CustomScriptEndpoint`` (inference toolkit).
-            Default: no script
-        :param entry_point: the script in ``code_dir``. Default: ``"inference.py"``
-        :param task: the pipeline task (``HF_TASK``). Default: the model's pipeline tag
-        :param revision: Hub revision (with ``model_id``). Default: the default branch
-        :param serving: the serving stack. Default: Serving.AUTO
-        :param image: the container image. Default: the serving stack's newest catalogued image
-        :param environment: extra container variables. Default: only what the library sets
-        :param engine_args: server flags (vLLM). Default: only what the sizing decides
-        :param hf_token_secret: Secrets Manager secret with a Hub token, for gated or private models. Default: none
-        :param model_profile: the model's size and shape, for artifacts in S3. Default: read from the Hub or disk
-        :param copies: copies the component starts with. Default: 1
-        :param accelerators: GPUs per copy; 0 serves the model on the host's CPUs (inference toolkit). Default: the
-            fewest GPUs of the instance type that hold the model
-        :param memory_mb: host memory per copy (MB). Default: what the serving stack needs on its share of the host
-        :param cpu_cores: CPU cores per copy. Default: half of its GPUs' share of the vCPUs (2 on CPUs)
-        :param autoscaling: scale the copies. Default: between 0 and ``copies`` on an endpoint with ``min_instances=0``
-            (concurrent requests per copy, target 5), else a fixed copy count
-        :param deployment: how updates replace the copies. Default: SageMaker's
+        :default code_dir: no script
+        :param entry_point: the script in ``code_dir``.
+        :default entry_point: ``"inference.py"``
+        :param task: the pipeline task (``HF_TASK``).
+        :default task: the model's pipeline tag
+        :param revision: Hub revision (with ``model_id``).
+        :default revision: the default branch
+        :param serving: the serving stack.
+        :default serving: Serving.AUTO
+        :param image: the container image.
+        :default image: the serving stack's newest catalogued image
+        :param environment: extra container variables.
+        :default environment: only what the library sets
+        :param engine_args: server flags (vLLM).
+        :default engine_args: only what the sizing decides
+        :param hf_token_secret: Secrets Manager secret with a Hub token, for gated or private models.
+        :default hf_token_secret: none
+        :param model_profile: the model's size and shape, for artifacts in S3.
+        :default model_profile: read from the Hub or disk
+        :param copies: copies the component starts with.
+        :default copies: 1
+        :param accelerators: GPUs per copy; 0 serves the model on the host's CPUs (inference toolkit).
+        :default accelerators: the fewest GPUs of the instance type that hold the model
+        :param memory_mb: host memory per copy (MB).
+        :default memory_mb: what the serving stack needs on its share of the host
+        :param cpu_cores: CPU cores per copy.
+        :default cpu_cores: half of its GPUs' share of the vCPUs (2 on CPUs)
+        :param autoscaling: scale the copies.
+        :default autoscaling: between 0 and ``copies`` on an endpoint with ``min_instances=0`` (concurrent requests
+            per copy, target 5), else a fixed copy count
+        :param deployment: how updates replace the copies.
+        :default deployment: SageMaker's default
         :param startup_health_check_timeout: how long a copy may take to pass its health check (60 s to 3600 s).
-            Default: the serving stack's for the model's size, at least 600 s
-        :param model_data_download_timeout: how long a copy may take to download the model (60 s to 3600 s). Default:
-            the start-up health check timeout
+        :default startup_health_check_timeout: the serving stack's for the model's size, at least 600 s
+        :param model_data_download_timeout: how long a copy may take to download the model (60 s to 3600 s).
+        :default model_data_download_timeout: the start-up health check timeout
         """
         request = ModelProps(
             model_id=model_id, model_data=model_data, code_dir=code_dir, entry_point=entry_point, task=task,

@@ -69,8 +69,8 @@ class ScaleInPolicy:
     def idle_release(cls, *, cooldown: Duration | None = None) -> Self:
         """Release an instance once it holds no copy of any component.
 
-        :param cooldown: how long after the last endpoint operation before scaling in. Default: SageMaker's (20
-            minutes)
+        :param cooldown: how long after the last endpoint operation before scaling in.
+        :default cooldown: SageMaker's (20 minutes)
         """
         return cls(ScaleInStrategy.IDLE_RELEASE, cooldown)
 
@@ -78,9 +78,10 @@ class ScaleInPolicy:
     def consolidation(cls, *, cooldown: Duration | None = None, maximum_step_size: int | None = None) -> Self:
         """Move copies together onto fewer instances, and release the ones left empty.
 
-        :param cooldown: how long after the last endpoint operation before consolidating. Default: SageMaker's (20
-            minutes)
-        :param maximum_step_size: the most instances released at a time. Default: SageMaker's (1)
+        :param cooldown: how long after the last endpoint operation before consolidating.
+        :default cooldown: SageMaker's (20 minutes)
+        :param maximum_step_size: the most instances released at a time.
+        :default maximum_step_size: SageMaker's (1)
         """
         return cls(ScaleInStrategy.CONSOLIDATION, cooldown, maximum_step_size)
 

@@ -108,7 +108,7 @@ def plan_packing(
     :param instance_type: a catalogued instance type; ``None`` picks one among the GPU types.
     :param max_instances: the most instances the copies may use (``None``: as many as they need).
     :param exclude: why an instance type cannot host the endpoint at all (e.g. a KMS key on local NVMe storage).
-        Default: none is excluded
+    :default exclude: none is excluded
     :raises ConfigurationError: when nothing fits, with the arithmetic.
     """
     if instance_type is not None:

@@ -79,8 +79,10 @@ class EndpointMetrics(InvocationMetrics):
 
         :param metric_name: e.g. ``Invocations``.
         :param namespace: ``AWS/SageMaker`` for invocation metrics, ``/aws/sagemaker/Endpoints`` for
-            instance metrics. Default: ``"AWS/SageMaker"``
-        :param variant_name: the production variant. Default: ``"AllTraffic"``
+            instance metrics.
+        :default namespace: ``"AWS/SageMaker"``
+        :param variant_name: the production variant.
+        :default variant_name: ``"AllTraffic"``
         :param props: ``cloudwatch.MetricOptions`` fields; ``dimensions_map`` entries are added to
             (and override) the endpoint's dimensions.
         """

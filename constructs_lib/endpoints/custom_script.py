@@ -46,15 +46,18 @@ class CustomScriptEndpoint(EndpointBase):
     ) -> None:
         """
         :param code_dir: local directory holding the entry point and an optional ``requirements.txt``.
-        :param entry_point: the script in ``code_dir`` the toolkit imports (``SAGEMAKER_PROGRAM``). Default:
-            ``"inference.py"``
+        :param entry_point: the script in ``code_dir`` the toolkit imports (``SAGEMAKER_PROGRAM``).
+        :default entry_point: ``"inference.py"``
         :param model_data: the model artifacts, as for ``FineTunedEndpoint``. Exactly one of
-            ``model_data`` and ``model_id``. Default: none; ``model_id`` must be given
+            ``model_data`` and ``model_id``.
+        :default model_data: none; ``model_id`` must be given
         :param model_id: a Hub model the container downloads at start-up. Exactly one of
-            ``model_data`` and ``model_id``. Default: none; ``model_data`` must be given
-        :param task: pipeline task (``HF_TASK``), for scripts that use the default ``model_fn``. Default: none (your
-            ``model_fn`` loads the model)
-        :param revision: Hub revision, with ``model_id`` only. Default: the default branch (``main``)
+            ``model_data`` and ``model_id``.
+        :default model_id: none; ``model_data`` must be given
+        :param task: pipeline task (``HF_TASK``), for scripts that use the default ``model_fn``.
+        :default task: none (your ``model_fn`` loads the model)
+        :param revision: Hub revision, with ``model_id`` only.
+        :default revision: the default branch (``main``)
         :param props: the props shared by all endpoints (``EndpointProps``).
         """
         problems = Problems(subject_of(type(self), scope, id))

@@ -50,8 +50,9 @@ class FineTunedEndpoint(EndpointBase):
         """
         :param model_data: ``s3://bucket/key.tar.gz``, an uncompressed ``s3://bucket/prefix/``, a local
             ``.tar.gz`` file, a local ``save_pretrained`` directory (packaged for you) or a ``ModelData``.
-        :param task: pipeline task (``HF_TASK``). Default: inferred by the container from ``config.json``'s
-            architecture; a local directory whose architecture the toolkit cannot map is a synth error
+        :param task: pipeline task (``HF_TASK``).
+        :default task: inferred by the container from ``config.json``'s architecture; a local directory whose
+            architecture the toolkit cannot map is a synth error
         :param props: the props shared by all endpoints (``EndpointProps``).
         """
         problems = Problems(subject_of(type(self), scope, id))

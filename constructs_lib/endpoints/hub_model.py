@@ -34,10 +34,10 @@ class HubModelEndpoint(EndpointBase):
     ) -> None:
         """
         :param model_id: Hub repository id, e.g. ``distilbert/distilbert-base-uncased-finetuned-sst-2-english``.
-        :param task: pipeline task (``HF_TASK``), e.g. ``text-classification``. Default: the model's pipeline
-            tag, inferred by the container
-        :param revision: branch, tag or commit of the repository (``HF_MODEL_REVISION``). Default: the
-            default branch (``main``)
+        :param task: pipeline task (``HF_TASK``), e.g. ``text-classification``.
+        :default task: the model's pipeline tag, inferred by the container
+        :param revision: branch, tag or commit of the repository (``HF_MODEL_REVISION``).
+        :default revision: the default branch (``main``)
         :param props: the props shared by all endpoints (``EndpointProps``).
         """
         source = hub_model_source(model_id, task, revision, Problems(subject_of(type(self), scope, id)))

@@ -170,10 +170,10 @@ class InferenceImage(abc.ABC):
         image of the same versions is used. Short forms the SageMaker SDK accepts (``"4.51"``,
         ``"2.6"``) work, with the SDK's semantics.
 
-        :param transformers_version: transformers version, e.g. ``"4.51.3"``. Default: the newest
-            catalogued version for the instance's processor.
-        :param pytorch_version: PyTorch version paired with it, e.g. ``"2.6.0"``. Default: the newest
-            PyTorch version catalogued for ``transformers_version``.
+        :param transformers_version: transformers version, e.g. ``"4.51.3"``.
+        :default transformers_version: the newest catalogued version for the instance's processor.
+        :param pytorch_version: PyTorch version paired with it, e.g. ``"2.6.0"``.
+        :default pytorch_version: the newest PyTorch version catalogued for ``transformers_version``.
         :raises ConfigurationError: when a version is not catalogued, or the pair does not exist.
         """
         request = ImageRequest(version=transformers_version, base_version=pytorch_version)
@@ -186,8 +186,8 @@ class InferenceImage(abc.ABC):
         TGI is in maintenance mode upstream since 2025-12: endpoints that use it get the
         ``constructs-lib:tgi-retired`` warning; :meth:`vllm` is its successor.
 
-        :param version: TGI version, e.g. ``"3.3.6"`` (SDK short forms such as ``"3.3"`` work). Default:
-            the newest catalogued TGI version.
+        :param version: TGI version, e.g. ``"3.3.6"`` (SDK short forms such as ``"3.3"`` work).
+        :default version: the newest catalogued TGI version.
         :raises ConfigurationError: when the version is not catalogued.
         """
         return _catalogued("InferenceImage.tgi", stack_of(Serving.TGI), ImageRequest(version=version))
@@ -203,8 +203,8 @@ class InferenceImage(abc.ABC):
 
         :param version: on GPUs a vLLM version, 0.14.0 to 0.29.0 (SDK short forms such as ``"0.29"`` work); on
             Inferentia and Trainium an optimum-neuron version, which is how the Neuron image is versioned: 0.4.1
-            (vLLM 0.10.2), 0.4.2 and 0.4.4 (vLLM 0.11.0, Neuron SDK 2.26). Default: the newest catalogued version
-            for the instance's processor.
+            (vLLM 0.10.2), 0.4.2 and 0.4.4 (vLLM 0.11.0, Neuron SDK 2.26).
+        :default version: the newest catalogued version for the instance's processor.
         :raises ConfigurationError: when the version is catalogued for neither.
         """
         return _catalogued("InferenceImage.vllm", stack_of(Serving.VLLM), ImageRequest(version=version))
@@ -213,7 +213,8 @@ class InferenceImage(abc.ABC):
     def sglang(version: str | None = None) -> InferenceImage:
         """The Hugging Face SGLang DLC (``huggingface-sglang``), GPU only.
 
-        :param version: SGLang version, e.g. ``"0.5.8"``. Default: the newest catalogued SGLang version.
+        :param version: SGLang version, e.g. ``"0.5.8"``.
+        :default version: the newest catalogued SGLang version.
         :raises ConfigurationError: when the version is not catalogued.
         """
         return _catalogued("InferenceImage.sglang", stack_of(Serving.SGLANG), ImageRequest(version=version))
@@ -223,7 +224,8 @@ class InferenceImage(abc.ABC):
         """The Hugging Face llama.cpp DLC (``huggingface-llamacpp``), for GGUF models: a CPU and a GPU tag, which
         follows the instance (the GPU one is built for CUDA 13.0).
 
-        :param version: llama.cpp build, e.g. ``"b9522"``. Default: the newest catalogued build.
+        :param version: llama.cpp build, e.g. ``"b9522"``.
+        :default version: the newest catalogued build.
         :raises ConfigurationError: when the version is not catalogued.
         """
         return _catalogued("InferenceImage.llamacpp", stack_of(Serving.LLAMACPP), ImageRequest(version=version))
@@ -232,8 +234,8 @@ class InferenceImage(abc.ABC):
     def tei(version: str | None = None) -> InferenceImage:
         """The Text Embeddings Inference DLC: repository ``tei`` on GPU, ``tei-cpu`` on CPU.
 
-        :param version: TEI version, e.g. ``"1.8.2"`` (SDK short forms such as ``"1.8"`` work). Default:
-            the newest catalogued TEI version.
+        :param version: TEI version, e.g. ``"1.8.2"`` (SDK short forms such as ``"1.8"`` work).
+        :default version: the newest catalogued TEI version.
         :raises ConfigurationError: when the version is not catalogued.
         """
         return _catalogued("InferenceImage.tei", stack_of(Serving.TEI), ImageRequest(version=version))
@@ -262,8 +264,8 @@ class InferenceImage(abc.ABC):
         for an opaque token (a parameter, an import) use :meth:`from_ecr_repository`.
 
         :param uri: the image URI.
-        :param serving: the serving stack the image runs, when it is one of the known ones. Default:
-            unknown (``None``).
+        :param serving: the serving stack the image runs, when it is one of the known ones.
+        :default serving: unknown (``None``).
         :raises ConfigurationError: when the URI is not an ECR image URI.
         """
         return _UriImage(parse_ecr_uri(uri), _stack_or_none(serving))
@@ -275,9 +277,10 @@ class InferenceImage(abc.ABC):
         """An image in an ECR repository construct; pull access is granted with ``repository.grant_pull``.
 
         :param repository: the repository (created in the app or imported).
-        :param tag: image tag, or an image digest ``sha256:<64 hex digits>``. Default: ``"latest"``
-        :param serving: the serving stack the image runs, when it is one of the known ones. Default:
-            unknown (``None``).
+        :param tag: image tag, or an image digest ``sha256:<64 hex digits>``.
+        :default tag: ``"latest"``
+        :param serving: the serving stack the image runs, when it is one of the known ones.
+        :default serving: unknown (``None``).
         :raises ConfigurationError: when the tag is not a valid image tag or digest.
         """
         if not is_unresolved(tag) and not (TAG.fullmatch(tag) or DIGEST.fullmatch(tag)):
@@ -314,7 +317,8 @@ def check_image_processor(
     """An image built for another processor than the instance's: a problem when it cannot run there, a
     ``constructs-lib:image-processor`` warning when it only leaves the accelerators idle.
 
-    :param prefix: what the messages' ``image`` property is under (``variants['b'].``). Default: nothing
+    :param prefix: what the messages' ``image`` property is under (``variants['b'].``).
+    :default prefix: nothing
     """
     mismatch = image.processor_mismatch(instance_type)
     if mismatch is None:

@@ -195,8 +195,10 @@ def gguf_profile(
 ) -> ModelProfile:
     """The profile of a model that has only GGUF weights: sized by its smallest GGUF model until one is chosen.
 
-    :param parameters: the parameter count, when the Hub reports it. Default: estimated from the size.
-    :param context_length: the context, when the Hub reports it. Default: the header's.
+    :param parameters: the parameter count, when the Hub reports it.
+    :default parameters: estimated from the size.
+    :param context_length: the context, when the Hub reports it.
+    :default context_length: the header's.
     """
     models = gguf_models(files)
     smallest_model = min(models.values(), key=lambda m: m.size, default=None)

@@ -67,13 +67,18 @@ class HubLookup:
     one that keeps failing after at most ``max_attempts`` requests and 7 ``backoff`` seconds of waiting.
 
     :param token: Hub token for private or gated models.
-        Default: the token huggingface_hub finds (``HF_TOKEN`` or a saved login)
-    :param context_file: cache file. Default: ``default_context_file()``
-    :param endpoint: Hub URL. Default: ``HF_ENDPOINT``, else https://huggingface.co
-    :param timeout: seconds each request may wait for the connection and for each read. Default: 10
-    :param max_attempts: requests per call when the Hub answers 429 or 5xx. Default: 4
+    :default token: the token huggingface_hub finds (``HF_TOKEN`` or a saved login)
+    :param context_file: cache file.
+    :default context_file: ``default_context_file()``
+    :param endpoint: Hub URL.
+    :default endpoint: ``HF_ENDPOINT``, else https://huggingface.co
+    :param timeout: seconds each request may wait for the connection and for each read.
+    :default timeout: 10
+    :param max_attempts: requests per call when the Hub answers 429 or 5xx.
+    :default max_attempts: 4
     :param backoff: seconds before the first retry, doubled before each next one (at most 8 times this), or
-        the Hub's ``Retry-After`` when longer, up to that cap. Default: 1
+        the Hub's ``Retry-After`` when longer, up to that cap.
+    :default backoff: 1
     """
 
     def __init__(
@@ -300,11 +305,15 @@ def lookup_hub_profile(
     (``model_info`` with file metadata, safetensors headers, ``config.json``) and the answer is
     merged into the cache file.
 
-    :param revision: branch, tag or commit. Default: the main branch
-    :param token: Hub token for gated/private models. Default: ``HF_TOKEN`` or a saved login
-    :param context_file: cache file. Default: ``$CONSTRUCTS_LIB_HUB_CONTEXT``, else
-        ``hub.context.json`` next to the nearest ``cdk.json``, else in the working directory
-    :param endpoint: Hub URL. Default: ``HF_ENDPOINT``, else https://huggingface.co
+    :param revision: branch, tag or commit.
+    :default revision: the main branch
+    :param token: Hub token for gated/private models.
+    :default token: ``HF_TOKEN`` or a saved login
+    :param context_file: cache file.
+    :default context_file: ``$CONSTRUCTS_LIB_HUB_CONTEXT``, else ``hub.context.json`` next to the nearest
+        ``cdk.json``, else in the working directory
+    :param endpoint: Hub URL.
+    :default endpoint: ``HF_ENDPOINT``, else https://huggingface.co
     :raises ConfigurationError: offline without a cached answer, unknown, gated or private model.
     """
     return HubLookup(token=token, context_file=context_file, endpoint=endpoint).profile(model_id, revision)

@@ -278,10 +278,10 @@ class ModelProfile:
         """GiB of accelerator memory the weights take, optionally after TGI quantization or a cast.
 
         :param quantize: a TGI ``HF_MODEL_QUANTIZE`` value (see ``model.quantization.QUANTIZE_BYTES_PER_PARAMETER``).
-            Default: the weights as stored
+        :default quantize: the weights as stored
         :param float_bytes: bytes per parameter the serving stack loads floating-point weights in
             (4 for float32, 2 for float16); quantized weights keep their size.
-            Default: the weights as stored
+        :default float_bytes: the weights as stored
         """
         stored = self.stored_weights_bytes
         if quantize is not None:
@@ -317,7 +317,8 @@ class ModelProfile:
     def kv_cache_bytes_per_token(self, dtype_bytes: int = 2) -> int | None:
         """KV-cache bytes one token takes over all layers: 2 (K and V) x layers x kv heads x head dim x bytes.
 
-        :param dtype_bytes: bytes per cached element. Default: 2 (float16/bfloat16 cache)
+        :param dtype_bytes: bytes per cached element.
+        :default dtype_bytes: 2 (float16/bfloat16 cache)
         :returns: ``None`` when the profile lacks the layer or head counts.
         """
         head_dim = self.effective_head_dim

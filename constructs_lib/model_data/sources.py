@@ -65,7 +65,8 @@ class ModelData(abc.ABC):
         """An object ``s3://bucket/key.tar.gz`` or an uncompressed prefix ``s3://bucket/prefix/``.
 
         :param uri: the S3 URI.
-        :param prop: the property name used in error messages. Default: ``"model_data"``
+        :param prop: the property name used in error messages.
+        :default prop: ``"model_data"``
         """
         match = _S3_URI.match(uri)
         if match is None:

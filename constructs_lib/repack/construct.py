@@ -84,14 +84,17 @@ class ScriptRepack(Construct):
             uploaded as a CDK asset and lands under ``code/`` in the output, replacing any ``code/`` already
             in the source archive. At most 100 MB.
         :param entry_point: the script in ``code_dir`` the toolkit imports (``SAGEMAKER_PROGRAM`` names any other
-            than ``inference.py``). Default: ``"inference.py"``
-        :param output_bucket: where the repacked archive is written, under a prefix owned by this construct. Default:
-            a new bucket in this construct: S3-managed encryption, SSL enforced, public access blocked, unversioned,
-            incomplete multipart uploads aborted after 1 day, server access logs to the stack's shared log bucket, and
-            ``RemovalPolicy.DESTROY`` (it holds only derived data, and the custom resource deletes its object when it
-            is deleted, so the bucket is empty when the stack goes).
-        :param memory_size: memory of the repack function in MB; more memory also means more CPU. Default: 3008
-        :param timeout: the repack function's timeout, at most 15 minutes. Default: ``Duration.minutes(15)``
+            than ``inference.py``).
+        :default entry_point: ``"inference.py"``
+        :param output_bucket: where the repacked archive is written, under a prefix owned by this construct.
+        :default output_bucket: a new bucket in this construct: S3-managed encryption, SSL enforced, public access
+            blocked, unversioned, incomplete multipart uploads aborted after 1 day, server access logs to the stack's
+            shared log bucket, and ``RemovalPolicy.DESTROY`` (it holds only derived data, and the custom resource
+            deletes its object when it is deleted, so the bucket is empty when the stack goes).
+        :param memory_size: memory of the repack function in MB; more memory also means more CPU.
+        :default memory_size: 3008
+        :param timeout: the repack function's timeout, at most 15 minutes.
+        :default timeout: ``Duration.minutes(15)``
         """
         super().__init__(scope, id)
         timeout = timeout or MAX_TIMEOUT

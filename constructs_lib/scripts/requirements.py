@@ -227,7 +227,8 @@ def _scan_requirements(path: Path, seen: set[Path], *, shipped: Path | None = No
     """Problems and warnings of a requirements file and the files it includes with -r / -c.
 
     :param shipped: the directory that reaches the container (``code_dir``): a file included from
-        outside it exists here but not there. Default: anywhere is fine
+        outside it exists here but not there.
+    :default shipped: anywhere is fine
     """
     problems: list[str] = []
     warnings: list[str] = []

@@ -81,7 +81,8 @@ def check_flag(
 ) -> None:
     """Report a flag the server would refuse, or one that contradicts a prop or the model (no instance needed).
 
-    :param prop: how messages name the flag. Default: ``engine_args[<name>]``
+    :param prop: how messages name the flag.
+    :default prop: ``engine_args[<name>]``
     """
     prop = prop or f"engine_args[{name!r}]"
     if is_unresolved(value):

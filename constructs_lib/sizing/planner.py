@@ -216,9 +216,11 @@ def fit_table(
 
     :param serving: the serving stack ("inference-toolkit", "vllm", "tei", "tgi", a ``Serving`` member or a
         ``ServingStack``; "auto" picks by task).
-    :param options: constraints. Default: ``SizingOptions()``
+    :param options: constraints.
+    :default options: ``SizingOptions()``
     :param custom_script: whether a custom ``inference.py`` loads the model with its own ``model_fn``
-        (which then decides the dtype, and the weights are sized as stored). Default: False
+        (which then decides the dtype, and the weights are sized as stored).
+    :default custom_script: False
     """
     options = options or SizingOptions()
     stack = serving_stack(serving, profile, options)
@@ -272,9 +274,12 @@ def plan_deployment(
     :param serving: "inference-toolkit", "vllm", "tei", "tgi" (or a ``Serving`` member or ``ServingStack``;
         "auto" picks by task).
     :param instance_type: instance to check; ``None`` picks the cheapest that fits.
-    :param options: constraints. Default: ``SizingOptions()``
-    :param subject: what error messages are prefixed with. Default: "instance_type"
-    :param custom_script: whether a custom ``inference.py`` loads the model (see ``fit_table``). Default: False
+    :param options: constraints.
+    :default options: ``SizingOptions()``
+    :param subject: what error messages are prefixed with.
+    :default subject: "instance_type"
+    :param custom_script: whether a custom ``inference.py`` loads the model (see ``fit_table``).
+    :default custom_script: False
     """
     options = options or SizingOptions()
     stack = serving_stack(serving, profile, options)

@@ -116,12 +116,14 @@ class DeploymentGuardrails:
     ) -> Self:
         """Blue/green: shift all traffic to the new fleet, bake, then terminate the old fleet.
 
-        :param wait_interval: baking period after the shift (0 to 3600 s). Default: Duration.minutes(5)
-        :param termination_wait: extra wait before terminating the old fleet (0 to 3600 s). Default: SageMaker's
-            default (0)
-        :param max_execution_timeout: time limit of the deployment (600 to 28800 s). Default: SageMaker's default
-        :param auto_rollback_alarms: alarms that roll the deployment back; ``[]`` for none. Default: a 5XX error-rate
-            alarm and a p99 model-latency alarm
+        :param wait_interval: baking period after the shift (0 to 3600 s).
+        :default wait_interval: Duration.minutes(5)
+        :param termination_wait: extra wait before terminating the old fleet (0 to 3600 s).
+        :default termination_wait: SageMaker's default (0)
+        :param max_execution_timeout: time limit of the deployment (600 to 28800 s).
+        :default max_execution_timeout: SageMaker's default
+        :param auto_rollback_alarms: alarms that roll the deployment back; ``[]`` for none.
+        :default auto_rollback_alarms: a 5XX error-rate alarm and a p99 model-latency alarm
         """
         return cls(
             type=DeploymentType.ALL_AT_ONCE,
@@ -146,9 +148,10 @@ class DeploymentGuardrails:
 
         Give ``percent`` or ``instances`` (at most half the variant's instances).
 
-        :param percent: canary size in percent of the capacity (1 to 50). Default: 10 when ``instances`` is not given
-            either
-        :param instances: canary size in instances (at most half the instance count). Default: the size is a percentage
+        :param percent: canary size in percent of the capacity (1 to 50).
+        :default percent: 10 when ``instances`` is not given either
+        :param instances: canary size in instances (at most half the instance count).
+        :default instances: the size is a percentage
         :param wait_interval: baking period after each shift (0 to 3600 s).
         :param termination_wait: extra wait before terminating the old fleet (0 to 3600 s).
         :param max_execution_timeout: time limit of the deployment (600 to 28800 s).
@@ -181,10 +184,10 @@ class DeploymentGuardrails:
 
         Give ``step_percent`` or ``step_instances`` (10 % to 50 % of the variant's instances).
 
-        :param step_percent: step size in percent of the capacity (10 to 50). Default: 20 when ``step_instances`` is
-            not given either
-        :param step_instances: step size in instances (10 % to 50 % of the instance count). Default: the step is a
-            percentage
+        :param step_percent: step size in percent of the capacity (10 to 50).
+        :default step_percent: 20 when ``step_instances`` is not given either
+        :param step_instances: step size in instances (10 % to 50 % of the instance count).
+        :default step_instances: the step is a percentage
         :param wait_interval: baking period after each step (0 to 3600 s).
         :param termination_wait: extra wait before terminating the old fleet (0 to 3600 s).
         :param max_execution_timeout: time limit of the deployment (600 to 28800 s).
@@ -247,15 +250,15 @@ class DeploymentGuardrails:
         possible on serverless or multi-variant endpoints. Give ``batch_percent`` or
         ``batch_instances`` (5 % to 50 % of the variant's instances).
 
-        :param batch_percent: batch size in percent of the capacity (5 to 50). Default: 25 when ``batch_instances`` is
-            not given either
-        :param batch_instances: batch size in instances (at most half the instance count). Default: the batch is a
-            percentage
+        :param batch_percent: batch size in percent of the capacity (5 to 50).
+        :default batch_percent: 25 when ``batch_instances`` is not given either
+        :param batch_instances: batch size in instances (at most half the instance count).
+        :default batch_instances: the batch is a percentage
         :param wait_interval: baking period after each batch (0 to 3600 s).
-        :param rollback_batch_percent: batch size of a rollback in percent (1 to 100). Default: 100 % (the whole old
-            fleet at once)
-        :param rollback_batch_instances: batch size of a rollback in instances. Default: the rollback batch is a
-            percentage
+        :param rollback_batch_percent: batch size of a rollback in percent (1 to 100).
+        :default rollback_batch_percent: 100 % (the whole old fleet at once)
+        :param rollback_batch_instances: batch size of a rollback in instances.
+        :default rollback_batch_instances: the rollback batch is a percentage
         :param max_execution_timeout: time limit of the deployment (600 to 28800 s).
         :param auto_rollback_alarms: alarms that roll the deployment back; ``[]`` for none.
         """

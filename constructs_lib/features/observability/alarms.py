@@ -61,22 +61,31 @@ class EndpointAlarms:
     neither on serverless endpoints.
 
     :param error_5xx_rate_percent: alarm when more than this percentage of invocations fail with a
-        5XX error (0 alarms on any 5XX error). Default: 1.0
+        5XX error (0 alarms on any 5XX error).
+    :default error_5xx_rate_percent: 1.0
     :param error_4xx_rate_percent: alarm when more than this percentage of invocations fail with a
-        4XX error (client errors, often not the endpoint's fault). Default: no 4XX alarm
-    :param model_latency_p99: alarm when the p99 ``ModelLatency`` is above this. Default: the serving stack's
-        (30 seconds for the LLM servers: vLLM, SGLang, llama.cpp and TGI; 2 seconds otherwise)
+        4XX error (client errors, often not the endpoint's fault).
+    :default error_4xx_rate_percent: no 4XX alarm
+    :param model_latency_p99: alarm when the p99 ``ModelLatency`` is above this.
+    :default model_latency_p99: the serving stack's (30 seconds for the LLM servers: vLLM, SGLang, llama.cpp and TGI;
+        2 seconds otherwise)
     :param gpu_memory_utilization_percent: alarm when the average GPU memory in use, per GPU, is above
         this percentage. Skipped with the LLM servers (vLLM, SGLang, llama.cpp, TGI), which reserve most GPU memory for
-        their KV cache by design. Default: 95.0
-    :param disk_utilization_percent: alarm when the disk is fuller than this percentage. Default: 90.0
+        their KV cache by design.
+    :default gpu_memory_utilization_percent: 95.0
+    :param disk_utilization_percent: alarm when the disk is fuller than this percentage.
+    :default disk_utilization_percent: 90.0
     :param period: period of the alarms' metrics (a multiple of 60 s: SageMaker publishes endpoint
-        metrics once a minute). Default: Duration.minutes(1)
-    :param evaluation_periods: how many periods the alarms look at. Default: 3
-    :param datapoints_to_alarm: how many of those periods must breach. Default: ``evaluation_periods`` (every period
-        must breach)
-    :param alarm_actions: actions when an alarm fires (e.g. ``cloudwatch_actions.SnsAction(topic)``). Default: none
-    :param ok_actions: actions when an alarm returns to OK. Default: none
+        metrics once a minute).
+    :default period: Duration.minutes(1)
+    :param evaluation_periods: how many periods the alarms look at.
+    :default evaluation_periods: 3
+    :param datapoints_to_alarm: how many of those periods must breach.
+    :default datapoints_to_alarm: ``evaluation_periods`` (every period must breach)
+    :param alarm_actions: actions when an alarm fires (e.g. ``cloudwatch_actions.SnsAction(topic)``).
+    :default alarm_actions: none
+    :param ok_actions: actions when an alarm returns to OK.
+    :default ok_actions: none
     """
 
     def __init__(

@@ -35,7 +35,8 @@ def check_key(
 
     :param stack_region: the endpoint's region (a token for an environment-agnostic stack).
     :param spec: the endpoint's instance type (``None``: serverless, or not known yet).
-    :param serverless: whether the endpoint runs on serverless inference. Default: False
+    :param serverless: whether the endpoint runs on serverless inference.
+    :default serverless: False
     """
     if key is None:
         return

@@ -25,7 +25,8 @@ _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 def check_token_secret(secret: Any, problems: Problems, *, network_isolation: bool = False) -> None:
     """Record problems with ``hf_token_secret`` (``None`` is fine: public models need no token).
 
-    :param network_isolation: whether the container runs without network access. Default: False
+    :param network_isolation: whether the container runs without network access.
+    :default network_isolation: False
     """
     if secret is None:
         return
@@ -63,7 +64,8 @@ def secret_from_config(scope: Construct, value: str, *, id: str = "HfTokenSecret
 
     :param scope: where the imported secret is defined (e.g. the stack).
     :param value: the secret's name (``hf-token``) or ARN.
-    :param id: construct id of the import. Default: ``"HfTokenSecret"``
+    :param id: construct id of the import.
+    :default id: ``"HfTokenSecret"``
     :raises ConfigurationError: when ``value`` is neither a secret name nor a Secrets Manager ARN.
     """
     if not isinstance(value, str) or not value:
