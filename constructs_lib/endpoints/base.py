@@ -357,16 +357,23 @@ class EndpointBase(EndpointMetrics, Resource):
     # ---------------------------------------------------------------------------------- grants
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to invoke this endpoint: ``sagemaker:InvokeEndpoint`` and
-        ``InvokeEndpointWithResponseStream``, plus what features add (e.g. ``InvokeEndpointAsync`` and the
-        async S3 locations). Returns one ``Grant`` covering all of it."""
-        grant = iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
-            resource_arns=[self.endpoint_arn],
-        )
+        ``InvokeEndpointWithResponseStream``, plus what features add. An asynchronous endpoint serves only
+        ``InvokeEndpointAsync``: it gets that and the async S3 locations instead. Returns one ``Grant``
+        covering all of it."""
+        grants: list[iam.Grant] = []
+        if not self._facts.asynchronous:
+            grants.append(
+                iam.Grant.add_to_principal(
+                    grantee=grantee,
+                    actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+                    resource_arns=[self.endpoint_arn],
+                )
+            )
         for feature in self._features:
-            for more in feature.grant_invoke(self._facts, self._resources, grantee):
-                grant = grant.combine(more)
+            grants.extend(feature.grant_invoke(self._facts, self._resources, grantee))
+        grant, *more = grants
+        for other in more:
+            grant = grant.combine(other)
         return grant
 
     def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:

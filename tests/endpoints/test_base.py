@@ -233,7 +233,7 @@ def test_an_endpoint_is_an_aws_sagemaker_iendpoint() -> None:
     assert stack.resolve(endpoint.endpoint_ref.endpoint_arn) == stack.resolve(endpoint.endpoint_arn)
 
 
-def test_grant_invoke_on_an_async_endpoint_is_one_grant_covering_invoke_and_the_s3_locations() -> None:
+def test_grant_invoke_on_an_async_endpoint_is_one_grant_covering_invoke_async_and_the_s3_locations() -> None:
     stack = new_stack()
     endpoint = build_endpoint("hub", stack, instance_type="ml.m5.xlarge", async_inference=AsyncInference())
     function = lambda_.Function(
@@ -255,7 +255,6 @@ def test_grant_invoke_on_an_async_endpoint_is_one_grant_covering_invoke_and_the_
 
     endpoint_arn = {"Ref": stack.get_logical_id(endpoint.cfn_endpoint)}
     assert [stack.resolve(statement.to_statement_json()) for statement in grant.principal_statements] == [
-        {"Action": INVOKE_ACTIONS, "Effect": "Allow", "Resource": endpoint_arn},
         {"Action": "sagemaker:InvokeEndpointAsync", "Effect": "Allow", "Resource": endpoint_arn},
         {"Action": "s3:PutObject", "Effect": "Allow", "Resource": objects("input")},
         {"Action": "s3:GetObject", "Effect": "Allow", "Resource": [objects("output"), objects("failure")]},

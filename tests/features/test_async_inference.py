@@ -171,6 +171,8 @@ def test_grant_invoke_with_async_grants_invoke_async_upload_and_result_reads() -
 
     actions = [a for s in statements for a in actions_of(s)]
     assert "sagemaker:InvokeEndpointAsync" in actions
+    # An async endpoint does not serve synchronous invocations: they are not granted.
+    assert not {"sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"} & set(actions)
     assert "async-inference/input/*" in resources_for(statements, "s3:PutObject")
     reads = resources_for(statements, "s3:GetObject")
     assert "async-inference/output/*" in reads and "async-inference/failure/*" in reads
