@@ -30,7 +30,6 @@ from .._core.stack_facts import stack_facts
 from .._core.tokens import deferred
 from ..catalogue.instances import InstanceSpec, instance_spec
 from ..contract.metrics import EndpointMetrics
-from ..endpoints.base import EndpointBase
 from ..endpoints.checks import check_name_is_free, check_tags
 from ..endpoints.role import acknowledge_serving_wildcards, create_role, logs_and_metrics
 from ..features.security.kms import check_key, grant_key, key_instance_problem
@@ -173,7 +172,7 @@ class InferenceComponentEndpoint(EndpointMetrics, Resource):
         )
         """The endpoint's name as known at synth time (``endpoint_name`` is the deploy-time attribute)."""
         problems = Problems(self._subject)
-        check_name_is_free(self, endpoint_name, problems, is_endpoint=_is_named_endpoint)
+        check_name_is_free(self, endpoint_name, problems)
         problems.raise_if_any()
         self.role: iam.IRole = self._execution_role(role)
         """The execution role SageMaker assumes for every component."""
@@ -480,10 +479,6 @@ def _vpc_config(network: Network) -> sagemaker.CfnEndpointConfig.VpcConfigProper
         security_group_ids=[group.security_group_id for group in network.security_groups],
         subnets=list(network.subnet_ids),
     )
-
-
-def _is_named_endpoint(construct: object) -> bool:
-    return isinstance(construct, InferenceComponentEndpoint | EndpointBase)
 
 
 @jsii.implements(IValidation)

@@ -130,7 +130,7 @@ class EndpointBase(EndpointMetrics, Resource):
             self, max_length=63, separator="-"
         )
         """The endpoint's name as known at synth time (``endpoint_name`` is the deploy-time attribute)."""
-        checks.check_name_is_free(self, props.get("endpoint_name"), problems, is_endpoint=_is_endpoint)
+        checks.check_name_is_free(self, props.get("endpoint_name"), problems)
         checks.check_tags(props.get("tags"), source.model_id, problems)
         facts = self._facts_of(source, props, stack, requested, subject)
         for feature in features:
@@ -420,10 +420,6 @@ def warn_about_source(scope: Construct, source: ModelSource, *, network_isolatio
             "container has no network: the endpoint fails to start unless every requirement is already in the "
             "image or shipped in code/ (pip --no-index --find-links)",
         )
-
-
-def _is_endpoint(construct: object) -> bool:
-    return isinstance(construct, EndpointBase)
 
 
 def async_inference_locations(endpoint: EndpointBase) -> AsyncInferenceLocations | None:

@@ -6,6 +6,7 @@ their features; these are the ones whose meaning needs nothing else.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from constructs import IConstruct
 
 from .._core.errors import ConfigurationError, Problems, allowed_list
 from .._core.names import MODEL_ID_TAG, RESOURCE_NAME
+from .._core.stack_facts import stack_facts
 from .._core.tags import MAX_TAGS, tag_problem
 from .._core.tokens import duration_seconds, is_unresolved
 from ..catalogue.host_amis import HOST_AMIS
@@ -196,29 +198,29 @@ def check_tags(tags: Any, hub_model_id: str | None, problems: Problems) -> None:
         )
 
 
-def check_name_is_free(
-    endpoint: IConstruct, name: str | None, problems: Problems, *, is_endpoint: Callable[[IConstruct], bool]
-) -> None:
+_NAMED_ENDPOINTS: weakref.WeakKeyDictionary[IConstruct, dict[str, list[IConstruct]]] = weakref.WeakKeyDictionary()
+"""The endpoints of each app (by its root construct) that were given a name, by name. Endpoints register
+here as they check their name, so the check is one lookup, not a walk of the whole construct tree."""
+
+
+def check_name_is_free(endpoint: IConstruct, name: str | None, problems: Problems) -> None:
     """A name given twice in one app and environment: the second CreateEndpoint fails mid-deploy.
 
-    :param is_endpoint: whether a construct is an endpoint this app creates (imported ones do not count).
+    ``endpoint`` claims ``name`` in its app; an endpoint imported by name never claims one.
     """
     if name is None or is_unresolved(name):
         return
-    stack = Stack.of(endpoint)
-    for other in endpoint.node.root.node.find_all():
-        if (
-            other is not endpoint
-            and is_endpoint(other)
-            and getattr(other, "physical_endpoint_name", None) == name
-            and _same_environment(Stack.of(other), stack)
-        ):
+    stack = stack_facts(endpoint).stack
+    claimed = _NAMED_ENDPOINTS.setdefault(stack.node.root, {}).setdefault(name, [])
+    for other in claimed:
+        if _same_environment(Stack.of(other), stack):
             problems.add(
                 "endpoint_name",
                 name,
                 f"is also the name of {other.node.path}: endpoint names are unique per account and region",
             )
             return
+    claimed.append(endpoint)
 
 
 def _same_environment(first: Stack, second: Stack) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
-from constructs_lib import InferenceComponentEndpoint, InferenceImage, Routing, ScaleInPolicy
+from constructs_lib import HubModelEndpoint, InferenceComponentEndpoint, InferenceImage, Routing, ScaleInPolicy
 
 from ..support import ACCOUNT, SST2, error_of, only, policy_statements, resources, statements_of
 from .support import (
@@ -312,3 +312,15 @@ def test_blackwell_gpus_get_the_driver_580_host_even_for_cuda_12_images() -> Non
     elsewhere.add_model("Chat", model_id=QWEN7B, task="text-generation", image=InferenceImage.vllm(version="0.17"))
     (variant,) = only(template_of(elsewhere), CONFIG)["Properties"]["ProductionVariants"]
     assert "InferenceAmiVersion" not in variant
+
+
+def test_a_name_an_endpoint_of_the_app_already_has_is_an_error_either_way() -> None:
+    stack = shared_stack()
+    HubModelEndpoint(stack, "Single", model_id=SST2, task="text-classification", endpoint_name="chat")
+    error = error_of(lambda: InferenceComponentEndpoint(stack, "Shared", endpoint_name="chat"))
+    assert "endpoint_name: 'chat' is also the name of" in error and "/Single" in error
+    InferenceComponentEndpoint(stack, "Other", endpoint_name="other")
+    error = error_of(
+        lambda: HubModelEndpoint(stack, "Late", model_id=SST2, task="text-classification", endpoint_name="other")
+    )
+    assert "endpoint_name: 'other' is also the name of" in error and "/Other" in error
