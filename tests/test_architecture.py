@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +87,16 @@ def _dynamic_targets(module: str, call: ast.Call) -> Iterator[str]:
         yield _absolute(module, level, text.lstrip(".") or None)
 
 
+def _is_reexport_table(node: ast.AST) -> bool:
+    """``DEPRECATED_REEXPORTS = {"Name": ".module", ...}``."""
+    return (
+        isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "DEPRECATED_REEXPORTS" for t in node.targets)
+        and isinstance(node.value, ast.Dict)
+        and all(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in node.value.values)
+    )
+
+
 def imports_of(module: str) -> set[str]:
     """The package's modules ``module`` imports, every way (a ``from x import y`` of a submodule counts as y)."""
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
@@ -97,6 +110,12 @@ def imports_of(module: str) -> set[str]:
             targets.update(alias.name for alias in node.names)
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "import_module":
             targets.update(_dynamic_targets(module, node))
+        elif _is_reexport_table(node):
+            # A folder's lazy re-exports (`_core.reexports`) import these modules on first use.
+            for value in node.value.values:  # type: ignore[attr-defined]
+                text = value.value
+                level = len(text) - len(text.lstrip("."))
+                targets.add(_absolute(module, level, text.lstrip(".") or None))
     return {target for target in targets if target in MODULES and target != module}
 
 
@@ -161,6 +180,7 @@ def test_the_import_walk_sees_every_kind_of_import() -> None:
     assert "constructs_lib.model.hub_lookup" in imports_of("constructs_lib.features.variants")  # inside a function
     assert "constructs_lib.features.variants" in imports_of("constructs_lib.endpoints.props")  # TYPE_CHECKING
     assert "constructs_lib.serving.tgi" in imports_of("constructs_lib.serving.registry")  # importlib
+    assert "constructs_lib.serving.registry" in imports_of("constructs_lib.images")  # a lazy re-export
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
@@ -175,6 +195,38 @@ def test_deprecated_paths_still_import_what_they_exported(module: str) -> None:
     assert shim.__all__, module
     for name in shim.__all__:
         assert getattr(shim, name) is not None, f"{module}.{name}"
+
+
+FOLDER_REEXPORTS = ("constructs_lib.images", "constructs_lib.sizing")
+"""Folder packages that keep the old flat module's names for one release (``DEPRECATED_REEXPORTS``)."""
+
+
+@pytest.mark.parametrize("package", FOLDER_REEXPORTS)
+def test_a_folder_keeps_its_old_names_lazily(package: str) -> None:
+    script = (
+        "import importlib, json, sys\n"
+        f"package = importlib.import_module({package!r})\n"
+        "before = set(sys.modules)\n"
+        "values = {name: getattr(package, name) is not None for name in package.__all__}\n"
+        "print(json.dumps([sorted(package.DEPRECATED_REEXPORTS), values, sorted(set(sys.modules) - before)]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    names, values, loaded_on_use = json.loads(result.stdout.strip().splitlines()[-1])
+    assert names and all(values.values()) and sorted(values) == names
+    # Importing the folder loaded none of what its old names live in: they load when asked for.
+    assert any(module.startswith(package + ".") for module in loaded_on_use), loaded_on_use
+
+
+def test_nothing_in_the_package_uses_a_folder_s_old_names() -> None:
+    old = {package: set(importlib.import_module(package).DEPRECATED_REEXPORTS) for package in FOLDER_REEXPORTS}
+    users = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module is not None:
+                target = _absolute(module, node.level, node.module)
+                if target in old and {alias.name for alias in node.names} & old[target]:
+                    users.append(f"{module} imports from {target}")
+    assert users == []
 
 
 def _strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:

@@ -4,12 +4,21 @@
 - ``regions``: the registry account of each region, and the region -> account mapping of agnostic stacks;
 - ``ecr_uri``: ECR image URIs as users write them.
 
-The names below are also the old ``constructs_lib.images`` module's, kept for one release; import
-them from ``constructs_lib``.
+The names in ``__all__`` are also the old ``constructs_lib.images`` module's, kept for one release
+(import them from ``constructs_lib``); they load on first use, so importing ``images.base`` loads
+nothing else.
 """
 
-from ..serving.base import Serving
-from ..serving.registry import resolve_serving
-from .base import ImageConfig, InferenceImage, loads_from_model_dir
+from .._core.reexports import lazy_reexports
 
-__all__ = ["ImageConfig", "InferenceImage", "Serving", "loads_from_model_dir", "resolve_serving"]
+DEPRECATED_REEXPORTS = {
+    "ImageConfig": ".base",
+    "InferenceImage": ".base",
+    "loads_from_model_dir": ".base",
+    "Serving": "..serving.base",
+    "resolve_serving": "..serving.registry",
+}
+"""The old module's names: name -> the module that holds it now."""
+
+__all__ = sorted(DEPRECATED_REEXPORTS)
+__getattr__ = lazy_reexports(__name__, DEPRECATED_REEXPORTS)

@@ -5,29 +5,29 @@
 - ``planner``: ``fit_table`` and ``plan_deployment``, over the memory model of each serving stack;
 - ``messages``: the plan summary and the reasons nothing fits.
 
-The names below are also the old ``constructs_lib.sizing`` module's, kept for one release; import
-them from ``constructs_lib``.
+The names in ``__all__`` are also the old ``constructs_lib.sizing`` module's, kept for one release
+(import them from ``constructs_lib``); they load on first use.
 """
 
-from ..model.quantization import PREQUANTIZED_METHODS, QUANTIZE_BYTES_PER_PARAMETER, quantized_bytes_per_parameter
-from ..serving.base import CUDA_CONTEXT_GIB
-from .fit import DeploymentPlan, InstanceFit
-from .options import HEADROOM_DEFAULT, SizingOptions, check_quantize
-from .planner import GIB, fit_table, plan_deployment, selection_conflicts, served_weights_gib
+from .._core.reexports import lazy_reexports
 
-__all__ = [
-    "CUDA_CONTEXT_GIB",
-    "GIB",
-    "HEADROOM_DEFAULT",
-    "PREQUANTIZED_METHODS",
-    "QUANTIZE_BYTES_PER_PARAMETER",
-    "DeploymentPlan",
-    "InstanceFit",
-    "SizingOptions",
-    "check_quantize",
-    "fit_table",
-    "plan_deployment",
-    "quantized_bytes_per_parameter",
-    "selection_conflicts",
-    "served_weights_gib",
-]
+DEPRECATED_REEXPORTS = {
+    "CUDA_CONTEXT_GIB": "..serving.base",
+    "GIB": ".planner",
+    "HEADROOM_DEFAULT": ".options",
+    "PREQUANTIZED_METHODS": "..model.quantization",
+    "QUANTIZE_BYTES_PER_PARAMETER": "..model.quantization",
+    "DeploymentPlan": ".fit",
+    "InstanceFit": ".fit",
+    "SizingOptions": ".options",
+    "check_quantize": ".options",
+    "fit_table": ".planner",
+    "plan_deployment": ".planner",
+    "quantized_bytes_per_parameter": "..model.quantization",
+    "selection_conflicts": ".planner",
+    "served_weights_gib": ".planner",
+}
+"""The old module's names: name -> the module that holds it now."""
+
+__all__ = sorted(DEPRECATED_REEXPORTS)
+__getattr__ = lazy_reexports(__name__, DEPRECATED_REEXPORTS)
