@@ -282,12 +282,14 @@ def test_alarm_config_true_is_the_defaults() -> None:
     [
         ({"latency_ms": 5}, "alarms: unknown key(s) 'latency_ms'"),
         ({"alarm_actions": []}, "unknown key(s) 'alarm_actions'"),
-        ({"model_latency_p99_ms": "fast"}, "alarms.model_latency_p99_ms: 'fast' must be a number"),
+        ({"model_latency_p99_ms": "fast"}, "alarms: model_latency_p99_ms: 'fast' must be a number"),
         ({"error_5xx_rate_percent": 200}, "error_5xx_rate_percent: 200"),
         (False, "must be true or an object"),
         # The file's keys, not the constructor's (period, model_latency_p99), are named.
-        ({"period_seconds": 30}, "alarms.period_seconds: '30 seconds' must be a multiple of 60 s up to 1 day"),
-        ({"model_latency_p99_ms": 0}, "alarms.model_latency_p99_ms: 0 must be a whole number above 0"),
+        ({"period_seconds": 30}, "alarms: period_seconds: '30 seconds' must be a multiple of 60 s up to 1 day"),
+        ({"period_seconds": "1m"}, "alarms: period_seconds: '1m' must be a number"),
+        ({"model_latency_p99_ms": 0}, "alarms: model_latency_p99_ms: 0 must be a whole number above 0"),
+        ({"evaluation_periods": 0}, "alarms: evaluation_periods: 0 must be a whole number of at least 1"),
         (
             {"period_seconds": 600, "evaluation_periods": 200},
             "evaluation_periods: 200 times period_seconds (600 s) is 120000 s; CloudWatch allows at most 86,400 s",
@@ -299,6 +301,27 @@ def test_alarm_config_rejects_bad_input(config: Any, message: str) -> None:
     with pytest.raises(ConfigurationError) as error:
         EndpointAlarms.from_config(config)
     assert message in str(error.value)
+
+
+def test_every_invalid_key_of_an_alarm_config_is_reported_at_once_under_the_file_s_names() -> None:
+    config = {
+        "error_5xx_rate_percent": -1,
+        "model_latency_p99_ms": "fast",
+        "period_seconds": 30,
+        "evaluation_periods": 2,
+        "datapoints_to_alarm": 3,
+    }
+    with pytest.raises(ConfigurationError) as error:
+        EndpointAlarms.from_config(config)
+    lines = str(error.value).splitlines()
+    assert lines[0] == "alarms has 4 invalid props:"
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "  - error_5xx_rate_percent",
+        "  - model_latency_p99_ms",
+        "  - period_seconds",
+        "  - datapoints_to_alarm",
+    ]
+    assert "alarms." not in str(error.value)
 
 
 def test_every_invalid_alarm_setting_is_reported_at_once_in_the_order_of_the_props() -> None:

@@ -46,10 +46,10 @@ _PERCENT_FIELDS = (
     "gpu_memory_utilization_percent",
     "disk_utilization_percent",
 )
+_COUNT_FIELDS = ("evaluation_periods", "datapoints_to_alarm")
 _DEFAULT_EVALUATION_PERIODS = 3
-_CONFIG_KEYS = frozenset(
-    {*_PERCENT_FIELDS, "model_latency_p99_ms", "period_seconds", "evaluation_periods", "datapoints_to_alarm"}
-)
+_DEFAULT_PERIOD_SECONDS = 60.0
+_CONFIG_KEYS = frozenset({*_PERCENT_FIELDS, *_COUNT_FIELDS, "model_latency_p99_ms", "period_seconds"})
 
 
 class EndpointAlarms:
@@ -144,29 +144,32 @@ class EndpointAlarms:
             raise ConfigurationError(
                 f"alarms: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {allowed_list(_CONFIG_KEYS)}"
             )
-        kwargs: dict[str, Any] = {key: data[key] for key in _PERCENT_FIELDS if key in data}
-        for key in ("evaluation_periods", "datapoints_to_alarm"):
-            if key in data:
-                kwargs[key] = data[key]
-        # The keys that differ from the constructor's are checked here, so errors name the key in the file.
+        # The constructor's checks, on the file's keys and under their names, every problem at once.
         problems = Problems("alarms")
-        if data.get("model_latency_p99_ms") is not None:
-            latency_ms = _number("alarms.model_latency_p99_ms", data["model_latency_p99_ms"])
+        kwargs: dict[str, Any] = {key: data[key] for key in (*_PERCENT_FIELDS, *_COUNT_FIELDS) if key in data}
+        for key in _PERCENT_FIELDS:
+            _check_percent(key, kwargs.get(key), problems)
+        latency_ms = _config_number("model_latency_p99_ms", data.get("model_latency_p99_ms"), problems)
+        if latency_ms is not None:
             if latency_ms <= 0 or latency_ms != int(latency_ms):
-                problems.add(
-                    "alarms.model_latency_p99_ms", data["model_latency_p99_ms"], "must be a whole number above 0"
-                )
+                problems.add("model_latency_p99_ms", data["model_latency_p99_ms"], "must be a whole number above 0")
             else:  # CDK's Duration.millis refuses fractions
                 kwargs["model_latency_p99"] = Duration.millis(int(latency_ms))
-        if data.get("period_seconds") is not None:
-            period_seconds = _number("alarms.period_seconds", data["period_seconds"])
-            _check_period(period_seconds, problems, prop="alarms.period_seconds")
-            evaluation_periods = kwargs.get("evaluation_periods", _DEFAULT_EVALUATION_PERIODS)
-            if not problems and is_whole(evaluation_periods) and evaluation_periods >= 1:
-                _check_evaluation_range(period_seconds, evaluation_periods, problems, period_name="period_seconds")
-            if not problems:  # CDK's Duration refuses negative amounts
-                kwargs["period"] = Duration.seconds(period_seconds)
+        given_period = data.get("period_seconds") is not None
+        period_seconds = _config_number("period_seconds", data.get("period_seconds"), problems)
+        period_ok = not given_period or (
+            period_seconds is not None and _check_period(period_seconds, problems, prop="period_seconds")
+        )
+        _check_evaluation(
+            kwargs.get("evaluation_periods", _DEFAULT_EVALUATION_PERIODS),
+            kwargs.get("datapoints_to_alarm"),
+            (period_seconds or _DEFAULT_PERIOD_SECONDS) if period_ok else None,
+            problems,
+            period_name="period_seconds" if given_period else "period",
+        )
         problems.raise_if_any()
+        if period_seconds is not None:
+            kwargs["period"] = Duration.seconds(period_seconds)
         return cls(**kwargs)
 
     def to_config(self) -> dict[str, Any]:
@@ -187,9 +190,13 @@ class EndpointAlarms:
         return Duration.seconds(stack_of(serving).latency_p99_seconds)
 
 
-def _number(prop: str, value: Any) -> float:
+def _config_number(key: str, value: Any, problems: Problems) -> float | None:
+    """``value`` of a config file key as a number; ``None`` when absent, or invalid (a problem is recorded)."""
+    if value is None:
+        return None
     if not is_number(value):
-        raise ConfigurationError(f"{prop}: {describe(value)} must be a number")
+        problems.add(key, value, "must be a number")
+        return None
     return float(value)
 
 
@@ -199,15 +206,18 @@ _SHORT_PERIOD_RANGE = (86_400, "1 day", "under")
 _LONG_PERIOD_RANGE = (604_800, "7 days", "of at least")
 
 
-def _check_period(seconds: float, problems: Problems, *, prop: str = "period") -> None:
+def _check_period(seconds: float, problems: Problems, *, prop: str = "period") -> bool:
+    """Whether ``seconds`` is a period SageMaker's metrics can be alarmed on; records the problem if not."""
     # CloudWatch also takes 10, 20 and 30 s, but only for high-resolution metrics: SageMaker's are
     # per minute, and a sub-minute alarm on them sits in INSUFFICIENT_DATA most of the time.
-    if not (seconds >= 60 and seconds % 60 == 0 and seconds <= 86_400):
-        problems.add(
-            prop,
-            f"{seconds:g} seconds",
-            "must be a multiple of 60 s up to 1 day (SageMaker publishes endpoint metrics once a minute)",
-        )
+    if seconds >= 60 and seconds % 60 == 0 and seconds <= 86_400:
+        return True
+    problems.add(
+        prop,
+        f"{seconds:g} seconds",
+        "must be a multiple of 60 s up to 1 day (SageMaker publishes endpoint metrics once a minute)",
+    )
+    return False
 
 
 def _check_evaluation_range(
@@ -268,7 +278,12 @@ def _checked_period_seconds(period: Any, problems: Problems) -> float | None:
 
 
 def _check_evaluation(
-    evaluation_periods: Any, datapoints_to_alarm: Any, period_seconds: float | None, problems: Problems
+    evaluation_periods: Any,
+    datapoints_to_alarm: Any,
+    period_seconds: float | None,
+    problems: Problems,
+    *,
+    period_name: str = "period",
 ) -> None:
     if not is_whole(evaluation_periods) or evaluation_periods < 1:
         problems.add("evaluation_periods", evaluation_periods, "must be a whole number of at least 1")
@@ -280,7 +295,7 @@ def _check_evaluation(
             "datapoints_to_alarm", datapoints_to_alarm, f"must be a whole number from 1 to {evaluation_periods}"
         )
     if period_seconds is not None:
-        _check_evaluation_range(period_seconds, evaluation_periods, problems)
+        _check_evaluation_range(period_seconds, evaluation_periods, problems, period_name=period_name)
 
 
 def _check_percent(prop: str, value: Any, problems: Problems) -> None:
