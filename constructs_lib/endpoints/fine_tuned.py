@@ -16,17 +16,15 @@ from .._core.names import DEFAULT_ENTRY_POINT
 from ..catalogue.tasks import inferred_task_problem
 from ..images.base import InferenceImage, loads_from_model_dir
 from ..model.hub_reference import check_task
-from ..model.local import directory_listing
+from ..model.local import profile_from_directory
 from ..model.profile import ModelProfile
-from ..model.weight_files import weight_formats
 from ..model_data.inspect import ArchiveLayoutProblem, ShippedCode
 from ..model_data.sources import ModelData
 from ..scripts.handlers import ScriptReport, check_inference_script
 from ..serving.base import Serving, ServingStack
-from ..serving.facts import AutoRequest
-from ..serving.registry import auto_stack, stack_of
 from .base import EndpointBase
 from .props import EndpointProps, ModelSource, warn_archive_layout
+from .resolve import auto_request, pick_stack
 
 
 class FineTunedEndpoint(EndpointBase):
@@ -196,20 +194,26 @@ def _check_shipped_script(script: Path, task: str | None, props: Mapping[str, An
 
 
 def _requested_stack(task: str | None, directory: Path, props: Mapping[str, Any]) -> ServingStack:
-    """The serving stack the endpoint will resolve to (the base's rule, before it has run)."""
+    """The serving stack the endpoint will resolve to, by the base's own rule (``resolve.pick_stack``), before the
+    base has run: from the given profile, else the one the directory gives (``None`` when it gives none, as the
+    ``code/`` of an archive, extracted alone, does)."""
     image = props.get("image")
-    if isinstance(image, InferenceImage) and image.serving_stack is not None:
-        return image.serving_stack
+    image_stack = image.serving_stack if isinstance(image, InferenceImage) else None
     requested = props.get("serving", Serving.AUTO)
-    if isinstance(requested, ServingStack) or (isinstance(requested, Serving) and requested is not Serving.AUTO):
-        return stack_of(requested)
-    profile = props.get("model_profile")  # what the endpoint resolves with, when given (the props check says
-    if not isinstance(profile, ModelProfile):  # what is wrong with anything else)
-        profile = None
-    if profile is None and weight_formats(name for name, _ in directory_listing(directory)) == ("gguf",):
-        return stack_of(Serving.LLAMACPP)  # what AUTO picks from the directory's profile
-    architecture = profile.architecture if profile is not None else _first_architecture(_read_config(directory) or {})
-    return auto_stack(AutoRequest(task=task, architecture=architecture, model_file=props.get("gguf_file")))
+    if not isinstance(requested, Serving | ServingStack):
+        requested = Serving.AUTO  # the props check reports it
+    profile = props.get("model_profile")
+    if not isinstance(profile, ModelProfile):  # the props check says what is wrong with anything else
+        profile = _directory_profile(directory)
+    return pick_stack(image_stack, requested, auto_request(props, profile, task, custom_script=False))
+
+
+def _directory_profile(directory: Path) -> ModelProfile | None:
+    """The profile the endpoint reads from the directory (``None`` when it cannot: the endpoint says why later)."""
+    try:
+        return profile_from_directory(directory)
+    except ConfigurationError:
+        return None
 
 
 def _read_config(model_dir: Path) -> dict[str, Any] | None:

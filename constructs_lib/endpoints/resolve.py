@@ -194,9 +194,8 @@ def resolve_stack(
             "stack from the task (vLLM for 'text-generation', TEI for embeddings, the toolkit otherwise); "
             "pass task=... or serving=...",
         )
-    request = _auto_request(props, profile.profile, task, custom_script)
-    stack = image_stack or (auto_stack(request) if requested is Serving.AUTO else stack_of(requested))
-    stack = stack.for_processor(request.processor)  # e.g. vLLM on Inferentia runs the vLLM Neuron image
+    request = auto_request(props, profile.profile, task, custom_script)
+    stack = pick_stack(image_stack, requested, request)
     if auto:
         if (problem := auto_problem(request, stack)) is not None:
             problems.add("serving", "AUTO", problem)
@@ -217,7 +216,17 @@ def resolve_stack(
     return stack
 
 
-def _auto_request(
+def pick_stack(
+    image_stack: ServingStack | None, requested: Serving | ServingStack, request: AutoRequest
+) -> ServingStack:
+    """The rule that chooses the serving stack: the image's, else the ``serving`` prop, else what ``Serving.AUTO``
+    picks for ``request``; on the processor of the instance asked for (e.g. vLLM on Inferentia runs the vLLM
+    Neuron image)."""
+    stack = image_stack or (auto_stack(request) if requested is Serving.AUTO else stack_of(requested))
+    return stack.for_processor(request.processor)
+
+
+def auto_request(
     props: Mapping[str, Any], profile: ModelProfile | None, task: str | None, custom_script: bool
 ) -> AutoRequest:
     """What ``Serving.AUTO`` decides from: the task and model, and the processor of the instance asked for."""

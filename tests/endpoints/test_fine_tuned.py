@@ -64,3 +64,29 @@ def test_local_directory_whose_task_cannot_be_inferred(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as error:
         FineTunedEndpoint(new_stack(), "E", model_data=str(tmp_path))
     assert "task: None must be set" in str(error.value) and "BertModel" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("task", "instance_type", "serving"),
+    [
+        ("text-classification", "ml.g5.xlarge", Serving.AUTO),
+        ("text-generation", "ml.g5.xlarge", Serving.AUTO),
+        ("text-generation", "ml.g5.xlarge", Serving.INFERENCE_TOOLKIT),
+        ("text-generation", "ml.inf2.xlarge", Serving.AUTO),
+        ("feature-extraction", "ml.g5.xlarge", Serving.AUTO),
+    ],
+)
+def test_the_shipped_script_is_checked_by_the_stack_the_endpoint_runs(
+    tmp_path: Path, task: str, instance_type: str, serving: Serving
+) -> None:
+    # The script check runs before the endpoint resolves its stack; it must predict that stack exactly.
+    model = llama_dir_with_script(tmp_path / "m", "def predict_fn(data, model):\n    return data\n")
+    stack = new_stack()
+    endpoint = FineTunedEndpoint(
+        stack, "E", model_data=str(model), task=task, instance_type=instance_type, serving=serving
+    )
+    ignored = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("is not run: .* ignores"))
+    runs = endpoint.serving_stack.runs_custom_scripts
+    assert len(ignored) == (0 if runs else 1), endpoint.serving_stack.name
+    if not runs:
+        assert f"is not run: {endpoint.serving_stack.name} ignores" in str(ignored[0])
