@@ -1,4 +1,4 @@
-"""Serving stacks whose images are one family of the DLC catalogue (vLLM, SGLang, llama.cpp, vLLM on Neuron): the
+"""Serving stacks whose images are one family of the DLC catalogue (vLLM, SGLang, llama.cpp, vLLM on Neuron, TGI): the
 version checks and the image of each processor, written once; and what those LLM servers share (a chat body to
 invoke them with, a long start-up, latency alarms for whole generations)."""
 
@@ -34,10 +34,8 @@ class CataloguedFamilyStack(ServingStack):
 
     def resolve_image(self, request: ImageRequest, processor: Processor, where: str) -> dlc.ResolvedImage:
         if processor not in self.processors:
-            raise ConfigurationError(
-                f"instance_type: {where} runs {processor.value} images, but the {self.image_name} runs on "
-                f"{self.hardware_remedy()} only"
-            )
+            problem = self.processor_problem()
+            raise ConfigurationError(f"instance_type: {where} runs {processor.value} images, {problem}")
         key = dlc.lookup(self.family, request.version)
         if key is None:
             raise ConfigurationError(
@@ -48,6 +46,10 @@ class CataloguedFamilyStack(ServingStack):
 
     def image_version(self, request: ImageRequest) -> str | None:
         return dlc.lookup(self.family, request.version)
+
+    def processor_problem(self) -> str:
+        """Why the family's images cannot run on an instance of another processor, and what to do instead."""
+        return f"but the {self.image_name} runs on {self.hardware_remedy()} only"
 
     def allowed_versions(self) -> str:
         """The family's versions, for messages."""

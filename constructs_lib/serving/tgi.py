@@ -24,14 +24,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._core.errors import ConfigurationError, Problems, describe
+from .._core.errors import Problems
 from .._core.tokens import is_unresolved
 from ..catalogue import dlc
 from ..catalogue.instances import InstanceSpec, Processor
 from ..catalogue.tasks import canonical_task
 from ..model.profile import ModelProfile
-from .base import Serving, ServingStack, kv_bytes_per_token, loaded_weights, shortest_context, tensor_parallel_problem
-from .facts import EnvironmentEntry, GpuFit, ImageRequest, MemoryDemand, ModelFacts, Reporter, SizingKnobs
+from .base import Serving, kv_bytes_per_token, loaded_weights, shortest_context, tensor_parallel_problem
+from .catalogued import CataloguedFamilyStack
+from .facts import EnvironmentEntry, GpuFit, MemoryDemand, ModelFacts, Reporter, SizingKnobs
 
 FAMILY = "huggingface-llm"
 
@@ -78,41 +79,24 @@ _SIZING_VARIABLES = {
 }
 
 
-class TextGenerationInference(ServingStack):
+class TextGenerationInference(CataloguedFamilyStack):
     """Text Generation Inference (``Serving.TGI``)."""
 
     serving = Serving.TGI
     name = "TGI"
+    family = FAMILY
+    image_name = "TGI (huggingface-llm) DLC"
     processors = frozenset({Processor.GPU})
     latency_p99_seconds = 30  # a whole generation is one invocation
     gpu_memory_note = "No GPU memory alarm: TGI reserves most of the GPU memory for its KV cache by design."
     read_variables = frozenset({*_SIZING_VARIABLES, "SM_NUM_GPUS", "HF_MODEL_TRUST_REMOTE_CODE", "DTYPE"})
 
     # ---------------------------------------------------------------------------------- images
-    def check_image_request(self, request: ImageRequest, problems: Problems) -> None:
-        if request.version is not None and dlc.lookup(FAMILY, request.version) is None:
-            problems.add(
-                "version",
-                request.version,
-                f"is not a catalogued TGI (huggingface-llm) DLC version; allowed: {dlc.allowed_text((FAMILY,))}",
-            )
-
-    def resolve_image(self, request: ImageRequest, processor: Processor, where: str) -> dlc.ResolvedImage:
-        if processor is not Processor.GPU:
-            raise ConfigurationError(
-                f"instance_type: {where} runs {processor.value} images, but TGI images are GPU-only; "
-                "use a GPU instance (ml.g*/ml.p*, e.g. ml.g5.xlarge) or Serving.INFERENCE_TOOLKIT"
-            )
-        key = dlc.lookup(FAMILY, request.version)
-        if key is None:
-            raise ConfigurationError(
-                f"version: {describe(request.version)} has no {processor.value} TGI DLC; "
-                f"allowed: {dlc.allowed_text((FAMILY,))}"
-            )
-        return dlc.tagged_image(FAMILY, key, processor.value, "TGI")
-
-    def image_version(self, request: ImageRequest) -> str | None:
-        return dlc.lookup(FAMILY, request.version)
+    def processor_problem(self) -> str:
+        return (
+            "but TGI images are GPU-only; use a GPU instance (ml.g*/ml.p*, e.g. ml.g5.xlarge) or "
+            "Serving.INFERENCE_TOOLKIT"
+        )
 
     def processor_for_token(self) -> Processor | None:
         return Processor.GPU  # TGI has GPU images only: nothing else could run
