@@ -34,6 +34,25 @@ if TYPE_CHECKING:
     from .metrics import EndpointMetrics
 
 
+class AlarmRegistry:
+    """The alarms of one endpoint by key (``errors_5xx``, ``model_latency``, ...): whichever feature asks first
+    creates one, every later one gets the same (the rollback alarms of ``deployment`` are those of ``alarms``)."""
+
+    def __init__(self) -> None:
+        self._alarms: dict[str, cloudwatch.Alarm] = {}
+
+    def get_or_create(self, key: str, create: Callable[[], cloudwatch.Alarm]) -> cloudwatch.Alarm:
+        """The alarm ``key``, created with ``create`` on first use."""
+        alarm = self._alarms.get(key)
+        if alarm is None:
+            alarm = self._alarms[key] = create()
+        return alarm
+
+    def by_key(self) -> dict[str, cloudwatch.Alarm]:
+        """A copy of the alarms created so far, by key, in the order they were created."""
+        return dict(self._alarms)
+
+
 @dataclass(frozen=True)
 class EndpointFacts:
     """The resolved facts of an endpoint, as its features see them."""
@@ -80,8 +99,9 @@ class EndpointFacts:
     """The ``code/requirements.txt`` the toolkit pip-installs at start-up, as messages name it."""
     metrics: EndpointMetrics
     """The endpoint's CloudWatch metrics."""
-    alarms: dict[str, cloudwatch.Alarm] = field(default_factory=dict)
-    """The alarms created for the endpoint so far, by key: one alarm per metric, whichever feature asks."""
+    alarms: AlarmRegistry = field(default_factory=AlarmRegistry)
+    """The endpoint's alarms, by key: one alarm per metric, shared by the features that ask for it (the one
+    thing features share that is built as they run, not resolved before)."""
 
 
 @dataclass(frozen=True)

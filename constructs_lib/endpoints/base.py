@@ -325,7 +325,7 @@ class EndpointBase(EndpointMetrics, Resource):
         """The alarms the construct created, by key (``errors_5xx``, ``errors_4xx``, ``model_latency``,
         ``gpu_memory``, ``disk``): from ``alarms=...`` and the default rollback alarms of ``deployment=...``.
         Empty when neither is set."""
-        return dict(self._facts.alarms)
+        return self._facts.alarms.by_key()
 
     @property
     def dashboard(self) -> cloudwatch.Dashboard | None:

@@ -372,25 +372,26 @@ def make_alarm(
     description: str,
 ) -> cloudwatch.Alarm:
     """The endpoint's alarm ``key``: created under ``<endpoint>/Alarms`` on first use, then shared."""
-    if key in facts.alarms:
-        return facts.alarms[key]
-    alarm = cloudwatch.Alarm(
-        _alarm_scope(facts.scope),
-        _ALARM_IDS[key],
-        metric=metric,
-        threshold=threshold,
-        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluation_periods=settings.evaluation_periods,
-        datapoints_to_alarm=settings.datapoints_to_alarm,
-        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarm_description=f"{description} on SageMaker endpoint {facts.physical_endpoint_name}",
-    )
-    for action in settings.alarm_actions:
-        alarm.add_alarm_action(action)
-    for action in settings.ok_actions:
-        alarm.add_ok_action(action)
-    facts.alarms[key] = alarm
-    return alarm
+
+    def create() -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            _alarm_scope(facts.scope),
+            _ALARM_IDS[key],
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=settings.evaluation_periods,
+            datapoints_to_alarm=settings.datapoints_to_alarm,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"{description} on SageMaker endpoint {facts.physical_endpoint_name}",
+        )
+        for action in settings.alarm_actions:
+            alarm.add_alarm_action(action)
+        for action in settings.ok_actions:
+            alarm.add_ok_action(action)
+        return alarm
+
+    return facts.alarms.get_or_create(key, create)
 
 
 def _alarm_scope(endpoint: Construct) -> Construct:

@@ -29,7 +29,7 @@ def create_dashboard(facts: EndpointFacts) -> cloudwatch.Dashboard:
     dashboard.add_widgets(_invocations_widget(facts), _errors_widget(facts.metrics), _latency_widget(facts.metrics))
     if facts.instance_type is not None:
         dashboard.add_widgets(*_instance_widgets(facts))
-    alarms = list(facts.alarms.values())
+    alarms = list(facts.alarms.by_key().values())
     if alarms:
         dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=alarms, width=24))
     return dashboard
