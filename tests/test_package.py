@@ -66,3 +66,5 @@ def test_a_plain_hub_endpoint_loads_no_feature_module() -> None:
         assert f"constructs_lib.features.{module}" not in loaded and f"constructs_lib.{module}" not in loaded, module
     # packaging parses requirements.txt files: an endpoint without one does not import it.
     assert "packaging.requirements" not in loaded
+    # Nor aws_cloudwatch, until a metric is asked for (alarms, a dashboard, metric_*()).
+    assert "aws_cdk.aws_cloudwatch" not in loaded
