@@ -19,8 +19,14 @@ _LIST_TOKEN = "#{Token["
 
 
 def is_number(value: Any) -> bool:
-    """An ``int`` or a finite ``float``: not a bool, not NaN or infinity (which jsii cannot even send)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """An ``int`` or a finite ``float``: not a bool, not NaN or infinity (which jsii cannot even send), not an
+    ``int`` too large for a float (JSON allows any length of digits)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def is_whole(value: Any) -> bool:

@@ -225,6 +225,16 @@ def _read_json_object(path: Path) -> Mapping[str, Any] | None:
     return loaded if isinstance(loaded, dict) else None
 
 
+def _load_json(path: Path) -> Any:
+    """A JSON file the profile needs; one that cannot be read or parsed is a ``ConfigurationError`` naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"model directory: {str(path)!r} cannot be read ({error})") from None
+    except ValueError as error:
+        raise ConfigurationError(f"model directory: {str(path)!r} is not valid JSON ({error})") from None
+
+
 def directory_listing(root: Path) -> list[tuple[str, int]]:
     """The files of a model directory that say what its weights are (path, bytes): the top-level files, and GGUF
     files one folder down (where GGUF repositories keep each quantization)."""
@@ -247,12 +257,12 @@ def profile_from_directory(path: str | os.PathLike[str]) -> ModelProfile:
     config: Mapping[str, Any] = {}
     config_path = root / "config.json"
     if config_path.is_file():
-        loaded = json.loads(config_path.read_text(encoding="utf-8"))
+        loaded = _load_json(config_path)
         config = loaded if isinstance(loaded, dict) else {}
     facts = config_facts(config)
     index_path = root / SAFETENSORS_INDEX
     if index_path.is_file():
-        shards = safetensors_index_shards(json.loads(index_path.read_text(encoding="utf-8")))
+        shards = safetensors_index_shards(_load_json(index_path))
         files = [root / name for name in shards]
         missing = [str(f.name) for f in files if not f.is_file()]
         if missing:

@@ -90,3 +90,19 @@ def test_the_shipped_script_is_checked_by_the_stack_the_endpoint_runs(
     assert len(ignored) == (0 if runs else 1), endpoint.serving_stack.name
     if not runs:
         assert f"is not run: {endpoint.serving_stack.name} ignores" in str(ignored[0])
+
+
+@pytest.mark.parametrize("task", [None, "text-classification"])
+def test_a_directory_whose_config_json_is_not_json_is_named_never_a_raw_error(tmp_path: Path, task: str | None) -> None:
+    model = llama_dir_with_script(tmp_path / "m", "def predict_fn(data, model):\n    return data\n")
+    (model / "config.json").write_text("{not json")
+    # The instance must be chosen from the profile: an error naming the file.
+    with pytest.raises(ConfigurationError, match=r"config\.json' is not valid JSON"):
+        FineTunedEndpoint(new_stack(), "E", model_data=str(model), task=task)
+    # The instance is given: built, with the warning that the fit was not checked, naming the file.
+    stack = new_stack()
+    FineTunedEndpoint(stack, "E", model_data=str(model), task=task, instance_type="ml.g5.xlarge")
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("config.json' is not valid JSON")
+    )
+    assert len(warnings) == 1

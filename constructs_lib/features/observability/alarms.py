@@ -165,7 +165,7 @@ class EndpointAlarms:
             kwargs.get("datapoints_to_alarm"),
             (period_seconds or _DEFAULT_PERIOD_SECONDS) if period_ok else None,
             problems,
-            period_name="period_seconds" if given_period else "period",
+            period_name="period_seconds" if given_period else "the default period_seconds",
         )
         problems.raise_if_any()
         if period_seconds is not None:
@@ -224,11 +224,13 @@ def _check_evaluation_range(
     period_seconds: float, evaluation_periods: int, problems: Problems, *, period_name: str = "period"
 ) -> None:
     limit, span, which = _SHORT_PERIOD_RANGE if period_seconds < 3600 else _LONG_PERIOD_RANGE
-    if period_seconds * evaluation_periods > limit:
+    # Compared as counts, not as seconds: a count too large for a float would overflow the product.
+    if evaluation_periods > limit // period_seconds:
+        total = f"{period_seconds * evaluation_periods:g} s" if evaluation_periods < 2**53 else "more than that"
         problems.add(
             "evaluation_periods",
             evaluation_periods,
-            f"times {period_name} ({period_seconds:g} s) is {period_seconds * evaluation_periods:g} s; "
+            f"times {period_name} ({period_seconds:g} s) is {total}; "
             f"CloudWatch allows at most {limit:,} s ({span}) for a period {which} 1 hour: "
             f"at most {int(limit // period_seconds)} evaluation periods of {period_seconds:g} s",
         )
