@@ -30,7 +30,7 @@ from .._core.stack_facts import stack_facts
 from .._core.tokens import deferred
 from ..catalogue.instances import InstanceSpec, instance_spec
 from ..contract.metrics import EndpointMetrics
-from ..endpoints.checks import check_name_is_free, check_tags
+from ..endpoints.checks import check_name_is_free, check_tags, claim_name
 from ..endpoints.role import acknowledge_serving_wildcards, create_role, logs_and_metrics
 from ..features.security.kms import check_key, grant_key, key_instance_problem
 from ..features.security.network import Network, check_network_props, grant_network_interfaces, network_of
@@ -189,6 +189,7 @@ class InferenceComponentEndpoint(EndpointMetrics, Resource):
         for key, value in (tags or {}).items():
             Tags.of(self).add(key, value)
         self._node.add_validation(_Finalize(self))
+        claim_name(self, endpoint_name)
 
     # ------------------------------------------------------------------------------ construction
     def _check(self, props: Mapping[str, Any], key: kms.IKey | None, tags: Mapping[str, str] | None) -> None:

@@ -88,6 +88,7 @@ class EndpointBase(EndpointMetrics, Resource):
         problems.raise_if_any()
         self._facts, self._features = self._resolve(source, props, subject, problems)
         self._build(scope, source, props, problems)
+        checks.claim_name(self, props.get("endpoint_name"))
 
     # ------------------------------------------------------------------------------ resolution
     def _resolve(
@@ -371,6 +372,8 @@ class EndpointBase(EndpointMetrics, Resource):
             )
         for feature in self._features:
             grants.extend(feature.grant_invoke(self._facts, self._resources, grantee))
+        if not grants:
+            return iam.Grant.drop(grantee, "invoke an endpoint that serves no invocation")
         grant, *more = grants
         for other in more:
             grant = grant.combine(other)

@@ -198,29 +198,40 @@ def check_tags(tags: Any, hub_model_id: str | None, problems: Problems) -> None:
         )
 
 
-_NAMED_ENDPOINTS: weakref.WeakKeyDictionary[IConstruct, dict[str, list[IConstruct]]] = weakref.WeakKeyDictionary()
-"""The endpoints of each app (by its root construct) that were given a name, by name. Endpoints register
-here as they check their name, so the check is one lookup, not a walk of the whole construct tree."""
+_NAMED_ENDPOINTS: weakref.WeakKeyDictionary[IConstruct, dict[str, list[tuple[IConstruct, str]]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""The endpoints of each app (by its root construct) built with a given name, by the name in lower case
+(SageMaker compares endpoint names ignoring case), with the name as given. An endpoint claims its name
+once it is built, so the check is one lookup, not a walk of the whole construct tree."""
 
 
 def check_name_is_free(endpoint: IConstruct, name: str | None, problems: Problems) -> None:
     """A name given twice in one app and environment: the second CreateEndpoint fails mid-deploy.
 
-    ``endpoint`` claims ``name`` in its app; an endpoint imported by name never claims one.
+    Names compare ignoring case, as CreateEndpoint does. Endpoints imported by name never claim one.
     """
     if name is None or is_unresolved(name):
         return
     stack = stack_facts(endpoint).stack
-    claimed = _NAMED_ENDPOINTS.setdefault(stack.node.root, {}).setdefault(name, [])
-    for other in claimed:
+    for other, other_name in _NAMED_ENDPOINTS.get(stack.node.root, {}).get(name.lower(), ()):
         if _same_environment(Stack.of(other), stack):
+            shown = "" if other_name == name else f" ({other_name!r})"
             problems.add(
                 "endpoint_name",
                 name,
-                f"is also the name of {other.node.path}: endpoint names are unique per account and region",
+                f"is also the name of {other.node.path}{shown}: endpoint names are unique per account and region, "
+                "ignoring case",
             )
             return
-    claimed.append(endpoint)
+
+
+def claim_name(endpoint: IConstruct, name: str | None) -> None:
+    """Record that ``endpoint``, now built, has the given ``name`` (see :func:`check_name_is_free`)."""
+    if name is None or is_unresolved(name):
+        return
+    root = stack_facts(endpoint).stack.node.root
+    _NAMED_ENDPOINTS.setdefault(root, {}).setdefault(name.lower(), []).append((endpoint, name))
 
 
 def _same_environment(first: Stack, second: Stack) -> bool:

@@ -131,11 +131,26 @@ def test_an_endpoint_name_given_twice_in_one_environment_is_an_error() -> None:
     with pytest.raises(ConfigurationError) as error:
         HubModelEndpoint(stack, "B", model_id=SST2, task="text-classification", endpoint_name="sentiment")
     assert "endpoint_name: 'sentiment' is also the name of TestStack/A: endpoint names are unique" in str(error.value)
+    # CreateEndpoint compares names ignoring case.
+    with pytest.raises(ConfigurationError, match=r"'Sentiment' is also the name of TestStack/A \('sentiment'\)"):
+        HubModelEndpoint(stack, "C", model_id=SST2, task="text-classification", endpoint_name="Sentiment")
     # Another stack of the app in another region, or an environment-agnostic one: no clash.
     app = Stack.of(stack).node.root
     for name, env in (("West", Environment(account=ACCOUNT, region="us-west-2")), ("Agnostic", None)):
         other = Stack(app, name, env=env)
         HubModelEndpoint(other, "A", model_id=SST2, task="text-classification", endpoint_name="sentiment")
+    # Another stack of the same environment clashes; another app does not.
+    same = Stack(app, "Same", env=Environment(account=ACCOUNT, region="us-east-1"))
+    with pytest.raises(ConfigurationError, match="is also the name of TestStack/A"):
+        HubModelEndpoint(same, "A", model_id=SST2, task="text-classification", endpoint_name="sentiment")
+    HubModelEndpoint(new_stack(), "A", model_id=SST2, task="text-classification", endpoint_name="sentiment")
+
+
+def test_an_endpoint_that_failed_does_not_keep_its_name() -> None:
+    stack = new_stack()
+    with pytest.raises(ConfigurationError, match="instance_count"):
+        HubModelEndpoint(stack, "A", model_id=SST2, task="text-classification", endpoint_name="retry", instance_count=0)
+    HubModelEndpoint(stack, "B", model_id=SST2, task="text-classification", endpoint_name="retry")
 
 
 @pytest.mark.parametrize(
