@@ -206,15 +206,27 @@ def test_a_folder_keeps_its_old_names_lazily(package: str) -> None:
     script = (
         "import importlib, json, sys\n"
         f"package = importlib.import_module({package!r})\n"
-        "before = set(sys.modules)\n"
+        "imported = sorted(m for m in sys.modules if m.startswith(package.__name__ + '.'))\n"
+        "listed = dir(package)\n"
         "values = {name: getattr(package, name) is not None for name in package.__all__}\n"
-        "print(json.dumps([sorted(package.DEPRECATED_REEXPORTS), values, sorted(set(sys.modules) - before)]))\n"
+        "print(json.dumps([package.DEPRECATED_REEXPORTS, imported, listed, values]))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
-    names, values, loaded_on_use = json.loads(result.stdout.strip().splitlines()[-1])
-    assert names and all(values.values()) and sorted(values) == names
-    # Importing the folder loaded none of what its old names live in: they load when asked for.
-    assert any(module.startswith(package + ".") for module in loaded_on_use), loaded_on_use
+    table, imported, listed, values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert table and all(values.values()) and sorted(values) == sorted(table)
+    assert set(table) <= set(listed)  # dir() lists them, as it did when they were imported eagerly
+    # Importing the folder loaded none of its own modules that the old names live in: they load when asked for.
+    own = {f"{package}.{module.lstrip('.')}" for module in table.values() if not module.startswith("..")}
+    assert own and not own & set(imported), imported
+
+
+@pytest.mark.parametrize(
+    ("package", "submodule"), [("constructs_lib.sizing", "planner"), ("constructs_lib.images", "base")]
+)
+def test_a_folder_s_submodules_are_still_its_attributes(package: str, submodule: str) -> None:
+    script = f"import {package} as p\nprint(p.{submodule}.__name__)\n"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    assert result.stdout.strip() == f"{package}.{submodule}"
 
 
 def test_nothing_in_the_package_uses_a_folder_s_old_names() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "constructs_lib"
 
-_OTHER_SPELLING = re.compile(r"\bDefaults?:|:defaults?\b(?! \w+:)(?!:)")
+_OTHER_SPELLING = re.compile(r"(?i)(?<!:)\bdefaults?:|:defaults?\b(?! \w+:)(?!:)")
 """``Default:`` in prose, or a ``:default`` field that is neither ``:default:`` nor ``:default name:``."""
 _PARAM_DEFAULT = re.compile(r"^\s*:default (\w+):", re.MULTILINE)
 
@@ -82,7 +82,7 @@ def test_the_check_finds_the_other_spellings(tmp_path: Path, monkeypatch: pytest
         'def f(*, size: int = 1, name: str = "x") -> None:\n'
         '    """Do it.\n\n'
         "    :param size: how big. Default: 1\n"
-        "    :param name: what.\n"
+        "    :param name: what (default: x).\n"
         "    :default name: x\n"
         "    :default other: nothing\n"
         '    """\n\n\n'
@@ -92,5 +92,5 @@ def test_the_check_finds_the_other_spellings(tmp_path: Path, monkeypatch: pytest
     )
     monkeypatch.setattr(f"{__name__}.PACKAGE", sample)
     found = _violations()
-    assert len(found) == 2, found
-    assert "'Default:'" in found[0] and "':default other:' names no parameter" in found[1]
+    assert len(found) == 3, found
+    assert "'Default:'" in found[0] and "'default:'" in found[1] and "':default other:' names no parameter" in found[2]

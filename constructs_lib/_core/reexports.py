@@ -2,25 +2,37 @@
 
 A folder's ``__init__`` that imported its old names eagerly would run, with every import of one of
 its modules (``from ..images.base import ...``), the imports of modules in other folders, and would
-load those for every user of the folder. ``lazy_reexports`` gives the package a module
-``__getattr__`` that imports a name's module on first access instead.
+load those for every user of the folder. ``lazy_reexports`` gives the package a module ``__getattr__``
+that imports a name's module on first access instead, and a ``__dir__`` that lists the names.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable, Mapping
 from typing import Any
 
 
-def lazy_reexports(package: str, names: Mapping[str, str]) -> Callable[[str], Any]:
-    """A module ``__getattr__`` for ``package`` that resolves each of ``names`` (name -> module, relative to
-    ``package``) on first access; any other name is an ``AttributeError``."""
+def lazy_reexports(package: str, names: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A module ``__getattr__`` and ``__dir__`` for ``package``: each of ``names`` (name -> module, relative to
+    ``package``) resolves on first access; so does a submodule (``sizing.planner``), which the old eager imports
+    made an attribute; any other name is an ``AttributeError``."""
 
     def __getattr__(name: str) -> Any:
         module = names.get(name)
-        if module is None:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        return getattr(importlib.import_module(module, package), name)
+        if module is not None:
+            return getattr(importlib.import_module(module, package), name)
+        if not name.startswith("_") and importlib.util.find_spec(f"{package}.{name}") is not None:
+            return importlib.import_module(f"{package}.{name}")
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
-    return __getattr__
+    def __dir__() -> list[str]:
+        return sorted({*globals_of(package), *names})
+
+    return __getattr__, __dir__
+
+
+def globals_of(package: str) -> list[str]:
+    """The names ``package`` defines itself (what ``dir()`` lists without a ``__dir__``)."""
+    return list(vars(importlib.import_module(package)))

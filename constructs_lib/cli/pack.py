@@ -50,7 +50,11 @@ def add_pack_command(subparsers: Any) -> None:
 
 
 def run_pack(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Run ``pack`` for parsed arguments, printing to ``out`` (default: ``sys.stdout``)."""
+    """Run ``pack`` for parsed arguments; returns the exit code.
+
+    :param out: where the table is printed.
+    :default out: ``sys.stdout``
+    """
     stream = out or sys.stdout
     try:
         endpoint = _endpoint(args)

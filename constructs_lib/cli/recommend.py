@@ -84,7 +84,11 @@ def hub_profile(args: argparse.Namespace, model_id: str, revision: str | None = 
 
 
 def run_recommend(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Run ``recommend`` for parsed arguments, printing to ``out`` (default: ``sys.stdout``)."""
+    """Run ``recommend`` for parsed arguments; returns the exit code.
+
+    :param out: where the table is printed.
+    :default out: ``sys.stdout``
+    """
     stream = out or sys.stdout
     try:
         options = SizingOptions(

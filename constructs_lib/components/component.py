@@ -50,7 +50,7 @@ class ComponentMetrics(InvocationMetrics):
         """A CloudWatch metric of this component.
 
         :param metric_name: e.g. ``Invocations``.
-        :param namespace:
+        :param namespace: the CloudWatch namespace of the metric.
         :default namespace: ``"AWS/SageMaker"``
         :param props: ``cloudwatch.MetricOptions`` fields; ``dimensions_map`` entries are added to (and override) the
             component's dimension.

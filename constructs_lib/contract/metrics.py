@@ -152,9 +152,7 @@ class EndpointMetrics(InvocationMetrics):
         return self._instance_metric("DiskUtilization", props)
 
     def _instance_metric(self, name: str, props: dict[str, Any]) -> cloudwatch.Metric:
-        return self.metric(
-            name, namespace=CONTAINER_METRICS_NAMESPACE, **with_defaults(props, statistic=AVERAGE)
-        )
+        return self.metric(name, namespace=CONTAINER_METRICS_NAMESPACE, **with_defaults(props, statistic=AVERAGE))
 
 
 def with_defaults(props: dict[str, Any], **defaults: Any) -> dict[str, Any]:

@@ -362,8 +362,8 @@ class ServingStack(abc.ABC):
     def startup_timeout_seconds(self, weights_gib: float | None) -> int | None:
         """``ContainerStartupHealthCheckTimeoutInSeconds`` for weights of that size (``None``: unknown size).
 
-        The built-in stacks give 300 s + 10 s per GiB from 2 GiB on, at most 3600 s, and ``None`` (SageMaker's
-        default) for smaller or unknown weights.
+        This implementation gives 300 s + 10 s per GiB from 2 GiB on, at most 3600 s, and ``None`` (SageMaker's
+        default) for smaller or unknown weights; the LLM servers and TGI override it.
         """
         if weights_gib is None or weights_gib < 2:
             return None

@@ -1,6 +1,7 @@
-"""Serving stacks whose images are one family of the DLC catalogue (vLLM, SGLang, llama.cpp, vLLM on Neuron, TGI): the
-version checks and the image of each processor, written once; and what those LLM servers share (a chat body to
-invoke them with, a long start-up, latency alarms for whole generations)."""
+"""Serving stacks whose images are one family of the DLC catalogue (vLLM, SGLang, llama.cpp, vLLM on Neuron, and
+TGI): the version checks and the image of each processor, written once (``CataloguedFamilyStack``); and what the
+LLM servers but TGI share (``LlmServerStack``: a chat body to invoke them with, a long start-up, latency alarms for
+whole generations)."""
 
 from __future__ import annotations
 

@@ -30,4 +30,4 @@ DEPRECATED_REEXPORTS = {
 """The old module's names: name -> the module that holds it now."""
 
 __all__ = sorted(DEPRECATED_REEXPORTS)
-__getattr__ = lazy_reexports(__name__, DEPRECATED_REEXPORTS)
+__getattr__, __dir__ = lazy_reexports(__name__, DEPRECATED_REEXPORTS)
