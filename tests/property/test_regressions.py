@@ -187,3 +187,9 @@ def test_a_schedule_that_changes_nothing_names_the_autoscaling_prop() -> None:
         ConfigurationError, match=r"autoscaling\.schedules\[\]: give min_capacity, max_capacity or both"
     ):
         ScheduledCapacity(schedule=appscaling.Schedule.cron(hour="8"))
+
+
+def test_a_zero_alarm_period_with_many_evaluation_periods_is_a_clear_error() -> None:
+    # Found by the property run: the range check divided by the zero period (ZeroDivisionError).
+    message = error_of(lambda: EndpointAlarms(period=Duration.seconds(0), evaluation_periods=5000))
+    assert "period: '0 seconds' must be a multiple of 60 s" in message

@@ -223,6 +223,8 @@ def _check_period(seconds: float, problems: Problems, *, prop: str = "period") -
 def _check_evaluation_range(
     period_seconds: float, evaluation_periods: int, problems: Problems, *, period_name: str = "period"
 ) -> None:
+    if period_seconds <= 0:
+        return  # no range to speak of: the period itself is reported
     limit, span, which = _SHORT_PERIOD_RANGE if period_seconds < 3600 else _LONG_PERIOD_RANGE
     # Compared as counts, not as seconds: a count too large for a float would overflow the product.
     if evaluation_periods > limit // period_seconds:
