@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,11 +29,7 @@ def lazy_reexports(package: str, names: Mapping[str, str]) -> tuple[Callable[[st
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:
-        return sorted({*globals_of(package), *names})
+        # The package's own names (what dir() lists without a __dir__), and the re-exported ones.
+        return sorted({*vars(sys.modules[package]), *names})
 
     return __getattr__, __dir__
-
-
-def globals_of(package: str) -> list[str]:
-    """The names ``package`` defines itself (what ``dir()`` lists without a ``__dir__``)."""
-    return list(vars(importlib.import_module(package)))
