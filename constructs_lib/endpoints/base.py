@@ -388,12 +388,12 @@ class EndpointBase(EndpointMetrics, Resource):
     def from_endpoint_name(cls, scope: Construct, id: str, endpoint_name: str) -> ImportedEndpoint:
         """An endpoint deployed elsewhere, by name (in the stack's account and region): ``grant_invoke`` and
         ``metric_*`` work on it."""
-        return import_endpoint(scope, id, EndpointAttributes(endpoint_name=endpoint_name))
+        return import_endpoint(scope, id, EndpointAttributes(endpoint_name=endpoint_name), method="from_endpoint_name")
 
     @classmethod
     def from_endpoint_arn(cls, scope: Construct, id: str, endpoint_arn: str) -> ImportedEndpoint:
         """An endpoint deployed elsewhere, by ARN: ``grant_invoke`` and ``metric_*`` work on it."""
-        return import_endpoint(scope, id, EndpointAttributes(endpoint_arn=endpoint_arn))
+        return import_endpoint(scope, id, EndpointAttributes(endpoint_arn=endpoint_arn), method="from_endpoint_arn")
 
     @classmethod
     def from_endpoint_attributes(cls, scope: Construct, id: str, attributes: EndpointAttributes) -> ImportedEndpoint:

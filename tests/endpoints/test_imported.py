@@ -135,3 +135,81 @@ def test_an_import_of_a_malformed_name_or_arn_is_an_error(imported: Callable[[St
     with pytest.raises(ConfigurationError) as error:
         imported(new_stack())
     assert str(error.value).startswith(expected)
+
+
+def test_an_endpoint_imported_as_asynchronous_is_granted_invoke_async_only() -> None:
+    # An asynchronous endpoint refuses InvokeEndpoint: granting it would give the caller nothing it can use.
+    stack = new_stack()
+    endpoint = HubModelEndpoint.from_endpoint_attributes(
+        stack, "Imported", EndpointAttributes(endpoint_arn=ARN, async_inference=True)
+    )
+    caller = iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    grant = endpoint.grant_invoke(caller)
+
+    assert grant.success
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            **caller_policy(stack, caller),
+            "PolicyDocument": {
+                "Statement": [{"Action": "sagemaker:InvokeEndpointAsync", "Effect": "Allow", "Resource": ARN}]
+            },
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("imported", "expected"),
+    [
+        pytest.param(
+            lambda stack: HubModelEndpoint.from_endpoint_attributes(
+                stack,
+                "Imported",
+                EndpointAttributes(endpoint_arn=ARN, serving="tgi"),  # type: ignore[arg-type]
+            ),
+            "from_endpoint_attributes 'Imported': serving: 'tgi' is not a Serving (e.g. Serving.VLLM)",
+            id="serving-string",
+        ),
+        pytest.param(
+            lambda stack: HubModelEndpoint.from_endpoint_attributes(
+                stack, "Imported", EndpointAttributes(endpoint_arn=ARN, serving=Serving.AUTO)
+            ),
+            "from_endpoint_attributes 'Imported': serving: Serving.AUTO picks a stack for a new endpoint",
+            id="serving-auto",
+        ),
+        pytest.param(
+            lambda stack: HubModelEndpoint.from_endpoint_attributes(
+                stack,
+                "Imported",
+                EndpointAttributes(endpoint_arn=ARN, async_inference="yes"),  # type: ignore[arg-type]
+            ),
+            "from_endpoint_attributes 'Imported': async_inference: 'yes' is not True or False",
+            id="async-string",
+        ),
+        pytest.param(
+            lambda stack: HubModelEndpoint.from_endpoint_name(stack, "Imported", 42),  # type: ignore[arg-type]
+            "from_endpoint_name 'Imported': endpoint_name: 42 is not a string",
+            id="name-number",
+        ),
+        pytest.param(
+            lambda stack: HubModelEndpoint.from_endpoint_attributes(
+                stack,
+                "Imported",
+                {"endpoint_arn": ARN},  # type: ignore[arg-type]
+            ),
+            "from_endpoint_attributes 'Imported': attributes: {'endpoint_arn':",
+            id="attributes-dict",
+        ),
+        pytest.param(
+            lambda stack: HubModelEndpoint.from_endpoint_attributes(
+                stack, "Imported", EndpointAttributes(endpoint_name="my_endpoint")
+            ),
+            "from_endpoint_attributes 'Imported': endpoint_name: 'my_endpoint' is not a SageMaker endpoint name",
+            id="malformed-name-named-by-the-method-called",
+        ),
+    ],
+)
+def test_attributes_of_the_wrong_kind_are_named_never_kept(imported: Callable[[Stack], Any], expected: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        imported(new_stack())
+    assert str(error.value).startswith(expected)
