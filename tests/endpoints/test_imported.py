@@ -158,52 +158,41 @@ def test_an_endpoint_imported_as_asynchronous_is_granted_invoke_async_only() -> 
     )
 
 
+def imported_with(attributes: Any) -> Callable[[Stack], Any]:
+    """An import of ``attributes`` (of any kind, as a user may pass them) through ``from_endpoint_attributes``."""
+    return lambda stack: HubModelEndpoint.from_endpoint_attributes(stack, "Imported", attributes)
+
+
 @pytest.mark.parametrize(
     ("imported", "expected"),
     [
         pytest.param(
-            lambda stack: HubModelEndpoint.from_endpoint_attributes(
-                stack,
-                "Imported",
-                EndpointAttributes(endpoint_arn=ARN, serving="tgi"),  # type: ignore[arg-type]
-            ),
+            imported_with(EndpointAttributes(endpoint_arn=ARN, serving="tgi")),  # type: ignore[arg-type]
             "from_endpoint_attributes 'Imported': serving: 'tgi' is not a Serving (e.g. Serving.VLLM)",
             id="serving-string",
         ),
         pytest.param(
-            lambda stack: HubModelEndpoint.from_endpoint_attributes(
-                stack, "Imported", EndpointAttributes(endpoint_arn=ARN, serving=Serving.AUTO)
-            ),
+            imported_with(EndpointAttributes(endpoint_arn=ARN, serving=Serving.AUTO)),
             "from_endpoint_attributes 'Imported': serving: Serving.AUTO picks a stack for a new endpoint",
             id="serving-auto",
         ),
         pytest.param(
-            lambda stack: HubModelEndpoint.from_endpoint_attributes(
-                stack,
-                "Imported",
-                EndpointAttributes(endpoint_arn=ARN, async_inference="yes"),  # type: ignore[arg-type]
-            ),
+            imported_with(EndpointAttributes(endpoint_arn=ARN, async_inference="yes")),  # type: ignore[arg-type]
             "from_endpoint_attributes 'Imported': async_inference: 'yes' is not True or False",
             id="async-string",
         ),
         pytest.param(
-            lambda stack: HubModelEndpoint.from_endpoint_name(stack, "Imported", 42),  # type: ignore[arg-type]
+            lambda stack: HubModelEndpoint.from_endpoint_name(stack, "Imported", 42),
             "from_endpoint_name 'Imported': endpoint_name: 42 is not a string",
             id="name-number",
         ),
         pytest.param(
-            lambda stack: HubModelEndpoint.from_endpoint_attributes(
-                stack,
-                "Imported",
-                {"endpoint_arn": ARN},  # type: ignore[arg-type]
-            ),
+            imported_with({"endpoint_arn": ARN}),
             "from_endpoint_attributes 'Imported': attributes: {'endpoint_arn':",
             id="attributes-dict",
         ),
         pytest.param(
-            lambda stack: HubModelEndpoint.from_endpoint_attributes(
-                stack, "Imported", EndpointAttributes(endpoint_name="my_endpoint")
-            ),
+            imported_with(EndpointAttributes(endpoint_name="my_endpoint")),
             "from_endpoint_attributes 'Imported': endpoint_name: 'my_endpoint' is not a SageMaker endpoint name",
             id="malformed-name-named-by-the-method-called",
         ),
