@@ -17,7 +17,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk.interfaces import aws_sagemaker as sagemaker_refs
 from constructs import Construct
 
-from .._core.errors import ConfigurationError
+from .._core.errors import ConfigurationError, Problems
 from .._core.names import RESOURCE_NAME
 from .._core.tokens import is_unresolved
 from ..contract.metrics import EndpointMetrics
@@ -154,17 +154,19 @@ def import_endpoint(
 def _check_kinds(subject: str, attributes: EndpointAttributes) -> None:
     # A dataclass does not check types: "tgi" for serving or "yes" for async_inference would be kept as
     # given and grant the wrong invokes or report no serving stack, silently.
+    problems = Problems(subject)
     for prop, value, kind, allowed in (
         ("endpoint_name", attributes.endpoint_name, str, "a string"),
         ("endpoint_arn", attributes.endpoint_arn, str, "a string"),
         ("serving", attributes.serving, Serving, "a Serving (e.g. Serving.VLLM)"),
     ):
         if value is not None and not isinstance(value, kind):
-            raise ConfigurationError(f"{subject}: {prop}: {value!r} is not {allowed}")
+            problems.add(prop, value, f"is not {allowed}")
     if attributes.serving is Serving.AUTO:
-        raise ConfigurationError(
-            f"{subject}: serving: Serving.AUTO picks a stack for a new endpoint, it is not one an endpoint runs; "
+        problems.add_message(
+            "serving: Serving.AUTO picks a stack for a new endpoint, it is not one an endpoint runs; "
             "pass the stack it runs (e.g. Serving.VLLM), or leave serving out"
         )
     if not isinstance(attributes.async_inference, bool):
-        raise ConfigurationError(f"{subject}: async_inference: {attributes.async_inference!r} is not True or False")
+        problems.add("async_inference", attributes.async_inference, "is not True or False")
+    problems.raise_if_any()
